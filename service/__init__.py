@@ -1,0 +1,1 @@
+"""Credit Control for Salesforce: the Python service (feeds in, credit status out)."""
