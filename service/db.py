@@ -1,0 +1,140 @@
+"""Database plumbing shared by the web process, the worker and the command line.
+
+SQLite is the embedded default and PostgreSQL the production database; the column types below
+exist so that both store exactly the same values. SQLite has no decimal type (its NUMERIC
+affinity silently turns ``Decimal("0.10")`` into a float) and no time zones, so money is kept as
+text there and instants as naive UTC, and both come back as ``Decimal`` and aware ``datetime``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import DateTime, Engine, MetaData, Numeric, String, create_engine, event
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Money(TypeDecorator[Decimal]):
+    """An exact decimal amount: NUMERIC(18, 4) on PostgreSQL, canonical text on SQLite."""
+
+    impl = Numeric(18, 4)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(40))
+        return dialect.type_descriptor(Numeric(18, 4, asdecimal=True))
+
+    def process_bind_param(self, value, dialect: Dialect):
+        if value is None:
+            return None
+        if not isinstance(value, Decimal):
+            raise TypeError(f"money must be a Decimal, got {type(value).__name__}")
+        if dialect.name == "sqlite":
+            return format(value, "f")
+        return value
+
+    def process_result_value(self, value, dialect: Dialect):
+        if value is None:
+            return None
+        return value if isinstance(value, Decimal) else Decimal(value)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An instant. Naive values are refused rather than guessed; results are always UTC-aware."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect: Dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("instants must carry a time zone")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect: Dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    """Build an engine with the settings each backend needs for concurrent web and worker use."""
+    if url.startswith("sqlite"):
+        kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):
+            # WAL lets the worker read while the web process writes; foreign keys are off by
+            # default in SQLite and we rely on them.
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):
+            # pysqlite defers BEGIN until the first write, which lets two writers read the same
+            # row and both act on it; BEGIN IMMEDIATE takes the write lock up front instead.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        _disable_pysqlite_autobegin(engine)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def _disable_pysqlite_autobegin(engine: Engine) -> None:
+    """Hand transaction control to SQLAlchemy so the ``begin`` hook above decides how to begin."""
+
+    @event.listens_for(engine, "connect")
+    def _no_autobegin(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error. Helpers never commit."""
+    with factory() as session, session.begin():
+        yield session
+
+
+def is_postgres(session_or_engine) -> bool:
+    bind = (
+        session_or_engine.get_bind()
+        if isinstance(session_or_engine, Session)
+        else session_or_engine
+    )
+    return bind.dialect.name == "postgresql"

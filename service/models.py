@@ -1,0 +1,254 @@
+"""The service's tables.
+
+Ownership follows design.md: the ERP owns customers, receivables and payments (we mirror them,
+keyed by source and external id, and keep the source's ``updated_at`` so replays are harmless);
+Salesforce owns what people do (collection actions, overrides, limits); the service owns the
+assessments it computes and the plumbing that moves messages in (inbox) and out (outbox).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from service.db import Base, Money, UTCDateTime, utcnow
+
+# Kinds of receivable, as the ERP feed names them.
+INVOICE = "invoice"
+CREDIT_NOTE = "credit_note"
+
+# Payment states: a provisional payment (announced in Salesforce or by Stripe) counts until the
+# ERP confirms it; the ERP's payment then replaces it, so money is never counted twice.
+PROVISIONAL = "provisional"
+CONFIRMED = "confirmed"
+SUPERSEDED = "superseded"
+
+
+class Customer(Base):
+    """An ERP customer, linked to a Salesforce Account by ``ERP_Customer_Number__c``."""
+
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(80), unique=True)
+    source: Mapped[str] = mapped_column(String(80))
+    name: Mapped[str] = mapped_column(String(255))
+    currency: Mapped[str] = mapped_column(String(3))
+    credit_limit: Mapped[Decimal | None] = mapped_column(Money)
+    payment_terms_days: Mapped[int | None] = mapped_column(Integer)
+    segment: Mapped[str | None] = mapped_column(String(80))
+    salesforce_account_id: Mapped[str | None] = mapped_column(String(18), index=True)
+    # Set in Salesforce by a permitted person; keeps the account out of HOLD until that date.
+    hold_override_until: Mapped[date | None] = mapped_column(Date)
+    source_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    receivables: Mapped[list[Receivable]] = relationship(back_populates="customer")
+
+
+class Receivable(Base):
+    """An invoice or credit note as the ERP last described it."""
+
+    __tablename__ = "receivables"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id"),
+        Index("ix_receivables_customer_open", "customer_id", "is_open"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(80))
+    external_id: Mapped[str] = mapped_column(String(120))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    number: Mapped[str] = mapped_column(String(80))
+    issue_date: Mapped[date] = mapped_column(Date)
+    due_date: Mapped[date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    open_amount: Mapped[Decimal] = mapped_column(Money)
+    # Denormalised from open_amount != 0 so the open book can be read through an index.
+    is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The date the item was settled, for payment behaviour (days to pay); None while open.
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    pay_link: Mapped[str | None] = mapped_column(String(1000))
+    salesforce_id: Mapped[str | None] = mapped_column(String(18))
+    source_updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    customer: Mapped[Customer] = relationship(back_populates="receivables")
+
+
+class Payment(Base):
+    """Money received: confirmed by the ERP, or provisional (Salesforce, Stripe, bank file)."""
+
+    __tablename__ = "payments"
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(80))
+    external_id: Mapped[str] = mapped_column(String(120))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default=CONFIRMED)
+    reference: Mapped[str | None] = mapped_column(String(255))
+    # A provisional payment points at the confirmed one that replaced it.
+    superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+    source_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    allocations: Mapped[list[Allocation]] = relationship(
+        back_populates="payment", cascade="all, delete-orphan"
+    )
+
+
+class Allocation(Base):
+    """The part of a payment applied to one receivable; the rest of the payment is unapplied cash."""
+
+    __tablename__ = "allocations"
+    __table_args__ = (UniqueConstraint("payment_id", "receivable_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id", ondelete="CASCADE"))
+    receivable_id: Mapped[int] = mapped_column(ForeignKey("receivables.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+
+    payment: Mapped[Payment] = relationship(back_populates="allocations")
+
+
+class CollectionAction(Base):
+    """A ``Collection_Action__c``: logged by people in Salesforce, or by the service itself.
+
+    Promises, disputes and hold overrides are actions with a type; the engine reads them as such.
+    """
+
+    __tablename__ = "collection_actions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    salesforce_id: Mapped[str | None] = mapped_column(String(18), unique=True)
+    type: Mapped[str] = mapped_column(String(40))
+    outcome: Mapped[str | None] = mapped_column(String(255))
+    promised_amount: Mapped[Decimal | None] = mapped_column(Money)
+    promised_date: Mapped[date | None] = mapped_column(Date)
+    receivable_id: Mapped[int | None] = mapped_column(ForeignKey("receivables.id"))
+    disputed_amount: Mapped[Decimal | None] = mapped_column(Money)
+    dispute_reason: Mapped[str | None] = mapped_column(String(255))
+    dispute_status: Mapped[str | None] = mapped_column(String(40))
+    follow_up_date: Mapped[date | None] = mapped_column(Date)
+    override_until: Mapped[date | None] = mapped_column(Date)
+    notes: Mapped[str | None] = mapped_column(Text)
+    origin: Mapped[str] = mapped_column(String(20), default="Salesforce")
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    is_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Assessment(Base):
+    """The current credit assessment of one customer, and what was last pushed to Salesforce."""
+
+    __tablename__ = "assessments"
+
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    as_of: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    balance_outstanding: Mapped[Decimal] = mapped_column(Money)
+    overdue_amount: Mapped[Decimal] = mapped_column(Money)
+    days_past_due: Mapped[int] = mapped_column(Integer)
+    risk_score: Mapped[int] = mapped_column(Integer)
+    collection_priority: Mapped[int] = mapped_column(Integer, default=0, index=True)
+    # The whole engine result (figures, reasons, factors) as JSON, money as decimal strings.
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # An assessment that could not be made (say, a missing FX rate) records why, and the
+    # last good figures stay in place.
+    error: Mapped[str | None] = mapped_column(Text)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The Salesforce field values last acknowledged by the org, and their hash; the pusher sends
+    # only what differs.
+    pushed_fields: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    pushed_hash: Mapped[str | None] = mapped_column(String(64))
+    pushed_status: Mapped[str | None] = mapped_column(String(10))
+    pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class InboxMessage(Base):
+    """Every inbound message, recorded by its source id before it is acted on.
+
+    The unique key makes a redelivered event or retried webhook a no-op the second time.
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(80))
+    external_id: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(80))
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="processed")
+    error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OutboxMessage(Base):
+    """A change that must reach Salesforce, written in the same transaction as its cause.
+
+    ``target`` names what it updates (``Account:<customer id>``, ``Receivable__c:<id>``,
+    ``event:<uuid>``); the pusher coalesces pending rows per target to the latest.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "status", "available_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(120), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    error_code: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StreamCursor(Base):
+    """The last replay id handled per CometD channel; written only after the handler commits."""
+
+    __tablename__ = "stream_cursors"
+
+    channel: Mapped[str] = mapped_column(String(255), primary_key=True)
+    replay_id: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Lease(Base):
+    """A named lease, so only one worker runs a singleton job (the CometD subscriber) on SQLite.
+
+    PostgreSQL uses an advisory lock instead; the row is still written for visibility.
+    """
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(255))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
