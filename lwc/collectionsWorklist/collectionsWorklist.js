@@ -1,0 +1,410 @@
+import { LightningElement, wire } from 'lwc';
+import { NavigationMixin } from 'lightning/navigation';
+import { gql, graphql } from 'lightning/graphql';
+import USER_ID from '@salesforce/user/Id';
+import {
+    CreditStatusListener,
+    STATUS,
+    USER_CURRENCY,
+    formatLabel,
+    refreshGraphQLResult
+} from 'c/creditUtils';
+
+import LABEL_TITLE from '@salesforce/label/c.CC_Worklist_Title';
+import LABEL_TITLE_COUNT from '@salesforce/label/c.CC_Worklist_TitleCount';
+import LABEL_LOADING from '@salesforce/label/c.CC_Common_Loading';
+import LABEL_LOAD_ERROR from '@salesforce/label/c.CC_Worklist_LoadError';
+import LABEL_EMPTY from '@salesforce/label/c.CC_Worklist_Empty';
+import LABEL_MORE from '@salesforce/label/c.CC_Worklist_More';
+import LABEL_OWNER_FILTER from '@salesforce/label/c.CC_Worklist_OwnerFilter';
+import LABEL_MINE from '@salesforce/label/c.CC_Worklist_Mine';
+import LABEL_ALL from '@salesforce/label/c.CC_Worklist_All';
+import LABEL_STATUS_FILTER from '@salesforce/label/c.CC_Worklist_StatusFilter';
+import LABEL_ALL_NOT_OK from '@salesforce/label/c.CC_Worklist_AllNotOk';
+import LABEL_STATUS_WATCH from '@salesforce/label/c.CC_Status_WATCH';
+import LABEL_STATUS_HOLD from '@salesforce/label/c.CC_Status_HOLD';
+import LABEL_REFRESH from '@salesforce/label/c.CC_Worklist_Refresh';
+import LABEL_ACCOUNT from '@salesforce/label/c.CC_Worklist_Account';
+import LABEL_STATUS from '@salesforce/label/c.CC_Worklist_Status';
+import LABEL_PRIORITY from '@salesforce/label/c.CC_Worklist_Priority';
+import LABEL_OVERDUE from '@salesforce/label/c.CC_Worklist_Overdue';
+import LABEL_DAYS_PAST_DUE from '@salesforce/label/c.CC_Worklist_DaysPastDue';
+import LABEL_RISK from '@salesforce/label/c.CC_Worklist_Risk';
+import LABEL_PROMISE from '@salesforce/label/c.CC_Worklist_PromiseDate';
+import LABEL_NEXT_ACTION from '@salesforce/label/c.CC_Worklist_NextAction';
+import LABEL_OWNER from '@salesforce/label/c.CC_Worklist_Owner';
+import LABEL_OPEN from '@salesforce/label/c.CC_Worklist_OpenRecord';
+import LABEL_LOG from '@salesforce/label/c.CC_Worklist_LogAction';
+import LABEL_LOG_HEADING from '@salesforce/label/c.CC_Worklist_LogHeading';
+import LABEL_CLOSE from '@salesforce/label/c.CC_Common_Close';
+import LABEL_CANCEL from '@salesforce/label/c.CC_Common_Cancel';
+
+const PAGE_SIZE = 200;
+const OWNER_MINE = 'mine';
+const OWNER_ALL = 'all';
+const STATUS_ALL = 'ALL';
+// A burst of status changes becomes one re-query.
+const LIVE_REFRESH_DELAY_MS = 2000;
+
+const STATUS_ICONS = {
+    [STATUS.HOLD]: 'utility:ban',
+    [STATUS.WATCH]: 'utility:warning'
+};
+
+/**
+ * Credit controllers' worklist: accounts on Watch or Credit Hold, most urgent first, with
+ * owner and status filters, sorting and quick actions. Re-queries when statuses change.
+ */
+export default class CollectionsWorklist extends NavigationMixin(
+    LightningElement
+) {
+    labels = {
+        loading: LABEL_LOADING,
+        loadError: LABEL_LOAD_ERROR,
+        empty: LABEL_EMPTY,
+        more: LABEL_MORE,
+        ownerFilter: LABEL_OWNER_FILTER,
+        statusFilter: LABEL_STATUS_FILTER,
+        refresh: LABEL_REFRESH,
+        close: LABEL_CLOSE,
+        cancel: LABEL_CANCEL
+    };
+
+    ownerFilter = OWNER_MINE;
+    statusFilter = STATUS_ALL;
+    sortedBy = 'priority';
+    sortDirection = 'desc';
+
+    ownerOptions = [
+        { label: LABEL_MINE, value: OWNER_MINE },
+        { label: LABEL_ALL, value: OWNER_ALL }
+    ];
+
+    statusOptions = [
+        { label: LABEL_ALL_NOT_OK, value: STATUS_ALL },
+        { label: LABEL_STATUS_WATCH, value: STATUS.WATCH },
+        { label: LABEL_STATUS_HOLD, value: STATUS.HOLD }
+    ];
+
+    columns = [
+        {
+            label: LABEL_ACCOUNT,
+            fieldName: 'recordUrl',
+            type: 'url',
+            sortable: true,
+            typeAttributes: { label: { fieldName: 'name' } }
+        },
+        {
+            label: LABEL_STATUS,
+            fieldName: 'statusLabel',
+            sortable: true,
+            cellAttributes: {
+                iconName: { fieldName: 'statusIcon' },
+                class: { fieldName: 'statusClass' }
+            }
+        },
+        {
+            label: LABEL_PRIORITY,
+            fieldName: 'priority',
+            type: 'number',
+            sortable: true
+        },
+        {
+            label: LABEL_OVERDUE,
+            fieldName: 'overdueAmount',
+            type: 'currency',
+            sortable: true,
+            typeAttributes: { currencyCode: USER_CURRENCY }
+        },
+        {
+            label: LABEL_DAYS_PAST_DUE,
+            fieldName: 'daysPastDue',
+            type: 'number',
+            sortable: true
+        },
+        {
+            label: LABEL_RISK,
+            fieldName: 'riskScore',
+            type: 'number',
+            sortable: true
+        },
+        {
+            label: LABEL_PROMISE,
+            fieldName: 'promiseDate',
+            type: 'date-local',
+            sortable: true,
+            typeAttributes: { month: 'short', day: '2-digit' }
+        },
+        {
+            label: LABEL_NEXT_ACTION,
+            fieldName: 'nextActionDate',
+            type: 'date-local',
+            sortable: true,
+            typeAttributes: { month: 'short', day: '2-digit' }
+        },
+        { label: LABEL_OWNER, fieldName: 'ownerName', sortable: true },
+        {
+            type: 'action',
+            typeAttributes: {
+                rowActions: [
+                    { label: LABEL_OPEN, name: 'open' },
+                    { label: LABEL_LOG, name: 'log' }
+                ]
+            }
+        }
+    ];
+
+    graphqlResult;
+    accounts;
+    hasMore = false;
+    errors;
+    logAccount;
+    dialogFocused = false;
+    refreshTimer;
+
+    listener = new CreditStatusListener({
+        onChange: () => this.scheduleRefresh()
+    });
+
+    @wire(graphql, {
+        query: gql`
+            query collectionsWorklist($where: Account_Filter, $pageSize: Int) {
+                uiapi {
+                    query {
+                        Account(
+                            where: $where
+                            orderBy: {
+                                Collection_Priority__c: {
+                                    order: DESC
+                                    nulls: LAST
+                                }
+                            }
+                            first: $pageSize
+                        ) {
+                            edges {
+                                node {
+                                    Id
+                                    Name {
+                                        value
+                                    }
+                                    Credit_Status__c: Credit_Status__c {
+                                        value
+                                        displayValue
+                                    }
+                                    Credit_Status_Reason__c: Credit_Status_Reason__c {
+                                        value
+                                    }
+                                    Collection_Priority__c: Collection_Priority__c {
+                                        value
+                                    }
+                                    Overdue_Amount__c: Overdue_Amount__c {
+                                        value
+                                    }
+                                    Days_Past_Due__c: Days_Past_Due__c {
+                                        value
+                                    }
+                                    Risk_Score__c: Risk_Score__c {
+                                        value
+                                    }
+                                    Promise_To_Pay_Date__c: Promise_To_Pay_Date__c {
+                                        value
+                                    }
+                                    Next_Action_Date__c: Next_Action_Date__c {
+                                        value
+                                    }
+                                    Owner {
+                                        Name {
+                                            value
+                                        }
+                                    }
+                                }
+                            }
+                            pageInfo {
+                                hasNextPage
+                            }
+                        }
+                    }
+                }
+            }
+        `,
+        variables: '$variables'
+    })
+    wiredAccounts(result) {
+        const { data, errors } = result;
+        this.errors = errors;
+        if (data || errors) {
+            // Keep the last delivered result (and its refresh) across loading emissions.
+            this.graphqlResult = result;
+        }
+        if (data) {
+            const connection = data.uiapi.query.Account;
+            this.accounts = connection.edges.map((edge) =>
+                this.toRow(edge.node)
+            );
+            this.hasMore = !!(
+                connection.pageInfo && connection.pageInfo.hasNextPage
+            );
+        }
+    }
+
+    /** Accounts on Watch or Credit Hold (never "not OK" by `ne`, which would match blanks). */
+    get variables() {
+        const statuses =
+            this.statusFilter === STATUS_ALL
+                ? [STATUS.WATCH, STATUS.HOLD]
+                : [this.statusFilter];
+        const filters = [{ Credit_Status__c: { in: statuses } }];
+        if (this.ownerFilter === OWNER_MINE) {
+            filters.push({ OwnerId: { eq: USER_ID } });
+        }
+        return { where: { and: filters }, pageSize: PAGE_SIZE };
+    }
+
+    connectedCallback() {
+        this.listener.start();
+    }
+
+    disconnectedCallback() {
+        this.listener.stop();
+        clearTimeout(this.refreshTimer);
+    }
+
+    toRow(node) {
+        const status = node.Credit_Status__c.value;
+        return {
+            id: node.Id,
+            name: node.Name.value,
+            recordUrl: `/lightning/r/Account/${node.Id}/view`,
+            status,
+            statusLabel: node.Credit_Status__c.displayValue || status,
+            statusIcon: STATUS_ICONS[status],
+            statusClass: status === STATUS.HOLD ? 'slds-text-color_error' : '',
+            reason: node.Credit_Status_Reason__c.value,
+            priority: node.Collection_Priority__c.value,
+            overdueAmount: node.Overdue_Amount__c.value,
+            daysPastDue: node.Days_Past_Due__c.value,
+            riskScore: node.Risk_Score__c.value,
+            promiseDate: node.Promise_To_Pay_Date__c.value,
+            nextActionDate: node.Next_Action_Date__c.value,
+            ownerName: node.Owner ? node.Owner.Name.value : undefined
+        };
+    }
+
+    // ----- view state -----
+
+    get title() {
+        return this.accounts
+            ? formatLabel(LABEL_TITLE_COUNT, this.accounts.length)
+            : LABEL_TITLE;
+    }
+
+    get isLoading() {
+        return !this.accounts && !this.errors;
+    }
+
+    get hasAccounts() {
+        return !!this.accounts && this.accounts.length > 0;
+    }
+
+    get rows() {
+        const rows = [...(this.accounts || [])];
+        const field = this.sortedBy === 'recordUrl' ? 'name' : this.sortedBy;
+        const direction = this.sortDirection === 'asc' ? 1 : -1;
+        const blank = (value) =>
+            value === null || value === undefined || value === '';
+        return rows.sort((first, second) => {
+            const a = first[field];
+            const b = second[field];
+            // Blanks last whichever the direction
+            if (blank(a) || blank(b)) {
+                return blank(a) - blank(b);
+            }
+            if (typeof a === 'string' || typeof b === 'string') {
+                return direction * `${a}`.localeCompare(`${b}`);
+            }
+            return direction * (a - b);
+        });
+    }
+
+    get logHeading() {
+        return this.logAccount
+            ? formatLabel(LABEL_LOG_HEADING, this.logAccount.name)
+            : '';
+    }
+
+    // ----- handlers -----
+
+    handleOwnerChange(event) {
+        this.ownerFilter = event.detail.value;
+    }
+
+    handleStatusChange(event) {
+        this.statusFilter = event.detail.value;
+    }
+
+    handleSort(event) {
+        this.sortedBy = event.detail.fieldName;
+        this.sortDirection = event.detail.sortDirection;
+    }
+
+    handleRefresh() {
+        return this.refresh();
+    }
+
+    refresh() {
+        return refreshGraphQLResult(this.graphqlResult);
+    }
+
+    scheduleRefresh() {
+        if (this.refreshTimer) {
+            return;
+        }
+        // eslint-disable-next-line @lwc/lwc/no-async-operation -- debounce live refreshes
+        this.refreshTimer = setTimeout(() => {
+            this.refreshTimer = undefined;
+            this.refresh();
+        }, LIVE_REFRESH_DELAY_MS);
+    }
+
+    handleRowAction(event) {
+        const { action, row } = event.detail;
+        if (action.name === 'open') {
+            this[NavigationMixin.Navigate]({
+                type: 'standard__recordPage',
+                attributes: {
+                    recordId: row.id,
+                    objectApiName: 'Account',
+                    actionName: 'view'
+                }
+            });
+        } else if (action.name === 'log') {
+            this.logAccount = row;
+        }
+    }
+
+    renderedCallback() {
+        if (this.logAccount && !this.dialogFocused) {
+            const close = this.template.querySelector('.dialog-close');
+            if (close) {
+                close.focus();
+                this.dialogFocused = true;
+            }
+        }
+    }
+
+    handleDialogKeydown(event) {
+        if (event.key === 'Escape') {
+            this.closeLog();
+        }
+    }
+
+    closeLog() {
+        this.logAccount = undefined;
+        this.dialogFocused = false;
+    }
+
+    handleLogged() {
+        this.closeLog();
+        this.refresh();
+    }
+}

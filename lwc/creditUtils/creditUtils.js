@@ -1,0 +1,215 @@
+/**
+ * Shared by the Credit Control components: status presentation, formatting, record-id
+ * comparison, and the live subscription to Credit_Status_Change__e.
+ */
+import {
+    subscribe,
+    unsubscribe,
+    onError,
+    isEmpEnabled
+} from 'lightning/empApi';
+import LOCALE from '@salesforce/i18n/locale';
+import CURRENCY from '@salesforce/i18n/currency';
+import LABEL_STATUS_OK from '@salesforce/label/c.CC_Status_OK';
+import LABEL_STATUS_WATCH from '@salesforce/label/c.CC_Status_WATCH';
+import LABEL_STATUS_HOLD from '@salesforce/label/c.CC_Status_HOLD';
+
+export const CREDIT_STATUS_CHANNEL = '/event/Credit_Status_Change__e';
+
+export const STATUS = Object.freeze({ OK: 'OK', WATCH: 'WATCH', HOLD: 'HOLD' });
+
+const STATUS_PRESENTATION = {
+    OK: {
+        label: LABEL_STATUS_OK,
+        badgeClass: 'slds-badge slds-theme_success',
+        iconName: 'utility:success'
+    },
+    WATCH: {
+        label: LABEL_STATUS_WATCH,
+        badgeClass: 'slds-badge slds-theme_warning',
+        iconName: 'utility:warning'
+    },
+    HOLD: {
+        label: LABEL_STATUS_HOLD,
+        badgeClass: 'slds-badge slds-theme_error',
+        iconName: 'utility:ban'
+    }
+};
+
+/** Label, badge class and icon for a Credit_Status__c API value; undefined when unknown. */
+export function statusPresentation(status) {
+    return STATUS_PRESENTATION[status];
+}
+
+/** The default currency of the user, as an ISO code. */
+export const USER_CURRENCY = CURRENCY;
+
+/**
+ * Replaces {0}, {1}, ... in a custom label with the given values.
+ */
+export function formatLabel(label, ...values) {
+    return (label || '').replace(/\{(\d+)\}/g, (match, index) => {
+        const value = values[index];
+        return value === undefined || value === null ? '' : `${value}`;
+    });
+}
+
+/** Formats an amount in the user's locale; empty string for no value. */
+export function formatCurrency(value, currencyCode = CURRENCY) {
+    if (value === undefined || value === null || value === '') {
+        return '';
+    }
+    try {
+        return new Intl.NumberFormat(LOCALE, {
+            style: 'currency',
+            currency: currencyCode || CURRENCY
+        }).format(value);
+    } catch {
+        return new Intl.NumberFormat(LOCALE).format(value);
+    }
+}
+
+/** Formats a YYYY-MM-DD date in the user's locale; empty string for no value. */
+export function formatDate(isoDate) {
+    if (!isoDate) {
+        return '';
+    }
+    return new Intl.DateTimeFormat(LOCALE, {
+        year: 'numeric',
+        month: 'short',
+        day: '2-digit',
+        timeZone: 'UTC'
+    }).format(new Date(`${isoDate.substring(0, 10)}T00:00:00Z`));
+}
+
+/**
+ * True when two Salesforce ids name the same record. 15- and 18-character forms of an id
+ * share their first 15 (case-sensitive) characters.
+ */
+export function sameRecordId(first, second) {
+    if (!first || !second) {
+        return false;
+    }
+    return first.substring(0, 15) === second.substring(0, 15);
+}
+
+const MS_PER_DAY = 24 * 60 * 60 * 1000;
+
+/** Today's date as YYYY-MM-DD in the browser's time zone. */
+export function todayIso(now = new Date()) {
+    const month = `${now.getMonth() + 1}`.padStart(2, '0');
+    const day = `${now.getDate()}`.padStart(2, '0');
+    return `${now.getFullYear()}-${month}-${day}`;
+}
+
+/**
+ * Days past due of a YYYY-MM-DD due date as of `today` (also YYYY-MM-DD); 0 when not yet due,
+ * undefined without a due date.
+ */
+export function daysPastDue(dueDate, today = todayIso()) {
+    if (!dueDate) {
+        return undefined;
+    }
+    const days = Math.round(
+        (Date.parse(today) - Date.parse(dueDate)) / MS_PER_DAY
+    );
+    return days > 0 ? days : 0;
+}
+
+/**
+ * Re-runs the query of a lightning/graphql wire result (the result carries `refresh` once
+ * the query has been delivered).
+ */
+export function refreshGraphQLResult(result) {
+    return result && typeof result.refresh === 'function'
+        ? result.refresh()
+        : Promise.resolve();
+}
+
+/**
+ * Listens to Credit_Status_Change__e through empApi. Every message whose Account_Id__c
+ * names the account returned by `getAccountId()` (or every message, when `getAccountId` is
+ * omitted) calls `onChange(accountId)`. The payload itself is never handed on: components
+ * re-read the record through Lightning Data Service instead.
+ *
+ * `start()` in connectedCallback, `stop()` in disconnectedCallback; stopping before the
+ * subscription is confirmed still unsubscribes once it is.
+ */
+export class CreditStatusListener {
+    constructor({ getAccountId, onChange, onError: handleError }) {
+        this.getAccountId = getAccountId;
+        this.onChange = onChange;
+        this.handleError = handleError;
+        this.pending = undefined;
+        this.stopped = false;
+    }
+
+    start() {
+        this.stopped = false;
+        this.pending = this.subscribe();
+        return this.pending;
+    }
+
+    async subscribe() {
+        try {
+            const enabled = await isEmpEnabled();
+            if (!enabled || this.stopped) {
+                return undefined;
+            }
+            onError((error) => this.reportError(error));
+            return await subscribe(CREDIT_STATUS_CHANNEL, -1, (message) =>
+                this.handleMessage(message)
+            );
+        } catch (error) {
+            this.reportError(error);
+            return undefined;
+        }
+    }
+
+    handleMessage(message) {
+        if (this.stopped) {
+            return;
+        }
+        const payload = message && message.data && message.data.payload;
+        const eventAccountId = payload && payload.Account_Id__c;
+        if (!eventAccountId) {
+            return;
+        }
+        if (this.getAccountId) {
+            const accountId = this.getAccountId();
+            if (sameRecordId(eventAccountId, accountId)) {
+                this.notify(accountId);
+            }
+        } else {
+            this.notify(eventAccountId);
+        }
+    }
+
+    notify(accountId) {
+        // A failed re-read is reported, never left as an unhandled rejection.
+        Promise.resolve()
+            .then(() => this.onChange(accountId))
+            .catch((error) => this.reportError(error));
+    }
+
+    reportError(error) {
+        if (this.handleError && !this.stopped) {
+            this.handleError(error);
+        }
+    }
+
+    stop() {
+        this.stopped = true;
+        const pending = this.pending;
+        this.pending = undefined;
+        if (!pending) {
+            return Promise.resolve();
+        }
+        return pending.then((subscription) => {
+            if (subscription) {
+                return unsubscribe(subscription, () => {});
+            }
+            return undefined;
+        });
+    }
+}
