@@ -1,0 +1,262 @@
+"""Change Data Capture payloads, built from the record store's committed changes.
+
+Salesforce publishes one change event per changed record of a CDC-enabled entity after the
+transaction commits.  The CometD (JSON) form differs from the Pub/Sub (Avro) one, and the sync
+service only reads the CometD form, so this module builds exactly that (wire facts §1.8):
+
+- header ``entityName, recordIds, changeType, changeOrigin, transactionKey, sequenceNumber,
+  isTransactionEnd, commitTimestamp (epoch ms), commitNumber, commitUser, changedFields``;
+  no ``nulledFields``/``diffFields`` (Pub/Sub and Apex only);
+- CREATE: every non-empty field plus system fields; UPDATE: changed fields only, a field set to
+  null appears as ``null``, plus ``LastModifiedDate``; DELETE: no fields; UNDELETE: every
+  non-empty field;
+- never ``Id``, ``IsDeleted``, ``SystemModstamp`` or formula fields;
+- compound fields (addresses; the person Name of Contact, Lead and User) are nested, and
+  ``changedFields`` names their parts as ``BillingAddress.City``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol
+
+# Fields a change event never carries (the record id travels in ``recordIds``).
+_NEVER = frozenset(
+    {"Id", "IsDeleted", "SystemModstamp", "LastViewedDate", "LastReferencedDate", "attributes"}
+)
+_ADDRESS_PARTS = (
+    "Street",
+    "City",
+    "State",
+    "PostalCode",
+    "Country",
+    "StateCode",
+    "CountryCode",
+    "Latitude",
+    "Longitude",
+    "GeocodeAccuracy",
+)
+_ADDRESS_PREFIXES = ("Billing", "Shipping", "Mailing", "Other", "")
+_PERSON_NAME_ENTITIES = frozenset({"Contact", "Lead", "User"})
+_PERSON_NAME_PARTS = ("Salutation", "FirstName", "MiddleName", "LastName", "Suffix")
+_REST_DATETIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]00:?00)$")
+
+
+class ChangeLike(Protocol):
+    """The store's ``service.devorg.changes.Change`` (entity_name, change_type, ...)."""
+
+    entity_name: str
+    change_type: str
+    record_id: str
+    before: Mapping[str, Any] | None
+    after: Mapping[str, Any] | None
+
+
+def change_channel(entity_name: str) -> str:
+    """``Account`` → ``/data/AccountChangeEvent``; ``Foo__c`` → ``/data/Foo__ChangeEvent``."""
+    base = entity_name[:-3] + "__" if entity_name.endswith("__c") else entity_name
+    return f"/data/{base}ChangeEvent"
+
+
+def cometd_value(value: Any, *, millis: bool = False) -> Any:
+    """A record value as CometD JSON carries it: datetimes as ``…Z`` strings, numbers as numbers.
+
+    Change events show datetimes to the second (``2017-07-25T19:16:44Z``, wire facts §1.8);
+    platform events to the millisecond like their ``CreatedDate`` (``millis=True``) [inf].
+    """
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        text = value.strftime("%Y-%m-%dT%H:%M:%S")
+        return text + (f".{value.microsecond // 1000:03d}Z" if millis else "Z")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, str):
+        m = _REST_DATETIME.match(value)
+        if m:
+            # REST says 2026-01-02T03:04:05.000+0000; CometD says …05Z (or …05.000Z).
+            fraction = (m.group(2) or ".000")[:4].ljust(4, "0")
+            return m.group(1) + (fraction + "Z" if millis else "Z")
+    return value
+
+
+def _formula_fields(obj: Any) -> frozenset[str]:
+    fields = getattr(obj, "fields", None) or {}
+    return frozenset(name for name, f in fields.items() if getattr(f, "formula", None))
+
+
+def _flat_fields(record: Mapping[str, Any], skip: frozenset[str]) -> dict[str, Any]:
+    return {
+        k: cometd_value(v)
+        for k, v in record.items()
+        if k not in _NEVER and k not in skip and not k.startswith("_")
+    }
+
+
+def _compound_groups(entity: str, keys: Iterable[str]) -> dict[str, dict[str, str]]:
+    """Compound field name → {flat field name: component name} for the fields present."""
+    present = set(keys)
+    groups: dict[str, dict[str, str]] = {}
+    for prefix in _ADDRESS_PREFIXES:
+        parts = {prefix + p: p for p in _ADDRESS_PARTS if prefix + p in present}
+        # A bare "Street"/"City" group only exists on objects with a prefix-less address
+        # (Lead, User); require Street or City so a lone "Country__c"-like name never groups.
+        if parts and (prefix or {"Street", "City"} & present):
+            groups[f"{prefix}Address"] = parts
+    if entity in _PERSON_NAME_ENTITIES:
+        parts = {p: p for p in _PERSON_NAME_PARTS if p in present}
+        if parts:
+            groups["Name"] = parts
+    return groups
+
+
+def _full_body(entity: str, record: Mapping[str, Any], skip: frozenset[str]) -> dict[str, Any]:
+    """CREATE / UNDELETE body: every non-empty field, compound fields nested."""
+    flat = {k: v for k, v in _flat_fields(record, skip).items() if v is not None and v != ""}
+    groups = _compound_groups(entity, flat)
+    if "Name" in groups:
+        flat.pop("Name", None)  # the derived full name; the compound parts replace it
+    body: dict[str, Any] = {}
+    grouped = {f for parts in groups.values() for f in parts}
+    for key, value in flat.items():
+        if key not in grouped:
+            body[key] = value
+    for compound, parts in groups.items():
+        body[compound] = {comp: flat[f] for f, comp in parts.items()}
+    return body
+
+
+def _update_body(
+    entity: str,
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    skip: frozenset[str],
+) -> tuple[dict[str, Any], list[str]]:
+    """UPDATE body and changedFields: changed fields only (nulls kept), plus LastModifiedDate."""
+    old = _flat_fields(before, skip)
+    new = _flat_fields(after, skip)
+    changed = [k for k in new if old.get(k) != new[k]]
+    changed += [k for k in old if k not in new and old[k] is not None]
+    if "LastModifiedDate" in new and "LastModifiedDate" not in changed:
+        changed.append("LastModifiedDate")
+    groups = _compound_groups(entity, set(old) | set(new))
+    grouped = {
+        f: (compound, comp) for compound, parts in groups.items() for f, comp in parts.items()
+    }
+    if "Name" in groups:
+        changed = [k for k in changed if k != "Name"]
+    body: dict[str, Any] = {}
+    names: list[str] = []
+    for key in changed:
+        value = new.get(key)
+        if key in grouped:
+            compound, comp = grouped[key]
+            body.setdefault(compound, {})[comp] = value
+            names.append(f"{compound}.{comp}")
+        else:
+            body[key] = value
+            names.append(key)
+    return body, names
+
+
+def change_event_body(change: ChangeLike, obj: Any) -> tuple[dict[str, Any], list[str]]:
+    """The body of one change event and its ``changedFields`` (empty unless UPDATE)."""
+    skip = _formula_fields(obj)
+    kind = change.change_type
+    if kind == "UPDATE":
+        return _update_body(change.entity_name, change.before or {}, change.after or {}, skip)
+    if kind in ("CREATE", "UNDELETE"):
+        return _full_body(change.entity_name, change.after or {}, skip), []
+    if kind == "DELETE":
+        return {}, []
+    raise ValueError(f"unknown change type {kind!r}")
+
+
+def change_event_payload(
+    change: ChangeLike,
+    obj: Any,
+    *,
+    header: dict[str, Any],
+) -> dict[str, Any]:
+    """The ``payload`` of one change event: ``ChangeEventHeader`` first, then the body."""
+    body, changed = change_event_body(change, obj)
+    return {"ChangeEventHeader": {**header, "changedFields": changed}, **body}
+
+
+@dataclass
+class EventDraft:
+    """One change event before numbering: possibly several records with identical changes."""
+
+    entity_name: str
+    change_type: str
+    record_ids: list[str]
+    body: dict[str, Any]
+    changed_fields: list[str]
+
+
+def drafts(changes: Iterable[ChangeLike], objects: Mapping[str, Any]) -> list[EventDraft]:
+    """Change events of one transaction, identical changes merged into one ``recordIds`` list.
+
+    Salesforce groups a transaction's identical changes to several records of one object
+    into one event ("recordIds: identical changes in one transaction within one second are
+    merged"), so subscribers must handle more than one record id per event.  One
+    transaction commits at one instant here, so every identical change merges.
+    """
+    out: list[EventDraft] = []
+    seen: dict[tuple[str, str, str, tuple[str, ...]], EventDraft] = {}
+    for change in coalesce(changes):
+        body, changed = change_event_body(change, objects.get(change.entity_name))
+        key = (
+            change.entity_name,
+            change.change_type,
+            json.dumps(body, sort_keys=True, default=str),
+            tuple(changed),
+        )
+        if key in seen:
+            seen[key].record_ids.append(change.record_id)
+            continue
+        draft = EventDraft(
+            change.entity_name, change.change_type, [change.record_id], body, changed
+        )
+        seen[key] = draft
+        out.append(draft)
+    return out
+
+
+class _Merged:
+    """A change rebuilt from several changes to one record (same shape as ``Change``)."""
+
+    __slots__ = ("after", "before", "change_type", "entity_name", "record_id")
+
+    def __init__(self, first: ChangeLike, last: ChangeLike) -> None:
+        self.entity_name = first.entity_name
+        self.change_type = first.change_type
+        self.record_id = first.record_id
+        self.before = first.before
+        self.after = last.after if last.after is not None else first.after
+
+
+def coalesce(changes: Iterable[ChangeLike]) -> list[ChangeLike]:
+    """One change per record per transaction, as Salesforce publishes.
+
+    "If multiple DML operations are performed on a record within the same transaction, only
+    one change event is generated for the initial change type", carrying the data committed
+    at the end of the transaction.
+    """
+    firsts: dict[tuple[str, str], ChangeLike] = {}
+    lasts: dict[tuple[str, str], ChangeLike] = {}
+    for change in changes:
+        key = (change.entity_name, change.record_id)
+        firsts.setdefault(key, change)
+        lasts[key] = change
+    return [
+        first if lasts[key] is first else _Merged(first, lasts[key])
+        for key, first in firsts.items()
+    ]
