@@ -109,6 +109,11 @@ def make_engine(url: str, **kwargs) -> Engine:
         _disable_pysqlite_autobegin(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    # psycopg prepares a statement after 5 executions and PostgreSQL then may switch to a generic
+    # plan, in which a key lookup over a 1,000-value list or array is a linear search per row:
+    # measured at 7-15 s per lookup at 150k receivables instead of ~20 ms. Our statements are
+    # few and cheap to plan, so plan each with its actual values.
+    kwargs.setdefault("connect_args", {}).setdefault("prepare_threshold", None)
     return create_engine(url, **kwargs)
 
 

@@ -80,12 +80,20 @@ def make_admin_blueprint(org) -> Blueprint:
     @bp.post("/faults")
     def faults_set():
         body = request.get_json(silent=True) or {}
+        if not isinstance(body, dict):
+            return jsonify({"error": "the body must be a JSON object", "devorg": True}), 400
         done: dict = {}
+        try:
+            _apply_faults(body, done)
+        except (TypeError, ValueError) as exc:
+            # A bad name or value (e.g. an unknown stream fault) is the caller's mistake: 400
+            # with what went wrong and what had already been applied, never a 500.
+            return jsonify({"error": str(exc), "devorg": True, "applied": done}), 400
+        return jsonify({"ok": True, "applied": done})
+
+    def _apply_faults(body: dict, done: dict) -> None:
         if "fail_next" in body:
-            try:
-                org.faults.fail_next(int(body["fail_next"]), str(body.get("kind", "503")))
-            except ValueError as exc:
-                return jsonify({"error": str(exc), "devorg": True}), 400
+            org.faults.fail_next(int(body["fail_next"]), str(body.get("kind", "503")))
             done["fail_next"] = int(body["fail_next"])
         if "lock_records" in body:
             times = body.get("lock_times")
@@ -111,11 +119,13 @@ def make_admin_blueprint(org) -> Blueprint:
         if "stream" in body:
             handler = getattr(org.bus, "apply_faults", None)
             if handler is None:
-                return jsonify(
-                    {"error": "the event bus takes no stream faults", "devorg": True}
-                ), 400
-            done["stream"] = handler(body["stream"])
-        return jsonify({"ok": True, "applied": done})
+                raise ValueError("the event bus takes no stream faults")
+            if not isinstance(body["stream"], dict):
+                raise ValueError("stream must be a JSON object of streaming fault names")
+            try:
+                done["stream"] = handler(body["stream"])
+            except RuntimeError as exc:  # no CometD server serves the bus
+                raise ValueError(str(exc)) from exc
 
     @bp.get("/records/<sobject>")
     def records(sobject):

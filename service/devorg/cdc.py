@@ -18,11 +18,14 @@ service only reads the CometD form, so this module builds exactly that (wire fac
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import compress, repeat
+from operator import ne
 from typing import Any, Protocol
 
 # Fields a change event never carries (the record id travels in ``recordIds``).
@@ -45,6 +48,14 @@ _ADDRESS_PREFIXES = ("Billing", "Shipping", "Mailing", "Other", "")
 _PERSON_NAME_ENTITIES = frozenset({"Contact", "Lead", "User"})
 _PERSON_NAME_PARTS = ("Salutation", "FirstName", "MiddleName", "LastName", "Suffix")
 _REST_DATETIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]00:?00)$")
+# Every field name a compound group can hold: the only keys ``_compound_groups`` looks at.
+_COMPOUND_CANDIDATES = frozenset(
+    {prefix + part for prefix in _ADDRESS_PREFIXES for part in _ADDRESS_PARTS}
+    | set(_PERSON_NAME_PARTS)
+)
+# Types ``cometd_value`` returns unchanged (exact types; subclasses take the general path).
+_PLAIN = frozenset({int, float, bool, type(None)})
+_ABSENT = object()
 
 
 class ChangeLike(Protocol):
@@ -69,6 +80,13 @@ def cometd_value(value: Any, *, millis: bool = False) -> Any:
     Change events show datetimes to the second (``2017-07-25T19:16:44Z``, wire facts §1.8);
     platform events to the millisecond like their ``CreatedDate`` (``millis=True``) [inf].
     """
+    kind = type(value)
+    if kind is str:
+        # Only ``dddd-dd-ddTdd:dd:dd`` + ``Z``/offset (20+ characters) can be a REST datetime.
+        if len(value) < 20 or value[10] != "T":
+            return value
+    elif kind in _PLAIN:
+        return value
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
             value = value.astimezone(dt.UTC).replace(tzinfo=None)
@@ -117,14 +135,44 @@ def _compound_groups(entity: str, keys: Iterable[str]) -> dict[str, dict[str, st
     return groups
 
 
+@functools.lru_cache(maxsize=512)
+def _groups_for(
+    entity: str, present: frozenset[str]
+) -> tuple[dict[str, dict[str, str]], dict[str, tuple[str, str]]]:
+    """``_compound_groups`` of the candidate names present, and flat name → (compound, part).
+
+    Shared between calls: callers must not mutate either mapping.
+    """
+    groups = _compound_groups(entity, present)
+    grouped = {
+        f: (compound, comp) for compound, parts in groups.items() for f, comp in parts.items()
+    }
+    return groups, grouped
+
+
+def _present_candidates(skip: frozenset[str], *records: Mapping[str, Any]) -> frozenset[str]:
+    """The compound-candidate field names among the (kept) keys of ``records``."""
+    present: set[str] = set()
+    for record in records:
+        present |= _COMPOUND_CANDIDATES.intersection(record)
+    if skip:
+        present -= skip
+    return frozenset(present)
+
+
 def _full_body(entity: str, record: Mapping[str, Any], skip: frozenset[str]) -> dict[str, Any]:
     """CREATE / UNDELETE body: every non-empty field, compound fields nested."""
-    flat = {k: v for k, v in _flat_fields(record, skip).items() if v is not None and v != ""}
-    groups = _compound_groups(entity, flat)
+    flat: dict[str, Any] = {}
+    for k, v in record.items():
+        if v is None or k in _NEVER or k in skip or k[:1] == "_":
+            continue  # cometd_value(None) is None: dropped as empty
+        value = cometd_value(v)
+        if value is not None and value != "":
+            flat[k] = value
+    groups, grouped = _groups_for(entity, _present_candidates(skip, flat))
     if "Name" in groups:
         flat.pop("Name", None)  # the derived full name; the compound parts replace it
     body: dict[str, Any] = {}
-    grouped = {f for parts in groups.values() for f in parts}
     for key, value in flat.items():
         if key not in grouped:
             body[key] = value
@@ -139,23 +187,54 @@ def _update_body(
     after: Mapping[str, Any],
     skip: frozenset[str],
 ) -> tuple[dict[str, Any], list[str]]:
-    """UPDATE body and changedFields: changed fields only (nulls kept), plus LastModifiedDate."""
-    old = _flat_fields(before, skip)
-    new = _flat_fields(after, skip)
-    changed = [k for k in new if old.get(k) != new[k]]
-    changed += [k for k in old if k not in new and old[k] is not None]
-    if "LastModifiedDate" in new and "LastModifiedDate" not in changed:
+    """UPDATE body and changedFields: changed fields only (nulls kept), plus LastModifiedDate.
+
+    A field counts as changed when its CometD values differ (so two datetimes within the same
+    second do not).  Only fields whose stored values differ are converted: equal stored values
+    always convert to equal CometD values.
+    """
+    changed: list[str] = []
+    values: dict[str, Any] = {}  # CometD value of each changed field (None: removed)
+    prior = before.get
+    # Fields whose stored values differ (or that ``before`` lacks), found at C speed: most
+    # fields of an update are unchanged, and equal stored values have equal CometD values.
+    differing = compress(after, map(ne, map(prior, after, repeat(_ABSENT)), after.values()))
+    for k in differing:
+        new = after[k]
+        old = prior(k, _ABSENT)
+        if old is _ABSENT and new is None:  # absent before: compared with None
+            continue
+        if k in _NEVER or k in skip or k[:1] == "_":
+            continue
+        value = cometd_value(new)
+        if old is _ABSENT or cometd_value(old) != value:
+            changed.append(k)
+            values[k] = value
+    extra = not before.keys() <= after.keys()  # ``before`` has keys ``after`` lacks
+    if extra:
+        for k, old in before.items():
+            if old is not None and k not in after:
+                if k in _NEVER or k in skip or k[:1] == "_":
+                    continue
+                changed.append(k)
+                values[k] = None
+    if (
+        "LastModifiedDate" in after
+        and "LastModifiedDate" not in values
+        and "LastModifiedDate" not in skip
+    ):
         changed.append("LastModifiedDate")
-    groups = _compound_groups(entity, set(old) | set(new))
-    grouped = {
-        f: (compound, comp) for compound, parts in groups.items() for f, comp in parts.items()
-    }
+        values["LastModifiedDate"] = cometd_value(after["LastModifiedDate"])
+    present = (
+        _present_candidates(skip, before, after) if extra else _present_candidates(skip, after)
+    )
+    groups, grouped = _groups_for(entity, present)
     if "Name" in groups:
         changed = [k for k in changed if k != "Name"]
     body: dict[str, Any] = {}
     names: list[str] = []
     for key in changed:
-        value = new.get(key)
+        value = values[key]
         if key in grouped:
             compound, comp = grouped[key]
             body.setdefault(compound, {})[comp] = value
@@ -168,7 +247,10 @@ def _update_body(
 
 def change_event_body(change: ChangeLike, obj: Any) -> tuple[dict[str, Any], list[str]]:
     """The body of one change event and its ``changedFields`` (empty unless UPDATE)."""
-    skip = _formula_fields(obj)
+    return _event_body(change, _formula_fields(obj))
+
+
+def _event_body(change: ChangeLike, skip: frozenset[str]) -> tuple[dict[str, Any], list[str]]:
     kind = change.change_type
     if kind == "UPDATE":
         return _update_body(change.entity_name, change.before or {}, change.after or {}, skip)
@@ -201,6 +283,38 @@ class EventDraft:
     changed_fields: list[str]
 
 
+# Identity tags of ``_plain_key`` (never equal to a str, a tuple or each other).
+_TRUE, _FALSE, _NULL, _INT, _FLOAT, _DICT = (object() for _ in range(6))
+_KEY_JSON = json.JSONEncoder(sort_keys=True, default=str)
+
+
+class _NotPlain(Exception):
+    """A body value outside str/int/float/bool/None/dict: use the JSON merge key."""
+
+
+def _plain_key(value: Any) -> Any:
+    """A hashable key equal for two bodies exactly when their sorted-key JSON texts are equal.
+
+    Cheaper than encoding: strings stand for themselves; numbers keep JSON's distinctions
+    (``1`` vs ``1.0`` vs ``true``, ``0.0`` vs ``-0.0``; every NaN alike) through type tags and
+    ``float.__repr__``.
+    """
+    kind = type(value)
+    if kind is str:
+        return value
+    if value is None:
+        return _NULL
+    if kind is bool:
+        return _TRUE if value else _FALSE
+    if kind is int:
+        return (_INT, value)
+    if kind is float:
+        return (_FLOAT, float.__repr__(value))
+    if kind is dict and all(type(k) is str for k in value):
+        return (_DICT, tuple((k, _plain_key(value[k])) for k in sorted(value)))
+    raise _NotPlain
+
+
 def drafts(changes: Iterable[ChangeLike], objects: Mapping[str, Any]) -> list[EventDraft]:
     """Change events of one transaction, identical changes merged into one ``recordIds`` list.
 
@@ -209,16 +323,24 @@ def drafts(changes: Iterable[ChangeLike], objects: Mapping[str, Any]) -> list[Ev
     merged"), so subscribers must handle more than one record id per event.  One
     transaction commits at one instant here, so every identical change merges.
     """
-    out: list[EventDraft] = []
-    seen: dict[tuple[str, str, str, tuple[str, ...]], EventDraft] = {}
+    skips: dict[str, frozenset[str]] = {}
+    built: list[tuple[ChangeLike, dict[str, Any], list[str]]] = []
     for change in coalesce(changes):
-        body, changed = change_event_body(change, objects.get(change.entity_name))
-        key = (
-            change.entity_name,
-            change.change_type,
-            json.dumps(body, sort_keys=True, default=str),
-            tuple(changed),
-        )
+        skip = skips.get(change.entity_name)
+        if skip is None:
+            skip = skips[change.entity_name] = _formula_fields(objects.get(change.entity_name))
+        body, changed = _event_body(change, skip)
+        built.append((change, body, changed))
+    # "Identical" means equal sorted-key JSON; every real body is plain, so the cheaper key
+    # applies; any other value switches the whole transaction to the JSON text.
+    try:
+        bodies = [_plain_key(body) for _, body, _ in built]
+    except _NotPlain:
+        bodies = [_KEY_JSON.encode(body) for _, body, _ in built]
+    out: list[EventDraft] = []
+    seen: dict[tuple[str, str, Any, tuple[str, ...]], EventDraft] = {}
+    for (change, body, changed), body_key in zip(built, bodies, strict=True):
+        key = (change.entity_name, change.change_type, body_key, tuple(changed))
         if key in seen:
             seen[key].record_ids.append(change.record_id)
             continue

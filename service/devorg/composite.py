@@ -15,7 +15,8 @@ import re
 from flask import Blueprint, current_app, g, request
 
 from . import ids
-from .errors import SalesforceError
+from .errors import SalesforceError, publish_limit
+from .events import PUBLISH_LIMIT_MESSAGE, PublishLimitExceeded
 from .records import MultipleMatches
 from .rest import change_origin
 from .wire import json_body, sf_json
@@ -129,12 +130,16 @@ def make_composite_blueprint(org) -> Blueprint:
         items, all_or_none = collection_body()
 
         pending: list[tuple[dict, str, dict]] = []  # (result, event name, payload)
+        remaining = getattr(org.bus, "hourly_publish_remaining", None)
+        allowance = None if remaining is None else remaining()
 
         def create(tx, item):
             obj = object_of(item)
             if obj.is_platform_event:
                 # Events publish after the transaction commits (publishBehavior PublishAfterCommit).
                 payload = event_payload(obj, item)
+                if allowance is not None and len(pending) >= allowance:
+                    raise publish_limit(PUBLISH_LIMIT_MESSAGE)
                 result = {"id": org.store.ids.new(obj.key_prefix), "success": True, "errors": []}
                 pending.append((result, obj.name, payload))
                 return result
@@ -145,7 +150,12 @@ def make_composite_blueprint(org) -> Blueprint:
         kept = {id(r) for r in results}
         for result, name, payload in pending:
             if id(result) in kept and result.get("success"):  # not rolled back
-                uuid = org.bus.publish_platform_event(name, payload, created_by_id=g.user.id)
+                try:
+                    uuid = org.bus.publish_platform_event(name, payload, created_by_id=g.user.id)
+                except PublishLimitExceeded as spent:  # spent by another request meanwhile
+                    result.clear()
+                    result.update(_failure(publish_limit(spent.message)))
+                    continue
                 result["errors"] = [
                     {"statusCode": "OPERATION_ENQUEUED", "message": uuid, "fields": []}
                 ]
@@ -154,6 +164,7 @@ def make_composite_blueprint(org) -> Blueprint:
     @bp.patch("/services/data/v<version>/composite/sobjects")
     def collection_update(version):
         items, all_or_none = collection_body()
+        context = ctx()  # one per request, not one per record
 
         def update(tx, item):
             obj = object_of(item)
@@ -163,7 +174,7 @@ def make_composite_blueprint(org) -> Blueprint:
                     "MISSING_ARGUMENT", "Id not specified in an update call", 400, []
                 )
             try:
-                rec = records.update(tx, obj, str(rid), item, ctx())
+                rec = records.update(tx, obj, str(rid), item, context)
             except SalesforceError as err:
                 err.record_id = (
                     ids.normalize(str(rid)) if err.error_code != "MALFORMED_ID" else None
@@ -185,6 +196,7 @@ def make_composite_blueprint(org) -> Blueprint:
                 include_fields=False,
             )
         items, all_or_none = collection_body()
+        context = ctx()
 
         def upsert(tx, item):
             item_obj = object_of(item, obj.name)
@@ -200,7 +212,7 @@ def make_composite_blueprint(org) -> Blueprint:
                 raise SalesforceError("MISSING_ARGUMENT", f"{fdef.name} not specified", 400, [])
             value = item[key]
             try:
-                rec, created = records.upsert(tx, obj, fdef, value, item, ctx())
+                rec, created = records.upsert(tx, obj, fdef, value, item, context)
             except MultipleMatches as multi:
                 raise SalesforceError(
                     "DUPLICATE_EXTERNAL_ID",

@@ -65,6 +65,12 @@ def request_limit() -> SalesforceError:
     )
 
 
+def publish_limit(message: str) -> SalesforceError:
+    """HourlyPublishedPlatformEvents spent: a publish fails with ``LIMIT_EXCEEDED`` (as a
+    SaveResult error in collections, as a REST error array for a single ``POST``)."""
+    return SalesforceError("LIMIT_EXCEEDED", message, 400, [])
+
+
 def malformed_json(message: str) -> SalesforceError:
     return SalesforceError("JSON_PARSER_ERROR", message, 400, include_fields=False)
 

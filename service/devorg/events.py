@@ -42,6 +42,19 @@ _PE_SYSTEM_FIELDS = frozenset({"CreatedDate", "CreatedById", "EventUuid", "Repla
 _FIRST_REPLAY_ID = 1_000
 _FIRST_COMMIT_NUMBER = 10_000_000_000
 _PRUNE_EVERY = 1_000  # appends between retention sweeps
+# HourlyPublishedPlatformEvents (Performance/Unlimited edition, wire facts §6).
+HOURLY_PUBLISH_LIMIT = 250_000
+# The status code is documented (Platform Events guide, "Platform Event Error Status Codes");
+# the message wording is devorg's [inf].
+PUBLISH_LIMIT_MESSAGE = "Hourly limit of published platform event messages exceeded."
+
+
+class PublishLimitExceeded(Exception):
+    """HourlyPublishedPlatformEvents is spent: Salesforce refuses the publish (``LIMIT_EXCEEDED``)."""
+
+    def __init__(self, message: str = PUBLISH_LIMIT_MESSAGE) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +103,12 @@ def schema_fingerprint(api_name: str, field_names: Iterable[str]) -> str:
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+
+
 def _compact(data: dict[str, Any]) -> str:
-    return json.dumps(data, separators=(",", ":"))
+    """``json.dumps(data, separators=(",", ":"))``, without building an encoder per call."""
+    return _COMPACT.encode(data)
 
 
 def _iso_millis(epoch: float) -> str:
@@ -116,10 +133,14 @@ class EventBus:
         state_path: Path | None = None,
         clock: Callable[[], float] = time.time,
         retention_seconds: float = RETENTION_SECONDS,
+        hourly_publish_limit: int = HOURLY_PUBLISH_LIMIT,
     ) -> None:
         self.schema = schema
         self.clock = clock
         self.retention_seconds = retention_seconds
+        # Publishes allowed per rolling hour; the attached CometD server's
+        # ``config.hourly_publish_limit`` takes over once one serves this bus.
+        self.hourly_publish_limit = hourly_publish_limit
         self._lock = threading.Lock()
         self._logs: dict[str, _ChannelLog] = {}
         self._listeners: list[Callable[[], None]] = []
@@ -142,6 +163,8 @@ class EventBus:
 
         The caller (REST publish) has validated the fields.  Fields the publisher left out are
         delivered as ``null``, as Salesforce does for every field of the event definition.
+        Raises :class:`PublishLimitExceeded` (nothing stored) when the hour's allowance
+        (:meth:`hourly_publish_max`) is spent.
         """
         obj = self._object(api_name)
         if obj is None or not getattr(obj, "is_platform_event", False):
@@ -159,6 +182,13 @@ class EventBus:
             }
         )
         with self._lock:
+            limit = self.hourly_publish_max()
+            if len(self._published) >= limit:
+                # Only near the limit is it worth dropping the publishes older than an hour.
+                cutoff = now - 3600
+                self._published = [t for t in self._published if t >= cutoff]
+                if len(self._published) >= limit:
+                    raise PublishLimitExceeded()
             replay_id = self._next_replay_id()
             data = {
                 "schema": schema_fingerprint(api_name, fields),
@@ -185,6 +215,7 @@ class EventBus:
         events = drafts(tracked, self._objects())
         now = self.clock()
         transaction_key = str(uuid.uuid4())
+        schemas: dict[str, str] = {}  # entity -> change event schema id, once per transaction
         with self._lock:
             self._commit_number += self._rng.randint(1, 50)
             rows = []
@@ -203,9 +234,13 @@ class EventBus:
                     "changedFields": draft.changed_fields,
                 }
                 replay_id = self._next_replay_id()
-                fields = getattr(self._object(draft.entity_name), "fields", None) or {}
+                schema_id = schemas.get(draft.entity_name)
+                if schema_id is None:
+                    fields = getattr(self._object(draft.entity_name), "fields", None) or {}
+                    schema_id = schema_fingerprint(draft.entity_name + "ChangeEvent", fields)
+                    schemas[draft.entity_name] = schema_id
                 data = {
-                    "schema": schema_fingerprint(draft.entity_name + "ChangeEvent", fields),
+                    "schema": schema_id,
                     "payload": {"ChangeEventHeader": header, **draft.body},
                     "event": {"replayId": replay_id},
                 }
@@ -295,6 +330,23 @@ class EventBus:
             self._published = [t for t in self._published if t >= cutoff]
             return len(self._published)
 
+    def hourly_publish_max(self) -> int:
+        """The HourlyPublishedPlatformEvents allowance now in force."""
+        server = self._streaming
+        if server is not None:
+            return int(server.config.hourly_publish_limit)
+        return self.hourly_publish_limit
+
+    def set_hourly_publish_max(self, limit: int) -> None:
+        """Change the allowance (here and in the attached CometD server's config)."""
+        self.hourly_publish_limit = int(limit)
+        if self._streaming is not None:
+            self._streaming.configure(hourly_publish_limit=int(limit))
+
+    def hourly_publish_remaining(self) -> int:
+        """Publishes still allowed in the rolling hour (``Remaining`` in ``/limits``)."""
+        return max(self.hourly_publish_max() - self.published_last_hour(), 0)
+
     def attach_streaming(self, server: Any) -> None:
         """Let the CometD server answer :meth:`limits` and :meth:`apply_faults` for the bus.
 
@@ -310,8 +362,8 @@ class EventBus:
             return self._streaming.limits()
         return {
             "HourlyPublishedPlatformEvents": {
-                "Max": 250_000,
-                "Remaining": 250_000 - self.published_last_hour(),
+                "Max": self.hourly_publish_max(),
+                "Remaining": self.hourly_publish_remaining(),
             }
         }
 

@@ -7,6 +7,7 @@ ids and accepts either form.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 
@@ -32,6 +33,13 @@ def checksum(id15: str) -> str:
 
 def to18(record_id: str) -> str:
     """Normalise a 15- or 18-character id to 18 characters. Raises ValueError if malformed."""
+    return _to18(record_id)
+
+
+@functools.lru_cache(maxsize=16384)
+def _to18(record_id: str) -> str:
+    # Cached: every write and read by id normalises it, mostly the same ids again and again.
+    # Errors are not cached (``lru_cache`` keeps results only); unhashable ids raise TypeError.
     if not _ID_RE.match(record_id or ""):
         raise ValueError(record_id)
     id15 = record_id[:15]

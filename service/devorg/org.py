@@ -51,13 +51,13 @@ class NullBus:
         return None
 
 
-def _make_bus(schema: Schema, state_path: Path | None):
+def _make_bus(schema: Schema, state_path: Path | None, hourly_publish_max: int):
     try:
         from .events import EventBus
     except ImportError:
         log.warning("service.devorg.events is missing; platform events and CDC are dropped")
         return NullBus()
-    return EventBus(schema, state_path=state_path)
+    return EventBus(schema, state_path=state_path, hourly_publish_limit=hourly_publish_max)
 
 
 def _generate_keypair() -> tuple[bytes, bytes]:
@@ -105,6 +105,7 @@ class DevOrg:
         token_ttl: float = 7200.0,
         api_version_max: str = "62.0",
         daily_api_max: int = 15000,
+        hourly_publish_max: int = 250_000,
         key_dir: Path | str | None = None,
         login_hosts: frozenset[str] = DEFAULT_LOGIN_HOSTS,
     ) -> None:
@@ -125,7 +126,7 @@ class DevOrg:
         self.auth = Auth(self.org_id, token_ttl, self.store)
         self.records = Records(self.schema, self.store, self.faults)
         self._bootstrap_identity()
-        self.bus = _make_bus(self.schema, self.state_path)
+        self.bus = _make_bus(self.schema, self.state_path, hourly_publish_max)
 
         from .bulk import BulkJobs
 
@@ -248,6 +249,20 @@ class DevOrg:
 
     def revoke_sessions(self) -> int:
         return self.auth.revoke_all()
+
+    @property
+    def hourly_publish_max(self) -> int:
+        """HourlyPublishedPlatformEvents: platform events publishable per rolling hour; over it
+        a publish fails with ``LIMIT_EXCEEDED``. Settable (``org.hourly_publish_max = 10``)."""
+        getter = getattr(self.bus, "hourly_publish_max", None)
+        return getter() if getter is not None else 0
+
+    @hourly_publish_max.setter
+    def hourly_publish_max(self, limit: int) -> None:
+        setter = getattr(self.bus, "set_hourly_publish_max", None)
+        if setter is None:
+            raise RuntimeError("this event bus has no publish allowance")
+        setter(limit)
 
     def reset(self) -> None:
         """Drop all records but the users, clear faults, stats and the API counter."""

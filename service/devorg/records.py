@@ -64,6 +64,8 @@ class Records:
         self._unsupported_logged: set[str] = set()
         self._autonumber: dict[str, int] = {}
         self._required_cache: dict[str, list[str]] = {}
+        # (object, body key) -> (parent relationship, field): what ``prepare`` resolves per key.
+        self._key_cache: dict[tuple[str, str], tuple[FieldDef | None, FieldDef | None]] = {}
         self._unique_cache: dict[str, list[FieldDef]] = {}
         # children pointing at each object: (child object, lookup field)
         self.children: dict[str, list[tuple[ObjectDef, FieldDef]]] = {}
@@ -253,16 +255,21 @@ class Records:
         """Body -> {canonical field: stored value}, refusing what Salesforce refuses."""
         values: dict[str, object] = {}
         not_writable: list[str] = []
+        key_cache = self._key_cache
         for key, raw in body.items():
             if key == "attributes":
                 continue
-            rel = obj.relationship(key)
+            resolved = key_cache.get((obj.name, key))
+            if resolved is None:
+                resolved = (obj.relationship(key), obj.field(key))
+                if resolved != (None, None):  # unknown keys are refused, not remembered
+                    key_cache[(obj.name, key)] = resolved
+            rel, fdef = resolved
             if rel is not None and (isinstance(raw, dict) or raw is None):
                 values[rel.name] = (
                     None if raw is None else self._resolve_parent_ref(obj, rel, raw, ctx)
                 )
                 continue
-            fdef = obj.field(key)
             if fdef is None:
                 raise SalesforceError(
                     "INVALID_FIELD",
@@ -408,15 +415,15 @@ class Records:
                 rec[fdef.name] = _auto_number(fdef.display_format, n)
 
     def _check_required(self, obj: ObjectDef, rec: dict) -> None:
-        missing = [
-            f.name
-            for f in obj.fields.values()
-            if f.required
-            and not f.auto_number
-            and f.formula is None
-            and f.createable
-            and (rec.get(f.name) is None or rec.get(f.name) == "")
-        ]
+        required = self._required_cache.get(obj.name)
+        if required is None:
+            required = [
+                f.name
+                for f in obj.fields.values()
+                if f.required and not f.auto_number and f.formula is None and f.createable
+            ]
+            self._required_cache[obj.name] = required
+        missing = [name for name in required if rec.get(name) is None or rec.get(name) == ""]
         if missing:
             raise SalesforceError(
                 "REQUIRED_FIELD_MISSING",

@@ -14,7 +14,8 @@ from flask import Blueprint, g, request
 
 from . import ids
 from .describe import describe_global, describe_object, object_summary
-from .errors import SalesforceError, not_found
+from .errors import SalesforceError, not_found, publish_limit
+from .events import PublishLimitExceeded
 from .records import MultipleMatches
 from .soql.evaluator import compile_query, render_row, run_plan
 from .wire import json_body, no_content, sf_json
@@ -232,7 +233,10 @@ def make_rest_blueprint(org) -> Blueprint:
             for f in obj.fields.values()
             if f.createable and f.formula is None
         }
-        uuid = org.bus.publish_platform_event(obj.name, payload, created_by_id=g.user.id)
+        try:
+            uuid = org.bus.publish_platform_event(obj.name, payload, created_by_id=g.user.id)
+        except PublishLimitExceeded as spent:
+            raise publish_limit(spent.message) from None
         return sf_json(
             {
                 "id": org.store.ids.new(obj.key_prefix),

@@ -96,7 +96,12 @@ class StreamingServer:
     ) -> None:
         self.bus = bus
         self.token_valid = token_valid
-        self.config = config or StreamingConfig()
+        # The publish allowance starts as the bus's (DevOrg(hourly_publish_max=...)).
+        self.config = config or StreamingConfig(
+            hourly_publish_limit=getattr(
+                bus, "hourly_publish_limit", StreamingConfig.hourly_publish_limit
+            )
+        )
         self.faults = StreamingFaults()
         self.clock = clock
         self.wall_clock = wall_clock

@@ -1,0 +1,530 @@
+"""Credit engine benchmark: one customer's re-assessment, and the whole book.
+
+    python -m bench.engine                       # 100k customers / 1M open items, SQLite
+    python -m bench.engine --db-url postgresql+psycopg://postgres@127.0.0.1:5432/bench
+    python -m bench.engine --customers 10000     # a quicker look
+
+Figures (issue 4's checks):
+
+- one customer (~10 open items): median time of ``assess`` alone, and of
+  ``reassess_customers`` for that customer against the database (target < 5 ms);
+- pure engine over 100k customers / 1M open items held in memory;
+- full re-assessment of the same book read from the database (target < 30 s), with the peak
+  memory of the process that did it.
+
+Each heavy phase runs in a child process so the peak memory reported is that phase's own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import random
+import resource
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+AS_OF = date(2026, 11, 23)
+NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
+Report = Callable[[str], Any]
+
+
+def _peak_mb() -> float:
+    """Peak resident memory of this process (ru_maxrss is in KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# --- a realistic book ----------------------------------------------------------------------------
+
+
+def _customer_spec(rng: random.Random, n: int, items: int) -> dict[str, Any]:
+    """One customer's book as plain values, shared by the in-memory and database benchmarks.
+
+    About a third of customers run late; amounts are a few hundred to a few tens of thousands;
+    70% have a credit limit; some have credit notes, unapplied cash, promises and disputes.
+    """
+    lateness = rng.choice([0, 0, 5, 20, 45, 90])
+    open_items = []
+    for k in range(items):
+        dpd = rng.randint(-45, 15) + (lateness if k < items // 3 else 0)
+        amount = Decimal(rng.randint(10_000, 2_500_000)) / 100
+        kind = "credit_note" if rng.random() < 0.05 else "invoice"
+        partly = rng.random() < 0.1
+        open_items.append(
+            (kind, dpd, amount, (amount / 2).quantize(Decimal("0.01")) if partly else amount)
+        )
+    history = [(rng.randint(20, 360), rng.randint(-5, 40)) for _ in range(2)]
+    return {
+        "number": f"C{n:07d}",
+        "limit": Decimal(rng.choice([50_000, 100_000, 250_000])) if rng.random() < 0.7 else None,
+        "items": open_items,
+        "history": history,  # (days since paid, days late)
+        "payment": (Decimal(rng.randint(100, 5000)), rng.randint(0, 60), rng.random() < 0.2),
+        "promise": (rng.randint(-20, 10)) if rng.random() < 0.1 else None,
+        "dispute": rng.random() < 0.05,
+        "segment": rng.choice([None, None, None, "key"]),
+    }
+
+
+def book_inputs(customers: int, items: int, seed: int = 4):
+    """The book as engine inputs, in memory."""
+    from service.credit import (
+        Allocation,
+        CustomerInputs,
+        Dispute,
+        Item,
+        Payment,
+        Promise,
+    )
+
+    rng = random.Random(seed)
+    out = []
+    for n in range(customers):
+        spec = _customer_spec(rng, n, items)
+        its = []
+        for k, (kind, dpd, amount, open_) in enumerate(spec["items"]):
+            due = AS_OF - timedelta(days=dpd)
+            its.append(
+                Item(
+                    f"{n}-{k}",
+                    kind,
+                    f"D{n}-{k}",
+                    due - timedelta(days=30),
+                    due,
+                    "EUR",
+                    amount,
+                    open_,
+                )
+            )
+        for k, (ago, late) in enumerate(spec["history"]):
+            paid = AS_OF - timedelta(days=ago)
+            due = paid - timedelta(days=late)
+            its.append(
+                Item(
+                    f"{n}-h{k}",
+                    "invoice",
+                    f"H{n}-{k}",
+                    due - timedelta(days=30),
+                    due,
+                    "EUR",
+                    Decimal(1000),
+                    Decimal(0),
+                    paid,
+                )
+            )
+        amount, ago, unapplied = spec["payment"]
+        payments = (
+            Payment(
+                f"p{n}",
+                amount,
+                "EUR",
+                NOW - timedelta(days=ago),
+                False,
+                () if unapplied else (Allocation(f"{n}-h0", amount),),
+            ),
+        )
+        promises = ()
+        if spec["promise"] is not None:
+            day = AS_OF + timedelta(days=spec["promise"])
+            promises = (Promise(f"ptp{n}", Decimal(2000), day, day - timedelta(days=7)),)
+        disputes = ()
+        if spec["dispute"]:
+            disputes = (
+                Dispute(f"d{n}", f"{n}-0", Decimal(500), "open", AS_OF - timedelta(days=3)),
+            )
+        out.append(
+            CustomerInputs(
+                number=spec["number"],
+                currency="EUR",
+                credit_limit=spec["limit"],
+                attributes={"segment": spec["segment"]} if spec["segment"] else {},
+                items=tuple(its),
+                payments=payments,
+                promises=promises,
+                disputes=disputes,
+            )
+        )
+    return out
+
+
+def bench_policy():
+    from service.credit import load_policy
+
+    return load_policy(
+        {
+            "segments": [
+                {
+                    "name": "key",
+                    "when": {"segment": "key"},
+                    "policy": {"hold": {"days_past_due_over": 90}},
+                }
+            ]
+        }
+    )
+
+
+# --- phases --------------------------------------------------------------------------------------
+
+
+def single_customer(repeat: int = 2000) -> dict[str, float]:
+    """Median and p95 of assessing one customer with 10 open items (engine only)."""
+    from service.credit import assess
+
+    policy = bench_policy()
+    book = book_inputs(50, 10, seed=7)
+    times = []
+    for i in range(repeat):
+        c = book[i % len(book)]
+        t = time.perf_counter_ns()
+        assess(c, policy, AS_OF)
+        times.append(time.perf_counter_ns() - t)
+    times.sort()
+    return {
+        "median_ms": statistics.median(times) / 1e6,
+        "p95_ms": times[int(len(times) * 0.95)] / 1e6,
+    }
+
+
+def engine_book(customers: int, items: int) -> dict[str, float]:
+    """Assess the whole book held in memory (no database)."""
+    from service.credit import AssessmentError, assess
+
+    policy = bench_policy()
+    t = time.perf_counter()
+    book = book_inputs(customers, items)
+    built = time.perf_counter() - t
+    statuses: dict[str, int] = {}
+    t = time.perf_counter()
+    for c in book:
+        try:
+            s = assess(c, policy, AS_OF).status.value
+        except AssessmentError:
+            s = "ERROR"
+        statuses[s] = statuses.get(s, 0) + 1
+    took = time.perf_counter() - t
+    return {
+        "build_s": built,
+        "assess_s": took,
+        "per_customer_us": took / customers * 1e6,
+        "peak_mb": _peak_mb(),
+        **{f"status_{k}": v for k, v in sorted(statuses.items())},
+    }
+
+
+def seed_database(url: str, customers: int, items: int, batch: int = 5000) -> dict[str, float]:
+    """Fill an empty, migrated database with the same book (bulk inserts, not timed as a phase)."""
+    from sqlalchemy import insert
+
+    from service.db import make_engine
+    from service.models import Allocation, CollectionAction, Customer, Payment, Receivable
+
+    engine = make_engine(url)
+    rng = random.Random(4)
+    t = time.perf_counter()
+    rid = pid = aid = 0
+    rows: dict[Any, list[dict[str, Any]]] = {
+        k: [] for k in (Customer, Receivable, Payment, Allocation, CollectionAction)
+    }
+
+    postgres = engine.dialect.name == "postgresql"
+
+    def flush(conn, force=False):
+        for model in (Customer, Receivable, Payment, Allocation, CollectionAction):
+            if rows[model] and (force or len(rows[Receivable]) >= batch * items):
+                if postgres:  # COPY: a million rows in seconds rather than minutes
+                    columns = list(rows[model][0])
+                    cursor = conn.connection.dbapi_connection.cursor()
+                    statement = f"COPY {model.__tablename__} ({', '.join(columns)}) FROM STDIN"
+                    with cursor.copy(statement) as copy:
+                        for row in rows[model]:
+                            copy.write_row([row[c] for c in columns])
+                else:
+                    conn.execute(insert(model), rows[model])
+                rows[model] = []
+
+    with engine.begin() as conn:
+        for n in range(customers):
+            spec = _customer_spec(rng, n, items)
+            cid = n + 1
+            rows[Customer].append(
+                {"id": cid, "number": spec["number"], "source": "bench", "name": spec["number"], "currency": "EUR",
+                 "credit_limit": spec["limit"], "segment": spec["segment"], "created_at": NOW, "updated_at": NOW}
+            )  # fmt: skip
+            first = rid + 1
+            for kind, dpd, amount, open_ in spec["items"]:
+                rid += 1
+                due = AS_OF - timedelta(days=dpd)
+                rows[Receivable].append(
+                    {"id": rid, "source": "bench", "external_id": f"R{rid}", "customer_id": cid, "kind": kind,
+                     "number": f"D{rid}", "issue_date": due - timedelta(days=30), "due_date": due, "currency": "EUR",
+                     "amount": amount, "open_amount": open_, "is_open": True, "closed_on": None,
+                     "source_updated_at": NOW, "created_at": NOW, "updated_at": NOW}
+                )  # fmt: skip
+            for ago, late in spec["history"]:
+                rid += 1
+                paid = AS_OF - timedelta(days=ago)
+                due = paid - timedelta(days=late)
+                rows[Receivable].append(
+                    {"id": rid, "source": "bench", "external_id": f"R{rid}", "customer_id": cid, "kind": "invoice",
+                     "number": f"D{rid}", "issue_date": due - timedelta(days=30), "due_date": due, "currency": "EUR",
+                     "amount": Decimal(1000), "open_amount": Decimal(0), "is_open": False, "closed_on": paid,
+                     "source_updated_at": NOW, "created_at": NOW, "updated_at": NOW}
+                )  # fmt: skip
+            amount, ago, unapplied = spec["payment"]
+            pid += 1
+            rows[Payment].append(
+                {"id": pid, "source": "bench", "external_id": f"P{pid}", "customer_id": cid, "amount": amount,
+                 "currency": "EUR", "received_at": NOW - timedelta(days=ago), "status": "confirmed", "created_at": NOW}
+            )  # fmt: skip
+            if not unapplied:
+                aid += 1
+                rows[Allocation].append(
+                    {"id": aid, "payment_id": pid, "receivable_id": rid, "amount": amount}
+                )
+            if spec["promise"] is not None:
+                day = AS_OF + timedelta(days=spec["promise"])
+                rows[CollectionAction].append(
+                    {"customer_id": cid, "type": "Promise to Pay", "promised_amount": Decimal(2000),
+                     "promised_date": day, "receivable_id": None, "disputed_amount": None,
+                     "dispute_status": None, "occurred_at": NOW - timedelta(days=7), "origin": "Salesforce",
+                     "is_deleted": False, "updated_at": NOW}
+                )  # fmt: skip
+            if spec["dispute"]:
+                rows[CollectionAction].append(
+                    {"customer_id": cid, "type": "Dispute", "promised_amount": None, "promised_date": None,
+                     "receivable_id": first, "disputed_amount": Decimal(500), "dispute_status": "Open", "occurred_at": NOW - timedelta(days=3), "origin": "Salesforce",
+                     "is_deleted": False, "updated_at": NOW}
+                )  # fmt: skip
+            flush(conn)
+        flush(conn, force=True)
+    if postgres:  # fresh statistics, as autovacuum would give a real database (committed)
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+    engine.dispose()
+    return {"seed_s": time.perf_counter() - t, "receivables": rid}
+
+
+def database_book(url: str, chunk: int, workers: int) -> dict[str, float]:
+    """Full re-assessment from the database, committed chunk by chunk.
+
+    ``workers`` > 1 uses ``reassess_book`` (one process per worker); 1 is ``reassess_all`` in
+    this process. Peak memory is this process's, plus the largest worker's when there are any.
+    """
+    from service.db import make_engine, make_session_factory
+    from service.reassess import reassess_all, reassess_book
+
+    policy = bench_policy()
+    t = time.perf_counter()
+    if workers > 1:
+        report = reassess_book(url, AS_OF, policy, workers=workers, chunk=chunk)
+    else:
+        engine = make_engine(url)
+        with make_session_factory(engine)() as session:
+            report = reassess_all(session, AS_OF, policy, chunk=chunk, commit_each=True)
+        engine.dispose()
+    took = time.perf_counter() - t
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {
+        "workers": workers,
+        "child_peak_mb": children,
+        "reassess_s": took,
+        "customers": report.assessed + len(report.errors),
+        "items": report.items,
+        "peak_mb": _peak_mb(),
+        **{f"status_{k}": v for k, v in sorted(report.statuses.items())},
+    }
+
+
+def database_single(url: str, repeat: int = 300) -> dict[str, float]:
+    """One customer re-assessed from the database (load, assess, upsert), rolled back each time."""
+    from service.db import make_engine, make_session_factory
+    from service.reassess import reassess_customers
+
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    policy = bench_policy()
+    rng = random.Random(9)
+    times = []
+    with factory() as session:
+        top = session.connection().exec_driver_sql("SELECT max(id) FROM customers").scalar()
+        for _ in range(repeat):
+            cid = rng.randint(1, top)
+            t = time.perf_counter_ns()
+            reassess_customers(session, [cid], AS_OF, policy)
+            session.flush()
+            times.append(time.perf_counter_ns() - t)
+            session.rollback()
+    engine.dispose()
+    times.sort()
+    return {
+        "median_ms": statistics.median(times) / 1e6,
+        "p95_ms": times[int(len(times) * 0.95)] / 1e6,
+    }
+
+
+def _child(fn, args, queue):
+    queue.put(fn(*args))
+
+
+def in_child(fn, *args) -> dict[str, float]:
+    """Run ``fn`` in a fresh process (its own peak memory), return its result."""
+    import importlib
+
+    # Under ``python -m bench.engine`` these functions live in ``__main__``; a spawned child
+    # must find them by their importable name.
+    module = importlib.import_module("bench.engine")
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    process = ctx.Process(target=module._child, args=(getattr(module, fn.__name__), args, queue))
+    process.start()
+    result = queue.get()
+    process.join()
+    if process.exitcode:
+        raise RuntimeError(f"{fn.__name__} failed in its process (exit {process.exitcode})")
+    return result
+
+
+def _prepare_database(url: str | None) -> tuple[str, Callable[[], None]]:
+    from service.migrations import upgrade
+
+    if url is None:
+        folder = tempfile.mkdtemp(prefix="bench-engine-")
+        url = f"sqlite:///{folder}/bench.sqlite3"
+
+        def cleanup():
+            for name in os.listdir(folder):
+                os.remove(os.path.join(folder, name))
+            os.rmdir(folder)
+
+        upgrade(url)
+        return url, cleanup
+    # PostgreSQL: a schema of our own, dropped afterwards.
+    import secrets
+
+    import psycopg
+
+    base = url.replace("postgresql+psycopg://", "postgresql://")
+    schema = f"bench_{secrets.token_hex(4)}"
+    with psycopg.connect(base, autocommit=True) as admin:
+        admin.execute(f'CREATE SCHEMA "{schema}"')
+    sep = "&" if "?" in url else "?"
+    scoped = f"{url}{sep}options=-csearch_path%3D{schema}"
+    upgrade(scoped)
+
+    def cleanup():
+        with psycopg.connect(base, autocommit=True) as admin:
+            admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+    return scoped, cleanup
+
+
+def run(
+    report: Report = print,
+    *,
+    customers: int = 100_000,
+    items: int = 10,
+    db_url: str | None = None,
+    chunk: int = 2000,
+    workers: int | None = None,
+    database: bool = True,
+    memory: bool = True,
+) -> dict[str, dict[str, float]]:
+    """Run every phase, print each figure through ``report``, return them all."""
+    results: dict[str, dict[str, float]] = {}
+    workers = workers or os.cpu_count() or 1
+    one = single_customer()
+    results["single"] = one
+    report(
+        f"engine, one customer (10 open items): median {one['median_ms']:.3f} ms, p95 {one['p95_ms']:.3f} ms (target < 5 ms)"
+    )
+
+    if memory:
+        mem = in_child(engine_book, customers, items)
+        results["engine"] = mem
+        report(
+            f"engine, {customers:,} customers / {customers * items:,} open items in memory: "
+            f"{mem['assess_s']:.1f} s ({mem['per_customer_us']:.0f} us per customer, "
+            f"{customers / mem['assess_s']:,.0f} customers/s); building inputs {mem['build_s']:.1f} s; "
+            f"peak memory {mem['peak_mb']:.0f} MB"
+        )
+    if not database:
+        return results
+    url, cleanup = _prepare_database(db_url)
+    backend = url.split(":", 1)[0]
+    try:
+        seeded = in_child(seed_database, url, customers, items)
+        report(
+            f"database ({backend}): seeded {customers:,} customers, {seeded['receivables']:,} receivables in {seeded['seed_s']:.1f} s"
+        )
+        db = in_child(database_book, url, chunk, workers)
+        results["database"] = db
+        report(
+            f"database ({backend}), full re-assessment with {workers} worker process(es): "
+            f"{db['customers']:,} customers / {db['items']:,} items (open and recently settled) "
+            f"read, assessed and stored in {db['reassess_s']:.1f} s (target < 30 s); "
+            f"peak memory {db['peak_mb']:.0f} MB (largest worker {db['child_peak_mb']:.0f} MB)"
+        )
+        single_db = in_child(database_single, url)
+        results["database_single"] = single_db
+        report(
+            f"database ({backend}), one customer re-assessed (load, assess, upsert): median "
+            f"{single_db['median_ms']:.2f} ms, p95 {single_db['p95_ms']:.2f} ms (target < 5 ms)"
+        )
+    finally:
+        cleanup()
+    return results
+
+
+TARGETS = {
+    # (results key, figure, limit): what issue 4 asks of the engine.
+    "one customer, engine (ms)": ("single", "median_ms", 5.0),
+    "whole book from the database (s)": ("database", "reassess_s", 30.0),
+    "one customer from the database (ms)": ("database_single", "median_ms", 5.0),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; 0 when every target was met (``make bench`` reads this)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.engine", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--items", type=int, default=10, help="open items per customer")
+    parser.add_argument("--db-url", help="PostgreSQL URL (default: a temporary SQLite file)")
+    parser.add_argument("--chunk", type=int, default=2000)
+    parser.add_argument(
+        "--workers", type=int, help="processes for the database run (default: CPUs)"
+    )
+    parser.add_argument("--no-db", action="store_true", help="engine figures only")
+    parser.add_argument(
+        "--no-memory", action="store_true", help="skip the in-memory whole-book run"
+    )
+    args = parser.parse_args(argv)
+    results = run(
+        lambda line: print(line, flush=True),
+        customers=args.customers,
+        items=args.items,
+        db_url=args.db_url,
+        chunk=args.chunk,
+        workers=args.workers,
+        database=not args.no_db,
+        memory=not args.no_memory,
+    )
+    missed = [
+        f"{name}: {results[key][figure]:.2f} > {limit}"
+        for name, (key, figure, limit) in TARGETS.items()
+        if key in results and results[key][figure] > limit
+    ]
+    for line in missed:
+        print(f"target missed: {line}", flush=True)
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

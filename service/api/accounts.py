@@ -1,0 +1,100 @@
+"""``GET /api/v1/accounts/<ERP customer number>/credit``: the current assessment.
+
+Financial data, so a bearer token is required (deny by default, see ``service.api.auth``).
+Money is served as decimal strings, exactly as stored.
+"""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+from sqlalchemy import select
+
+from service.app import services
+from service.errors import NotFound
+from service.models import Assessment, Customer
+
+blp = Blueprint("accounts", __name__, url_prefix="/api/v1/accounts", description="Credit status")
+
+MONEY = {"metadata": {"description": "decimal string", "example": "1250.00"}, "allow_none": True}
+
+
+class ReasonOut(Schema):
+    code = fields.String()
+    level = fields.String(allow_none=True)
+    text = fields.String()
+    params = fields.Dict(allow_none=True)
+
+
+class AgingOut(Schema):
+    current = fields.String(**MONEY)
+    d1_30 = fields.String(data_key="1_30", attribute="1_30", **MONEY)
+    d31_60 = fields.String(data_key="31_60", attribute="31_60", **MONEY)
+    d61_90 = fields.String(data_key="61_90", attribute="61_90", **MONEY)
+    d91_plus = fields.String(data_key="91_plus", attribute="91_plus", **MONEY)
+
+
+class AccountCreditOut(Schema):
+    number = fields.String()
+    name = fields.String()
+    status = fields.String(metadata={"enum": ["OK", "WATCH", "HOLD"]})
+    reason = fields.String(allow_none=True)
+    reasons = fields.List(fields.Nested(ReasonOut))
+    currency = fields.String()
+    balance_outstanding = fields.String(**MONEY)
+    overdue_amount = fields.String(**MONEY)
+    disputed_amount = fields.String(**MONEY)
+    aging = fields.Nested(AgingOut)
+    days_past_due = fields.Integer()
+    risk_score = fields.Integer()
+    credit_limit = fields.String(**MONEY)
+    as_of = fields.String(metadata={"format": "date"})
+    # Present when the credit engine computes them.
+    amount_to_release = fields.String(**MONEY)
+    exposure = fields.String(**MONEY)
+    utilisation = fields.String(allow_none=True)
+    credit_available = fields.String(**MONEY)
+    risk_factors = fields.List(fields.Dict())
+    dunning_level = fields.Integer(allow_none=True)
+    promise_to_pay_date = fields.String(allow_none=True)
+    last_payment_date = fields.String(allow_none=True)
+    last_payment_amount = fields.String(**MONEY)
+    avg_days_to_pay = fields.Raw(allow_none=True)
+    collection_priority = fields.Integer(allow_none=True)
+    next_action_date = fields.String(allow_none=True)
+    override_active = fields.Boolean(allow_none=True)
+    assessed_at = fields.String()
+    error = fields.String(
+        allow_none=True, metadata={"description": "why the last re-assessment failed"}
+    )
+
+
+@blp.route("/<string:number>/credit", methods=["GET"])
+@blp.response(200, AccountCreditOut)
+@blp.alt_response(401, schema="Errors", description="No or wrong bearer token")
+@blp.alt_response(404, schema="Errors", description="No such customer, or not assessed yet")
+def account_credit(number: str):
+    """The customer's credit status, reasons and figures, as last assessed."""
+    return credit_view(number)
+
+
+def credit_view(number: str) -> dict:
+    with services().sessions() as session:
+        row = session.execute(
+            select(Customer.number, Customer.name, Assessment)
+            .join(Assessment, Assessment.customer_id == Customer.id)
+            .where(Customer.number == number)
+        ).first()
+    if row is None:
+        raise NotFound(f"No assessed customer with number {number!r}.")
+    customer_number, name, assessment = row
+    document = dict(assessment.document or {})
+    document.update(
+        number=customer_number,
+        name=name,
+        status=document.get("status", assessment.status),
+        as_of=document.get("as_of", assessment.as_of.isoformat()),
+        assessed_at=assessment.computed_at.isoformat(),
+        error=assessment.error,
+    )
+    return document

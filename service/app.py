@@ -1,0 +1,150 @@
+"""The Flask app factory: ``create_app(overrides=None)``, built in named steps.
+
+The environment is read here, never at import time, so gunicorn (``service.app:create_app()``),
+the demo and the tests each get exactly the settings they pass. Whatever the parts of the app
+share (settings, database, metrics, clock) hangs off ``app.extensions["credit_control"]`` as one
+``Services`` value; views reach it through ``services()``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, current_app
+from flask_smorest import Api
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from service import logs
+from service.config import Config, load_config
+from service.db import make_engine, make_session_factory, utcnow
+from service.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+EXTENSION = "credit_control"
+
+# A readiness check returns {"status": "ok" | "failing" | "not configured", ...details}.
+ReadinessCheck = Callable[[], dict[str, Any]]
+
+
+@dataclass
+class Services:
+    config: Config
+    engine: Engine
+    sessions: sessionmaker[Session]
+    metrics: Metrics
+    clock: Callable[[], datetime] = utcnow
+    # The credit policy (CREDIT_POLICY_FILE or the engine's default), loaded once at start-up.
+    policy: Any = None
+    # The sync adds "salesforce" and "subscriber" checks here (see service.api.health).
+    readiness_checks: dict[str, ReadinessCheck] = field(default_factory=dict)
+
+
+def services() -> Services:
+    return current_app.extensions[EXTENSION]
+
+
+class _Api(Api):
+    """flask-smorest's Api without its own error handler: ``service.api.errors`` answers all."""
+
+    def _register_error_handlers(self):
+        pass
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build the web app. ``overrides`` (environment variable names) win over the environment.
+
+    Besides variables, tests may pass ``CLOCK`` (a callable returning an aware ``datetime``).
+    """
+    overrides = dict(overrides or {})
+    clock = overrides.pop("CLOCK", None)
+    config = load_config(overrides=overrides)
+    app = Flask(__name__)
+    app.config.update(
+        TESTING=config.testing,
+        MAX_CONTENT_LENGTH=config.feed_max_bytes,
+        API_TITLE="Credit Control for Salesforce",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+    )
+    configure_logging(app, config)
+    svc = configure_database(app, config)
+    if clock is not None:
+        svc.clock = clock
+    configure_blueprints(app)
+    configure_errors(app)
+    configure_metrics(app)
+    log.info("app ready", extra={"database": config.database_url.split(":", 1)[0]})
+    return app
+
+
+def configure_logging(app: Flask, config: Config) -> None:
+    from service.api import observe
+
+    logs.configure_logging(config.log_level)
+    observe.init_request_ids(app)
+
+
+def configure_database(app: Flask, config: Config) -> Services:
+    engine = make_engine(config.database_url)
+    svc = Services(
+        config=config,
+        engine=engine,
+        sessions=make_session_factory(engine),
+        metrics=Metrics(),
+    )
+    from service.feeds.assessment import load_policy_file
+
+    svc.policy = load_policy_file(config.credit_policy_file)
+    app.extensions[EXTENSION] = svc
+    return svc
+
+
+def configure_blueprints(app: Flask) -> None:
+    from service.api import accounts, auth, health
+    from service.feeds import views as feed_views
+    from service.feeds.schemas import ErpBatchIn, ErrorsOut
+
+    api = _Api(
+        app,
+        spec_kwargs={
+            "info": {"description": "Feeds in, credit status out. See README.md."},
+        },
+    )
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    api.spec.components.security_scheme(
+        "feedSignature",
+        {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-Signature",
+            "description": 't=<unix>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">',
+        },
+    )
+    api.spec.options["security"] = [{"bearerAuth": []}]
+    api.spec.components.schema("ErpBatchIn", schema=ErpBatchIn)
+    api.spec.components.schema("Errors", schema=ErrorsOut)
+    api.register_blueprint(health.blp)
+    api.register_blueprint(accounts.blp)
+    api.register_blueprint(feed_views.blp)
+    # Later: Stripe webhooks, admin pages — each a blueprint registered here.
+    auth.init_app(app)
+
+
+def configure_errors(app: Flask) -> None:
+    from service.api import errors
+
+    errors.init_app(app)
+
+
+def configure_metrics(app: Flask) -> None:
+    from service.api import metrics
+
+    metrics.init_app(app)

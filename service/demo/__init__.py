@@ -1,0 +1,1 @@
+"""The demo book and the ``demo`` command (``make run``)."""

@@ -1,0 +1,521 @@
+"""Apply a validated ERP batch to the database: plain functions, no commit (the caller commits).
+
+Throughput matters (a feed is up to 5,000 rows; the import a million), so each kind is applied
+in a few set-based statements: one SELECT of the keys already stored, one executemany INSERT of
+the new rows, one executemany UPDATE of the rows that are newer than what is stored. No ORM
+objects are created per row.
+
+Replays are harmless: a receivable (or a payment or customer carrying ``updated_at``) that is not
+newer than the stored version is ignored. "Not newer" rather than "older": the same version
+twice is the same fact, and writing it again would only move our own timestamps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    DateTime,
+    and_,
+    bindparam,
+    delete,
+    func,
+    literal,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
+
+from service.db import UTCDateTime
+from service.errors import FieldError
+from service.models import CONFIRMED, Allocation, Customer, Payment, Receivable
+
+IN_CHUNK = 1_000
+
+_CUSTOMER_FIELDS = (
+    "name",
+    "currency",
+    "credit_limit",
+    "payment_terms_days",
+    "salesforce_account_id",
+)
+
+
+@dataclass
+class Counts:
+    accepted: int = 0
+    ignored: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {"accepted": self.accepted, "ignored": self.ignored}
+
+
+@dataclass
+class ApplyResult:
+    """What a batch changed: counts per kind and the customers whose figures may have moved."""
+
+    customers: Counts = field(default_factory=Counts)
+    receivables: Counts = field(default_factory=Counts)
+    payments: Counts = field(default_factory=Counts)
+    customer_ids: set[int] = field(default_factory=set)
+    # Receivables inserted or changed: their Receivable__c mirrors need pushing.
+    receivable_ids: set[int] = field(default_factory=set)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        return {
+            "customers": self.customers.as_dict(),
+            "receivables": self.receivables.as_dict(),
+            "payments": self.payments.as_dict(),
+        }
+
+
+def key_in(session: Session, column, values: list[Any]) -> ColumnElement[bool]:
+    """``column IN (values)``, written so PostgreSQL probes the index whatever its statistics.
+
+    On PostgreSQL the keys travel as one array, unnested in a subquery: the planner then
+    probes the unique index once per key. A plain IN list (or ``= ANY``) let it scan every row of
+    a bulk-loaded, not yet analysed table and filter: 0.7 s per lookup at 800k receivables,
+    against ~15 ms this way.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return column.in_(select(func.unnest(literal(list(values), ARRAY(column.type)))))
+    return column.in_(values)
+
+
+def source_key_in(session: Session, source_column, source: str, column, values: list[Any]):
+    """``source_column = source AND column IN (values)`` over a (source, key) unique index."""
+    if session.get_bind().dialect.name == "postgresql":
+        keys = select(
+            literal(source, source_column.type),
+            func.unnest(literal(list(values), ARRAY(column.type))),
+        )
+        return tuple_(source_column, column).in_(keys)
+    return and_(source_column == source, column.in_(values))
+
+
+def bulk_insert(session: Session, table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows of one shape: ``COPY`` on PostgreSQL, executemany on SQLite.
+
+    ``COPY`` is several times faster than an executemany for thousands of rows. It bypasses the
+    column types' bind processing, which on PostgreSQL only checks what validation already
+    guarantees (money is ``Decimal``, instants are aware), so the values go in unchanged.
+    """
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        _sqlite_insert(session, table, rows)
+        return
+    columns = list(rows[0])
+    dbapi_connection = session.connection().connection.dbapi_connection
+    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+    with dbapi_connection.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([row[column] for column in columns])
+
+
+def _sqlite_insert(session: Session, table, rows: list[dict[str, Any]]) -> None:
+    """executemany with each column's own bind processor, memoised per distinct value.
+
+    SQLite keeps dates and instants as text, and formatting them is most of an insert's cost;
+    a batch repeats the same few values (today's timestamp, a handful of dates) thousands of
+    times, so each distinct value is formatted once. The processors are SQLAlchemy's, so what
+    is stored is exactly what an ORM insert would store.
+    """
+    dialect = session.get_bind().dialect
+    columns = list(rows[0])
+    converters = []
+    for name in columns:
+        column_type = table.c[name].type
+        process = column_type.dialect_impl(dialect).bind_processor(dialect)
+        # Only dates and instants: equal Decimals (1.0, 1.00) hash alike but must keep their text.
+        repeated = isinstance(column_type, Date | DateTime | UTCDateTime)
+        converters.append(_memoised(process) if repeated else process)
+    pairs = list(zip(columns, converters, strict=True))
+    params = [
+        tuple(
+            value if convert is None else convert(value)
+            for name, convert in pairs
+            for value in (row[name],)
+        )
+        for row in rows
+    ]
+    names = ", ".join(columns)
+    marks = ", ".join("?" * len(columns))
+    # Table and column names come from our own metadata, never from input.
+    statement = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"  # noqa: S608
+    session.connection().exec_driver_sql(statement, params)
+
+
+def _memoised(process):
+    if process is None:
+        return None
+    cache: dict[Any, Any] = {}
+
+    def convert(value):
+        if value is None:
+            return None
+        try:
+            return cache[value]
+        except KeyError:
+            result = cache[value] = process(value)
+            return result
+
+    return convert
+
+
+def chunks(values: Sequence[Any] | Iterable[Any], size: int = IN_CHUNK) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for value in values:
+        batch.append(value)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def customer_ids_by_number(session: Session, numbers: Iterable[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for part in chunks(sorted(set(numbers))):
+        found.update(
+            session.execute(
+                select(Customer.number, Customer.id).where(key_in(session, Customer.number, part))
+            ).all()
+        )
+    return found
+
+
+def receivable_ids(session: Session, source: str, external_ids: Iterable[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for part in chunks(sorted(set(external_ids))):
+        found.update(
+            session.execute(
+                select(Receivable.external_id, Receivable.id).where(
+                    source_key_in(session, Receivable.source, source, Receivable.external_id, part)
+                )
+            ).all()
+        )
+    return found
+
+
+def reference_errors(session: Session, batch: dict[str, Any]) -> list[FieldError]:
+    """Row errors that need the database: unknown customers and receivables, duplicate ids.
+
+    A reference is good when the row it names is in the same batch or already stored.
+    """
+    errors: list[FieldError] = []
+    source = batch["source"]
+    _duplicates(batch["customers"], "customers", "number", errors)
+    _duplicates(batch["receivables"], "receivables", "id", errors)
+    _duplicates(batch["payments"], "payments", "id", errors)
+
+    in_batch = {row["number"] for row in batch["customers"] if row}
+    wanted = {
+        row["customer"] for kind in ("receivables", "payments") for row in batch[kind] if row
+    } - in_batch
+    known = set(customer_ids_by_number(session, wanted)) if wanted else set()
+    for kind in ("receivables", "payments"):
+        for i, row in enumerate(batch[kind]):
+            if row and row["customer"] not in in_batch and row["customer"] not in known:
+                errors.append(
+                    FieldError(
+                        f"{kind}[{i}].customer",
+                        f"Unknown customer {row['customer']!r}: not in this batch and not stored.",
+                    )
+                )
+
+    batch_items = {row["id"] for row in batch["receivables"] if row}
+    referenced = {
+        a["receivable"] for row in batch["payments"] if row for a in row.get("applied_to") or ()
+    } - batch_items
+    stored = set(receivable_ids(session, source, referenced)) if referenced else set()
+    for i, row in enumerate(batch["payments"]):
+        for j, allocation in enumerate((row or {}).get("applied_to") or ()):
+            if (
+                allocation["receivable"] not in batch_items
+                and allocation["receivable"] not in stored
+            ):
+                errors.append(
+                    FieldError(
+                        f"payments[{i}].applied_to[{j}].receivable",
+                        f"Unknown receivable {allocation['receivable']!r}: not in this batch and not stored.",
+                    )
+                )
+    return errors
+
+
+def _duplicates(rows: list, kind: str, key: str, errors: list[FieldError]) -> None:
+    seen: dict[str, int] = {}
+    for i, row in enumerate(rows):
+        if not row:
+            continue
+        first = seen.setdefault(row[key], i)
+        if first != i:
+            errors.append(FieldError(f"{kind}[{i}].{key}", f"Same {key} as {kind}[{first}]."))
+
+
+def apply_batch(session: Session, batch: dict[str, Any], now: datetime) -> ApplyResult:
+    """Write a batch whose rows and references are all valid. Does not commit."""
+    result = ApplyResult()
+    source = batch["source"]
+    _apply_customers(session, source, batch["customers"], now, result)
+    numbers = {row["customer"] for kind in ("receivables", "payments") for row in batch[kind]}
+    customer_ids = customer_ids_by_number(session, numbers) if numbers else {}
+    _apply_receivables(session, source, batch["receivables"], customer_ids, now, result)
+    _apply_payments(session, source, batch["payments"], customer_ids, now, result)
+    return result
+
+
+def _apply_customers(
+    session: Session, source: str, rows: list[dict], now: datetime, result: ApplyResult
+) -> None:
+    if not rows:
+        return
+    columns = (
+        Customer.id,
+        Customer.number,
+        Customer.source_updated_at,
+        *(getattr(Customer, name) for name in _CUSTOMER_FIELDS),
+    )
+    stored: dict[str, Any] = {}
+    for part in chunks([row["number"] for row in rows]):
+        for found in session.execute(
+            select(*columns).where(key_in(session, Customer.number, part))
+        ):
+            stored[found.number] = found
+
+    inserts, updates = [], []
+    for row in rows:
+        old = stored.get(row["number"])
+        version = row.get("updated_at")
+        if old is None:
+            inserts.append(
+                {
+                    "number": row["number"],
+                    "source": source,
+                    "name": row["name"],
+                    "currency": row["currency"],
+                    "credit_limit": row.get("credit_limit"),
+                    "payment_terms_days": row.get("payment_terms_days"),
+                    "salesforce_account_id": row.get("salesforce_account_id"),
+                    "source_updated_at": version,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            continue
+        if (
+            version is not None
+            and old.source_updated_at is not None
+            and version <= old.source_updated_at
+        ):
+            result.customers.ignored += 1
+            continue
+        changes = {
+            name: row[name]
+            for name in _CUSTOMER_FIELDS
+            if name in row and row[name] != getattr(old, name)
+        }
+        if version is not None and version != old.source_updated_at:
+            changes["source_updated_at"] = version
+        if not changes:
+            result.customers.ignored += 1
+            continue
+        updates.append((old.id, changes))
+        result.customer_ids.add(old.id)
+
+    if inserts:
+        bulk_insert(session, Customer.__table__, inserts)
+        result.customers.accepted += len(inserts)
+    for customer_id, changes in updates:
+        # Customers change rarely and each may change different fields; one UPDATE each is fine.
+        session.execute(
+            update(Customer.__table__)
+            .where(Customer.__table__.c.id == customer_id)
+            .values(**changes, updated_at=now)
+        )
+    result.customers.accepted += len(updates)
+    if inserts:
+        result.customer_ids.update(
+            customer_ids_by_number(session, [r["number"] for r in inserts]).values()
+        )
+
+
+def _closed_on(row: dict, previous_closed_on: date | None) -> date | None:
+    """When an item was settled: kept once known, else the day the ERP reported it settled."""
+    if row["open_amount"] != 0:
+        return None
+    return previous_closed_on or row["updated_at"].astimezone(UTC).date()
+
+
+def _apply_receivables(
+    session: Session,
+    source: str,
+    rows: list[dict],
+    customer_ids: dict[str, int],
+    now: datetime,
+    result: ApplyResult,
+) -> None:
+    if not rows:
+        return
+    stored: dict[str, Any] = {}
+    for part in chunks([row["id"] for row in rows]):
+        statement = select(
+            Receivable.external_id,
+            Receivable.id,
+            Receivable.customer_id,
+            Receivable.source_updated_at,
+            Receivable.closed_on,
+        ).where(source_key_in(session, Receivable.source, source, Receivable.external_id, part))
+        for found in session.execute(statement):
+            stored[found.external_id] = found
+
+    inserts, updates = [], []
+    for row in rows:
+        old = stored.get(row["id"])
+        customer_id = customer_ids[row["customer"]]
+        if old is not None and row["updated_at"] <= old.source_updated_at:
+            result.receivables.ignored += 1
+            continue
+        values = {
+            "customer_id": customer_id,
+            "kind": row["type"],
+            "number": row["number"],
+            "issue_date": row["issue_date"],
+            "due_date": row["due_date"],
+            "currency": row["currency"],
+            "amount": row["amount"],
+            "open_amount": row["open_amount"],
+            "is_open": row["open_amount"] != 0,
+            "closed_on": _closed_on(row, old.closed_on if old is not None else None),
+            "source_updated_at": row["updated_at"],
+            "updated_at": now,
+        }
+        result.customer_ids.add(customer_id)
+        if old is None:
+            values.update(source=source, external_id=row["id"], created_at=now)
+            inserts.append(values)
+        else:
+            values["b_id"] = old.id
+            updates.append(values)
+            result.customer_ids.add(old.customer_id)
+
+    table = Receivable.__table__
+    bulk_insert(session, table, inserts)
+    result.receivable_ids.update(u["b_id"] for u in updates)
+    if inserts:
+        new = [row["external_id"] for row in inserts]
+        for part in chunks(new):
+            result.receivable_ids.update(
+                session.scalars(
+                    select(Receivable.id).where(
+                        source_key_in(
+                            session, Receivable.source, source, Receivable.external_id, part
+                        )
+                    )
+                )
+            )
+    if updates:
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values({key: bindparam(key) for key in updates[0] if key != "b_id"}),
+            updates,
+        )
+    result.receivables.accepted += len(inserts) + len(updates)
+
+
+def _apply_payments(
+    session: Session,
+    source: str,
+    rows: list[dict],
+    customer_ids: dict[str, int],
+    now: datetime,
+    result: ApplyResult,
+) -> None:
+    if not rows:
+        return
+    stored: dict[str, Any] = {}
+    for part in chunks([row["id"] for row in rows]):
+        statement = select(
+            Payment.external_id, Payment.id, Payment.customer_id, Payment.source_updated_at
+        ).where(source_key_in(session, Payment.source, source, Payment.external_id, part))
+        for found in session.execute(statement):
+            stored[found.external_id] = found
+
+    inserts, updates, written = [], [], set()
+    for row in rows:
+        old = stored.get(row["id"])
+        version = row.get("updated_at")
+        if old is not None and (
+            version is None
+            or (old.source_updated_at is not None and version <= old.source_updated_at)
+        ):
+            # A payment is a fact: it changes only when the ERP says, with a newer version, so.
+            result.payments.ignored += 1
+            continue
+        customer_id = customer_ids[row["customer"]]
+        values = {
+            "customer_id": customer_id,
+            "amount": row["amount"],
+            "currency": row["currency"],
+            "received_at": row["received_at"],
+            "status": CONFIRMED,
+            "reference": row.get("reference"),
+            "source_updated_at": version,
+        }
+        result.customer_ids.add(customer_id)
+        written.add(row["id"])
+        if old is None:
+            values.update(source=source, external_id=row["id"], created_at=now)
+            inserts.append(values)
+        else:
+            values["b_id"] = old.id
+            updates.append(values)
+            result.customer_ids.add(old.customer_id)
+
+    table = Payment.__table__
+    bulk_insert(session, table, inserts)
+    if updates:
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values({key: bindparam(key) for key in updates[0] if key != "b_id"}),
+            updates,
+        )
+        for part in chunks([u["b_id"] for u in updates]):
+            session.execute(delete(Allocation).where(key_in(session, Allocation.payment_id, part)))
+    result.payments.accepted += len(inserts) + len(updates)
+
+    applied = [row for row in rows if row.get("applied_to") and row["id"] in written]
+    if not applied:
+        return
+    payment_ids: dict[str, int] = {}
+    for part in chunks([row["id"] for row in applied]):
+        payment_ids.update(
+            session.execute(
+                select(Payment.external_id, Payment.id).where(
+                    source_key_in(session, Payment.source, source, Payment.external_id, part)
+                )
+            ).all()
+        )
+    item_ids = receivable_ids(
+        session, source, (a["receivable"] for row in applied for a in row["applied_to"])
+    )
+    allocations = [
+        {
+            "payment_id": payment_ids[row["id"]],
+            "receivable_id": item_ids[a["receivable"]],
+            "amount": a["amount"],
+        }
+        for row in applied
+        for a in row["applied_to"]
+    ]
+    bulk_insert(session, Allocation.__table__, allocations)

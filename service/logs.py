@@ -1,0 +1,56 @@
+"""JSON log lines, each carrying the id of the request (or job) it belongs to.
+
+The request id lives in a context variable rather than on ``flask.g`` so that code outside a
+request (the worker, the import command) can set its own and every log line still has one.
+We log what happened and to what (method, path, status, counts), never headers or bodies: feeds
+carry customer data and requests carry tokens.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import uuid
+from contextvars import ContextVar
+
+from pythonjsonlogger.json import JsonFormatter
+
+request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
+
+# A caller-supplied id is echoed only if it is short and harmless in a log line or header.
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+_HANDLER_NAME = "credit-control-json"
+
+
+def new_request_id(supplied: str | None = None) -> str:
+    """Keep the caller's ``X-Request-Id`` when it is safe, so logs join up across systems."""
+    if supplied and _SAFE_REQUEST_ID.match(supplied):
+        return supplied
+    return uuid.uuid4().hex
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        return True
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Send the root logger's records to stderr as JSON. Safe to call once per app."""
+    root = logging.getLogger()
+    handler = next((h for h in root.handlers if h.get_name() == _HANDLER_NAME), None)
+    if handler is None:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.set_name(_HANDLER_NAME)
+        handler.addFilter(RequestIdFilter())
+        handler.setFormatter(
+            JsonFormatter(
+                "{asctime}{levelname}{name}{message}{request_id}",
+                style="{",
+                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            )
+        )
+        root.addHandler(handler)
+    root.setLevel(level)

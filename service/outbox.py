@@ -1,0 +1,295 @@
+"""The outbox: changes that must reach Salesforce, written in the same transaction as their cause.
+
+A row names a target (``Account:<customer id>``, ``Receivable__c:<receivable id>``) and carries
+no field values: the pusher coalesces all pending rows of a target and computes the latest state
+when it pushes, so ten re-assessments of one customer in a second cost one write.
+
+Row states::
+
+    pending ──claim──▶ in_flight ──ack──▶ sent
+       ▲                   │ retryable error (UNABLE_TO_LOCK_ROW, limits, 5xx): pending later
+       │                   │ permanent error (deleted, invalid field, validation): dead
+       └── outbox retry ◀──┴ no Account with that ERP number: unmatched
+
+A claim is a lease: ``in_flight`` rows whose ``available_at`` passed belong to a worker that died
+(SIGKILL, OOM); the next claim takes them back and flags them ``recovered`` so the pusher
+re-reads the org before writing and nothing is applied twice.
+
+Helpers here never commit; the caller's transaction decides.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from service.db import is_postgres, utcnow
+from service.models import OutboxMessage
+
+ACCOUNT = "account"
+RECEIVABLE = "receivable"
+
+PENDING = "pending"
+IN_FLIGHT = "in_flight"
+SENT = "sent"
+DEAD = "dead"
+UNMATCHED = "unmatched"
+FAILED_STATES = (DEAD, UNMATCHED)
+
+
+def account_target(customer_id: int) -> str:
+    return f"Account:{customer_id}"
+
+
+def receivable_target(receivable_id: int) -> str:
+    return f"Receivable__c:{receivable_id}"
+
+
+def target_id(target: str) -> int:
+    return int(target.split(":", 1)[1])
+
+
+def enqueue(
+    session: Session,
+    kind: str,
+    target: str,
+    payload: dict | None = None,
+    *,
+    available_at: datetime | None = None,
+) -> OutboxMessage:
+    row = OutboxMessage(
+        kind=kind,
+        target=target,
+        payload=payload or {},
+        status=PENDING,
+        attempts=0,
+        available_at=available_at or utcnow(),
+    )
+    session.add(row)
+    return row
+
+
+def queue_for_salesforce(
+    session: Session,
+    customer_ids: Iterable[int],
+    receivable_ids: Iterable[int] = (),
+    *,
+    announce: bool = False,
+) -> int:
+    """Queue the Account (and Receivable__c) pushes a change calls for; returns rows added.
+
+    Call it inside the transaction that changed the data, right after re-assessment. A target
+    that already has a pending row is not queued again (the pusher reads the latest state
+    anyway). ``announce`` asks for a Credit_Status_Change__e even when the status did not change
+    (the answer to a Credit_Review_Request__e).
+    """
+    wanted: dict[str, tuple[str, dict]] = {}
+    for cid in dict.fromkeys(customer_ids):
+        wanted[account_target(cid)] = (ACCOUNT, {"announce": True} if announce else {})
+    for rid in dict.fromkeys(receivable_ids):
+        wanted[receivable_target(rid)] = (RECEIVABLE, {})
+    if not wanted:
+        return 0
+    already: set[str] = set()
+    now = utcnow()
+    targets = list(wanted)
+    for start in range(0, len(targets), 500):
+        chunk = targets[start : start + 500]
+        already.update(
+            session.scalars(
+                select(OutboxMessage.target).where(
+                    OutboxMessage.status == PENDING,
+                    OutboxMessage.available_at <= now,
+                    OutboxMessage.target.in_(chunk),
+                )
+            )
+        )
+    added = 0
+    for target, (kind, payload) in wanted.items():
+        if target in already and not payload.get("announce"):
+            continue
+        enqueue(session, kind, target, payload)
+        added += 1
+    session.flush()
+    return added
+
+
+@dataclass
+class Claim:
+    """Rows taken for one push, grouped by target, and the targets recovered from a dead worker."""
+
+    rows: list[OutboxMessage] = field(default_factory=list)
+    recovered: set[str] = field(default_factory=set)
+
+    def by_target(self) -> dict[str, list[OutboxMessage]]:
+        out: dict[str, list[OutboxMessage]] = {}
+        for row in self.rows:
+            out.setdefault(row.target, []).append(row)
+        return out
+
+    def __bool__(self) -> bool:
+        return bool(self.rows)
+
+
+def claim(
+    session: Session,
+    *,
+    limit: int = 2000,
+    lease_seconds: float = 120.0,
+    now: datetime | None = None,
+) -> Claim:
+    """Take up to ``limit`` due rows (plus every other pending row of the same targets).
+
+    PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so concurrent workers take disjoint rows.
+    SQLite: the session's transaction began with BEGIN IMMEDIATE (service.db), so one claimer
+    at a time holds the write lock and the plain select is safe.
+    """
+    now = now or utcnow()
+    due = or_(
+        and_(OutboxMessage.status == PENDING, OutboxMessage.available_at <= now),
+        and_(OutboxMessage.status == IN_FLIGHT, OutboxMessage.available_at <= now),
+    )
+    query = select(OutboxMessage).where(due).order_by(OutboxMessage.id).limit(limit)
+    if is_postgres(session):
+        query = query.with_for_update(skip_locked=True)
+    rows = list(session.scalars(query))
+    if not rows:
+        return Claim()
+    recovered = {r.target for r in rows if r.status == IN_FLIGHT}
+    have = {r.id for r in rows}
+    targets = sorted({r.target for r in rows})
+    for start in range(0, len(targets), 500):
+        chunk = targets[start : start + 500]
+        extra = select(OutboxMessage).where(
+            OutboxMessage.status == PENDING, OutboxMessage.target.in_(chunk)
+        )
+        if is_postgres(session):
+            extra = extra.with_for_update(skip_locked=True)
+        rows.extend(r for r in session.scalars(extra) if r.id not in have)
+    lease_until = now + timedelta(seconds=lease_seconds)
+    for row in rows:
+        row.status = IN_FLIGHT
+        row.available_at = lease_until
+        row.attempts = (row.attempts or 0) + 1
+    session.flush()
+    return Claim(rows, recovered)
+
+
+def mark_sent(session: Session, rows: Sequence[OutboxMessage], now: datetime | None = None) -> None:
+    now = now or utcnow()
+    ids = [r.id for r in rows]
+    for start in range(0, len(ids), 500):
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids[start : start + 500]))
+            .values(status=SENT, sent_at=now, last_error=None, error_code=None)
+        )
+
+
+def backoff_delay(attempts: int, base: float = 2.0, cap: float = 900.0) -> float:
+    """Exponential backoff with full jitter: base·2^(attempts-1), capped, jittered ±50%."""
+    delay = min(cap, base * 2 ** max(0, attempts - 1))
+    return delay * (0.5 + random.random() / 2)
+
+
+def mark_retry(
+    session: Session,
+    rows: Sequence[OutboxMessage],
+    error: str,
+    code: str | None,
+    *,
+    base: float = 2.0,
+    cap: float = 900.0,
+    now: datetime | None = None,
+) -> None:
+    now = now or utcnow()
+    for row in rows:
+        row = session.merge(row) if row not in session else row
+        row.status = PENDING
+        row.available_at = now + timedelta(seconds=backoff_delay(row.attempts or 1, base, cap))
+        row.last_error = error[:2000]
+        row.error_code = code
+
+
+def mark_failed(
+    session: Session,
+    rows: Sequence[OutboxMessage],
+    error: str,
+    code: str | None,
+    status: str = DEAD,
+) -> None:
+    for row in rows:
+        row = session.merge(row) if row not in session else row
+        row.status = status
+        row.last_error = error[:2000]
+        row.error_code = code
+
+
+def release(session: Session, rows: Sequence[OutboxMessage]) -> None:
+    """Give rows back untouched (a shutdown before they were sent)."""
+    ids = [r.id for r in rows]
+    for start in range(0, len(ids), 500):
+        session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id.in_(ids[start : start + 500]), OutboxMessage.status == IN_FLIGHT
+            )
+            .values(status=PENDING, available_at=utcnow())
+        )
+
+
+def failed_rows(session: Session, limit: int = 500) -> list[OutboxMessage]:
+    """Dead letters and unmatched customers, newest first (``credit-control outbox``)."""
+    return list(
+        session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.status.in_(FAILED_STATES))
+            .order_by(OutboxMessage.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def retry_failed(session: Session, ids: Iterable[int] | None = None) -> int:
+    """Put dead/unmatched rows back in the queue (``credit-control outbox retry``)."""
+    stmt = update(OutboxMessage).where(OutboxMessage.status.in_(FAILED_STATES))
+    ids = list(ids) if ids is not None else None
+    if ids:
+        stmt = stmt.where(OutboxMessage.id.in_(ids))
+    result = session.execute(
+        stmt.values(status=PENDING, available_at=utcnow(), attempts=0).execution_options(
+            synchronize_session=False
+        )
+    )
+    return result.rowcount or 0
+
+
+def due_count(session: Session, cap: int) -> int:
+    """Due pending rows, counted up to ``cap`` (enough to decide on a bulk job, cheaply)."""
+    from sqlalchemy import func
+
+    due = (
+        select(OutboxMessage.id)
+        .where(OutboxMessage.status == PENDING, OutboxMessage.available_at <= utcnow())
+        .limit(cap)
+        .subquery()
+    )
+    return session.scalar(select(func.count()).select_from(due)) or 0
+
+
+def pending_count(session: Session) -> int:
+    from sqlalchemy import func
+
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.status.in_((PENDING, IN_FLIGHT)))
+        )
+        or 0
+    )

@@ -1,0 +1,207 @@
+"""The one place that builds HTTP sessions and simple-salesforce clients (CumulusCI habit).
+
+Every request to the org goes through ``make_http_session`` (CA bundle, retries on 502/503/504,
+the ``Sforce-Call-Options`` client header) and every REST call through ``SalesforceClient.call``
+(one re-login on 401 INVALID_SESSION_ID, errors mapped to Retryable/Permanent by errorCode).
+A second constructor elsewhere would silently lose one of these; don't add one.
+
+simple-salesforce runs in direct-session mode: we fetch the token ourselves (see auth.py) and
+give it ``instance_url`` + ``session_id``. In that mode it never re-logs in by itself, which is
+what we want: the re-login happens here, once, and is shared with the CometD client.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import requests
+from requests.adapters import HTTPAdapter
+from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSession
+from urllib3.util.retry import Retry
+
+from service.salesforce.auth import Authenticator, Token
+from service.salesforce.errors import RetryableError, SessionExpired, error_from_response
+from service.salesforce.settings import SyncSettings
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Collections updates and upserts are idempotent, so PATCH may be retried with GET and friends;
+# POST (event publishing, creates) is not, and is left to the outbox's own retry.
+_RETRY_METHODS = frozenset(Retry.DEFAULT_ALLOWED_METHODS | {"PATCH"})
+
+
+class PinnedCASession(requests.Session):
+    """A Session whose ``verify`` (SALESFORCE_CA_BUNDLE) wins over REQUESTS_CA_BUNDLE.
+
+    Plain requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override ``Session.verify`` for every
+    request that does not pass ``verify=`` itself (psf/requests#3829, #4726), and
+    simple-salesforce never passes it. Proxies and the rest of the environment still apply.
+    """
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):
+        merged = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        if verify is None and isinstance(self.verify, str):
+            merged["verify"] = self.verify
+        return merged
+
+
+def make_http_session(settings: SyncSettings, *, retries: bool = True) -> requests.Session:
+    """A requests.Session that trusts the configured CA and says who is calling."""
+    session = PinnedCASession()
+    session.verify = settings.verify
+    session.headers["Sforce-Call-Options"] = f"client={settings.client_name}"
+    if retries:
+        retry = Retry(
+            total=3,
+            status_forcelist=(502, 503, 504),
+            backoff_factor=0.3,
+            allowed_methods=_RETRY_METHODS,
+            raise_on_status=False,
+            respect_retry_after_header=True,
+        )
+    else:
+        retry = Retry(total=0, raise_on_status=False)
+    adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=8)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+def json_default(value: Any) -> Any:
+    """JSON for Salesforce: money as a number, dates as ISO 8601 (datetimes in UTC with Z)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def dumps(body: Any) -> str:
+    return json.dumps(body, default=json_default, separators=(",", ":"))
+
+
+def _is_invalid_session(exc: SalesforceError) -> bool:
+    content = exc.content
+    if isinstance(content, list) and content and isinstance(content[0], dict):
+        return content[0].get("errorCode") == "INVALID_SESSION_ID"
+    return exc.status == 401
+
+
+class SalesforceClient:
+    """simple-salesforce in direct-session mode, with one re-login and error classification."""
+
+    def __init__(
+        self,
+        settings: SyncSettings,
+        authenticator: Authenticator | None = None,
+        http: requests.Session | None = None,
+    ):
+        self.settings = settings
+        self.http = http or make_http_session(settings)
+        self.auth = authenticator or Authenticator(settings, make_http_session(settings))
+        self._lock = threading.Lock()
+        self._sf: Salesforce | None = None
+        self._token: Token | None = None
+        self.calls = 0
+
+    def _build(self, token: Token) -> Salesforce:
+        self._token = token
+        self._sf = Salesforce(
+            instance_url=token.instance_url,
+            session_id=token.access_token,
+            session=self.http,
+            version=self.settings.api_version,
+        )
+        return self._sf
+
+    @property
+    def sf(self) -> Salesforce:
+        with self._lock:
+            if self._sf is None or self._token is not self.auth.token():
+                self._build(self.auth.token())
+            return self._sf
+
+    @property
+    def instance_url(self) -> str:
+        self.sf  # noqa: B018 - make sure a token exists
+        assert self._token is not None
+        return self._token.instance_url
+
+    def reauthenticate(self) -> None:
+        """Replace a token the org no longer accepts (shared with other threads)."""
+        with self._lock:
+            self._build(self.auth.refresh(self._token))
+
+    def call(self, fn: Callable[[Salesforce], T]) -> T:
+        """Run ``fn(sf)``; re-login once on INVALID_SESSION_ID; classify every failure."""
+        for attempt in (1, 2):
+            sf = self.sf
+            try:
+                self.calls += 1
+                return fn(sf)
+            except SalesforceExpiredSession as exc:
+                if attempt == 2 or not _is_invalid_session(exc):
+                    raise SessionExpired(
+                        "session refused after a fresh login", "INVALID_SESSION_ID"
+                    ) from None
+                log.info("salesforce session expired; logging in again")
+                self.reauthenticate()
+            except SalesforceError as exc:
+                raise error_from_response(exc.status, exc.content) from None
+            except requests.Timeout:
+                raise RetryableError("request to Salesforce timed out", "TIMEOUT") from None
+            except requests.ConnectionError as exc:
+                raise RetryableError(
+                    f"cannot reach Salesforce: {type(exc).__name__}", "CONNECTION_ERROR"
+                ) from None
+        raise AssertionError("unreachable")
+
+    # -- conveniences over call() ----------------------------------------------------------
+
+    def rest(self, method: str, path: str, body: Any = None, **params: Any) -> Any:
+        """A REST call relative to /services/data/vXX.X/ with a JSON body (Decimal-safe)."""
+        kwargs: dict[str, Any] = {"timeout": self.settings.request_timeout}
+        if body is not None:
+            kwargs["data"] = dumps(body)
+        return self.call(
+            lambda sf: sf.restful(path, params=params or None, method=method, **kwargs)
+        )
+
+    def query_all(self, soql: str) -> list[dict]:
+        """Every record of a SOQL query (follows nextRecordsUrl); build soql with format_soql."""
+        result = self.call(lambda sf: sf.query(soql, timeout=self.settings.request_timeout))
+        records = list(result.get("records", []))
+        while not result.get("done", True) and result.get("nextRecordsUrl"):
+            url = result["nextRecordsUrl"]
+            result = self.call(
+                lambda sf, url=url: sf.query_more(url, True, timeout=self.settings.request_timeout)
+            )
+            records.extend(result.get("records", []))
+        return records
+
+    def api_usage_share(self) -> float | None:
+        """Share of the daily API allowance used, from the last Sforce-Limit-Info seen."""
+        if self._sf is None:
+            return None
+        usage = self._sf.api_usage.get("api-usage")
+        if usage is None or not usage.total:
+            return None
+        return usage.used / usage.total
+
+
+def build_client(
+    settings: SyncSettings, authenticator: Authenticator | None = None
+) -> SalesforceClient:
+    """The factory every caller uses (worker threads share one Authenticator)."""
+    return SalesforceClient(settings, authenticator)

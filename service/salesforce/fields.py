@@ -1,0 +1,125 @@
+"""Salesforce field values: from a stored assessment, and in one canonical form for diffing.
+
+The pusher reads ``assessments.document`` (the engine's answer as JSON), not a live engine
+object, so it maps the document to the same Account fields as ``service.credit.account_fields``;
+a test checks both agree for real assessments, so the two cannot drift apart unnoticed.
+
+``canonical`` makes values from three places comparable: what we computed (Decimal, date),
+what we stored in ``pushed_fields`` (JSON text) and what the org returns (floats, ISO strings).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from service.credit import ACCOUNT_FIELDS
+
+STATUS_FIELD = "Credit_Status__c"
+UPDATED_FIELD = "Credit_Status_Updated__c"
+
+_MONEY = {
+    "Balance_Outstanding__c": "balance_outstanding",
+    "Overdue_Amount__c": "overdue_amount",
+    "Disputed_Amount__c": "disputed_amount",
+    "Last_Payment_Amount__c": "last_payment_amount",
+    # In the package (Account.Amount_To_Release__c); pushed once the engine lists it.
+    "Amount_To_Release__c": "amount_to_release",
+}
+_AGING = {
+    "Aging_Current__c": "current",
+    "Aging_1_30__c": "1_30",
+    "Aging_31_60__c": "31_60",
+    "Aging_61_90__c": "61_90",
+    "Aging_91_Plus__c": "91_plus",
+}
+_DATES = {
+    "Promise_To_Pay_Date__c": "promise_to_pay_date",
+    "Last_Payment_Date__c": "last_payment_date",
+    "Next_Action_Date__c": "next_action_date",
+}
+_NUMBERS = {
+    "Days_Past_Due__c": "days_past_due",
+    "Risk_Score__c": "risk_score",
+    "Dunning_Level__c": "dunning_level",
+    "Avg_Days_To_Pay__c": "avg_days_to_pay",
+    "Collection_Priority__c": "collection_priority",
+}
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    return Decimal(str(value))
+
+
+def _date(value: Any) -> date | None:
+    if value in (None, ""):
+        return None
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def _number(value: Any) -> int | Decimal | None:
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    d = Decimal(str(value))
+    return int(d) if d == d.to_integral_value() else d
+
+
+def fields_from_document(doc: dict[str, Any]) -> dict[str, Any]:
+    """The Account fields of an assessment document (same names and values as account_fields)."""
+    aging = doc.get("aging") or {}
+    out: dict[str, Any] = {
+        STATUS_FIELD: doc.get("status"),
+        "Credit_Status_Reason__c": (doc.get("reason") or "")[:255] or None,
+    }
+    out.update({f: _decimal(doc.get(k)) for f, k in _MONEY.items()})
+    out.update({f: _decimal(aging.get(k)) for f, k in _AGING.items()})
+    out.update({f: _number(doc.get(k)) for f, k in _NUMBERS.items()})
+    out.update({f: _date(doc.get(k)) for f, k in _DATES.items()})
+    return {name: out[name] for name in ACCOUNT_FIELDS}
+
+
+def canonical(value: Any) -> Any:
+    """One comparable, JSON-safe form: numbers as normalised decimal text, dates as ISO."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int | float | Decimal):
+        try:
+            d = Decimal(str(value)).normalize()
+        except InvalidOperation:
+            return str(value)
+        return format(d, "f") if d != 0 else "0"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        # The org answers dates as 'YYYY-MM-DD' and numbers as JSON numbers; strings stay.
+        return value
+    return str(value)
+
+
+def canonical_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: canonical(v) for k, v in fields.items()}
+
+
+def diff(desired: dict[str, Any], baseline: dict[str, Any] | None) -> dict[str, Any]:
+    """The fields of ``desired`` whose canonical value differs from ``baseline``'s.
+
+    With no baseline (never pushed) every field is sent, nulls included, so stale values an
+    earlier installation left in the org are cleared.
+    """
+    if baseline is None:
+        return dict(desired)
+    return {k: v for k, v in desired.items() if canonical(v) != canonical(baseline.get(k))}
+
+
+def fields_hash(fields: dict[str, Any]) -> str:
+    text = json.dumps(canonical_fields(fields), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()

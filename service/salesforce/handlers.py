@@ -1,0 +1,536 @@
+"""What the service does with each event from Salesforce.
+
+An explicit channel -> handler table (no signals). Each handler runs inside the subscriber's
+transaction: it applies the change to our tables, re-assesses the customer and queues the push,
+so the new credit status reaches the Account by the outbox, atomically with its cause.
+
+* ``/data/Collection_Action__ChangeEvent``: upsert the action by Salesforce Id. A CDC UPDATE
+  carries only the changed fields, so they are merged into our row; when we have no row yet
+  (or the event is a GAP_*), the record is re-read through REST instead.
+* ``/data/AccountChangeEvent``: link by ``ERP_Customer_Number__c``, take ``Credit_Limit__c`` and
+  ``Credit_Hold_Override_Until__c``. Changes that touch none of these (our own pushes echo back
+  as change events) are ignored, which keeps push -> CDC -> push from looping.
+* ``/event/Credit_Review_Request__e``: re-assess at once and always publish a status event.
+* ``/event/Payment_Received__e``: a provisional payment, counted until the ERP confirms it.
+
+A handler raises ``EventRejected`` for an event it can never apply (unknown account, malformed
+payload): the subscriber records it as failed in the inbox, advances the cursor, changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from service import outbox
+from service.models import (
+    CONFIRMED,
+    PROVISIONAL,
+    SUPERSEDED,
+    CollectionAction,
+    Customer,
+    OutboxMessage,
+    Payment,
+    Receivable,
+)
+from service.salesforce.cometd import StreamEvent
+from service.salesforce.errors import PermanentError
+
+log = logging.getLogger(__name__)
+
+ACTION_CHANNEL = "/data/Collection_Action__ChangeEvent"
+ACCOUNT_CHANNEL = "/data/AccountChangeEvent"
+REVIEW_CHANNEL = "/event/Credit_Review_Request__e"
+PAYMENT_CHANNEL = "/event/Payment_Received__e"
+
+ACCOUNT_FIELDS_OF_INTEREST = (
+    "ERP_Customer_Number__c",
+    "Credit_Limit__c",
+    "Credit_Hold_Override_Until__c",
+)
+PAYMENT_SOURCE = "salesforce"
+MATCH_WINDOW = timedelta(days=10)
+
+
+class EventRejected(Exception):
+    """This event can never be applied (unknown account, malformed payload): record and move on."""
+
+
+Reassess = Callable[[Session, list[int]], None]
+ReadRecord = Callable[[str, str], dict[str, Any] | None]
+
+
+# -- value parsing ------------------------------------------------------------------------
+
+
+def _money(value: Any, name: str) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        result = Decimal(str(value))
+    except InvalidOperation:
+        raise EventRejected(f"{name} is not a number: {value!r}") from None
+    if not result.is_finite():
+        raise EventRejected(f"{name} is not a finite number")
+    return result
+
+
+def _date(value: Any, name: str) -> date | None:
+    if value in (None, ""):
+        return None
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        raise EventRejected(f"{name} is not a date: {value!r}") from None
+
+
+def _instant(value: Any, name: str) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value / 1000, UTC)
+    text = str(value).replace("Z", "+00:00")
+    if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":
+        text = text[:-2] + ":" + text[-2:]  # Salesforce's +0000
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise EventRejected(f"{name} is not a date-time: {value!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _id15(record_id: str | None) -> str | None:
+    return record_id[:15] if record_id else None
+
+
+def customer_by_account(session: Session, account_id: str | None) -> Customer | None:
+    """The customer linked to an Account Id (15- or 18-character forms both match)."""
+    if not account_id:
+        return None
+    rows = session.scalars(
+        select(Customer).where(Customer.salesforce_account_id.in_({account_id, account_id[:15]}))
+    ).all()
+    if rows:
+        return rows[0]
+    # A customer may be linked with the other form of the same Id.
+    return session.scalars(
+        select(Customer).where(Customer.salesforce_account_id.like(account_id[:15] + "%"))
+    ).first()
+
+
+def requeue_unmatched(session: Session, customer_id: int) -> None:
+    """A customer just got an Account: give its 'unmatched' outbox rows another go."""
+    session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.target == outbox.account_target(customer_id),
+            OutboxMessage.status == outbox.UNMATCHED,
+        )
+        .values(status=outbox.SENT, last_error="superseded by a new push after linking")
+    )
+
+
+# -- the handlers -------------------------------------------------------------------------
+
+
+class Handlers:
+    """The channel -> handler table, with what the handlers need injected (no globals)."""
+
+    def __init__(self, reassess: Reassess, read_record: ReadRecord):
+        self.reassess = reassess
+        self.read_record = read_record
+        # Inside ``batch()``: customer id -> announce, re-assessed once at the end of the batch.
+        self._touched: dict[int, bool] | None = None
+        self._receivables: set[int] = set()
+        self._customers: dict[str, int] = {}  # Account Id (15) -> customer id, per batch
+        self._actions: dict[str, CollectionAction] = {}
+        self._actions_known: set[str] = set()
+        self.table: dict[str, Callable[[Session, StreamEvent], str]] = {
+            ACTION_CHANNEL: self.collection_action,
+            ACCOUNT_CHANNEL: self.account,
+            REVIEW_CHANNEL: self.review_request,
+            PAYMENT_CHANNEL: self.payment_received,
+        }
+
+    def handle(self, session: Session, event: StreamEvent) -> str:
+        """Apply one event; returns a short outcome for the inbox (``processed``/``ignored``)."""
+        handler = self.table.get(event.channel)
+        if handler is None:
+            raise EventRejected(f"no handler for channel {event.channel}")
+        if not isinstance(event.payload, dict):
+            raise EventRejected("event payload is not an object")
+        saved = None if self._touched is None else (dict(self._touched), set(self._receivables))
+        try:
+            return handler(session, event)
+        except Exception:
+            if saved is not None:  # the caller rolls this event's savepoint back: forget it too
+                self._touched, self._receivables = saved
+            raise
+
+    @contextmanager
+    def batch(self, session: Session) -> Iterator[None]:
+        """Handle several events, then re-assess and queue each touched customer once.
+
+        A burst of 200 events on 50 customers costs 50 re-assessments in one transaction
+        instead of 200 transactions; the pusher then sees one outbox row per Account.
+        """
+        self._touched, self._receivables, self._customers = {}, set(), {}
+        try:
+            yield
+            touched, receivables = self._touched, self._receivables
+        finally:
+            self._touched, self._receivables, self._customers = None, set(), {}
+            self._actions, self._actions_known = {}, set()
+        self._apply(session, touched, receivables)
+
+    def prefetch(self, session: Session, events: Iterable[StreamEvent]) -> None:
+        """Load the batch's customers and known actions in two queries instead of two per event."""
+        if self._touched is None:
+            return
+        accounts: set[str] = set()
+        actions: set[str] = set()
+        for event in events:
+            payload = event.payload if isinstance(event.payload, dict) else {}
+            for key in ("Account__c", "Account_Id__c"):
+                if isinstance(payload.get(key), str) and payload[key]:
+                    accounts.update({payload[key], payload[key][:15]})
+            if event.channel == ACTION_CHANNEL:
+                header = payload.get("ChangeEventHeader") or {}
+                for rid in header.get("recordIds") or []:
+                    if isinstance(rid, str):
+                        actions.update({rid, rid[:15]})
+        if accounts:  # both Id forms in one IN list, so the index is used
+            for customer in session.scalars(
+                select(Customer).where(Customer.salesforce_account_id.in_(sorted(accounts)))
+            ):
+                self._customers[customer.salesforce_account_id[:15]] = customer.id
+        if actions:
+            self._actions = {
+                a.salesforce_id[:15]: a
+                for a in session.scalars(
+                    select(CollectionAction).where(
+                        CollectionAction.salesforce_id.in_(sorted(actions))
+                    )
+                )
+            }
+            self._actions_known = {r[:15] for r in actions}
+
+    def _customer(self, session: Session, account_id: str | None) -> Customer | None:
+        """customer_by_account, remembered for the batch (bursts hit the same Accounts)."""
+        if not account_id:
+            return None
+        cid = self._customers.get(account_id[:15])
+        if cid is not None:
+            return session.get(Customer, cid)
+        customer = customer_by_account(session, account_id)
+        if customer is not None and self._touched is not None:
+            self._customers[account_id[:15]] = customer.id
+        return customer
+
+    def _changed(
+        self, session: Session, customer_ids: Iterable[int], receivable_ids=(), *, announce=False
+    ) -> None:
+        if self._touched is not None:
+            for cid in customer_ids:
+                self._touched[cid] = self._touched.get(cid, False) or announce
+            self._receivables.update(receivable_ids)
+            return
+        self._apply(session, dict.fromkeys(customer_ids, announce), set(receivable_ids))
+
+    def _apply(self, session: Session, touched: dict[int, bool], receivables: set[int]) -> None:
+        ids = sorted(touched)
+        if ids:
+            self.reassess(session, ids)
+        outbox.queue_for_salesforce(
+            session, [c for c in ids if not touched[c]], sorted(receivables)
+        )
+        announced = [c for c in ids if touched[c]]
+        if announced:
+            outbox.queue_for_salesforce(session, announced, announce=True)
+
+    # -- Collection_Action__c --------------------------------------------------------------
+
+    def collection_action(self, session: Session, event: StreamEvent) -> str:
+        payload = dict(event.payload)
+        header = payload.pop("ChangeEventHeader", None)
+        if not isinstance(header, dict) or not header.get("recordIds"):
+            raise EventRejected("change event without ChangeEventHeader.recordIds")
+        change = str(header.get("changeType", ""))
+        touched: set[int] = set()
+        for record_id in header["recordIds"]:
+            touched |= self._apply_action(session, record_id, change, payload)
+        if touched:
+            self._changed(session, touched)
+            return "processed"
+        return "ignored"
+
+    def _apply_action(
+        self, session: Session, record_id: str, change: str, body: dict[str, Any]
+    ) -> set[int]:
+        if record_id[:15] in self._actions_known:  # prefetched for the batch
+            row = self._actions.get(record_id[:15])
+        else:
+            row = session.scalars(
+                select(CollectionAction).where(
+                    CollectionAction.salesforce_id.in_({record_id, record_id[:15]})
+                )
+            ).first()
+        if change == "DELETE":
+            if row is None or row.is_deleted:
+                return set()
+            row.is_deleted = True
+            return {row.customer_id}
+        fields = dict(body)
+        if (
+            change.startswith("GAP")
+            or (row is None and change != "CREATE")
+            or (row is None and "Account__c" not in fields)
+        ):
+            fetched = self.read_record("Collection_Action__c", record_id)
+            if fetched is None:
+                raise EventRejected(f"Collection_Action__c {record_id} no longer exists")
+            fields = fetched
+        if change == "UNDELETE" and row is not None:
+            row.is_deleted = False
+        before = row.customer_id if row is not None else None
+        account_id = fields.get("Account__c") if "Account__c" in fields else None
+        customer = None
+        if account_id is not None or row is None:
+            customer = self._customer(session, account_id)
+            if customer is None:
+                raise EventRejected(
+                    f"Collection_Action__c {record_id}: unknown account {account_id!r}"
+                )
+        if row is None:
+            row = CollectionAction(
+                salesforce_id=record_id[:18], customer_id=customer.id, type="Note"
+            )
+            row.occurred_at = _instant(fields.get("CreatedDate"), "CreatedDate") or datetime.now(
+                UTC
+            )
+            session.add(row)
+            self._actions[record_id[:15]] = row  # a later event of this batch finds it
+        elif customer is not None:
+            row.customer_id = customer.id
+        self._merge_action(session, row, fields)
+        session.flush()
+        return {row.customer_id} | ({before} if before else set())
+
+    def _merge_action(self, session: Session, row: CollectionAction, f: dict[str, Any]) -> None:
+        """Copy the fields present in the event (a present null clears the value)."""
+        if "Type__c" in f:
+            if not f["Type__c"]:
+                raise EventRejected("Collection_Action__c without Type__c")
+            row.type = str(f["Type__c"])[:40]
+        text = {
+            "Outcome__c": ("outcome", 255),
+            "Dispute_Reason__c": ("dispute_reason", 255),
+            "Dispute_Status__c": ("dispute_status", 40),
+            "Notes__c": ("notes", 100_000),
+        }
+        for name, (attr, size) in text.items():
+            if name in f:
+                setattr(row, attr, None if f[name] is None else str(f[name])[:size])
+        for name, attr in (
+            ("Promised_Amount__c", "promised_amount"),
+            ("Disputed_Amount__c", "disputed_amount"),
+        ):
+            if name in f:
+                setattr(row, attr, _money(f[name], name))
+        for name, attr in (
+            ("Promised_Date__c", "promised_date"),
+            ("Follow_Up_Date__c", "follow_up_date"),
+            ("Override_Until__c", "override_until"),
+        ):
+            if name in f:
+                setattr(row, attr, _date(f[name], name))
+        if f.get("Source__c"):
+            row.origin = str(f["Source__c"])[:20]
+        if "Receivable__c" in f:
+            rid = f["Receivable__c"]
+            row.receivable_id = (
+                session.scalars(
+                    select(Receivable.id).where(Receivable.salesforce_id.in_({rid, rid[:15]}))
+                ).first()
+                if rid
+                else None
+            )
+        if row.type == "Dispute" and row.dispute_status is None:
+            row.dispute_status = "Open"
+
+    # -- Account -------------------------------------------------------------------------
+
+    def account(self, session: Session, event: StreamEvent) -> str:
+        payload = dict(event.payload)
+        header = payload.pop("ChangeEventHeader", None)
+        if not isinstance(header, dict) or not header.get("recordIds"):
+            raise EventRejected("change event without ChangeEventHeader.recordIds")
+        change = str(header.get("changeType", ""))
+        if change.startswith("GAP"):
+            touched: set[int] = set()
+            for record_id in header["recordIds"]:
+                fetched = self.read_record("Account", record_id)
+                if fetched is not None:
+                    touched |= self._apply_account(session, record_id, fetched, "UPDATE")
+            if touched:
+                self._changed(session, touched)
+            return "processed" if touched else "ignored"
+        interesting = {k: payload[k] for k in ACCOUNT_FIELDS_OF_INTEREST if k in payload}
+        if change != "DELETE" and not interesting:
+            return "ignored"  # our own push echoing back, or fields we do not read
+        touched = set()
+        for record_id in header["recordIds"]:
+            touched |= self._apply_account(session, record_id, interesting, change)
+        if touched:
+            self._changed(session, touched)
+        return "processed" if touched else "ignored"
+
+    def _apply_account(
+        self, session: Session, record_id: str, f: dict[str, Any], change: str
+    ) -> set[int]:
+        self._customers.clear()  # links may change below
+        linked = customer_by_account(session, record_id)
+        touched: set[int] = set()
+        if change == "DELETE":
+            if linked is not None:
+                linked.salesforce_account_id = None
+                touched.add(linked.id)
+            return touched
+        customer = linked
+        if "ERP_Customer_Number__c" in f:
+            number = f["ERP_Customer_Number__c"]
+            target = (
+                session.scalars(select(Customer).where(Customer.number == str(number))).first()
+                if number
+                else None
+            )
+            if linked is not None and (target is None or target.id != linked.id):
+                linked.salesforce_account_id = None  # the number moved away from this customer
+                touched.add(linked.id)
+            if target is not None and target.salesforce_account_id != record_id:
+                target.salesforce_account_id = record_id
+                requeue_unmatched(session, target.id)
+            customer = target
+            if target is None:
+                # An Account whose ERP number we do not know (yet): nothing to link. The pusher
+                # looks the number up again when the ERP sends that customer.
+                session.flush()
+                return touched
+        if customer is None:
+            raise EventRejected(f"Account {record_id} is not linked to any customer")
+        if "Credit_Limit__c" in f:
+            customer.credit_limit = _money(f["Credit_Limit__c"], "Credit_Limit__c")
+        if "Credit_Hold_Override_Until__c" in f:
+            customer.hold_override_until = _date(
+                f["Credit_Hold_Override_Until__c"], "Credit_Hold_Override_Until__c"
+            )
+        session.flush()
+        touched.add(customer.id)
+        return touched
+
+    # -- platform events -----------------------------------------------------------------
+
+    def review_request(self, session: Session, event: StreamEvent) -> str:
+        account_id = event.payload.get("Account_Id__c")
+        customer = self._customer(session, account_id)
+        if customer is None:
+            raise EventRejected(f"Credit_Review_Request__e for unknown account {account_id!r}")
+        self._changed(session, [customer.id], announce=True)
+        return "processed"
+
+    def payment_received(self, session: Session, event: StreamEvent) -> str:
+        p = event.payload
+        customer = self._customer(session, p.get("Account_Id__c"))
+        if customer is None and p.get("ERP_Customer_Number__c"):
+            customer = session.scalars(
+                select(Customer).where(Customer.number == str(p["ERP_Customer_Number__c"]))
+            ).first()
+        if customer is None:
+            raise EventRejected(
+                f"Payment_Received__e for unknown account {p.get('Account_Id__c') or p.get('ERP_Customer_Number__c')!r}"
+            )
+        amount = _money(p.get("Amount__c"), "Amount__c")
+        if amount is None or amount <= 0:
+            raise EventRejected("Payment_Received__e needs a positive Amount__c")
+        currency = str(p.get("Currency_Code__c") or customer.currency).upper()
+        if len(currency) != 3:
+            raise EventRejected(f"Currency_Code__c is not an ISO code: {currency!r}")
+        received = _instant(p.get("Received_At__c"), "Received_At__c") or _instant(
+            p.get("CreatedDate"), "CreatedDate"
+        )
+        external_id = event.event_uuid or f"{event.channel}:{event.replay_id}"
+        if session.scalars(
+            select(Payment.id).where(
+                Payment.source == PAYMENT_SOURCE, Payment.external_id == external_id
+            )
+        ).first():
+            return "ignored"
+        reference = (str(p["Reference__c"])[:255]) if p.get("Reference__c") else None
+        payment = Payment(
+            source=PAYMENT_SOURCE,
+            external_id=external_id,
+            customer_id=customer.id,
+            amount=amount,
+            currency=currency,
+            received_at=received or datetime.now(UTC),
+            status=PROVISIONAL,
+            reference=reference,
+        )
+        # The ERP may have confirmed it already: then it is recorded but never counted.
+        confirmed = find_confirming_payment(
+            session, customer.id, amount, currency, reference, payment.received_at
+        )
+        if confirmed is not None:
+            payment.status = SUPERSEDED
+            payment.superseded_by_id = confirmed
+        session.add(payment)
+        session.flush()
+        self._changed(session, [customer.id])
+        return "processed"
+
+
+def find_confirming_payment(
+    session: Session,
+    customer_id: int,
+    amount: Decimal,
+    currency: str,
+    reference: str | None,
+    received_at: datetime,
+) -> int | None:
+    """A confirmed payment this provisional one duplicates: same reference, else same amount.
+
+    Matching by amount alone takes only a confirmed payment received within ``MATCH_WINDOW`` of
+    it that no other provisional payment already claims, so last month's equal instalment or
+    two equal provisional payments are never folded into one.
+    """
+    base = select(Payment).where(
+        Payment.customer_id == customer_id,
+        Payment.status == CONFIRMED,
+        Payment.currency == currency,
+    )
+    if reference:
+        match = session.scalars(base.where(Payment.reference == reference)).first()
+        if match is not None:
+            return match.id
+    claimed = select(Payment.superseded_by_id).where(Payment.superseded_by_id.is_not(None))
+    match = session.scalars(
+        base.where(
+            Payment.amount == amount,
+            Payment.id.not_in(claimed),
+            Payment.received_at >= received_at - MATCH_WINDOW,
+            Payment.received_at <= received_at + MATCH_WINDOW,
+        ).order_by(Payment.received_at.desc())
+    ).first()
+    return match.id if match is not None else None
+
+
+def is_permanent(exc: Exception) -> bool:
+    """Errors that make an event unprocessable for good (as opposed to the DB or org being down)."""
+    return isinstance(exc, EventRejected | PermanentError | ValueError | KeyError | TypeError)

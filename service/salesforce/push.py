@@ -1,0 +1,797 @@
+"""The outbox pusher: the latest state of each changed record, sent in as few calls as possible.
+
+One cycle: claim due outbox rows (a lease, see service/outbox.py), link customers that have no
+Account Id yet (one SOQL query per 200 ERP numbers), compute each Account's fields from its
+current assessment, diff them against what the org last acknowledged, and send only what
+differs: 200 Accounts per composite sObject collections PATCH (allOrNone false), so N changed
+accounts cost ceil(N/200) calls; above ``bulk_threshold`` one Bulk API 2.0 job instead.
+Receivable__c rows are upserted by ERP_Item_Id__c with the Account linked by external id;
+a Credit_Status_Change__e is published for each Account whose status changed (or was asked for).
+
+Every per-record result is classified by statusCode: retryable rows go back to ``pending`` with
+exponential backoff, permanent ones to ``dead`` with the error; a customer with no Account is
+``unmatched`` (never guessed). What the org acknowledged is recorded in the same transaction
+that marks the rows sent. Rows recovered from a dead worker are diffed against the org's
+current values instead, so a push the org applied before the crash is not applied twice.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from simple_salesforce import format_soql
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from service import outbox
+from service.db import transaction, utcnow
+from service.models import Assessment, CollectionAction, Customer, OutboxMessage, Receivable
+from service.salesforce.client import SalesforceClient, json_default
+from service.salesforce.errors import (
+    Disposition,
+    PermanentError,
+    RetryableError,
+    SalesforceSyncError,
+    classify,
+    error_from_response,
+    first_error,
+)
+from service.salesforce.fields import (
+    STATUS_FIELD,
+    UPDATED_FIELD,
+    canonical_fields,
+    diff,
+    fields_from_document,
+    fields_hash,
+)
+from service.salesforce.settings import SyncSettings
+
+log = logging.getLogger(__name__)
+
+STATUS_EVENT = "Credit_Status_Change__e"
+LOOKUP_CHUNK = 200
+EVENTS_PER_COMPOSITE = 25  # /composite allows 25 subrequests
+
+
+def chunks(items: Sequence, size: int) -> Iterable[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@dataclass
+class PushReport:
+    """What one cycle did (for logs, tests and the bench)."""
+
+    claimed: int = 0
+    accounts_sent: int = 0
+    accounts_unchanged: int = 0
+    receivables_sent: int = 0
+    events_sent: int = 0
+    retried: int = 0
+    dead: int = 0
+    unmatched: int = 0
+    calls: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _AccountPush:
+    customer_id: int
+    account_id: str
+    rows: list[OutboxMessage]
+    desired: dict[str, Any]
+    changes: dict[str, Any]
+    previous_status: str | None
+    announce: bool
+    computed_at: datetime | None = None
+    event: dict[str, Any] | None = None
+
+
+def _status_event(account_id: str, previous: str | None, desired: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "attributes": {"type": STATUS_EVENT},
+        "Account_Id__c": account_id,
+        "Previous_Status__c": previous,
+        "New_Status__c": desired.get(STATUS_FIELD),
+        "Reason__c": desired.get("Credit_Status_Reason__c"),
+        "Overdue_Amount__c": desired.get("Overdue_Amount__c"),
+        "Days_Past_Due__c": desired.get("Days_Past_Due__c"),
+    }
+
+
+class Pusher:
+    """Claims outbox rows and pushes them; ``run_once`` is one cycle, ``run`` loops until stop."""
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        client: SalesforceClient,
+        settings: SyncSettings,
+        stop: threading.Event | None = None,
+    ):
+        self.factory = factory
+        self.client = client
+        self.settings = settings
+        self.stop = stop or threading.Event()
+        self.busy = threading.Lock()
+        self._backlog = False
+
+    # -- loop ---------------------------------------------------------------------------
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                with self.busy:
+                    report = self.run_once()
+            except Exception:
+                log.exception("push cycle failed")
+                self.stop.wait(self.settings.retry_base_seconds)
+                continue
+            if not report.claimed:
+                self.stop.wait(self.settings.push_idle_seconds)
+
+    def run_once(self) -> PushReport:
+        report = PushReport()
+        calls_before = self.client.calls
+        limit = self.settings.push_claim_limit
+        if self._backlog:
+            # The last claim was full: a backfill may be waiting. Take enough for one Bulk API
+            # job when the due backlog is that large, instead of thousands of 200-record calls.
+            with self.factory() as session:
+                if (
+                    outbox.due_count(session, self.settings.bulk_threshold)
+                    >= self.settings.bulk_threshold
+                ):
+                    limit = self.settings.bulk_claim_limit
+        with transaction(self.factory) as session:
+            claim = outbox.claim(
+                session,
+                limit=limit,
+                lease_seconds=self.settings.claim_lease_seconds,
+            )
+            # Read what the push needs in the claim's transaction: on SQLite every transaction
+            # takes the write lock, so one transaction per cycle beats two.
+            preloaded = self._load_accounts(
+                session,
+                {outbox.target_id(r.target) for r in claim.rows if r.target.startswith("Account:")},
+            )
+            session.expunge_all()
+        self._backlog = len(claim.rows) >= limit
+        report.claimed = len(claim.rows)
+        if not claim:
+            return report
+        grouped = claim.by_target()
+        accounts = {t: r for t, r in grouped.items() if t.startswith("Account:")}
+        receivables = {t: r for t, r in grouped.items() if t.startswith("Receivable__c:")}
+        other = [
+            r
+            for t, rows in grouped.items()
+            if t not in accounts and t not in receivables
+            for r in rows
+        ]
+        if other:
+            with transaction(self.factory) as session:
+                outbox.mark_failed(session, other, "unknown outbox target", "UNKNOWN_TARGET")
+            report.dead += len(other)
+        try:
+            if accounts:
+                self._push_accounts(accounts, claim.recovered, report, preloaded)
+            if receivables:
+                self._push_receivables(receivables, report)
+        finally:
+            report.calls = self.client.calls - calls_before
+        log.info(
+            "push: claimed=%s accounts=%s unchanged=%s receivables=%s events=%s retry=%s dead=%s unmatched=%s calls=%s",
+            report.claimed,
+            report.accounts_sent,
+            report.accounts_unchanged,
+            report.receivables_sent,
+            report.events_sent,
+            report.retried,
+            report.dead,
+            report.unmatched,
+            report.calls,
+        )
+        return report
+
+    # -- pacing ----------------------------------------------------------------------------
+
+    def _pace(self) -> None:
+        """Slow down when Sforce-Limit-Info says most of the daily API allowance is used."""
+        share = self.client.api_usage_share()
+        limit = self.settings.api_usage_slowdown
+        if share is None or share <= limit:
+            return
+        over = (share - limit) / max(1e-9, 1 - limit)
+        pause = self.settings.api_usage_pause_seconds * (1 + 9 * min(1.0, over))
+        log.warning("API usage at %.0f%% of the daily allowance; pausing %.1fs", share * 100, pause)
+        self.stop.wait(pause)
+
+    # -- linking ------------------------------------------------------------------------
+
+    def link_customers(self, customers: Sequence[Customer]) -> dict[int, str]:
+        """Account Ids for customers not linked yet, looked up by ERP_Customer_Number__c."""
+        by_number = {c.number: c.id for c in customers if not c.salesforce_account_id}
+        found: dict[int, str] = {}
+        numbers = sorted(by_number)
+        for chunk in chunks(numbers, LOOKUP_CHUNK):
+            soql = format_soql(
+                "SELECT Id, ERP_Customer_Number__c FROM Account WHERE ERP_Customer_Number__c IN {}",
+                list(chunk),
+            )
+            for record in self.client.query_all(soql):
+                cid = by_number.get(record.get("ERP_Customer_Number__c"))
+                if cid is not None:
+                    found[cid] = record["Id"]
+        if found:
+            with transaction(self.factory) as session:
+                session.execute(
+                    update(Customer),
+                    [{"id": cid, "salesforce_account_id": acc} for cid, acc in found.items()],
+                )
+        return found
+
+    def _org_values(self, account_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Current credit fields of Accounts in the org (after a crash, to avoid double writes)."""
+        from service.credit import ACCOUNT_FIELDS
+
+        out: dict[str, dict[str, Any]] = {}
+        for chunk in chunks(list(account_ids), LOOKUP_CHUNK):
+            soql = format_soql(
+                "SELECT Id, {fields:literal} FROM Account WHERE Id IN {ids}",
+                fields=", ".join(ACCOUNT_FIELDS),
+                ids=list(chunk),
+            )
+            for record in self.client.query_all(soql):
+                record.pop("attributes", None)
+                out[record.pop("Id")[:15]] = record
+        return out
+
+    # -- Accounts -------------------------------------------------------------------------
+
+    @staticmethod
+    def _load_accounts(session: Session, ids) -> tuple[dict[int, Customer], dict[int, Assessment]]:
+        ids = sorted(ids)
+        customers = {
+            c.id: c
+            for chunk in chunks(ids, 500)
+            for c in session.scalars(select(Customer).where(Customer.id.in_(chunk)))
+        }
+        assessments = {
+            a.customer_id: a
+            for chunk in chunks(ids, 500)
+            for a in session.scalars(select(Assessment).where(Assessment.customer_id.in_(chunk)))
+        }
+        return customers, assessments
+
+    def _push_accounts(
+        self,
+        accounts: dict[str, list[OutboxMessage]],
+        recovered: set[str],
+        report: PushReport,
+        preloaded: tuple[dict[int, Customer], dict[int, Assessment]],
+    ) -> None:
+        ids = {outbox.target_id(t): rows for t, rows in accounts.items()}
+        customers, assessments = preloaded
+        try:
+            linked = self.link_customers(list(customers.values()))
+        except SalesforceSyncError as exc:
+            self._fail_all([r for rows in ids.values() for r in rows], exc, report)
+            return
+        done_rows: list[OutboxMessage] = []
+        unmatched: list[tuple[Customer, list[OutboxMessage]]] = []
+        pushes: list[_AccountPush] = []
+        for cid, rows in ids.items():
+            customer = customers.get(cid)
+            assessment = assessments.get(cid)
+            if customer is None or assessment is None or not assessment.document:
+                done_rows.extend(rows)  # nothing to push (yet): the next assessment queues again
+                continue
+            account_id = customer.salesforce_account_id or linked.get(cid)
+            if not account_id:
+                unmatched.append((customer, rows))
+                continue
+            desired = fields_from_document(assessment.document)
+            announce = any((r.payload or {}).get("announce") for r in rows)
+            pushes.append(
+                _AccountPush(
+                    customer_id=cid,
+                    account_id=account_id,
+                    rows=rows,
+                    desired=desired,
+                    changes={},
+                    previous_status=assessment.pushed_status,
+                    announce=announce,
+                    computed_at=assessment.computed_at,
+                )
+            )
+            pushes[-1].changes = diff(desired, assessment.pushed_fields)
+        if unmatched or done_rows:
+            with transaction(self.factory) as session:
+                outbox.mark_sent(session, done_rows)
+                for customer, rows in unmatched:
+                    outbox.mark_failed(
+                        session,
+                        rows,
+                        f"no Account has ERP_Customer_Number__c = {customer.number!r}",
+                        "UNMATCHED",
+                        status=outbox.UNMATCHED,
+                    )
+            report.unmatched += sum(len(r) for _, r in unmatched)
+        recovered_pushes = [p for p in pushes if outbox.account_target(p.customer_id) in recovered]
+        if recovered_pushes:
+            try:
+                org = self._org_values([p.account_id for p in recovered_pushes])
+            except SalesforceSyncError as exc:
+                self._fail_all([r for p in recovered_pushes for r in p.rows], exc, report)
+                pushes = [p for p in pushes if p not in recovered_pushes]
+                org = {}
+            for p in recovered_pushes:
+                if p.account_id[:15] in org:
+                    p.changes = diff(p.desired, org[p.account_id[:15]])
+        for p in pushes:
+            status_changed = (p.previous_status or "OK") != p.desired.get(STATUS_FIELD)
+            if status_changed or p.announce:
+                p.event = _status_event(p.account_id, p.previous_status, p.desired)
+        to_write = [p for p in pushes if p.changes]
+        unchanged = [p for p in pushes if not p.changes]
+        report.accounts_unchanged += len(unchanged)
+        if unchanged:
+            self._publish_and_ack(unchanged, report)
+        if len(to_write) > self.settings.bulk_threshold:
+            self._push_accounts_bulk(to_write, report)
+            return
+        for batch in chunks(to_write, self.settings.push_batch_size):
+            if self.stop.is_set() and batch is not to_write[: self.settings.push_batch_size]:
+                # Shutting down: hand the rest back untouched; another cycle will take them.
+                with transaction(self.factory) as session:
+                    outbox.release(session, [r for p in batch for r in p.rows])
+                continue
+            self._push_account_batch(list(batch), report)
+            self._pace()
+
+    def _record(self, p: _AccountPush) -> dict[str, Any]:
+        record = {"attributes": {"type": "Account"}, "id": p.account_id}
+        record.update(p.changes)
+        record[UPDATED_FIELD] = p.computed_at or utcnow()
+        return record
+
+    def _push_account_batch(self, batch: list[_AccountPush], report: PushReport) -> None:
+        """One call for up to 200 Accounts, and the status events of up to 24 of them.
+
+        With events to publish, the collection PATCH and the event publishes travel in one
+        /composite request (one API call; collections count as one subrequest), so a push of N
+        Accounts stays at ceil(N/200) calls unless more than 24 of 200 change status. The events
+        are published even if their Account's update fails in the same call; the status is then
+        recorded as announced and only the Account update is retried.
+        """
+        records = [self._record(p) for p in batch]
+        inline = [p for p in batch if p.event][: EVENTS_PER_COMPOSITE - 1]
+        events: dict[int, tuple[str | None, str] | None] = {}
+        try:
+            if inline:
+                results = self._patch_with_events(records, inline, events, report)
+            else:
+                results = self.client.rest(
+                    "PATCH", "composite/sobjects", {"allOrNone": False, "records": records}
+                )
+        except SalesforceSyncError as exc:
+            self._fail_all([r for p in batch for r in p.rows], exc, report)
+            return
+        ok: list[_AccountPush] = []
+        failed: list[tuple[_AccountPush, str | None, str]] = []
+        for p, result in zip(batch, results or [], strict=False):
+            if result.get("success"):
+                ok.append(p)
+            else:
+                code, message = first_error(result.get("errors"))
+                failed.append((p, code, message))
+        report.accounts_sent += len(ok)
+        self._publish_and_ack(ok, report, written=True, events=events)
+        self._fail_records(failed, report, events=events)
+
+    def _patch_with_events(
+        self,
+        records: list[dict[str, Any]],
+        inline: list[_AccountPush],
+        events: dict[int, tuple[str | None, str] | None],
+        report: PushReport,
+    ) -> list[dict[str, Any]]:
+        base = f"/services/data/v{self.settings.api_version}"
+        body = {
+            "allOrNone": False,
+            "compositeRequest": [
+                {
+                    "method": "PATCH",
+                    "url": f"{base}/composite/sobjects",
+                    "referenceId": "accounts",
+                    "body": {"allOrNone": False, "records": records},
+                },
+                *(
+                    {
+                        "method": "POST",
+                        "url": f"{base}/sobjects/{STATUS_EVENT}",
+                        "referenceId": f"e{i}",
+                        "body": {k: v for k, v in p.event.items() if k != "attributes"},
+                    }
+                    for i, p in enumerate(inline)
+                ),
+            ],
+        }
+        answer = self.client.rest("POST", "composite", body)
+        by_ref = {r.get("referenceId"): r for r in (answer or {}).get("compositeResponse", [])}
+        for i, p in enumerate(inline):
+            sub = by_ref.get(f"e{i}") or {}
+            status = int(sub.get("httpStatusCode") or 0)
+            if 200 <= status < 300:
+                report.events_sent += 1
+                events[p.customer_id] = None
+            else:
+                errors = sub.get("body") if isinstance(sub.get("body"), list) else []
+                code, message = first_error(errors)
+                events[p.customer_id] = (code or ("HTTP_5XX" if status >= 500 else None), message)
+        accounts = by_ref.get("accounts") or {}
+        status = int(accounts.get("httpStatusCode") or 0)
+        if status != 200 or not isinstance(accounts.get("body"), list):
+            raise error_from_response(status or 500, accounts.get("body"))
+        if accounts["body"] and "success" not in accounts["body"][0]:
+            raise error_from_response(status, accounts["body"])
+        return accounts["body"]
+
+    def _push_accounts_bulk(self, pushes: list[_AccountPush], report: PushReport) -> None:
+        """Backfills: one Bulk API 2.0 update job (CSV) instead of N/200 collection calls."""
+        columns = sorted({k for p in pushes for k in p.changes} | {UPDATED_FIELD})
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["Id", *columns])
+        for p in pushes:
+            values = {**p.changes, UPDATED_FIELD: p.computed_at or utcnow()}
+            row = [p.account_id]
+            for c in columns:
+                v = values.get(c, None) if c in values else ""
+                if c in values and v is None:
+                    row.append("#N/A")  # Bulk API 2.0 spelling of "set to null"
+                elif v == "":
+                    row.append("")
+                else:
+                    jv = json_default(v) if not isinstance(v, str | int) else v
+                    row.append(str(jv))
+            writer.writerow(row)
+        try:
+            failed_ids = self._run_bulk_update(out.getvalue())
+        except SalesforceSyncError as exc:
+            self._fail_all([r for p in pushes for r in p.rows], exc, report)
+            return
+        ok = [p for p in pushes if p.account_id not in failed_ids]
+        failed = [(p, *failed_ids[p.account_id]) for p in pushes if p.account_id in failed_ids]
+        report.accounts_sent += len(ok)
+        for batch in chunks(ok, 2000):
+            self._publish_and_ack(list(batch), report, written=True)
+        self._fail_records(failed, report)
+
+    def _run_bulk_update(self, csv_text: str) -> dict[str, tuple[str | None, str]]:
+        """Create, upload, close and wait for one ingest job; return failures by Account Id."""
+        job = self.client.rest(
+            "POST",
+            "jobs/ingest",
+            {"object": "Account", "operation": "update", "contentType": "CSV", "lineEnding": "LF"},
+        )
+        job_id = job["id"]
+        self.client.call(
+            lambda sf: sf.session.put(
+                f"{sf.base_url}jobs/ingest/{job_id}/batches",
+                data=csv_text.encode(),
+                headers={**sf.headers, "Content-Type": "text/csv"},
+                timeout=self.settings.request_timeout * 4,
+            ).raise_for_status()
+        )
+        self.client.rest("PATCH", f"jobs/ingest/{job_id}", {"state": "UploadComplete"})
+        delay = 0.2
+        while True:
+            state = self.client.rest("GET", f"jobs/ingest/{job_id}")
+            if state["state"] in ("JobComplete", "Failed", "Aborted"):
+                break
+            if self.stop.wait(delay):
+                raise RetryableError("shutdown while a bulk job was running", "TIMEOUT")
+            delay = min(5.0, delay * 2)
+        if state["state"] != "JobComplete":
+            raise RetryableError(f"bulk job {job_id} ended {state['state']}", "HTTP_5XX")
+        failures: dict[str, tuple[str | None, str]] = {}
+        if int(state.get("numberRecordsFailed") or 0):
+            text = self.client.call(
+                lambda sf: (
+                    sf.session.get(
+                        f"{sf.base_url}jobs/ingest/{job_id}/failedResults/",
+                        headers=sf.headers,
+                        timeout=self.settings.request_timeout,
+                    ).text
+                )
+            )
+            for line in csv.DictReader(io.StringIO(text)):
+                error = line.get("sf__Error", "")
+                code, _, message = error.partition(":")
+                failures[line.get("Id") or line.get("sf__Id", "")] = (code or None, message)
+        return failures
+
+    def _publish_and_ack(
+        self,
+        pushes: list[_AccountPush],
+        report: PushReport,
+        *,
+        written: bool = False,
+        events: dict[int, tuple[str | None, str] | None] | None = None,
+    ) -> None:
+        """Publish status events for these Accounts, then record what the org acknowledged."""
+        events = events or {}
+        event_failed = self._publish_events(
+            [p for p in pushes if p.event and p.customer_id not in events], report
+        )
+        event_failed.update({cid: err for cid, err in events.items() if err is not None})
+        now = utcnow()
+        with transaction(self.factory) as session:
+            updates = []
+            for p in pushes:
+                pushed = canonical_fields(p.desired)
+                status = p.desired.get(STATUS_FIELD)
+                values = {"customer_id": p.customer_id}
+                if written or p.changes == {}:
+                    values.update(
+                        pushed_fields=pushed, pushed_hash=fields_hash(p.desired), pushed_at=now
+                    )
+                if p.customer_id not in event_failed:
+                    values["pushed_status"] = status
+                updates.append(values)
+            if updates:
+                for group in _group_by_keys(updates):
+                    session.execute(update(Assessment), group)
+            outbox.mark_sent(
+                session, [r for p in pushes if p.customer_id not in event_failed for r in p.rows]
+            )
+            for p in pushes:
+                if p.customer_id in event_failed:
+                    code, message = event_failed[p.customer_id]
+                    self._mark(session, p.rows, code, f"{STATUS_EVENT}: {message}", report, None)
+
+    def _publish_events(
+        self, pushes: list[_AccountPush], report: PushReport
+    ) -> dict[int, tuple[str | None, str]]:
+        """Publish Credit_Status_Change__e through /composite, 25 events a call.
+
+        The documented way to publish several events in one request (Platform Events guide,
+        "Publish Event Messages with Salesforce APIs"); allOrNone false, so one bad event does
+        not hold back the others. Returns the failures by customer id.
+        """
+        failed: dict[int, tuple[str | None, str]] = {}
+        path = f"/services/data/v{self.settings.api_version}/sobjects/{STATUS_EVENT}"
+        for batch in chunks(pushes, EVENTS_PER_COMPOSITE):
+            body = {
+                "allOrNone": False,
+                "compositeRequest": [
+                    {
+                        "method": "POST",
+                        "url": path,
+                        "referenceId": f"e{i}",
+                        "body": {k: v for k, v in p.event.items() if k != "attributes"},
+                    }
+                    for i, p in enumerate(batch)
+                ],
+            }
+            try:
+                answer = self.client.rest("POST", "composite", body)
+            except SalesforceSyncError as exc:
+                for p in batch:
+                    failed[p.customer_id] = (exc.code, str(exc))
+                continue
+            by_ref = {r.get("referenceId"): r for r in (answer or {}).get("compositeResponse", [])}
+            for i, p in enumerate(batch):
+                sub = by_ref.get(f"e{i}") or {}
+                status = int(sub.get("httpStatusCode") or 0)
+                if 200 <= status < 300:
+                    report.events_sent += 1
+                    continue
+                errors = sub.get("body") if isinstance(sub.get("body"), list) else []
+                code, message = first_error(errors)
+                failed[p.customer_id] = (code or ("HTTP_5XX" if status >= 500 else None), message)
+        return failed
+
+    def _fail_records(
+        self,
+        failed: list[tuple[_AccountPush, str | None, str]],
+        report: PushReport,
+        *,
+        events: dict[int, tuple[str | None, str] | None] | None = None,
+    ) -> None:
+        if not failed:
+            return
+        events = events or {}
+        with transaction(self.factory) as session:
+            for p, code, message in failed:
+                if p.customer_id in events and events[p.customer_id] is None:
+                    # Its status event went out in the same call: do not announce it twice.
+                    session.execute(
+                        update(Assessment)
+                        .where(Assessment.customer_id == p.customer_id)
+                        .values(pushed_status=p.desired.get(STATUS_FIELD))
+                    )
+                self._mark(
+                    session,
+                    p.rows,
+                    code,
+                    f"Account {p.account_id}: {code}: {message}",
+                    report,
+                    None,
+                )
+
+    def _mark(self, session, rows, code, message, report, http_status) -> None:
+        if classify(code, http_status) is Disposition.RETRY:
+            outbox.mark_retry(
+                session,
+                rows,
+                message,
+                code,
+                base=self.settings.retry_base_seconds,
+                cap=self.settings.retry_max_seconds,
+            )
+            report.retried += len(rows)
+        else:
+            outbox.mark_failed(session, rows, message, code)
+            report.dead += len(rows)
+            log.warning("dead letter: %s", message[:200])
+
+    def _fail_all(
+        self, rows: list[OutboxMessage], exc: SalesforceSyncError, report: PushReport
+    ) -> None:
+        """A whole call failed: retry on transient errors, dead-letter on permanent ones."""
+        report.errors.append(str(exc))
+        log.warning("push call failed: %s", exc)
+        with transaction(self.factory) as session:
+            if isinstance(exc, PermanentError):
+                outbox.mark_failed(session, rows, str(exc), exc.code)
+                report.dead += len(rows)
+            else:
+                outbox.mark_retry(
+                    session,
+                    rows,
+                    str(exc),
+                    exc.code,
+                    base=self.settings.retry_base_seconds,
+                    cap=self.settings.retry_max_seconds,
+                )
+                report.retried += len(rows)
+
+    # -- Receivable__c --------------------------------------------------------------------
+
+    def _push_receivables(
+        self, targets: dict[str, list[OutboxMessage]], report: PushReport
+    ) -> None:
+        ids = {outbox.target_id(t): rows for t, rows in targets.items()}
+        with self.factory() as session:
+            items = {
+                r.id: r
+                for chunk in chunks(sorted(ids), 500)
+                for r in session.scalars(select(Receivable).where(Receivable.id.in_(chunk)))
+            }
+            customer_ids = {r.customer_id for r in items.values()}
+            customers = {
+                c.id: c
+                for chunk in chunks(sorted(customer_ids), 500)
+                for c in session.scalars(select(Customer).where(Customer.id.in_(chunk)))
+            }
+            disputed = set(
+                session.scalars(
+                    select(CollectionAction.receivable_id).where(
+                        CollectionAction.receivable_id.in_(list(items)),
+                        CollectionAction.dispute_status == "Open",
+                        CollectionAction.is_deleted.is_(False),
+                    )
+                )
+            )
+            session.expunge_all()
+        try:
+            linked = self.link_customers(list(customers.values()))
+        except SalesforceSyncError as exc:
+            self._fail_all([r for rows in ids.values() for r in rows], exc, report)
+            return
+        today = datetime.now(self.settings.zone).date()
+        records: list[tuple[int, list[OutboxMessage], dict[str, Any]]] = []
+        skipped: list[OutboxMessage] = []
+        unmatched: list[tuple[str, list[OutboxMessage]]] = []
+        for rid, rows in ids.items():
+            item = items.get(rid)
+            if item is None:
+                skipped.extend(rows)
+                continue
+            customer = customers[item.customer_id]
+            if not (customer.salesforce_account_id or linked.get(customer.id)):
+                unmatched.append((customer.number, rows))
+                continue
+            records.append((rid, rows, receivable_record(item, customer, rid in disputed, today)))
+        with transaction(self.factory) as session:
+            outbox.mark_sent(session, skipped)
+            for number, rows in unmatched:
+                outbox.mark_failed(
+                    session,
+                    rows,
+                    f"no Account has ERP_Customer_Number__c = {number!r}",
+                    "UNMATCHED",
+                    status=outbox.UNMATCHED,
+                )
+                report.unmatched += len(rows)
+        for batch in chunks(records, self.settings.push_batch_size):
+            body = {"allOrNone": False, "records": [rec for _, _, rec in batch]}
+            try:
+                results = self.client.rest(
+                    "PATCH", "composite/sobjects/Receivable__c/ERP_Item_Id__c", body
+                )
+            except SalesforceSyncError as exc:
+                self._fail_all([r for _, rows, _ in batch for r in rows], exc, report)
+                continue
+            with transaction(self.factory) as session:
+                for (rid, rows, _), result in zip(batch, results or [], strict=False):
+                    if result.get("success"):
+                        report.receivables_sent += 1
+                        if result.get("id"):
+                            session.execute(
+                                update(Receivable)
+                                .where(Receivable.id == rid)
+                                .values(salesforce_id=result["id"])
+                            )
+                        outbox.mark_sent(session, rows)
+                    else:
+                        code, message = first_error(result.get("errors"))
+                        self._mark(
+                            session,
+                            rows,
+                            code,
+                            f"Receivable__c {rid}: {code}: {message}",
+                            report,
+                            None,
+                        )
+            self._pace()
+
+
+def _group_by_keys(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """executemany needs the same keys in every row of one statement."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(sorted(row)), []).append(row)
+    return list(groups.values())
+
+
+def receivable_status(item: Receivable, disputed: bool) -> str:
+    if disputed and item.open_amount:
+        return "Disputed"
+    if item.open_amount == 0:
+        return "Paid"
+    if abs(item.open_amount) < abs(item.amount):
+        return "Partially Paid"
+    return "Open"
+
+
+def receivable_record(
+    item: Receivable, customer: Customer, disputed: bool, today
+) -> dict[str, Any]:
+    """A Receivable__c upsert record, its Account linked by ERP_Customer_Number__c."""
+    days = (today - item.due_date).days if item.is_open else 0
+    return {
+        "attributes": {"type": "Receivable__c"},
+        "ERP_Item_Id__c": item.external_id,
+        "Name": item.number[:80],
+        "Account__r": {"ERP_Customer_Number__c": customer.number},
+        "Type__c": "Credit Note" if item.kind == "credit_note" else "Invoice",
+        "Issue_Date__c": item.issue_date,
+        "Due_Date__c": item.due_date,
+        "Amount__c": item.amount,
+        "Open_Amount__c": item.open_amount,
+        "Currency_Code__c": item.currency,
+        "Status__c": receivable_status(item, disputed),
+        "Days_Past_Due__c": max(0, days),
+        "Pay_Link__c": item.pay_link,
+    }

@@ -1,0 +1,341 @@
+"""The CometD subscriber: events in, one transaction per event, cursor after commit.
+
+For each delivered event, in one database transaction:
+
+1. record it in the inbox under its dedupe key (``EventUuid`` for platform events; channel,
+   replay id, commit number and record id for change events) — a duplicate changes nothing;
+2. run its handler in a savepoint; an ``EventRejected`` (unknown account, malformed payload)
+   rolls back only the savepoint and marks the inbox row ``failed`` with the error;
+3. move the channel's ``stream_cursors`` row forward to the event's replay id.
+
+So the stored replay id is durable only once the handler's work is committed, and a restart
+resumes exactly after the last handled event. A transient failure (database busy, org down
+while re-reading a record) rolls everything back and the same event is tried again.
+
+Only the elected leader subscribes (see leader.py). When the org rejects a stored replay id the
+client falls back to -2 and we reconcile the gap by querying records changed since the cursor.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import timedelta
+from typing import Any
+
+from simple_salesforce import format_soql
+from sqlalchemy import Engine, bindparam, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.db import transaction, utcnow
+from service.inbox import record_once
+from service.models import InboxMessage, StreamCursor
+from service.salesforce.client import SalesforceClient, make_http_session
+from service.salesforce.cometd import BayeuxClient, StreamEvent
+from service.salesforce.errors import PermanentError, RetryableError
+from service.salesforce.handlers import (
+    ACCOUNT_CHANNEL,
+    ACTION_CHANNEL,
+    EventRejected,
+    Handlers,
+    is_permanent,
+)
+from service.salesforce.leader import Leadership
+from service.salesforce.settings import SyncSettings
+
+log = logging.getLogger(__name__)
+
+INBOX_SOURCE = "salesforce"
+BATCH_EVENTS = 25  # events per transaction
+ACTION_FIELDS = (
+    "Id, Account__c, Type__c, Outcome__c, Promised_Amount__c, Promised_Date__c, Receivable__c, "
+    "Disputed_Amount__c, Dispute_Reason__c, Dispute_Status__c, Follow_Up_Date__c, "
+    "Override_Until__c, Notes__c, Source__c, CreatedDate"
+)
+
+
+def dedupe_key(event: StreamEvent) -> str:
+    """Platform events by EventUuid; change events by replay id + commit number + record id."""
+    if event.event_uuid:
+        return f"pe:{event.event_uuid}"
+    header = event.payload.get("ChangeEventHeader") or {}
+    if header:
+        ids = header.get("recordIds") or ["?"]
+        return (
+            f"cdc:{event.channel}:{event.replay_id}:{header.get('commitNumber')}:"
+            f"{header.get('sequenceNumber')}:{ids[0]}:{len(ids)}"
+        )[:255]
+    return f"ev:{event.channel}:{event.replay_id}"
+
+
+def load_cursors(factory: sessionmaker[Session], channels, default: int) -> dict[str, int]:
+    with factory() as session:
+        stored = {c.channel: c.replay_id for c in session.scalars(select(StreamCursor))}
+    return {ch: stored.get(ch, default) for ch in channels}
+
+
+def save_cursor(session: Session, channel: str, replay_id: int | None) -> None:
+    """Move the channel's marker forward (never back: a -2 replay re-delivers older ids)."""
+    if replay_id is None:
+        return
+    cursor = session.get(StreamCursor, channel)
+    if cursor is None:
+        session.add(StreamCursor(channel=channel, replay_id=replay_id, updated_at=utcnow()))
+    elif replay_id > cursor.replay_id or cursor.replay_id < 0:
+        cursor.replay_id = replay_id
+        cursor.updated_at = utcnow()
+
+
+class _Isolate(Exception):
+    """An event in a batch was rejected: run the batch again, one savepoint per event."""
+
+
+class Subscriber:
+    """Runs the Streaming API session while this worker is the elected leader."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        factory: sessionmaker[Session],
+        client: SalesforceClient,
+        settings: SyncSettings,
+        handlers: Handlers,
+        stop: threading.Event | None = None,
+        holder: str | None = None,
+    ):
+        self.factory = factory
+        self.client = client
+        self.settings = settings
+        self.handlers = handlers
+        self.stop = stop or threading.Event()
+        self.leadership = Leadership(
+            engine, factory, holder=holder, lease_seconds=settings.lease_seconds
+        )
+        # Held while a batch of events is being handled: shutdown waits for it.
+        self.busy = threading.Lock()
+        self.bayeux: BayeuxClient | None = None
+        self._to_reconcile: dict[str, int] = {}
+        self._inbox_updates: list[dict] = []
+        self.handled = 0
+        self.last_event_at: float | None = None
+
+    # -- loop -----------------------------------------------------------------------------
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                if not self.leadership.acquire():
+                    self.stop.wait(max(1.0, self.settings.lease_seconds / 3))
+                    continue
+                log.info("subscriber elected (%s)", self.leadership.holder)
+                self._stream()
+            except Exception:
+                log.exception("subscriber failed; starting again")
+                self.stop.wait(2.0)
+            finally:
+                if self.bayeux is not None:
+                    self.bayeux.disconnect()
+                self.leadership.release()
+
+    def _stream(self) -> None:
+        replay = load_cursors(self.factory, self.settings.channels, self.settings.initial_replay_id)
+        self.bayeux = BayeuxClient(
+            lambda: self.client.instance_url,
+            self.client.auth,
+            make_http_session(self.settings, retries=False),
+            api_version=self.settings.api_version,
+            replay=replay,
+            on_replay_reset=self._replay_reset,
+            backoff_max=self.settings.cometd_backoff_max,
+            stop=self.stop,
+        )
+        self.bayeux.start()
+        heartbeat = _Heartbeat(self.leadership, self.settings.lease_seconds / 3, self.stop)
+        heartbeat.start()
+        try:
+            while not self.stop.is_set() and not heartbeat.lost.is_set():
+                self._reconcile_pending()
+                events = self.bayeux.poll()
+                if not events:
+                    continue
+                with self.busy:
+                    # Short transactions: SQLite has one writer, and the pusher needs it too.
+                    for start in range(0, len(events), BATCH_EVENTS):
+                        part = events[start : start + BATCH_EVENTS]
+                        self.process_batch(part)
+                        for event in part:
+                            self.bayeux.ack(event.channel, event.replay_id)
+        finally:
+            heartbeat.done.set()
+
+    def _replay_reset(self, channel: str, rejected: int) -> None:
+        self._to_reconcile[channel] = rejected
+
+    # -- one event ------------------------------------------------------------------------
+
+    def process(self, event: StreamEvent) -> str:
+        """Handle one event exactly once (see ``process_batch``)."""
+        return self.process_batch([event])[0]
+
+    def process_batch(self, events: list[StreamEvent]) -> list[str]:
+        """Handle a poll's events in one transaction; retry transient failures until they pass.
+
+        The batch commits as a whole (inbox rows, changes, re-assessments, outbox rows, cursors),
+        so a crash or a transient error leaves the cursors where they were and the whole batch
+        is delivered and handled again, the inbox turning repeats into no-ops.
+        """
+        delay = 0.5
+        while True:
+            try:
+                return self._process_once(events)
+            except Exception as exc:
+                if self.stop.is_set():
+                    raise
+                log.warning("events failed (%s: %s); trying again", type(exc).__name__, exc)
+                self.stop.wait(delay)
+                delay = min(30.0, delay * 2)
+
+    def _process_once(self, events: list[StreamEvent] | StreamEvent) -> list[str] | str:
+        single = isinstance(events, StreamEvent)
+        batch = [events] if single else events
+        with transaction(self.factory) as session:
+            outcomes = None
+            if len(batch) > 1:
+                # Fast path: one savepoint for the batch. If an event is rejected, the savepoint
+                # is rolled back and the batch is run again with a savepoint per event.
+                try:
+                    with session.begin_nested():
+                        outcomes = self._run(session, batch, isolate=False)
+                except _Isolate:
+                    outcomes = None
+            if outcomes is None:
+                outcomes = self._run(session, batch, isolate=True)
+        self.handled += len(batch)
+        self.last_event_at = time.time()
+        return outcomes[0] if single else outcomes
+
+    def _run(self, session: Session, batch: list[StreamEvent], *, isolate: bool) -> list[str]:
+        self._inbox_updates = []
+        with self.handlers.batch(session):
+            self.handlers.prefetch(session, batch)
+            outcomes = [self._handle(session, event, isolate) for event in batch]
+        if self._inbox_updates:
+            table = InboxMessage.__table__
+            session.execute(
+                table.update()
+                .where(table.c.source == INBOX_SOURCE, table.c.external_id == bindparam("key"))
+                .values(status=bindparam("status"), error=bindparam("error")),
+                self._inbox_updates,
+            )
+        for event in batch:
+            save_cursor(session, event.channel, event.replay_id)
+        return outcomes
+
+    def _handle(self, session: Session, event: StreamEvent, isolate: bool = True) -> str:
+        key = dedupe_key(event)
+        fresh = record_once(
+            session, INBOX_SOURCE, key, event.channel, event.data, status="processing"
+        )
+        if not fresh:
+            return "duplicate"
+        try:
+            if isolate:
+                with session.begin_nested():
+                    outcome = self.handlers.handle(session, event)
+            else:
+                outcome = self.handlers.handle(session, event)
+        except RetryableError:
+            raise
+        except Exception as exc:
+            if not is_permanent(exc):
+                raise
+            if not isolate:
+                raise _Isolate from exc
+            log.warning("event %s rejected: %s", key, exc)
+            self._set_inbox(session, key, "failed", f"{type(exc).__name__}: {exc}"[:2000])
+            return "failed"
+        self._set_inbox(session, key, outcome, None)
+        return outcome
+
+    def _set_inbox(self, session: Session, key: str, status: str, error: str | None) -> None:
+        """Noted now, written for the whole batch in one executemany before the commit."""
+        self._inbox_updates.append({"key": key, "status": status, "error": error})
+
+    # -- reconciliation after a rejected replay id -----------------------------------------
+
+    def _reconcile_pending(self) -> None:
+        while self._to_reconcile:
+            channel, _ = self._to_reconcile.popitem()
+            try:
+                self.reconcile(channel)
+            except Exception:
+                log.exception("reconciling %s failed", channel)
+
+    def reconcile(self, channel: str) -> int:
+        """Re-read records changed since the channel's cursor moved last (minus a margin)."""
+        with self.factory() as session:
+            cursor = session.get(StreamCursor, channel)
+            since = (cursor.updated_at if cursor else utcnow() - timedelta(days=3)) - timedelta(
+                minutes=10
+            )
+        if channel == ACTION_CHANNEL:
+            soql = format_soql(
+                "SELECT {fields:literal} FROM Collection_Action__c WHERE LastModifiedDate >= {since}",
+                fields=ACTION_FIELDS,
+                since=since,
+            )
+            kind, obj = "CREATE", "Collection_Action__c"  # full records: no re-read needed
+        elif channel == ACCOUNT_CHANNEL:
+            soql = format_soql(
+                "SELECT Id, ERP_Customer_Number__c, Credit_Limit__c, Credit_Hold_Override_Until__c "
+                "FROM Account WHERE LastModifiedDate >= {since} AND ERP_Customer_Number__c != null",
+                since=since,
+            )
+            kind, obj = "UPDATE", "Account"
+        else:
+            log.warning("events on %s older than the retention window cannot be re-read", channel)
+            return 0
+        records = self.client.query_all(soql)
+        applied = 0
+        for record in records:
+            record.pop("attributes", None)
+            fake = _reconcile_event(channel, obj, kind, record)
+            try:
+                with transaction(self.factory) as session, session.begin_nested():
+                    self.handlers.handle(session, fake)
+                applied += 1
+            except (EventRejected, PermanentError) as exc:
+                log.info("reconcile skipped %s %s: %s", obj, record.get("Id"), exc)
+        log.info("reconciled %s: %s of %s records re-applied", channel, applied, len(records))
+        return applied
+
+
+def _reconcile_event(channel: str, obj: str, kind: str, record: dict[str, Any]) -> StreamEvent:
+    header = {"entityName": obj, "recordIds": [record["Id"]], "changeType": kind}
+    body = {k: v for k, v in record.items() if k != "Id"}
+    return StreamEvent(
+        channel, None, {"payload": {"ChangeEventHeader": header, **body}, "event": {}}
+    )
+
+
+class _Heartbeat(threading.Thread):
+    """Renews the SQLite lease while a long poll blocks; sets ``lost`` if another took it."""
+
+    def __init__(self, leadership: Leadership, every: float, stop: threading.Event):
+        super().__init__(name="subscriber-lease", daemon=True)
+        self.leadership = leadership
+        self.every = every
+        self.stop_event = stop
+        self.done = threading.Event()
+        self.lost = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(self.every) and not self.stop_event.is_set():
+            try:
+                if not self.leadership.renew():
+                    log.warning("subscriber lease lost")
+                    self.lost.set()
+                    return
+            except Exception:
+                log.warning("lease renewal failed", exc_info=True)

@@ -1,0 +1,165 @@
+"""``credit-control import erp``: CSV and JSON files, streamed, with a report of rejected rows."""
+
+from __future__ import annotations
+
+import csv
+import json
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import select
+
+from service.cli import main
+from service.db import make_engine, make_session_factory
+from service.feeds.importer import csv_row, import_files
+from service.models import Allocation, Assessment, Customer, Receivable
+from tests.conftest import FIXTURES, NOW
+
+ERP = FIXTURES / "erp"
+
+
+def stored(db_url, model):
+    engine = make_engine(db_url)
+    with make_session_factory(engine)() as session:
+        found = session.scalars(select(model)).all()
+    engine.dispose()
+    return found
+
+
+def test_import_erp__csv_files_store_good_rows_and_report_bad_ones(db_url, runner, tmp_path):
+    report = tmp_path / "rejected.csv"
+    files = [str(ERP / name) for name in ("payments.csv", "receivables.csv", "customers.csv")]
+
+    result = runner.invoke(main, ["import", "erp", *files, "--report", str(report)])
+
+    assert result.exit_code == 1, result.output  # some rows were rejected
+    assert "customers: 3 accepted, 0 ignored (not newer), 0 rejected" in result.output
+    assert "receivables: 3 accepted, 0 ignored (not newer), 3 rejected" in result.output
+    assert "payments: 1 accepted" in result.output
+    with report.open() as handle:
+        rejected = [
+            (Path(r["file"]).name, r["line"], r["path"], r["message"])
+            for r in csv.DictReader(handle)
+        ]
+    assert rejected == [
+        ("receivables.csv", "5", "due_date", "Not a real calendar date."),
+        ("receivables.csv", "6", "amount", "JPY amounts have at most 0 decimal places."),
+        (
+            "receivables.csv",
+            "7",
+            "customer",
+            "Unknown customer 'C-999': not in this batch and not stored.",
+        ),
+    ]
+    assert {r.external_id for r in stored(db_url, Receivable)} == {
+        "INV-1001",
+        "INV-1002",
+        "INV-2001",
+    }
+    assert [a.amount for a in stored(db_url, Allocation)] == [Decimal("1500.00")]
+    assert len(stored(db_url, Assessment)) == 3
+
+
+def test_import_erp__importing_twice_changes_nothing(db_url, runner):
+    files = [str(ERP / "customers.csv"), str(ERP / "receivables.csv")]
+    runner.invoke(main, ["import", "erp", *files])
+
+    again = runner.invoke(main, ["import", "erp", *files])
+
+    assert "receivables: 0 accepted, 3 ignored (not newer), 3 rejected" in again.output
+
+
+def test_import_erp__json_file_in_the_feed_shape(db_url, runner):
+    result = runner.invoke(main, ["import", "erp", str(ERP / "batch_small.json")])
+
+    assert result.exit_code == 0, result.output
+    assert "receivables: 6 accepted" in result.output
+    assert len(stored(db_url, Customer)) == 3
+
+
+def test_import_files__streams_in_chunks_with_lines_counted_across_chunks(sqlite_url, tmp_path):
+    path = tmp_path / "receivables.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            [
+                "id",
+                "customer",
+                "type",
+                "number",
+                "issue_date",
+                "due_date",
+                "currency",
+                "amount",
+                "open_amount",
+                "updated_at",
+            ]
+        )
+        for i in range(25):
+            amount = "bad" if i == 17 else "10.00"
+            writer.writerow(
+                [
+                    f"R{i}",
+                    "C-100",
+                    "invoice",
+                    f"R{i}",
+                    "2026-01-01",
+                    "2026-01-31",
+                    "EUR",
+                    amount,
+                    "10.00",
+                    "2026-03-01T00:00:00Z",
+                ]
+            )
+    engine = make_engine(sqlite_url)
+    sessions = make_session_factory(engine)
+    import_files(sessions, [ERP / "customers.csv"], source="erp-main", now=NOW)
+    rejected = []
+
+    report = import_files(
+        sessions, [path], source="erp-main", now=NOW, chunk_size=4, on_rejected=rejected.append
+    )
+
+    engine.dispose()
+    assert report.counts["receivables"].accepted == 24
+    assert [(r.line, r.path) for r in rejected] == [(19, "amount")]
+
+
+def test_csv_row__blank_cells_are_absent_and_allocations_parsed():
+    row = csv_row(
+        {
+            "id": "P1",
+            "reference": "",
+            "applied_to": "INV:1:10.00; INV-2:5.50",
+            "payment_terms_days": "30",
+        }
+    )
+
+    assert row == {
+        "id": "P1",
+        "applied_to": [
+            {"receivable": "INV:1", "amount": "10.00"},
+            {"receivable": "INV-2", "amount": "5.50"},
+        ],
+        "payment_terms_days": 30,
+    }
+
+
+def test_import_erp__unreadable_json_shape_is_reported_not_crashed(db_url, runner, tmp_path):
+    path = tmp_path / "batch.json"
+    path.write_text(json.dumps({"source": "erp-main", "customers": [{"number": "C-1"}]}))
+
+    result = runner.invoke(main, ["import", "erp", str(path)])
+
+    assert result.exit_code == 1
+    assert "customers[0].name: Missing data for required field." in result.output
+
+
+def test_import_erp__queues_accounts_and_receivables_for_salesforce(db_url, runner):
+    from service.models import OutboxMessage
+
+    runner.invoke(main, ["import", "erp", str(ERP / "customers.csv"), str(ERP / "receivables.csv")])
+
+    targets = {m.target for m in stored(db_url, OutboxMessage)}
+    assert sum(t.startswith("Account:") for t in targets) == 3
+    assert sum(t.startswith("Receivable__c:") for t in targets) == 3

@@ -1,0 +1,141 @@
+"""Event handling on a real database: inbox dedupe, cursor after commit, merge, rejection.
+
+Events are real-shape CometD messages from tests/fixtures/salesforce; the org is not needed
+here (the re-read path and the wire are covered by the devorg tests).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from conftest import FIXTURES
+from sqlalchemy import select
+from sync_helpers import make_customer
+
+from service.db import transaction
+from service.models import CollectionAction, InboxMessage, OutboxMessage, Payment, StreamCursor
+from service.salesforce.client import SalesforceClient
+from service.salesforce.cometd import StreamEvent
+from service.salesforce.handlers import Handlers
+from service.salesforce.settings import SyncSettings
+from service.salesforce.subscriber import Subscriber
+
+ACCOUNT = "001Dv0000000001AAA"
+
+
+def load(name: str) -> StreamEvent:
+    msg = json.loads((FIXTURES / f"{name}.json").read_text())
+    data = copy.deepcopy(msg["data"])
+    return StreamEvent(msg["channel"], data["event"].get("replayId"), data)
+
+
+@pytest.fixture
+def world(db):
+    engine, factory = db
+    reassessed: list[list[int]] = []
+    with transaction(factory) as s:
+        customer = make_customer(s, "C1", account_id=ACCOUNT)
+    handlers = Handlers(lambda session, ids: reassessed.append(ids), lambda obj, rid: None)
+    settings = SyncSettings()
+    sub = Subscriber(engine, factory, SalesforceClient(settings), settings, handlers)
+    return sub, factory, customer.id, reassessed
+
+
+def _cursor(factory, channel):
+    with factory() as s:
+        c = s.get(StreamCursor, channel)
+        return c.replay_id if c else None
+
+
+def test_promise_created_then_updated__merged_reassessed_and_queued(world):
+    sub, factory, cid, reassessed = world
+    assert sub._process_once(load("cdc_collection_action_create")) == "processed"
+    assert sub._process_once(load("cdc_collection_action_update")) == "processed"
+    with factory() as s:
+        action = s.scalars(select(CollectionAction)).one()
+        assert action.type == "Promise to Pay"
+        assert action.promised_amount == Decimal("1500.5")
+        assert action.promised_date == date(2026, 12, 5)  # merged from the UPDATE body
+        assert action.customer_id == cid
+        assert s.scalars(select(OutboxMessage.target)).all() == [f"Account:{cid}"]
+    assert reassessed == [[cid], [cid]]
+    assert _cursor(factory, "/data/Collection_Action__ChangeEvent") == 12
+
+
+def test_same_event_twice__one_effect(world):
+    sub, factory, _, reassessed = world
+    event = load("pe_payment_received")
+    assert sub._process_once(event) == "processed"
+    assert sub._process_once(event) == "duplicate"
+    with factory() as s:
+        payment = s.scalars(select(Payment)).one()
+        assert payment.status == "provisional"
+        assert payment.amount == Decimal("250.0")
+        assert payment.reference == "PAY-2026-0042"
+    assert len(reassessed) == 1
+
+
+def test_unknown_account__recorded_failed_cursor_advances_nothing_else(world):
+    sub, factory, _, reassessed = world
+    assert sub._process_once(load("pe_credit_review_unknown_account")) == "failed"
+    with factory() as s:
+        row = s.scalars(select(InboxMessage)).one()
+        assert row.status == "failed"
+        assert "unknown account" in row.error
+        assert s.scalars(select(OutboxMessage)).all() == []
+    assert reassessed == []
+    assert _cursor(factory, "/event/Credit_Review_Request__e") == 4
+
+
+def test_own_push_echo__ignored(world):
+    sub, factory, _, reassessed = world
+    assert sub._process_once(load("cdc_account_update_own_fields")) == "ignored"
+    assert reassessed == []
+    assert _cursor(factory, "/data/AccountChangeEvent") == 40
+
+
+def test_malformed_amount__failed_not_raised(world):
+    sub, _, _, _ = world
+    event = load("pe_payment_received")
+    event.data["payload"]["Amount__c"] = "lots"
+    event.data["event"]["EventUuid"] = "other-uuid"
+    assert sub._process_once(event) == "failed"
+
+
+def test_cursor_never_moves_back(world):
+    sub, factory, _, _ = world
+    sub._process_once(load("cdc_collection_action_update"))  # replay 12
+    older = load("cdc_collection_action_create")  # replay 11, replayed after a -2 fallback
+    sub._process_once(older)
+    assert _cursor(factory, "/data/Collection_Action__ChangeEvent") == 12
+
+
+def test_batch_with_one_rejected_event__others_applied_rejected_recorded(world):
+    sub, factory, cid, reassessed = world
+    good = load("cdc_collection_action_create")
+    bad = load("pe_credit_review_unknown_account")
+    pay = load("pe_payment_received")
+    assert sub._process_once([good, bad, pay]) == ["processed", "failed", "processed"]
+    with factory() as s:
+        assert s.scalars(select(CollectionAction)).one().customer_id == cid
+        assert s.scalars(select(Payment)).one().status == "provisional"
+        statuses = dict(s.execute(select(InboxMessage.kind, InboxMessage.status)).all())
+    assert statuses["/event/Credit_Review_Request__e"] == "failed"
+    assert reassessed == [[cid]]  # once for the batch, not once per event
+
+
+def test_create_and_update_of_one_action_in_one_batch(world):
+    sub, factory, _, _ = world
+    assert sub._process_once(
+        [load("cdc_collection_action_create"), load("cdc_collection_action_update")]
+    ) == [
+        "processed",
+        "processed",
+    ]
+    with factory() as s:
+        action = s.scalars(select(CollectionAction)).one()
+    assert action.promised_date == date(2026, 12, 5)

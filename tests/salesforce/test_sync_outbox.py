@@ -1,0 +1,82 @@
+"""The outbox on a real SQLite database: enqueue, coalesce, claim leases, retry, dead letters."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sync_helpers import make_customer
+
+from service import outbox
+from service.db import transaction, utcnow
+from service.models import OutboxMessage
+
+
+def _rows(factory):
+    with factory() as s:
+        return list(s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def test_queue_for_salesforce__one_pending_row_per_target(factory):
+    with transaction(factory) as s:
+        c = make_customer(s, "C1")
+        assert outbox.queue_for_salesforce(s, [c.id, c.id], [7]) == 2
+        assert outbox.queue_for_salesforce(s, [c.id]) == 0  # already pending
+        assert outbox.queue_for_salesforce(s, [c.id], announce=True) == 1  # must publish
+    rows = _rows(factory)
+    assert [r.target for r in rows] == [f"Account:{c.id}", "Receivable__c:7", f"Account:{c.id}"]
+    assert rows[2].payload == {"announce": True}
+
+
+def test_claim__takes_every_pending_row_of_a_target_and_leases_them(factory):
+    with transaction(factory) as s:
+        for n in range(3):
+            outbox.enqueue(s, outbox.ACCOUNT, "Account:1", {"n": n})
+        outbox.enqueue(s, outbox.ACCOUNT, "Account:2")
+    with transaction(factory) as s:
+        claim = outbox.claim(s, limit=1, lease_seconds=60)
+    assert {r.target for r in claim.rows} == {"Account:1"}
+    assert len(claim.by_target()["Account:1"]) == 3
+    assert not claim.recovered
+    with transaction(factory) as s:
+        second = outbox.claim(s, limit=10)
+    assert {r.target for r in second.rows} == {"Account:2"}  # leased rows are not taken twice
+
+
+def test_claim__expired_lease_is_recovered(factory):
+    with transaction(factory) as s:
+        outbox.enqueue(s, outbox.ACCOUNT, "Account:1")
+    with transaction(factory) as s:
+        outbox.claim(s, lease_seconds=60)
+    later = utcnow() + timedelta(seconds=61)
+    with transaction(factory) as s:
+        claim = outbox.claim(s, now=later)
+    assert claim.recovered == {"Account:1"}
+    assert claim.rows[0].attempts == 2
+
+
+def test_retry_then_dead_then_retry_command(factory):
+    with transaction(factory) as s:
+        outbox.enqueue(s, outbox.ACCOUNT, "Account:1")
+        outbox.enqueue(s, outbox.ACCOUNT, "Account:2")
+    with transaction(factory) as s:
+        rows = outbox.claim(s).rows
+        outbox.mark_retry(s, [rows[0]], "locked", "UNABLE_TO_LOCK_ROW", base=10)
+        outbox.mark_failed(s, [rows[1]], "deleted", "ENTITY_IS_DELETED")
+    first, second = _rows(factory)
+    assert first.status == "pending" and first.available_at > utcnow() + timedelta(seconds=4)
+    assert first.error_code == "UNABLE_TO_LOCK_ROW"
+    assert second.status == "dead" and second.last_error == "deleted"
+    with factory() as s:
+        assert [r.id for r in outbox.failed_rows(s)] == [second.id]
+    with transaction(factory) as s:
+        assert outbox.retry_failed(s) == 1
+    assert _rows(factory)[1].status == "pending"
+
+
+def test_backoff_grows_and_is_capped():
+    delays = [outbox.backoff_delay(n, base=2, cap=60) for n in (1, 2, 3, 10)]
+    assert 1 <= delays[0] <= 2
+    assert 2 <= delays[1] <= 4
+    assert 4 <= delays[2] <= 8
+    assert 30 <= delays[3] <= 60
