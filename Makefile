@@ -12,8 +12,11 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
 	touch $@
 
+# Not `npm ci`: npm 11 leaves the platform-specific optional packages of rollup (a peer of the
+# LWC tooling) out of the lock file and `npm ci` then refuses the lock as out of sync. `npm install
+# --no-save` installs the locked versions and leaves package-lock.json as it is.
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm install --no-audit --no-fund --no-save
 	touch $@
 
 venv: $(VENV)/.installed
@@ -30,7 +33,8 @@ lint: venv node
 	npm run --silent lint
 	npm run --silent prettier:verify
 
-test-python: venv
+# node too: the jsforce and CometD conformance tests against devorg run from pytest.
+test-python: venv node
 	$(VENV)/bin/ruff check service tests bench
 	$(VENV)/bin/ruff format --check service tests bench
 	$(PY) -m pytest

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from service.db import is_postgres, utcnow
 from service.models import OutboxMessage
@@ -154,7 +154,19 @@ def claim(
         and_(OutboxMessage.status == PENDING, OutboxMessage.available_at <= now),
         and_(OutboxMessage.status == IN_FLIGHT, OutboxMessage.available_at <= now),
     )
-    query = select(OutboxMessage).where(due).order_by(OutboxMessage.id).limit(limit)
+    # A target another pusher holds right now is left alone: two pushes of one record in
+    # flight at once could land in the wrong order and leave the older state in the org.
+    held = aliased(OutboxMessage)
+    busy = (
+        select(held.id)
+        .where(
+            held.target == OutboxMessage.target,
+            held.status == IN_FLIGHT,
+            held.available_at > now,
+        )
+        .exists()
+    )
+    query = select(OutboxMessage).where(due, ~busy).order_by(OutboxMessage.id).limit(limit)
     if is_postgres(session):
         query = query.with_for_update(skip_locked=True)
     rows = list(session.scalars(query))

@@ -164,27 +164,35 @@ class Worker:
         self.stop = threading.Event()
         self.reassess = reassess or make_reassess(settings)
         self.auth = Authenticator(settings, make_http_session(settings))
-        self.pusher = (
-            Pusher(factory, SalesforceClient(settings, self.auth), settings, self.stop)
+        # Pushers overlap their waits on the org; a target is never in two pushes at once.
+        self.pushers = (
+            [
+                Pusher(factory, SalesforceClient(settings, self.auth), settings, self.stop)
+                for _ in range(max(1, settings.push_threads))
+            ]
             if push
-            else None
+            else []
         )
+        self.pusher = self.pushers[0] if self.pushers else None
         self.subscriber = None
         if subscribe:
             client = SalesforceClient(settings, self.auth)
             handlers = Handlers(self.reassess, read_record_with(client))
             self.subscriber = Subscriber(engine, factory, client, settings, handlers, self.stop)
+            self.subscriber.on_commit = self._kick_pushers
         self.scheduler = (
             Scheduler(factory, settings, self.reassess, self.stop) if schedule else None
         )
         self.threads: list[threading.Thread] = []
 
+    def _kick_pushers(self) -> None:
+        for pusher in self.pushers:
+            pusher.kick.set()
+
     def start(self) -> Worker:
-        for name, part in (
-            ("pusher", self.pusher),
-            ("subscriber", self.subscriber),
-            ("scheduler", self.scheduler),
-        ):
+        parts = [(f"pusher-{i}" if i else "pusher", p) for i, p in enumerate(self.pushers)]
+        parts += [("subscriber", self.subscriber), ("scheduler", self.scheduler)]
+        for name, part in parts:
             if part is not None:
                 thread = threading.Thread(target=part.run, name=name, daemon=True)
                 thread.start()
@@ -195,11 +203,12 @@ class Worker:
     def shutdown(self, timeout: float = 30.0) -> None:
         """Stop taking work, finish the batch in hand, free the subscriber lease."""
         self.stop.set()
+        self._kick_pushers()
         for part in (self.subscriber, self.scheduler):
             if part is not None and part.busy.acquire(timeout=timeout):
                 part.busy.release()
         for thread in self.threads:
-            if thread.name == "pusher":
+            if thread.name.startswith("pusher"):
                 thread.join(timeout)
         if self.subscriber is not None:
             if self.subscriber.bayeux is not None:

@@ -35,6 +35,8 @@ ACCOUNT_FIELDS = (
     "Avg_Days_To_Pay__c",
     "Collection_Priority__c",
     "Next_Action_Date__c",
+    # Not in design.md's list: the package adds it so the banner can show what lifts a HOLD.
+    "Amount_To_Release__c",
 )
 
 
@@ -65,6 +67,7 @@ def account_fields(a: Assessment) -> dict[str, FieldValue]:
         "Avg_Days_To_Pay__c": a.avg_days_to_pay,
         "Collection_Priority__c": a.collection_priority,
         "Next_Action_Date__c": a.next_action_date,
+        "Amount_To_Release__c": money(a.amount_to_release),
     }
 
 

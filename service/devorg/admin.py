@@ -14,6 +14,9 @@ arrays) and carry ``X-Devorg: admin``.
                                    "expire_sessions": true, "revoke_sessions": true,
                                    "revoke_token": "...", "api_limit": {"max": n, "used": n},
                                    "stream": {...}}   (stream: passed to the event bus)
+                                  A bad name or value (an unknown stream fault or setting, a
+                                  non-number) answers 400 {"error", "devorg": true, "applied"}
+                                  with what was applied before it; never a 500.
     DELETE /_devorg/faults        clear all faults
     GET  /_devorg/records/<Object> the stored records of an object (including deleted)
 """

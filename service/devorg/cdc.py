@@ -85,7 +85,8 @@ def cometd_value(value: Any, *, millis: bool = False) -> Any:
         # Only ``dddd-dd-ddTdd:dd:dd`` + ``Z``/offset (20+ characters) can be a REST datetime.
         if len(value) < 20 or value[10] != "T":
             return value
-    elif kind in _PLAIN:
+        return _datetime_text(value, bool(millis))
+    if kind in _PLAIN:
         return value
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
@@ -102,6 +103,16 @@ def cometd_value(value: Any, *, millis: bool = False) -> Any:
             # REST says 2026-01-02T03:04:05.000+0000; CometD says …05Z (or …05.000Z).
             fraction = (m.group(2) or ".000")[:4].ljust(4, "0")
             return m.group(1) + (fraction + "Z" if millis else "Z")
+    return value
+
+
+@functools.lru_cache(maxsize=4096)
+def _datetime_text(value: str, millis: bool) -> str:
+    """``cometd_value`` of a str, remembered: a transaction's records share their timestamps."""
+    m = _REST_DATETIME.match(value)
+    if m:
+        fraction = (m.group(2) or ".000")[:4].ljust(4, "0")
+        return m.group(1) + (fraction + "Z" if millis else "Z")
     return value
 
 
@@ -205,6 +216,10 @@ def _update_body(
         if old is _ABSENT and new is None:  # absent before: compared with None
             continue
         if k in _NEVER or k in skip or k[:1] == "_":
+            continue
+        if type(new) in _PLAIN and type(old) in _PLAIN:  # both their own CometD values
+            changed.append(k)
+            values[k] = new
             continue
         value = cometd_value(new)
         if old is _ABSENT or cometd_value(old) != value:

@@ -26,7 +26,7 @@ _MONEY = {
     "Overdue_Amount__c": "overdue_amount",
     "Disputed_Amount__c": "disputed_amount",
     "Last_Payment_Amount__c": "last_payment_amount",
-    # In the package (Account.Amount_To_Release__c); pushed once the engine lists it.
+    # Account.Amount_To_Release__c: added by the package beside design.md's list.
     "Amount_To_Release__c": "amount_to_release",
 }
 _AGING = {

@@ -121,6 +121,7 @@ class Pusher:
         self.settings = settings
         self.stop = stop or threading.Event()
         self.busy = threading.Lock()
+        self.kick = threading.Event()
         self._backlog = False
 
     # -- loop ---------------------------------------------------------------------------
@@ -135,7 +136,10 @@ class Pusher:
                 self.stop.wait(self.settings.retry_base_seconds)
                 continue
             if not report.claimed:
-                self.stop.wait(self.settings.push_idle_seconds)
+                # Idle: wake when this process queued something (the subscriber kicks), or
+                # after push_idle_seconds for rows written by other processes (web feeds).
+                self.kick.wait(self.settings.push_idle_seconds)
+                self.kick.clear()
 
     def run_once(self) -> PushReport:
         report = PushReport()
@@ -349,8 +353,9 @@ class Pusher:
             self._push_accounts_bulk(to_write, report)
             return
         for batch in chunks(to_write, self.settings.push_batch_size):
-            if self.stop.is_set() and batch is not to_write[: self.settings.push_batch_size]:
-                # Shutting down: hand the rest back untouched; another cycle will take them.
+            if self.stop.is_set():
+                # Shutting down: the call in hand was finished and acknowledged; hand the rest
+                # back untouched so the next worker takes them at once (no lease to wait out).
                 with transaction(self.factory) as session:
                     outbox.release(session, [r for p in batch for r in p.rows])
                 continue

@@ -43,6 +43,7 @@ class SyncSettings:
     client_name: str = "credit-control"
     # Pusher
     push_batch_size: int = 200
+    push_threads: int = 2
     push_claim_limit: int = 2000
     bulk_threshold: int = 20_000
     bulk_claim_limit: int = 150_000
@@ -51,7 +52,7 @@ class SyncSettings:
     retry_base_seconds: float = 2.0
     retry_max_seconds: float = 900.0
     claim_lease_seconds: float = 120.0
-    push_idle_seconds: float = 0.2
+    push_idle_seconds: float = 0.5
     # Subscriber
     channels: tuple[str, ...] = CHANNELS
     initial_replay_id: int = -2
@@ -113,6 +114,7 @@ class SyncSettings:
             api_version=get("SALESFORCE_API_VERSION", DEFAULT_API_VERSION),
             client_name=get("SALESFORCE_CLIENT_NAME", cls.client_name),
             push_batch_size=number("SALESFORCE_PUSH_BATCH_SIZE", 200, int),
+            push_threads=number("SALESFORCE_PUSH_THREADS", cls.push_threads, int),
             bulk_threshold=number("SALESFORCE_BULK_THRESHOLD", cls.bulk_threshold, int),
             api_usage_slowdown=number("SALESFORCE_API_USAGE_SLOWDOWN", cls.api_usage_slowdown),
             initial_replay_id=number("SALESFORCE_INITIAL_REPLAY_ID", -2, int),

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -117,6 +118,7 @@ class Subscriber:
         self.bayeux: BayeuxClient | None = None
         self._to_reconcile: dict[str, int] = {}
         self._inbox_updates: list[dict] = []
+        self.on_commit: Callable[[], None] | None = None  # e.g. wake the pushers
         self.handled = 0
         self.last_event_at: float | None = None
 
@@ -212,6 +214,8 @@ class Subscriber:
             if outcomes is None:
                 outcomes = self._run(session, batch, isolate=True)
         self.handled += len(batch)
+        if self.on_commit is not None:
+            self.on_commit()
         self.last_event_at = time.time()
         return outcomes[0] if single else outcomes
 

@@ -33,6 +33,7 @@ DESIGN_ACCOUNT_FIELDS = {
     "Aging_91_Plus__c", "Days_Past_Due__c", "Risk_Score__c", "Dunning_Level__c",
     "Promise_To_Pay_Date__c", "Last_Payment_Date__c", "Last_Payment_Amount__c",
     "Avg_Days_To_Pay__c", "Collection_Priority__c", "Next_Action_Date__c",
+    "Amount_To_Release__c",  # the package's addition: what lifts a HOLD
 }  # fmt: skip
 
 
@@ -101,6 +102,7 @@ def test_account_fields__use_the_design_api_names_and_salesforce_types():
     assert str(fields["Aging_61_90__c"]) == "1000.01"
     assert isinstance(fields["Days_Past_Due__c"], int) and fields["Days_Past_Due__c"] == 70
     assert isinstance(fields["Risk_Score__c"], int)
+    assert fields["Amount_To_Release__c"] == Decimal("1000.01")  # pay the 70-day invoice
 
 
 def test_reason_text__is_cut_to_255_characters_for_salesforce():

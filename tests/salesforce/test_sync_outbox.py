@@ -80,3 +80,22 @@ def test_backoff_grows_and_is_capped():
     assert 2 <= delays[1] <= 4
     assert 4 <= delays[2] <= 8
     assert 30 <= delays[3] <= 60
+
+
+def test_claim__a_target_in_flight_is_not_claimed_by_another_pusher(factory):
+    with transaction(factory) as s:
+        outbox.enqueue(s, outbox.ACCOUNT, "Account:1")
+    with transaction(factory) as s:
+        first = outbox.claim(s, lease_seconds=60)
+    with transaction(factory) as s:  # a newer change arrives while the first push is in flight
+        outbox.enqueue(s, outbox.ACCOUNT, "Account:1")
+        outbox.enqueue(s, outbox.ACCOUNT, "Account:2")
+    with transaction(factory) as s:
+        second = outbox.claim(s, lease_seconds=60)
+    assert [r.target for r in first.rows] == ["Account:1"]
+    assert [r.target for r in second.rows] == ["Account:2"]
+    with transaction(factory) as s:
+        outbox.mark_sent(s, first.rows)
+    with transaction(factory) as s:
+        third = outbox.claim(s)
+    assert [r.target for r in third.rows] == ["Account:1"]
