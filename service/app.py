@@ -41,6 +41,8 @@ class Services:
     clock: Callable[[], datetime] = utcnow
     # The credit policy (CREDIT_POLICY_FILE or the engine's default), loaded once at start-up.
     policy: Any = None
+    # The book's portfolio figures (service.portfolio.PortfolioCache), for the API and /metrics.
+    portfolio: Any = None
     # The sync adds "salesforce" and "subscriber" checks here (see service.api.health).
     readiness_checks: dict[str, ReadinessCheck] = field(default_factory=dict)
 
@@ -103,12 +105,22 @@ def configure_database(app: Flask, config: Config) -> Services:
     from service.feeds.assessment import load_policy_file
 
     svc.policy = load_policy_file(config.credit_policy_file)
+    svc.portfolio = _portfolio_cache(svc)
     app.extensions[EXTENSION] = svc
     return svc
 
 
+def _portfolio_cache(svc: Services):
+    from service.portfolio import PortfolioCache, book_figures
+
+    # Late-bound: tests replace svc.clock after this runs.
+    return PortfolioCache(
+        lambda as_of: book_figures(svc.sessions, as_of, svc.policy), clock=lambda: svc.clock()
+    )
+
+
 def configure_blueprints(app: Flask) -> None:
-    from service.api import accounts, auth, health
+    from service.api import accounts, auth, health, portfolio
     from service.feeds import views as feed_views
     from service.feeds.schemas import ErpBatchIn, ErrorsOut
 
@@ -133,6 +145,7 @@ def configure_blueprints(app: Flask) -> None:
     api.spec.components.schema("Errors", schema=ErrorsOut)
     api.register_blueprint(health.blp)
     api.register_blueprint(accounts.blp)
+    api.register_blueprint(portfolio.blp)
     api.register_blueprint(feed_views.blp)
     # Later: Stripe webhooks, admin pages — each a blueprint registered here.
     auth.init_app(app)

@@ -24,7 +24,7 @@ from service.errors import ConfigError
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "devorg": ("service.devorg.cli", "devorg_command"),  # the local Salesforce org
     "worker": ("service.worker", "worker_command"),  # subscriber, outbox pusher, scheduler
-    "assess": ("service.credit.cli", "assess_command"),  # re-assess; --dry-run shadow mode
+    "assess": ("service.reassess", "assess_command"),  # re-assess; --dry-run shadow mode
     "outbox": ("service.salesforce.cli", "outbox_command"),  # inspect / retry the outbox
 }
 
@@ -179,10 +179,11 @@ def import_erp(
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int)
 def web(host: str, port: int, workers: int) -> None:
-    """Run the web app under gunicorn (checks the configuration first)."""
+    """Run the web app under gunicorn (checks the configuration and the policy first)."""
     from service.config import load_config
+    from service.feeds.assessment import load_policy_file
 
-    load_config()
+    load_policy_file(load_config().credit_policy_file)
     # Replace this process with gunicorn (same interpreter), so signals reach it directly.
     command = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}"]
     command += ["--workers", str(workers), "service.app:create_app()"]

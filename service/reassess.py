@@ -41,7 +41,6 @@ from service.credit import (
     Item,
     Payment,
     Policy,
-    PolicyError,
     Promise,
     account_fields,
     assess,
@@ -201,9 +200,17 @@ def load_inputs(
     ids: Sequence[int] | None = None,
     lo: int | None = None,
     hi: int | None = None,
+    history_from: date | None = None,
 ) -> dict[int, CustomerInputs]:
-    """The engine inputs of customers ``ids`` (or every customer with ``lo <= id <= hi``)."""
+    """The engine inputs of customers ``ids`` (or every customer with ``lo <= id <= hi``).
+
+    Settled invoices are read back to the policy's risk lookback, or to ``history_from`` when
+    that is earlier (portfolio figures need every invoice issued or settled in their period).
+    """
     q = _statements(ids is not None)
+    since = _history_start(as_of, policy)
+    if history_from is not None:
+        since = min(since, history_from)
     key = {"ids": list(ids)} if ids is not None else {"lo": lo, "hi": hi}
     conn = session.connection()
     customers = conn.execute(q["customers"], key).all()
@@ -211,9 +218,7 @@ def load_inputs(
         return {}
 
     items: dict[int, list[Item]] = defaultdict(list)
-    rows = conn.execute(
-        q["receivables"], {**key, "history_from": _history_start(as_of, policy)}
-    ).all()
+    rows = conn.execute(q["receivables"], {**key, "history_from": since}).all()
     if rows and type(rows[0][7]) is str:  # SQLite: text
         day, money = date.fromisoformat, Decimal
     else:  # PostgreSQL: already date and Decimal
@@ -639,12 +644,9 @@ def _assess_command():
 
         from service.config import load_config
         from service.db import make_engine, make_session_factory
-        from service.errors import ConfigError
+        from service.feeds.assessment import load_policy_file
 
-        try:
-            policy = read_policy(policy_file)
-        except PolicyError as exc:
-            raise ConfigError("CREDIT_POLICY_FILE", f"a valid policy ({exc.errors})") from None
+        policy = load_policy_file(policy_file)
         day = as_of.date() if as_of else datetime.now(UTC).date()
         engine = make_engine(load_config(require=()).database_url)
         factory = make_session_factory(engine)

@@ -31,7 +31,8 @@ def test_db_upgrade__works_from_any_directory(tmp_path):
         env={"DATABASE_URL": url, "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
-        timeout=60,
+        # Generous: a cold interpreter on a loaded 2-core CI machine once took over 60 s here.
+        timeout=240,
     )
 
     assert result.returncode == 0, result.stderr
@@ -78,3 +79,86 @@ def test_demo__loads_the_book_and_prints_the_accounts(tmp_path, monkeypatch):
     assert {"OK", "WATCH", "HOLD"} <= statuses
     assert any("EUR" in line for line in table) and any("GBP" in line for line in table)
     assert (tmp_path / "var" / "demo.sqlite3").exists()
+
+
+def test_assess__is_the_database_modules_command_and_the_engine_has_no_cli():
+    import importlib.util
+
+    from service.reassess import assess_command
+
+    assert cli.LAZY_COMMANDS["assess"] == ("service.reassess", "assess_command")
+    assert main.get_command(None, "assess") is assess_command
+    assert importlib.util.find_spec("service.credit.cli") is None
+
+
+def test_credit_engine__imports_nothing_that_does_io():
+    import ast
+    from pathlib import Path
+
+    import service.credit
+
+    io_modules = {"sqlalchemy", "flask", "click", "requests", "psycopg", "service.db", "os"}
+    for path in Path(service.credit.__file__).parent.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                assert top not in io_modules and name not in io_modules, f"{path.name}: {name}"
+                assert not name.startswith("service.") or name.startswith("service.credit"), (
+                    f"{path.name}: {name}"
+                )
+
+
+def test_assess__dry_run_on_the_demo_database(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert CliRunner().invoke(main, ["demo", "--no-serve"]).exit_code == 0
+    database = tmp_path / "var" / "demo.sqlite3"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{database}")
+    before = database.read_bytes()
+
+    result = CliRunner().invoke(main, ["assess", "--dry-run", "--all"])
+
+    assert result.exit_code == 0, result.output
+    summary = result.output.strip().splitlines()[-1]
+    assert summary.startswith("dry run as of ") and summary.endswith("nothing written")
+    counts = dict(
+        part.rsplit(" ", 1) for part in summary.split(": ", 1)[1].split(";")[0].split(", ")
+    )
+    assert sum(int(n) for n in counts.values()) == 50 and {"OK", "HOLD"} <= set(counts)
+    assert len([line for line in result.output.splitlines() if line.startswith("C-")]) == 50
+    assert database.read_bytes() == before
+
+
+def test_web__a_bad_credit_policy_file_stops_it_in_one_line(tmp_path, monkeypatch):
+    policy = tmp_path / "policy.json"
+    policy.write_text("{not json")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'w.sqlite3'}")
+    monkeypatch.setenv("FEED_SIGNING_SECRET", "x" * 20)
+    monkeypatch.setenv("SERVICE_API_TOKENS", "y" * 20)
+    monkeypatch.setenv("CREDIT_POLICY_FILE", str(policy))
+
+    result = CliRunner().invoke(main, ["web"])
+
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: CREDIT_POLICY_FILE is malformed")
+
+
+def test_assess__a_policy_file_that_is_not_json_is_one_line(tmp_path, monkeypatch):
+    policy = tmp_path / "policy.json"
+    policy.write_text("{not json")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'a.sqlite3'}")
+
+    result = CliRunner().invoke(main, ["assess", "--dry-run", "--policy", str(policy)])
+
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "Error: CREDIT_POLICY_FILE is malformed: expected a readable, valid JSON credit policy "
+        "(JSONDecodeError)"
+    ]

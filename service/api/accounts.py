@@ -1,7 +1,13 @@
 """``GET /api/v1/accounts/<ERP customer number>/credit``: the current assessment.
 
 Financial data, so a bearer token is required (deny by default, see ``service.api.auth``).
-Money is served as decimal strings, exactly as stored.
+Money is served as decimal strings, exactly as stored. ``portfolio`` holds the customer's own
+DSO (countback), best possible DSO, average days delinquent and CEI, computed on each request
+from its current items (one customer's bulk read: four small queries).
+
+A customer the engine could not assess at all (say, an item in a currency the policy has no
+rate for) answers 200 with ``status`` ``ERROR`` and ``error`` saying why; one whose latest
+re-assessment failed keeps its last good figures and status, with ``error`` set.
 """
 
 from __future__ import annotations
@@ -10,9 +16,11 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy import select
 
+from service.api.portfolio import CustomerPortfolioOut
 from service.app import services
 from service.errors import NotFound
 from service.models import Assessment, Customer
+from service.portfolio import customer_document, customer_figures
 
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1/accounts", description="Credit status")
 
@@ -37,7 +45,12 @@ class AgingOut(Schema):
 class AccountCreditOut(Schema):
     number = fields.String()
     name = fields.String()
-    status = fields.String(metadata={"enum": ["OK", "WATCH", "HOLD"]})
+    status = fields.String(
+        metadata={
+            "enum": ["OK", "WATCH", "HOLD", "ERROR"],
+            "description": "ERROR: never assessed successfully; see error",
+        }
+    )
     reason = fields.String(allow_none=True)
     reasons = fields.List(fields.Nested(ReasonOut))
     currency = fields.String()
@@ -67,6 +80,10 @@ class AccountCreditOut(Schema):
     error = fields.String(
         allow_none=True, metadata={"description": "why the last re-assessment failed"}
     )
+    portfolio = fields.Nested(
+        CustomerPortfolioOut,
+        metadata={"description": "the customer's DSO, ADD and CEI as of today, own currency"},
+    )
 
 
 @blp.route("/<string:number>/credit", methods=["GET"])
@@ -79,15 +96,17 @@ def account_credit(number: str):
 
 
 def credit_view(number: str) -> dict:
-    with services().sessions() as session:
+    svc = services()
+    with svc.sessions() as session:
         row = session.execute(
             select(Customer.number, Customer.name, Assessment)
             .join(Assessment, Assessment.customer_id == Customer.id)
             .where(Customer.number == number)
         ).first()
-    if row is None:
-        raise NotFound(f"No assessed customer with number {number!r}.")
-    customer_number, name, assessment = row
+        if row is None:
+            raise NotFound(f"No assessed customer with number {number!r}.")
+        customer_number, name, assessment = row
+        figures = customer_figures(session, assessment.customer_id, svc.clock().date(), svc.policy)
     document = dict(assessment.document or {})
     document.update(
         number=customer_number,
@@ -96,5 +115,6 @@ def credit_view(number: str) -> dict:
         as_of=document.get("as_of", assessment.as_of.isoformat()),
         assessed_at=assessment.computed_at.isoformat(),
         error=assessment.error,
+        portfolio=None if figures is None else customer_document(figures),
     )
     return document

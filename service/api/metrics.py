@@ -1,14 +1,133 @@
-"""``GET /metrics``: Prometheus text for this app's registry (bearer token required)."""
+"""``GET /metrics``: Prometheus text for this app's registry (bearer token required).
+
+Besides the request and feed counters, the book's credit figures, computed when scraped:
+
+- ``credit_accounts{status}`` — assessed accounts by status (``OK``, ``WATCH``, ``HOLD``, and
+  ``ERROR`` for never assessed successfully), and ``credit_accounts_with_errors`` — accounts
+  whose latest re-assessment failed. One aggregate query per scrape.
+- ``credit_portfolio_dso_days``, ``..._best_possible_dso_days``,
+  ``..._average_days_delinquent_days``, ``..._cei_percent``, ``..._receivables``,
+  ``..._customers``, ``..._customers_left_out`` (label ``currency``), and
+  ``credit_portfolio_computed_timestamp_seconds``, from the app's ``PortfolioCache``: recomputed
+  at most once a minute (see ``service.portfolio`` for why) in a background thread, so a scrape
+  never waits for the book; the very first scrapes of a process go without them until then.
+
+If the database cannot answer, the credit figures are left out of that scrape (and the problem
+logged); the process's own metrics are still served.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+
 from flask import Flask, Response
+from prometheus_client.core import GaugeMetricFamily, Metric
 
 from service.metrics import CONTENT_TYPE
 
+log = logging.getLogger(__name__)
+
+_PORTFOLIO = (
+    # (name, help, attribute of PortfolioFigures)
+    ("credit_portfolio_dso_days", "Days sales outstanding (countback).", "dso"),
+    (
+        "credit_portfolio_best_possible_dso_days",
+        "Best possible DSO: the countback on receivables not yet due.",
+        "best_possible_dso",
+    ),
+    (
+        "credit_portfolio_average_days_delinquent_days",
+        "Average days delinquent: DSO minus best possible DSO.",
+        "average_days_delinquent",
+    ),
+    ("credit_portfolio_cei_percent", "Collection effectiveness index, percent.", "cei"),
+    ("credit_portfolio_receivables", "Open invoices, in the currency labelled.", "receivables"),
+    ("credit_portfolio_customers", "Customers counted in the portfolio figures.", "customers"),
+)
+
+
+class CreditCollector:
+    """Yields the credit gauges at scrape time (a custom collector, so nothing runs between)."""
+
+    def __init__(self, svc) -> None:
+        self.svc = svc
+
+    def describe(self) -> list[Metric]:
+        # Declared without samples, so registering does not query the database.
+        return [
+            GaugeMetricFamily("credit_accounts", "Assessed accounts by status.", labels=["status"]),
+            GaugeMetricFamily(
+                "credit_accounts_with_errors", "Accounts whose latest re-assessment failed."
+            ),
+            *[GaugeMetricFamily(n, h, labels=["currency"]) for n, h, _ in _PORTFOLIO],
+            GaugeMetricFamily(
+                "credit_portfolio_customers_left_out",
+                "Customers left out of the portfolio figures (e.g. no exchange rate).",
+                labels=["currency"],
+            ),
+            GaugeMetricFamily(
+                "credit_portfolio_computed_timestamp_seconds",
+                "When the portfolio figures were computed (Unix time).",
+            ),
+        ]
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._accounts()
+        yield from self._portfolio()
+
+    def _accounts(self) -> Iterator[Metric]:
+        from service.portfolio import status_counts
+
+        try:
+            with self.svc.sessions() as session:
+                counts, with_errors = status_counts(session)
+        except Exception:
+            log.warning("credit_accounts left out of /metrics", exc_info=True)
+            return
+        family = GaugeMetricFamily(
+            "credit_accounts", "Assessed accounts by status.", labels=["status"]
+        )
+        for status, n in counts.items():
+            family.add_metric([status], n)
+        yield family
+        yield GaugeMetricFamily(
+            "credit_accounts_with_errors",
+            "Accounts whose latest re-assessment failed.",
+            value=with_errors,
+        )
+
+    def _portfolio(self) -> Iterator[Metric]:
+        cached = self.svc.portfolio.get_nowait(self.svc.clock().date())
+        if cached is None:  # the first computation is under way (or failed: it is logged)
+            return
+        f = cached.figures
+        labels = [f.currency or ""]
+        for name, help_text, attribute in _PORTFOLIO:
+            value = getattr(f, attribute)
+            family = GaugeMetricFamily(name, help_text, labels=["currency"])
+            if value is not None:  # no sales in the period: no DSO, and no sample either
+                family.add_metric(labels, float(value))
+            yield family
+        left_out = GaugeMetricFamily(
+            "credit_portfolio_customers_left_out",
+            "Customers left out of the portfolio figures (e.g. no exchange rate).",
+            labels=["currency"],
+        )
+        left_out.add_metric(labels, len(f.errors))
+        yield left_out
+        yield GaugeMetricFamily(
+            "credit_portfolio_computed_timestamp_seconds",
+            "When the portfolio figures were computed (Unix time).",
+            value=cached.computed_at.timestamp(),
+        )
+
 
 def init_app(app: Flask) -> None:
-    from service.app import services
+    from service.app import EXTENSION, services
+
+    svc = app.extensions[EXTENSION]
+    svc.metrics.registry.register(CreditCollector(svc))
 
     def metrics():
         return Response(services().metrics.render(), mimetype=CONTENT_TYPE.split(";")[0])

@@ -231,7 +231,7 @@ def run_demo(
     book = load_book(app, settings, today)
     story = log_actions(app, book, today)
     sync = None
-    if serve:  # devorg + the worker: the Accounts fill in the local org (docs/readme/sync.md)
+    if serve:  # devorg + the worker: the Accounts fill in the local org (docs/sync.md)
         from service.salesforce.demo import start_demo_sync
 
         svc = app.extensions[EXTENSION]

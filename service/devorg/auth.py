@@ -23,7 +23,7 @@ from .ids import checksum
 
 # Salesforce's login hosts would be login.salesforce.com / test.salesforce.com. devorg treats the
 # request Host ``127.0.0.1`` and ``login.localhost`` as "login" hosts and ``localhost`` as the
-# org's My Domain host (see docs/readme/devorg.md).
+# org's My Domain host (see docs/devorg.md).
 DEFAULT_LOGIN_HOSTS = frozenset({"127.0.0.1", "login.localhost"})
 _JWT_LEEWAY_S = 0  # Salesforce allows no leeway beyond the 3-minute exp cap clients use
 

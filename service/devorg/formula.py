@@ -6,7 +6,7 @@ fields, so a hand-written tokenizer and recursive-descent parser covers them: ar
 comparison, ``&&``/``||``/``&``, field paths (``Account.Credit_Status__c``, ``Account__r.X``),
 ``$Permission.Name``, ``$User.Id`` and the functions below. Anything else raises
 ``FormulaUnsupported`` and the caller decides (a rule it cannot evaluate is logged and skipped,
-which docs/readme/devorg.md states).
+which docs/devorg.md states).
 """
 
 from __future__ import annotations

@@ -63,8 +63,10 @@ def retry(factory, ids: list[int] | None) -> int:
 @click.option("--no-scheduler", is_flag=True, help="Do not run the daily re-assessment here.")
 def worker_command(no_subscriber: bool, no_pusher: bool, no_scheduler: bool) -> None:
     """Run the Salesforce sync: subscriber, pusher and scheduler (SIGTERM stops cleanly)."""
+    from service.errors import ConfigError
+    from service.feeds.assessment import load_policy_file
     from service.salesforce.settings import SettingsError, SyncSettings
-    from service.worker import Worker
+    from service.worker import Worker, make_reassess
 
     if not logging.getLogger().handlers:
         logging.basicConfig(
@@ -72,13 +74,16 @@ def worker_command(no_subscriber: bool, no_pusher: bool, no_scheduler: bool) -> 
         )
     try:
         settings = SyncSettings.from_env(os.environ)
-    except SettingsError as exc:
+        # The same policy as the web process, or the worker would judge customers differently.
+        policy = load_policy_file(os.environ.get("CREDIT_POLICY_FILE") or None)
+    except (SettingsError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from None
     engine, factory = _factory()
     worker = Worker(
         engine,
         factory,
         settings,
+        reassess=make_reassess(settings, policy),
         subscribe=not no_subscriber,
         push=not no_pusher,
         schedule=not no_scheduler,

@@ -429,3 +429,48 @@ def test_erp_feed__refused_batch_queues_nothing(app, post_feed):
     post_feed(doc)
 
     assert rows(app, OutboxMessage) == []
+
+
+def test_erp_feed__reassesses_with_the_configured_credit_policy_file(db_url, tmp_path):
+    from service.app import create_app
+    from tests.conftest import TOKEN, app_overrides
+
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps({"hold": {"days_past_due_over": 90}}))
+    app = create_app(app_overrides(db_url, CREDIT_POLICY_FILE=str(policy)))
+    client = app.test_client()
+    body = json.dumps(batch()).encode()
+    try:
+        assert (
+            client.post("/api/v1/feeds/erp", data=body, headers=signed_headers(body)).status_code
+            == 200
+        )
+        credit = client.get(
+            "/api/v1/accounts/C-100/credit", headers={"Authorization": f"Bearer {TOKEN}"}
+        ).json
+    finally:
+        app.extensions[EXTENSION].engine.dispose()
+
+    # 74 days past due: HOLD under the default policy (over 60), WATCH under this one (over 90).
+    assert credit["status"] == "WATCH"
+    assert "HOLD" not in credit["reason"]
+
+
+def test_erp_feed__policy_is_read_once_at_start_up(db_url, tmp_path):
+    from service.app import create_app
+    from tests.conftest import app_overrides
+
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps({"hold": {"days_past_due_over": 90}}))
+    app = create_app(app_overrides(db_url, CREDIT_POLICY_FILE=str(policy)))
+    policy.write_text("not json any more")  # an edit takes effect at the next start, not before
+    try:
+        assert app.extensions[EXTENSION].policy.hold_days_past_due == 90
+        client = app.test_client()
+        body = json.dumps(batch()).encode()
+        assert (
+            client.post("/api/v1/feeds/erp", data=body, headers=signed_headers(body)).status_code
+            == 200
+        )
+    finally:
+        app.extensions[EXTENSION].engine.dispose()

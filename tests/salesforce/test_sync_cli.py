@@ -53,3 +53,23 @@ def test_worker_with_a_bad_setting__one_line(db):
     assert result.exit_code != 0
     assert "SALESFORCE_LOGIN_URL must be an https:// URL" in result.output
     assert "Traceback" not in result.output
+
+
+def test_worker_with_a_broken_policy_file__one_line(db, tmp_path):
+    engine, _ = db
+    policy = tmp_path / "policy.json"
+    policy.write_text('{"version": 1, "hold": ')  # cut off mid-document
+    result = CliRunner().invoke(
+        main,
+        ["worker"],
+        env={
+            "DATABASE_URL": str(engine.url),
+            "SALESFORCE_LOGIN_URL": "https://localhost:1",
+            "SALESFORCE_CLIENT_ID": "id",
+            "SALESFORCE_CLIENT_SECRET": "secret",
+            "CREDIT_POLICY_FILE": str(policy),
+        },
+    )
+    assert result.exit_code != 0
+    assert "CREDIT_POLICY_FILE" in result.output
+    assert "Traceback" not in result.output
