@@ -20,15 +20,16 @@ Helpers here never commit; the caller's transaction decides.
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ARRAY, String, and_, any_, bindparam, insert, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 
-from service.db import is_postgres, utcnow
+from service.db import UTCDateTime, is_postgres, utcnow
 from service.models import OutboxMessage
 
 ACCOUNT = "account"
@@ -84,39 +85,84 @@ def queue_for_salesforce(
     """Queue the Account (and Receivable__c) pushes a change calls for; returns rows added.
 
     Call it inside the transaction that changed the data, right after re-assessment. A target
-    that already has a pending row is not queued again (the pusher reads the latest state
+    that already has a due pending row is not queued again (the pusher reads the latest state
     anyway). ``announce`` asks for a Credit_Status_Change__e even when the status did not change
-    (the answer to a Credit_Review_Request__e).
+    (the answer to a Credit_Review_Request__e), so announced Accounts are always queued.
+
+    Set-based on purpose: a 5,000-row feed batch touches thousands of targets, and one ORM object
+    per row cost ~1.5 s of the feed's transaction. One lookup of the pending targets and one
+    multi-row INSERT do the same work in a fraction of that. Rows are inserted Accounts first, in
+    the order given, as before (the pusher claims by id).
     """
-    wanted: dict[str, tuple[str, dict]] = {}
-    for cid in dict.fromkeys(customer_ids):
-        wanted[account_target(cid)] = (ACCOUNT, {"announce": True} if announce else {})
-    for rid in dict.fromkeys(receivable_ids):
-        wanted[receivable_target(rid)] = (RECEIVABLE, {})
+    account_payload = {"announce": True} if announce else {}
+    wanted = [(ACCOUNT, account_target(c), account_payload) for c in dict.fromkeys(customer_ids)]
+    wanted += [(RECEIVABLE, receivable_target(r), {}) for r in dict.fromkeys(receivable_ids)]
     if not wanted:
         return 0
-    already: set[str] = set()
+    # Rows this session added but did not flush yet must count as pending, and keep lower ids.
+    session.flush()
     now = utcnow()
-    targets = list(wanted)
-    for start in range(0, len(targets), 500):
-        chunk = targets[start : start + 500]
-        already.update(
+    already = _pending_targets(
+        session, [target for _, target, payload in wanted if not payload], now
+    )
+    rows = [row for row in wanted if row[2] or row[1] not in already]
+    if rows:
+        _insert_pending(session, rows, now)
+    return len(rows)
+
+
+def _insert_pending(session: Session, rows: list[tuple[str, str, dict]], now: datetime) -> None:
+    """Insert ``(kind, target, payload)`` rows as pending, ids in list order.
+
+    PostgreSQL: one INSERT ... SELECT over three arrays (psycopg's executemany sends a statement
+    per row, ~0.6 s for 5,000). SQLite: executemany, which its driver runs in C.
+    """
+    table = OutboxMessage.__table__
+    if not is_postgres(session):
+        values = {"status": PENDING, "attempts": 0, "available_at": now, "created_at": now}
+        session.execute(
+            insert(table),
+            [{"kind": k, "target": t, "payload": p, **values} for k, t, p in rows],
+        )
+        return
+    kinds, targets, payloads = zip(*rows, strict=True)
+    session.execute(
+        text(
+            "INSERT INTO outbox (kind, target, payload, status, attempts, available_at, created_at)"
+            " SELECT u.kind, u.target, CAST(u.payload AS JSON), :status, 0, :now, :now"
+            " FROM unnest(:kinds, :targets, :payloads) WITH ORDINALITY AS u(kind, target, payload, n)"
+            " ORDER BY u.n"
+        ).bindparams(
+            bindparam("kinds", list(kinds), type_=ARRAY(String)),
+            bindparam("targets", list(targets), type_=ARRAY(String)),
+            bindparam("payloads", [json.dumps(p) for p in payloads], type_=ARRAY(String)),
+            bindparam("status", PENDING),
+            bindparam("now", now, type_=UTCDateTime),
+        )
+    )
+
+
+def _pending_targets(session: Session, targets: list[str], now: datetime) -> set[str]:
+    """Which of ``targets`` have a due pending row: one ``= ANY(array)`` on PostgreSQL."""
+    if not targets:
+        return set()
+    due = (OutboxMessage.status == PENDING, OutboxMessage.available_at <= now)
+    if is_postgres(session):
+        array = bindparam("targets", targets, type_=ARRAY(String))
+        return set(
             session.scalars(
-                select(OutboxMessage.target).where(
-                    OutboxMessage.status == PENDING,
-                    OutboxMessage.available_at <= now,
-                    OutboxMessage.target.in_(chunk),
-                )
+                select(OutboxMessage.target).where(*due, OutboxMessage.target == any_(array))
             )
         )
-    added = 0
-    for target, (kind, payload) in wanted.items():
-        if target in already and not payload.get("announce"):
-            continue
-        enqueue(session, kind, target, payload)
-        added += 1
-    session.flush()
-    return added
+    found: set[str] = set()
+    for start in range(0, len(targets), 500):
+        chunk = targets[start : start + 500]
+        found.update(
+            session.scalars(
+                select(OutboxMessage.target).where(*due, OutboxMessage.target.in_(chunk))
+            )
+        )
+    return found
 
 
 @dataclass

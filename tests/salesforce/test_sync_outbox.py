@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 from sync_helpers import make_customer
 
 from service import outbox
-from service.db import transaction, utcnow
+from service.db import make_engine, make_session_factory, transaction, utcnow
 from service.models import OutboxMessage
 
 
@@ -26,6 +27,45 @@ def test_queue_for_salesforce__one_pending_row_per_target(factory):
     rows = _rows(factory)
     assert [r.target for r in rows] == [f"Account:{c.id}", "Receivable__c:7", f"Account:{c.id}"]
     assert rows[2].payload == {"announce": True}
+
+
+@pytest.fixture
+def any_factory(db_url):
+    """A session factory on SQLite and on PostgreSQL (the set-based SQL differs)."""
+    engine = make_engine(db_url)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+def test_queue_for_salesforce__set_based_rows_on_both_databases(any_factory):
+    now = utcnow()
+    with transaction(any_factory) as s:
+        outbox.enqueue(s, outbox.ACCOUNT, "Account:1")  # due: Account:1 is not queued again
+        outbox.enqueue(s, outbox.ACCOUNT, "Account:2", available_at=now + timedelta(minutes=5))
+        claimed = outbox.enqueue(s, outbox.RECEIVABLE, "Receivable__c:10")
+        s.flush()
+        claimed.status = outbox.IN_FLIGHT  # held by a pusher: a new pending row is needed
+        outbox.enqueue(s, outbox.RECEIVABLE, "Receivable__c:11")  # added, not flushed yet
+        added = outbox.queue_for_salesforce(s, [3, 1, 2, 3], [11, 10, 12])
+        assert added == 4
+        assert outbox.queue_for_salesforce(s, [1, 3], [12, 13], announce=True) == 3
+    rows = _rows(any_factory)[4:]
+    assert [(r.kind, r.target, r.payload) for r in rows] == [
+        (outbox.ACCOUNT, "Account:3", {}),
+        (outbox.ACCOUNT, "Account:2", {}),
+        (outbox.RECEIVABLE, "Receivable__c:10", {}),
+        (outbox.RECEIVABLE, "Receivable__c:12", {}),
+        (outbox.ACCOUNT, "Account:1", {"announce": True}),
+        (outbox.ACCOUNT, "Account:3", {"announce": True}),
+        (outbox.RECEIVABLE, "Receivable__c:13", {}),
+    ]
+    assert {(r.status, r.attempts, r.last_error, r.sent_at) for r in rows} == {
+        (outbox.PENDING, 0, None, None)
+    }
+    assert all(now <= r.available_at <= utcnow() and r.created_at for r in rows)
+    with transaction(any_factory) as s:
+        claim = outbox.claim(s, limit=100)
+    assert len(claim.by_target()["Account:3"]) == 2  # coalesced into one push
 
 
 def test_claim__takes_every_pending_row_of_a_target_and_leases_them(factory):
