@@ -72,6 +72,19 @@ def _batch_size() -> int:
     return DEFAULT_BATCH
 
 
+def record_body(obj) -> dict:
+    """The request's JSON object for one record; an array is refused as Salesforce's parser does."""
+    body = json_body()
+    if not isinstance(body, dict):
+        raise SalesforceError(
+            "JSON_PARSER_ERROR",
+            f"Cannot deserialize instance of {obj.name} from START_ARRAY value [line:1, column:1]",
+            400,
+            include_fields=False,
+        )
+    return body
+
+
 def make_rest_blueprint(org) -> Blueprint:
     bp = Blueprint("devorg_rest", __name__)
     cursors = Cursors(org)
@@ -196,16 +209,7 @@ def make_rest_blueprint(org) -> Blueprint:
         obj = records.object_or_404(sobject)
         if request.method == "GET":
             return sf_json({"objectDescribe": object_summary(obj, version), "recentItems": []})
-        body = json_body()
-        if not isinstance(body, dict):
-            raise SalesforceError(
-                "JSON_PARSER_ERROR",
-                "Cannot deserialize instance of "
-                + obj.name
-                + " from START_ARRAY value [line:1, column:1]",
-                400,
-                include_fields=False,
-            )
+        body = record_body(obj)
         if obj.is_platform_event:
             return publish_event(obj, body)
         rec = write(lambda tx: records.create(tx, obj, body, ctx()))
@@ -280,7 +284,7 @@ def make_rest_blueprint(org) -> Blueprint:
             fdef = obj.field(record_id)
             if fdef is None or not (fdef.external_id or fdef.name == "Id"):
                 raise not_found()
-            body = json_body()
+            body = record_body(obj)
             rec = write(
                 lambda tx: records.create(
                     tx, obj, {k: v for k, v in body.items() if k.lower() != "id"}, ctx()
@@ -312,16 +316,7 @@ def make_rest_blueprint(org) -> Blueprint:
                 records.render(obj, rec, version, _select_fields(obj, request.args.get("fields")))
             )
         if request.method == "PATCH":
-            body = json_body()
-            if not isinstance(body, dict):
-                raise SalesforceError(
-                    "JSON_PARSER_ERROR",
-                    "Cannot deserialize instance of "
-                    + obj.name
-                    + " from START_ARRAY value [line:1, column:1]",
-                    400,
-                    include_fields=False,
-                )
+            body = record_body(obj)
             write(lambda tx: records.update(tx, obj, rid, body, ctx()))
             return no_content()
         write(lambda tx: records.delete(tx, obj, rid, ctx()))
@@ -339,16 +334,7 @@ def make_rest_blueprint(org) -> Blueprint:
         if fdef is None or not (fdef.external_id or fdef.name == "Id"):
             raise not_found()
         if request.method == "PATCH":
-            body = json_body()
-            if not isinstance(body, dict):
-                raise SalesforceError(
-                    "JSON_PARSER_ERROR",
-                    "Cannot deserialize instance of "
-                    + obj.name
-                    + " from START_ARRAY value [line:1, column:1]",
-                    400,
-                    include_fields=False,
-                )
+            body = record_body(obj)
             update_only = request.args.get("updateOnly", "").lower() == "true"
             try:
                 rec, created = write(

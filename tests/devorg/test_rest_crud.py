@@ -368,3 +368,23 @@ def test_write_errors__array_for_scalar_field(api):
             "errorCode": "JSON_PARSER_ERROR",
         }
     ]
+
+
+def test_write_errors__an_array_where_a_record_belongs(api):
+    account_id = new_account(api)
+    expected = [
+        {
+            "message": "Cannot deserialize instance of Account from START_ARRAY value [line:1, column:1]",
+            "errorCode": "JSON_PARSER_ERROR",
+        }
+    ]
+    for method, path in [
+        ("post", "sobjects/Account"),
+        ("post", "sobjects/Account/Id"),
+        ("patch", f"sobjects/Account/{account_id}"),
+        ("patch", "sobjects/Account/ERP_Customer_Number__c/C-1"),
+    ]:
+        response = getattr(api, method)(
+            path, data='[{"Name": "A"}]', headers={"Content-Type": "application/json"}
+        )
+        assert (response.status_code, response.json()) == (400, expected), (method, path)
