@@ -355,6 +355,23 @@ def _closed_on(row: dict, previous_closed_on: date | None) -> date | None:
     return previous_closed_on or row["updated_at"].astimezone(UTC).date()
 
 
+def _stored_by_source_key(
+    session: Session, model: Any, source: str, rows: list[dict], *columns: Any
+) -> dict[str, Any]:
+    """What is stored for these rows' ``(source, id)`` keys, read in chunks: external id -> row.
+
+    Each row carries ``id``, ``source_updated_at`` (to ignore older versions) and ``columns``.
+    """
+    stored: dict[str, Any] = {}
+    for part in chunks([row["id"] for row in rows]):
+        statement = select(model.external_id, model.id, model.source_updated_at, *columns).where(
+            source_key_in(session, model.source, source, model.external_id, part)
+        )
+        for found in session.execute(statement):
+            stored[found.external_id] = found
+    return stored
+
+
 def _apply_receivables(
     session: Session,
     source: str,
@@ -365,17 +382,9 @@ def _apply_receivables(
 ) -> None:
     if not rows:
         return
-    stored: dict[str, Any] = {}
-    for part in chunks([row["id"] for row in rows]):
-        statement = select(
-            Receivable.external_id,
-            Receivable.id,
-            Receivable.customer_id,
-            Receivable.source_updated_at,
-            Receivable.closed_on,
-        ).where(source_key_in(session, Receivable.source, source, Receivable.external_id, part))
-        for found in session.execute(statement):
-            stored[found.external_id] = found
+    stored = _stored_by_source_key(
+        session, Receivable, source, rows, Receivable.customer_id, Receivable.closed_on
+    )
 
     inserts, updates = [], []
     for row in rows:
@@ -442,13 +451,7 @@ def _apply_payments(
 ) -> None:
     if not rows:
         return
-    stored: dict[str, Any] = {}
-    for part in chunks([row["id"] for row in rows]):
-        statement = select(
-            Payment.external_id, Payment.id, Payment.customer_id, Payment.source_updated_at
-        ).where(source_key_in(session, Payment.source, source, Payment.external_id, part))
-        for found in session.execute(statement):
-            stored[found.external_id] = found
+    stored = _stored_by_source_key(session, Payment, source, rows, Payment.customer_id)
 
     inserts, updates, written = [], [], set()
     for row in rows:
