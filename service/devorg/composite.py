@@ -107,24 +107,6 @@ def make_composite_blueprint(org) -> Blueprint:
             raise SalesforceError("INVALID_TYPE", "Must send a concrete entity type.", 400, [])
         return obj
 
-    def event_payload(obj, item: dict) -> dict:
-        values = records.prepare(obj, item, ctx(), is_create=True)
-        missing = [
-            f.name for f in obj.fields.values() if f.required and values.get(f.name) in (None, "")
-        ]
-        if missing:
-            raise SalesforceError(
-                "REQUIRED_FIELD_MISSING",
-                f"Required fields are missing: [{', '.join(missing)}]",
-                400,
-                missing,
-            )
-        return {
-            f.name: values.get(f.name)
-            for f in obj.fields.values()
-            if f.createable and f.formula is None
-        }
-
     @bp.post("/services/data/v<version>/composite/sobjects")
     def collection_create(version):
         items, all_or_none = collection_body()
@@ -137,7 +119,7 @@ def make_composite_blueprint(org) -> Blueprint:
             obj = object_of(item)
             if obj.is_platform_event:
                 # Events publish after the transaction commits (publishBehavior PublishAfterCommit).
-                payload = event_payload(obj, item)
+                payload = records.event_payload(obj, item, ctx())
                 if allowance is not None and len(pending) >= allowance:
                     raise publish_limit(PUBLISH_LIMIT_MESSAGE)
                 result = {"id": org.store.ids.new(obj.key_prefix), "success": True, "errors": []}

@@ -251,6 +251,28 @@ class Records:
             )
         return matches[0]
 
+    def event_payload(self, obj: ObjectDef, body: dict, ctx: WriteContext) -> dict:
+        """A platform event's published fields: validated like a create, required ones present.
+
+        Events are never stored, so this is the whole of "insert" for them (REST and composite).
+        """
+        values = self.prepare(obj, body, ctx, is_create=True)
+        missing = [
+            f.name for f in obj.fields.values() if f.required and values.get(f.name) in (None, "")
+        ]
+        if missing:
+            raise SalesforceError(
+                "REQUIRED_FIELD_MISSING",
+                f"Required fields are missing: [{', '.join(missing)}]",
+                400,
+                missing,
+            )
+        return {
+            f.name: values.get(f.name)
+            for f in obj.fields.values()
+            if f.createable and f.formula is None
+        }
+
     def prepare(self, obj: ObjectDef, body: dict, ctx: WriteContext, *, is_create: bool) -> dict:
         """Body -> {canonical field: stored value}, refusing what Salesforce refuses."""
         values: dict[str, object] = {}

@@ -220,23 +220,7 @@ def make_rest_blueprint(org) -> Blueprint:
         )
 
     def publish_event(obj, body):
-        context = ctx()
-        values = records.prepare(obj, body, context, is_create=True)
-        missing = [
-            f.name for f in obj.fields.values() if f.required and values.get(f.name) in (None, "")
-        ]
-        if missing:
-            raise SalesforceError(
-                "REQUIRED_FIELD_MISSING",
-                f"Required fields are missing: [{', '.join(missing)}]",
-                400,
-                missing,
-            )
-        payload = {
-            f.name: values.get(f.name)
-            for f in obj.fields.values()
-            if f.createable and f.formula is None
-        }
+        payload = records.event_payload(obj, body, ctx())
         try:
             uuid = org.bus.publish_platform_event(obj.name, payload, created_by_id=g.user.id)
         except PublishLimitExceeded as spent:
