@@ -7,7 +7,6 @@ can call the same code. service/cli.py loads them lazily: ``worker`` as
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 
@@ -65,13 +64,12 @@ def worker_command(no_subscriber: bool, no_pusher: bool, no_scheduler: bool) -> 
     """Run the Salesforce sync: subscriber, pusher and scheduler (SIGTERM stops cleanly)."""
     from service.errors import ConfigError
     from service.feeds.assessment import load_policy_file
+    from service.logs import configure_logging
     from service.salesforce.settings import SettingsError, SyncSettings
     from service.worker import Worker, make_reassess
 
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-        )
+    # JSON lines like the web process, so one log pipeline reads both.
+    configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
     try:
         settings = SyncSettings.from_env(os.environ)
         # The same policy as the web process, or the worker would judge customers differently.
