@@ -40,6 +40,15 @@ export function queryAll(element, selector) {
     return Array.from(element.shadowRoot.querySelectorAll(selector));
 }
 
+/**
+ * The open `role="dialog"` section of the component's c-modal-dialog (it renders in the
+ * modal's own shadow root), or null when no dialog is open.
+ */
+export function queryDialog(element) {
+    const modal = query(element, 'c-modal-dialog');
+    return modal ? modal.shadowRoot.querySelector('[role="dialog"]') : null;
+}
+
 /** Text content of the component's shadow root, whitespace collapsed. */
 export function textOf(element) {
     return element.shadowRoot.textContent.replace(/\s+/g, ' ').trim();

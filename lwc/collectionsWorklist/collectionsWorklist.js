@@ -36,7 +36,6 @@ import LABEL_OWNER from '@salesforce/label/c.CC_Worklist_Owner';
 import LABEL_OPEN from '@salesforce/label/c.CC_Worklist_OpenRecord';
 import LABEL_LOG from '@salesforce/label/c.CC_Worklist_LogAction';
 import LABEL_LOG_HEADING from '@salesforce/label/c.CC_Worklist_LogHeading';
-import LABEL_CLOSE from '@salesforce/label/c.CC_Common_Close';
 import LABEL_CANCEL from '@salesforce/label/c.CC_Common_Cancel';
 
 const PAGE_SIZE = 200;
@@ -66,7 +65,6 @@ export default class CollectionsWorklist extends NavigationMixin(
         ownerFilter: LABEL_OWNER_FILTER,
         statusFilter: LABEL_STATUS_FILTER,
         refresh: LABEL_REFRESH,
-        close: LABEL_CLOSE,
         cancel: LABEL_CANCEL
     };
 
@@ -159,7 +157,6 @@ export default class CollectionsWorklist extends NavigationMixin(
     hasMore = false;
     errors;
     logAccount;
-    dialogFocused = false;
     refreshTimer;
 
     listener = new CreditStatusListener({
@@ -382,25 +379,8 @@ export default class CollectionsWorklist extends NavigationMixin(
         }
     }
 
-    renderedCallback() {
-        if (this.logAccount && !this.dialogFocused) {
-            const close = this.template.querySelector('.dialog-close');
-            if (close) {
-                close.focus();
-                this.dialogFocused = true;
-            }
-        }
-    }
-
-    handleDialogKeydown(event) {
-        if (event.key === 'Escape') {
-            this.closeLog();
-        }
-    }
-
     closeLog() {
         this.logAccount = undefined;
-        this.dialogFocused = false;
     }
 
     handleLogged() {

@@ -24,7 +24,6 @@ import LABEL_PAY_LINK from '@salesforce/label/c.CC_Receivables_PayLink';
 import LABEL_PAY from '@salesforce/label/c.CC_Receivables_Pay';
 import LABEL_DISPUTE from '@salesforce/label/c.CC_Receivables_Dispute';
 import LABEL_DISPUTE_HEADING from '@salesforce/label/c.CC_Receivables_DisputeHeading';
-import LABEL_CLOSE from '@salesforce/label/c.CC_Common_Close';
 import LABEL_CANCEL from '@salesforce/label/c.CC_Common_Cancel';
 
 const PAGE_SIZE = 200;
@@ -43,7 +42,6 @@ export default class OpenReceivables extends LightningElement {
         loadError: LABEL_LOAD_ERROR,
         empty: LABEL_EMPTY,
         more: LABEL_MORE,
-        close: LABEL_CLOSE,
         cancel: LABEL_CANCEL
     };
 
@@ -52,7 +50,6 @@ export default class OpenReceivables extends LightningElement {
     hasMore = false;
     errors;
     disputeRow;
-    dialogFocused = false;
 
     listener = new CreditStatusListener({
         getAccountId: () => this.recordId,
@@ -261,25 +258,8 @@ export default class OpenReceivables extends LightningElement {
         }
     }
 
-    renderedCallback() {
-        if (this.disputeRow && !this.dialogFocused) {
-            const close = this.template.querySelector('.dialog-close');
-            if (close) {
-                close.focus();
-                this.dialogFocused = true;
-            }
-        }
-    }
-
-    handleDialogKeydown(event) {
-        if (event.key === 'Escape') {
-            this.closeDispute();
-        }
-    }
-
     closeDispute() {
         this.disputeRow = undefined;
-        this.dialogFocused = false;
     }
 
     handleLogged() {

@@ -2,7 +2,13 @@ import CollectionsWorklist from 'c/collectionsWorklist';
 import { graphql } from 'lightning/graphql';
 import { empApiMock, unsubscribe } from 'lightning/empApi';
 import { getNavigateCalledWith } from 'lightning/navigation';
-import { changeValue, flushPromises, mount, query } from 'test/utils';
+import {
+    changeValue,
+    flushPromises,
+    mount,
+    query,
+    queryDialog
+} from 'test/utils';
 
 const mockWorklist = require('./data/graphqlWorklist.json');
 const mockEmpty = require('./data/graphqlEmpty.json');
@@ -152,7 +158,7 @@ describe('c-collections-worklist', () => {
 
             const log = query(
                 element,
-                '[role="dialog"] c-collection-action-log'
+                'c-modal-dialog c-collection-action-log'
             );
             expect(log.recordId).toBe('001RM000003UNu6YAG');
 
@@ -162,18 +168,18 @@ describe('c-collections-worklist', () => {
                 })
             );
             await flushPromises();
-            expect(query(element, '[role="dialog"]')).toBeNull();
+            expect(queryDialog(element)).toBeNull();
             expect(refresh).toHaveBeenCalled();
         });
 
         it('closes the dialog on Escape', async () => {
             const element = await mountWorklist();
             await rowAction(element, 'log', 0);
-            query(element, '[role="dialog"]').dispatchEvent(
+            queryDialog(element).dispatchEvent(
                 new KeyboardEvent('keydown', { key: 'Escape' })
             );
             await flushPromises();
-            expect(query(element, '[role="dialog"]')).toBeNull();
+            expect(queryDialog(element)).toBeNull();
         });
 
         it('refreshes on demand', async () => {

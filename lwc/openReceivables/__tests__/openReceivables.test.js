@@ -1,7 +1,7 @@
 import OpenReceivables from 'c/openReceivables';
 import { graphql } from 'lightning/graphql';
 import { empApiMock, unsubscribe } from 'lightning/empApi';
-import { flushPromises, mount, query } from 'test/utils';
+import { flushPromises, mount, query, queryDialog } from 'test/utils';
 
 const mockReceivables = require('./data/graphqlReceivables.json');
 const mockEmpty = require('./data/graphqlEmpty.json');
@@ -100,7 +100,7 @@ describe('c-open-receivables', () => {
             const element = await mountList();
             await rowAction(element, 'dispute', 1);
 
-            const dialog = query(element, '[role="dialog"]');
+            const dialog = queryDialog(element);
             expect(dialog.getAttribute('aria-modal')).toBe('true');
             const log = query(element, 'c-collection-action-log');
             expect(log.recordId).toBe(ACCOUNT_ID);
@@ -120,29 +120,29 @@ describe('c-open-receivables', () => {
             );
             await flushPromises();
 
-            expect(query(element, '[role="dialog"]')).toBeNull();
+            expect(queryDialog(element)).toBeNull();
             expect(refresh).toHaveBeenCalled();
         });
 
         it('closes the dialog on Escape and on Cancel', async () => {
             const element = await mountList();
             await rowAction(element, 'dispute', 0);
-            query(element, '[role="dialog"]').dispatchEvent(
+            queryDialog(element).dispatchEvent(
                 new KeyboardEvent('keydown', { key: 'Escape' })
             );
             await flushPromises();
-            expect(query(element, '[role="dialog"]')).toBeNull();
+            expect(queryDialog(element)).toBeNull();
 
             await rowAction(element, 'dispute', 0);
             query(element, '.dialog-cancel').click();
             await flushPromises();
-            expect(query(element, '[role="dialog"]')).toBeNull();
+            expect(queryDialog(element)).toBeNull();
         });
 
         it('ignores a dispute on an item that cannot be disputed', async () => {
             const element = await mountList();
             await rowAction(element, 'dispute', 3);
-            expect(query(element, '[role="dialog"]')).toBeNull();
+            expect(queryDialog(element)).toBeNull();
         });
     });
 
