@@ -1,18 +1,21 @@
 """Credit engine benchmark: one customer's re-assessment, and the whole book.
 
-    python -m bench.engine                       # 100k customers / 1M open items, SQLite
+    python -m bench.engine                       # 100k customers / 1M open items, SQLite and PG
+    python -m bench.engine --customers 10000     # a quicker look (the book target is not judged)
+    python -m bench.engine --backends sqlite     # one backend
     python -m bench.engine --db-url postgresql+psycopg://postgres@127.0.0.1:5432/bench
-    python -m bench.engine --customers 10000     # a quicker look
 
-Figures (issue 4's checks):
+Figures (issue 4's checks), each printed beside its target:
 
 - one customer (~10 open items): median time of ``assess`` alone, and of
   ``reassess_customers`` for that customer against the database (target < 5 ms);
 - pure engine over 100k customers / 1M open items held in memory;
-- full re-assessment of the same book read from the database (target < 30 s), with the peak
-  memory of the process that did it.
+- full re-assessment of the same book read from the database (target < 30 s), with one
+  worker process per CPU by default, and the peak RSS of the coordinator and the largest worker.
 
-Each heavy phase runs in a child process so the peak memory reported is that phase's own.
+Each database phase runs on SQLite and on PostgreSQL (when ``127.0.0.1:5432`` answers, as in
+``bench.feeds``). Each heavy phase runs in a child process so the peak memory reported is that
+phase's own.
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ from typing import Any
 AS_OF = date(2026, 11, 23)
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 Report = Callable[[str], Any]
+BOOK_TARGET_S = 30.0  # issue 4: the whole book of FULL_BOOK customers, read, assessed, stored
+FULL_BOOK = 100_000
+ONE_TARGET_MS = 5.0  # issue 4: one customer's re-assessment (median)
 
 
 def _peak_mb() -> float:
@@ -390,6 +396,21 @@ def in_child(fn, *args) -> dict[str, float]:
     return result
 
 
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def postgres_reachable() -> str | None:
+    """None when the benchmark's PostgreSQL answers, else why not (as bench.feeds does)."""
+    try:
+        import psycopg
+
+        psycopg.connect(PG_SERVER, connect_timeout=3).close()
+    except Exception as exc:
+        return str(exc).splitlines()[0]
+    return None
+
+
 def _prepare_database(url: str | None) -> tuple[str, Callable[[], None]]:
     from service.migrations import upgrade
 
@@ -424,68 +445,112 @@ def _prepare_database(url: str | None) -> tuple[str, Callable[[], None]]:
     return scoped, cleanup
 
 
-def run(
-    report: Report = print,
-    *,
-    customers: int = 100_000,
-    items: int = 10,
-    db_url: str | None = None,
-    chunk: int = 2000,
-    workers: int | None = None,
-    database: bool = True,
-    memory: bool = True,
-) -> dict[str, dict[str, float]]:
-    """Run every phase, print each figure through ``report``, return them all."""
-    results: dict[str, dict[str, float]] = {}
-    workers = workers or os.cpu_count() or 1
-    one = single_customer()
-    results["single"] = one
-    report(
-        f"engine, one customer (10 open items): median {one['median_ms']:.3f} ms, p95 {one['p95_ms']:.3f} ms (target < 5 ms)"
-    )
+def verdict(value: float, limit: float) -> str:
+    return "ok" if value < limit else "MISSED"
 
-    if memory:
-        mem = in_child(engine_book, customers, items)
-        results["engine"] = mem
-        report(
-            f"engine, {customers:,} customers / {customers * items:,} open items in memory: "
-            f"{mem['assess_s']:.1f} s ({mem['per_customer_us']:.0f} us per customer, "
-            f"{customers / mem['assess_s']:,.0f} customers/s); building inputs {mem['build_s']:.1f} s; "
-            f"peak memory {mem['peak_mb']:.0f} MB"
-        )
-    if not database:
-        return results
+
+def database_phases(
+    report: Report, db_url: str | None, customers: int, items: int, chunk: int, workers: int
+) -> dict[str, dict[str, float]]:
+    """Seed one backend, re-assess the whole book, then one customer at a time."""
+    results: dict[str, dict[str, float]] = {}
     url, cleanup = _prepare_database(db_url)
-    backend = url.split(":", 1)[0]
+    backend = "postgresql" if url.startswith("postgresql") else "sqlite"
     try:
         seeded = in_child(seed_database, url, customers, items)
         report(
-            f"database ({backend}): seeded {customers:,} customers, {seeded['receivables']:,} receivables in {seeded['seed_s']:.1f} s"
+            f"{backend:<10} seeded {customers:,} customers, {seeded['receivables']:,} receivables "
+            f"in {seeded['seed_s']:.1f} s (not timed)"
         )
         db = in_child(database_book, url, chunk, workers)
         results["database"] = db
+        per = db["reassess_s"] / max(db["customers"], 1) * 1e6
+        if customers >= FULL_BOOK:
+            judged = f"(target < {BOOK_TARGET_S:.0f} s) {verdict(db['reassess_s'], BOOK_TARGET_S)}"
+        else:  # worker start-up and the last chunks weigh too much in a small book to scale it
+            judged = f"(target < {BOOK_TARGET_S:.0f} s is for {FULL_BOOK:,} customers: not judged)"
         report(
-            f"database ({backend}), full re-assessment with {workers} worker process(es): "
-            f"{db['customers']:,} customers / {db['items']:,} items (open and recently settled) "
-            f"read, assessed and stored in {db['reassess_s']:.1f} s (target < 30 s); "
-            f"peak memory {db['peak_mb']:.0f} MB (largest worker {db['child_peak_mb']:.0f} MB)"
+            f"{backend:<10} whole book, {workers} worker process(es): {db['customers']:,} customers / "
+            f"{db['items']:,} items read, assessed and stored in {db['reassess_s']:.1f} s "
+            f"{judged}; {per:.0f} us per customer wall ({per * workers:.0f} us of a core)\n"
+            f"{'':<10} peak RSS: {db['peak_mb']:.0f} MB coordinator, {db['child_peak_mb']:.0f} MB "
+            f"largest worker ({db['peak_mb'] + workers * db['child_peak_mb']:.0f} MB at most in all)"
         )
-        single_db = in_child(database_single, url)
-        results["database_single"] = single_db
+        one = in_child(database_single, url)
+        results["database_single"] = one
         report(
-            f"database ({backend}), one customer re-assessed (load, assess, upsert): median "
-            f"{single_db['median_ms']:.2f} ms, p95 {single_db['p95_ms']:.2f} ms (target < 5 ms)"
+            f"{backend:<10} one customer (load, assess, upsert): median {one['median_ms']:.2f} ms, "
+            f"p95 {one['p95_ms']:.2f} ms (target < {ONE_TARGET_MS:.0f} ms) "
+            f"{verdict(one['median_ms'], ONE_TARGET_MS)}"
         )
     finally:
         cleanup()
     return results
 
 
+def run(
+    report: Report = print,
+    *,
+    customers: int = 100_000,
+    items: int = 10,
+    db_url: str | None = None,
+    backends: tuple[str, ...] = ("sqlite", "postgresql"),
+    chunk: int = 2000,
+    workers: int | None = None,
+    database: bool = True,
+    memory: bool = True,
+) -> dict[str, dict[str, float]]:
+    """Run every phase, print each figure beside its target through ``report``, return them.
+
+    Keys: ``single`` and ``engine`` (no database), then ``<backend>.database`` and
+    ``<backend>.database_single`` for each backend run. ``db_url`` runs one PostgreSQL
+    database instead of ``backends``.
+    """
+    results: dict[str, dict[str, float]] = {}
+    workers = workers or os.cpu_count() or 1
+    one = single_customer()
+    results["single"] = one
+    report(
+        f"engine     one customer (10 open items): median {one['median_ms']:.3f} ms, "
+        f"p95 {one['p95_ms']:.3f} ms (target < {ONE_TARGET_MS:.0f} ms) "
+        f"{verdict(one['median_ms'], ONE_TARGET_MS)}"
+    )
+    if memory:
+        mem = in_child(engine_book, customers, items)
+        results["engine"] = mem
+        report(
+            f"engine     {customers:,} customers / {customers * items:,} open items in memory, one process: "
+            f"{mem['assess_s']:.1f} s ({mem['per_customer_us']:.0f} us per customer, "
+            f"{customers / mem['assess_s']:,.0f} customers/s); building inputs {mem['build_s']:.1f} s; "
+            f"peak RSS {mem['peak_mb']:.0f} MB"
+        )
+    if not database:
+        return results
+    urls: list[str | None] = []
+    if db_url:
+        urls = [db_url]
+    else:
+        if "sqlite" in backends:
+            urls.append(None)
+        if "postgresql" in backends:
+            if reason := postgres_reachable():
+                report(f"postgresql skipped ({PG_SERVER} does not answer: {reason})")
+            else:
+                urls.append(PG_URL)
+    for url in urls:
+        backend = "postgresql" if url else "sqlite"
+        for key, value in database_phases(report, url, customers, items, chunk, workers).items():
+            results[f"{backend}.{key}"] = value
+    return results
+
+
 TARGETS = {
-    # (results key, figure, limit): what issue 4 asks of the engine.
-    "one customer, engine (ms)": ("single", "median_ms", 5.0),
-    "whole book from the database (s)": ("database", "reassess_s", 30.0),
-    "one customer from the database (ms)": ("database_single", "median_ms", 5.0),
+    # (results key, figure, limit): what issue 4 asks of the engine, on every backend run.
+    "one customer, engine (ms)": ("single", "median_ms", ONE_TARGET_MS),
+    "sqlite: whole book (s)": ("sqlite.database", "reassess_s", BOOK_TARGET_S),
+    "sqlite: one customer (ms)": ("sqlite.database_single", "median_ms", ONE_TARGET_MS),
+    "postgresql: whole book (s)": ("postgresql.database", "reassess_s", BOOK_TARGET_S),
+    "postgresql: one customer (ms)": ("postgresql.database_single", "median_ms", ONE_TARGET_MS),
 }
 
 
@@ -496,10 +561,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--items", type=int, default=10, help="open items per customer")
-    parser.add_argument("--db-url", help="PostgreSQL URL (default: a temporary SQLite file)")
+    parser.add_argument(
+        "--backends",
+        default="sqlite,postgresql",
+        help="databases to run (PostgreSQL is skipped, with a line, when it does not answer)",
+    )
+    parser.add_argument("--db-url", help="one PostgreSQL URL instead of --backends")
     parser.add_argument("--chunk", type=int, default=2000)
     parser.add_argument(
-        "--workers", type=int, help="processes for the database run (default: CPUs)"
+        "--workers", type=int, help="processes for the whole book (default: one per CPU)"
     )
     parser.add_argument("--no-db", action="store_true", help="engine figures only")
     parser.add_argument(
@@ -511,14 +581,21 @@ def main(argv: list[str] | None = None) -> int:
         customers=args.customers,
         items=args.items,
         db_url=args.db_url,
+        backends=tuple(b for b in args.backends.split(",") if b),
         chunk=args.chunk,
         workers=args.workers,
         database=not args.no_db,
         memory=not args.no_memory,
     )
+    # The whole-book target is for 100k customers; a smaller run is a quicker look, not a verdict.
+    judged = {
+        name: target
+        for name, target in TARGETS.items()
+        if "book" not in name or args.customers >= FULL_BOOK
+    }
     missed = [
         f"{name}: {results[key][figure]:.2f} > {limit}"
-        for name, (key, figure, limit) in TARGETS.items()
+        for name, (key, figure, limit) in judged.items()
         if key in results and results[key][figure] > limit
     ]
     for line in missed:

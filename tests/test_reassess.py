@@ -332,3 +332,52 @@ def test_reassess_book__in_parallel_workers_gives_the_same_rows_as_one_process(s
     with sessions() as s:
         serial = {r.customer_id: (r.status, r.document) for r in s.scalars(select(Assessment))}
     assert parallel == serial and len(serial) == 12
+
+
+def test_store__copy_and_executemany_write_the_same_rows(sessions, monkeypatch):
+    """PostgreSQL writes a big chunk with COPY and a few rows with INSERT; the rows are equal,
+    several chunks share one transaction, and a second run updates in place."""
+    import service.reassess as reassess
+
+    with transaction(sessions) as s:
+        customers = [_customer(s, f"C-W{i:02}", limit="2500") for i in range(7)]
+        for i, c in enumerate(customers):
+            for k in range(i % 3 + 1):
+                _invoice(s, c, 25 * k + i - 5, "1000")
+        ids = [c.id for c in customers]
+
+    def rows():
+        with sessions() as s:
+            return {
+                r.customer_id: (r.status, r.balance_outstanding, r.risk_score, r.document)
+                for r in s.scalars(select(Assessment))
+            }
+
+    monkeypatch.setattr(reassess, "COPY_AT_LEAST", 1)
+    with transaction(sessions) as s:
+        assert reassess_all(s, AS_OF, POLICY, chunk=3).assessed == 7  # 3 chunks, one transaction
+    copied = rows()
+    with transaction(sessions) as s:
+        reassess_all(s, AS_OF + timedelta(days=1), POLICY, chunk=3)  # updates every row
+    assert {doc["as_of"] for *_, doc in rows().values()} == {"2026-03-16"}
+    monkeypatch.setattr(reassess, "COPY_AT_LEAST", 10**9)
+    with transaction(sessions) as s:
+        reassess_customers(s, ids, AS_OF, POLICY)
+    assert rows() == copied and len(copied) == 7
+
+
+def test_load_inputs__the_same_customers_by_id_list_and_by_range(sessions):
+    """Consecutive ids are read by range, others by an IN list: the inputs are the same."""
+    with transaction(sessions) as s:
+        customers = [_customer(s, f"C-L{i}") for i in range(4)]
+        for i, c in enumerate(customers):
+            _invoice(s, c, 10 * i, "100")
+            _payment(s, c, "5", ago=i)
+        ids = [c.id for c in customers]
+    with sessions() as s:
+        every = load_inputs(s, AS_OF, POLICY, ids=ids)  # consecutive: by range
+        gappy = load_inputs(s, AS_OF, POLICY, ids=[ids[3], ids[0], ids[2]])  # an IN list
+        ranged = load_inputs(s, AS_OF, POLICY, lo=ids[0], hi=ids[3])
+        assert every == ranged and len(every) == 4
+        assert gappy == {k: every[k] for k in (ids[0], ids[2], ids[3])}
+        assert load_inputs(s, AS_OF, POLICY, ids=[]) == {}

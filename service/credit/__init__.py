@@ -27,7 +27,7 @@ from service.credit.inputs import (
 from service.credit.policy import DEFAULT_POLICY_DOCUMENT, Policy, default_policy, load_policy
 from service.credit.portfolio import PortfolioFigures, portfolio_figures
 from service.credit.salesforce_fields import ACCOUNT_FIELDS, account_fields, changed_fields
-from service.credit.serialize import assessment_document
+from service.credit.serialize import assessment_document, document_json
 
 __all__ = [
     "ACCOUNT_FIELDS",
@@ -59,6 +59,7 @@ __all__ = [
     "assessment_document",
     "changed_fields",
     "default_policy",
+    "document_json",
     "load_policy",
     "portfolio_figures",
     "release_payment",

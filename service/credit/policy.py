@@ -142,8 +142,11 @@ class Policy:
 
     def for_customer(self, attributes: Mapping[str, str]) -> tuple[Policy, str | None]:
         """The policy that applies to a customer with these attributes, and its segment name."""
-        for segment in self.segments:
-            if all(attributes.get(k) == v for k, v in segment.when.items()):
+        for segment in self.segments:  # a loop, not all(<generator>): runs once per customer
+            for key, value in segment.when.items():
+                if attributes.get(key) != value:
+                    break
+            else:
                 return segment.policy, segment.name
         return self, None
 

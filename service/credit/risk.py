@@ -53,6 +53,13 @@ def _factor(name: str, value: Decimal, weight: Decimal, ratio: Decimal) -> RiskF
     return RiskFactor(name, value, points, weight)
 
 
+def _scaled(name: str, value: Decimal, weight: Decimal, full: int) -> RiskFactor:
+    """A factor whose ratio is ``value / full``; nothing measured needs no division."""
+    if not value:
+        return _nothing(name, weight)
+    return _factor(name, value, weight, value / full)
+
+
 def payment_history(inputs: CustomerInputs, as_of: date, lookback_days: int):
     """(days late, days to pay, age in days) of invoices settled in the lookback."""
     out = []
@@ -99,14 +106,12 @@ def risk_score(
         trend = Decimal(r_sum) / r_n - Decimal(o_sum) / o_n if r_n and o_n else _ZERO
     else:
         avg_late = late_share = trend = _ZERO
-    factors.append(_factor("days_late", avg_late, w["days_late"], avg_late / rp.late_days_full))
+    factors.append(_scaled("days_late", avg_late, w["days_late"], rp.late_days_full))
     factors.append(_factor("late_share", late_share, w["late_share"], late_share))
-    factors.append(_factor("trend", trend, w["trend"], trend / rp.trend_days_full))
+    factors.append(_scaled("trend", trend, w["trend"], rp.trend_days_full))
 
     bp = Decimal(broken_promises)
-    factors.append(
-        _factor("broken_promises", bp, w["broken_promises"], bp / rp.broken_promises_full)
-    )
+    factors.append(_scaled("broken_promises", bp, w["broken_promises"], rp.broken_promises_full))
 
     if fig.utilisation is not None:
         u = fig.utilisation
@@ -121,8 +126,10 @@ def risk_score(
     factors.append(_factor("overdue_share", share, w["overdue_share"], share))
 
     dpd = Decimal(fig.days_past_due)
-    factors.append(_factor("oldest_overdue", dpd, w["oldest_overdue"], dpd / rp.oldest_days_full))
+    factors.append(_scaled("oldest_overdue", dpd, w["oldest_overdue"], rp.oldest_days_full))
 
-    total = sum((f.points for f in factors), _ZERO)
+    total = _ZERO
+    for f in factors:
+        total += f.points
     score = int(total.to_integral_value(rounding=ROUND_HALF_UP))
     return max(0, min(100, score)), tuple(factors)

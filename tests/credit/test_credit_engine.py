@@ -21,6 +21,7 @@ from service.credit import (
     assessment_document,
     changed_fields,
     default_policy,
+    document_json,
     load_policy,
 )
 
@@ -212,3 +213,24 @@ def test_segment__is_named_on_the_assessment():
     )
     a = assess(book(AS_OF, items_="inv 1000 dpd=30", attrs="segment=public"), p, AS_OF)
     assert (a.segment, a.status, a.policy) == ("gov", Status.OK, "default r1")
+
+
+def test_document_json__is_the_document_as_json_text_with_factors_rounded_for_display():
+    a = assess(
+        book(
+            AS_OF, items_="inv 1000 dpd=20; inv 50 dpd=-3; settled 500 late=7 ago=30", limit="1500"
+        ),
+        default_policy(),
+        AS_OF,
+    )
+    doc = json.loads(document_json(a))
+    assert doc == json.loads(json.dumps(assessment_document(a)))
+    factors = {f["name"]: f for f in doc["risk_factors"]}
+    assert factors["broken_promises"] == {
+        "name": "broken_promises", "value": "0.00", "points": "0.00", "max_points": "15",
+    }  # fmt: skip
+    assert factors["oldest_overdue"] == {
+        "name": "oldest_overdue", "value": "20.00", "points": "3.33", "max_points": "20",
+    }  # fmt: skip
+    assert factors["utilisation"]["value"] == "0.70"  # 1050 / 1500
+    assert doc["utilisation"] == "0.7000" and doc["avg_days_to_pay"] == "37.0"
