@@ -8,6 +8,10 @@ text there and instants as naive UTC, and both come back as ``Decimal`` and awar
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import threading
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -83,11 +87,116 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+SQLITE_BUSY_SECONDS = 30
+
+
+class _WriterGate:
+    """SQLite's write lock, handed over first come, first served among this process's threads.
+
+    Why: a thread that finds the database locked is left to SQLite's busy handler, which polls
+    with growing sleeps (1, 2, 5 ... 100 ms). A thread that has waited a while sleeps 100 ms
+    between tries and keeps losing the lock to threads that just arrived: in the worker, the
+    pushers waited over a second behind the subscriber's back-to-back batches. Queuing the
+    process's writers here hands the lock to the longest waiter the moment it is released.
+    Other processes still meet SQLite's busy handler, as before. Nothing changes in what a
+    transaction may do: the gate is taken just before ``BEGIN IMMEDIATE`` and given back when
+    the connection commits, rolls back or closes.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._queue: deque[object] = deque()
+        self._owner: int | None = None
+
+    def acquire(self, timeout: float) -> bool:
+        """Wait our turn; False (take SQLite's own wait) if this thread holds it or time is up."""
+        me = threading.get_ident()
+        with self._cond:
+            if self._owner == me:
+                # A second transaction of the same thread: SQLite answers it as it always did
+                # (busy, then "database is locked"); waiting here would never end.
+                return False
+            ticket = object()
+            self._queue.append(ticket)
+            turn = self._cond.wait_for(
+                lambda: self._owner is None and self._queue[0] is ticket, timeout
+            )
+            self._queue.remove(ticket)
+            if turn:
+                self._owner = me
+            else:
+                self._cond.notify_all()  # the next in line may be free to go now
+            return turn
+
+    def release(self) -> None:
+        with self._cond:
+            self._owner = None
+            self._cond.notify_all()
+
+    def waiting(self) -> int:
+        """Threads queued for the lock now (diagnostics and tests)."""
+        with self._cond:
+            return len(self._queue)
+
+
+_GATES: dict[str, _WriterGate] = {}
+_GATES_LOCK = threading.Lock()
+
+
+def sqlite_writer_gate(engine: Engine) -> _WriterGate | None:
+    """The gate this process's writers queue at for a SQLite engine's file (None elsewhere)."""
+    if engine.dialect.name != "sqlite":
+        return None
+    return _writer_gate(engine.url.database or "")
+
+
+def _writer_gate(database: str) -> _WriterGate:
+    """One gate per database file, shared by every engine of this process on that file."""
+    key = os.path.realpath(database) if database and database != ":memory:" else database
+    with _GATES_LOCK:
+        return _GATES.setdefault(key, _WriterGate())
+
+
+class _GatedConnection(sqlite3.Connection):
+    """A pysqlite connection that gives the writer gate back once its transaction is over."""
+
+    _gate: _WriterGate | None = None
+
+    def _release_gate(self) -> None:
+        gate, self._gate = self._gate, None
+        if gate is not None:
+            gate.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._release_gate()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._release_gate()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._release_gate()
+
+
 def make_engine(url: str, **kwargs) -> Engine:
     """Build an engine with the settings each backend needs for concurrent web and worker use."""
     if url.startswith("sqlite"):
-        kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
+        connect_args = kwargs.setdefault(
+            "connect_args", {"timeout": SQLITE_BUSY_SECONDS, "check_same_thread": False}
+        )
+        connect_args.setdefault("factory", _GatedConnection)
+        # How long a writer waits for the lock, at the gate and then in SQLite's busy handler.
+        busy_seconds = float(connect_args.get("timeout", SQLITE_BUSY_SECONDS))
         engine = create_engine(url, **kwargs)
+        gate = _writer_gate(engine.url.database or "")
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -96,7 +205,7 @@ def make_engine(url: str, **kwargs) -> Engine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
@@ -104,7 +213,17 @@ def make_engine(url: str, **kwargs) -> Engine:
         def _sqlite_begin(conn):
             # pysqlite defers BEGIN until the first write, which lets two writers read the same
             # row and both act on it; BEGIN IMMEDIATE takes the write lock up front instead.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # This process's threads queue for it at the gate first (see _WriterGate).
+            dbapi = conn.connection.dbapi_connection
+            gated = isinstance(dbapi, _GatedConnection) and gate.acquire(busy_seconds)
+            if gated:
+                dbapi._gate = gate
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                if gated:
+                    dbapi._release_gate()
+                raise
 
         _disable_pysqlite_autobegin(engine)
         return engine

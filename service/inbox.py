@@ -8,6 +8,7 @@ the same message cannot both win — the second waits on the unique index, then 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
@@ -27,21 +28,45 @@ def record_once(
     status: str = "processed",
 ) -> bool:
     """Insert the message; return False (and change nothing) if it was recorded before."""
+    return bool(record_many(session, source, [(external_id, kind, payload)], status=status))
+
+
+def record_many(
+    session: Session,
+    source: str,
+    messages: Sequence[tuple[str, str, dict[str, Any] | None]],
+    *,
+    status: str = "processed",
+) -> set[str]:
+    """Insert ``(external_id, kind, payload)`` messages in one statement; returns the new ids.
+
+    One round trip for a whole batch (the CometD subscriber records up to a hundred events per
+    transaction). The ids must be distinct within the call; repeats of stored ones are skipped.
+    """
+    if not messages:
+        return set()
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = InboxMessage.__table__
+    now = utcnow()
     statement = (
-        insert(InboxMessage.__table__)
+        insert(table)
         .values(
-            source=source,
-            external_id=external_id,
-            kind=kind,
-            payload=payload,
-            status=status,
-            received_at=utcnow(),
+            [
+                {
+                    "source": source,
+                    "external_id": external_id,
+                    "kind": kind,
+                    "payload": payload,
+                    "status": status,
+                    "received_at": now,
+                }
+                for external_id, kind, payload in messages
+            ]
         )
         .on_conflict_do_nothing(index_elements=["source", "external_id"])
-        .returning(InboxMessage.__table__.c.id)
+        .returning(table.c.external_id)
     )
-    # RETURNING yields a row only when the insert happened (rowcount is not reliable across
+    # RETURNING yields a row only for an insert that happened (rowcount is not reliable across
     # drivers for ON CONFLICT statements).
-    return session.execute(statement).first() is not None
+    return set(session.scalars(statement))

@@ -149,7 +149,9 @@ class Handlers:
         # Inside ``batch()``: customer id -> announce, re-assessed once at the end of the batch.
         self._touched: dict[int, bool] | None = None
         self._receivables: set[int] = set()
-        self._customers: dict[str, int] = {}  # Account Id (15) -> customer id, per batch
+        # Account Id (15) -> customer, per batch. The objects themselves: the session's identity
+        # map holds them only weakly, and an id alone cost a SELECT per event once they were gone.
+        self._customers: dict[str, Customer] = {}
         self._actions: dict[str, CollectionAction] = {}
         self._actions_known: set[str] = set()
         self.table: dict[str, Callable[[Session, StreamEvent], str]] = {
@@ -210,7 +212,7 @@ class Handlers:
             for customer in session.scalars(
                 select(Customer).where(Customer.salesforce_account_id.in_(sorted(accounts)))
             ):
-                self._customers[customer.salesforce_account_id[:15]] = customer.id
+                self._customers[customer.salesforce_account_id[:15]] = customer
         if actions:
             self._actions = {
                 a.salesforce_id[:15]: a
@@ -226,12 +228,12 @@ class Handlers:
         """customer_by_account, remembered for the batch (bursts hit the same Accounts)."""
         if not account_id:
             return None
-        cid = self._customers.get(account_id[:15])
-        if cid is not None:
-            return session.get(Customer, cid)
+        customer = self._customers.get(account_id[:15])
+        if customer is not None:
+            return customer
         customer = customer_by_account(session, account_id)
         if customer is not None and self._touched is not None:
-            self._customers[account_id[:15]] = customer.id
+            self._customers[account_id[:15]] = customer
         return customer
 
     def _changed(
@@ -245,6 +247,9 @@ class Handlers:
         self._apply(session, dict.fromkeys(customer_ids, announce), set(receivable_ids))
 
     def _apply(self, session: Session, touched: dict[int, bool], receivables: set[int]) -> None:
+        # The re-assessment must read the batch's changes, and it may read them without the
+        # ORM (no autoflush): write them first.
+        session.flush()
         ids = sorted(touched)
         if ids:
             self.reassess(session, ids)
@@ -320,7 +325,11 @@ class Handlers:
         elif customer is not None:
             row.customer_id = customer.id
         self._merge_action(session, row, fields)
-        session.flush()
+        # In a batch the new and changed actions are flushed together (one multi-row INSERT)
+        # before the batch re-assesses its customers; later events of the batch find them in
+        # ``self._actions``.
+        if self._touched is None:
+            session.flush()
         return {row.customer_id} | ({before} if before else set())
 
     def _merge_action(self, session: Session, row: CollectionAction, f: dict[str, Any]) -> None:

@@ -139,3 +139,41 @@ def test_create_and_update_of_one_action_in_one_batch(world):
     with factory() as s:
         action = s.scalars(select(CollectionAction)).one()
     assert action.promised_date == date(2026, 12, 5)
+
+
+def test_batch__reassessment_reads_the_batch_actions_even_without_the_orm(db):
+    # The engine may read with plain SQL (no autoflush): the batch's new actions must be written
+    # before it runs, or the promise would never reach the Account.
+    engine, factory = db
+    with transaction(factory) as s:
+        customer = make_customer(s, "C1", account_id=ACCOUNT)
+    seen: list[list[str]] = []
+
+    def reassess(session, ids):
+        table = CollectionAction.__table__
+        seen.append(list(session.connection().execute(select(table.c.type)).scalars()))
+
+    settings = SyncSettings()
+    sub = Subscriber(
+        engine,
+        factory,
+        SalesforceClient(settings),
+        settings,
+        Handlers(reassess, lambda obj, rid: None),
+    )
+    batch = [load("cdc_collection_action_create"), load("cdc_collection_action_update")]
+
+    assert sub._process_once(batch) == ["processed", "processed"]
+    assert seen == [["Promise to Pay"]]
+    assert customer.id
+
+
+def test_batch__a_repeat_inside_one_batch_is_a_duplicate(world):
+    sub, factory, _, reassessed = world
+    event = load("pe_payment_received")
+
+    assert sub._process_once([event, event]) == ["processed", "duplicate"]
+    with factory() as s:
+        assert len(s.scalars(select(Payment)).all()) == 1
+        assert s.scalars(select(InboxMessage.status)).all() == ["processed"]
+    assert len(reassessed) == 1
