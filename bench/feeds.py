@@ -1,12 +1,17 @@
 """ERP feed throughput and the CSV import, on SQLite and PostgreSQL.
 
 1. HTTP feed ingest: a real gunicorn server (one sync worker) and a client posting 100k rows in
-   signed 5,000-row batches, one after another, as an ERP connector would. Validation, storage
-   and re-assessment of the touched customers are all inside the measured time; building the
+   signed 5,000-row batches, one after another, as an ERP connector would. Validation, storage,
+   the inbox, the outbox and the assessment requests are inside the measured time; building the
    JSON bodies (the ERP's work) is not. Target: at least 10,000 rows/s.
+   The feed no longer re-assesses in the request (the worker drains the assessment queue), so
+   that work is measured too, not hidden: after the ingest, the queue is drained as the
+   worker's assessor does it (``service.assessment_queue.drain``, 500 customers a transaction),
+   timed on its own, and the end-to-end rate (ingest + drain, run one after the other) printed.
 2. ``credit-control import erp`` of a 1M-row receivables CSV (plus its customers file) in a
-   subprocess, timed, with the subprocess's peak RSS sampled by psutil. Targets: < 120 s and
-   < 300 MB.
+   subprocess, timed, with the subprocess's peak RSS sampled by psutil. The command drains the
+   assessment queue before it returns, so that is inside the time (its share is printed).
+   Targets: < 120 s and < 300 MB.
 
     python -m bench.feeds [--rows 100000] [--csv-rows 1000000] [--backends sqlite,postgresql]
                           [--skip-http] [--skip-csv]
@@ -120,7 +125,7 @@ def feed_bodies(rows: int) -> list[bytes]:
 
     Each batch: 250 new customers, 4,550 invoices and credit notes (nine in ten for this batch's
     customers, the rest for customers sent earlier), 200 payments applied to this batch's items.
-    A batch so touches ~700 customers, every one of them re-assessed inside the request.
+    A batch so touches ~700 customers, every one of them queued for re-assessment.
     """
     rng = random.Random(7)
     bodies, known, item, pay = [], 0, 0, 0
@@ -188,8 +193,8 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def http_ingest(url: str, bodies: list[bytes]) -> tuple[float, int, float]:
-    """(seconds, rows, seconds the server spent re-assessing), the last read from /metrics."""
+def http_ingest(url: str, bodies: list[bytes]) -> tuple[float, int]:
+    """(seconds, rows) to post every body to a gunicorn server over HTTP."""
     secret = secrets.token_urlsafe(32)
     token = secrets.token_urlsafe(24)
     port = free_port()
@@ -245,22 +250,24 @@ def http_ingest(url: str, bodies: list[bytes]) -> tuple[float, int, float]:
                 for k, v in response.json().items()
                 if isinstance(v, dict)
             )
-        elapsed = time.perf_counter() - started
-        metrics = session.get(
-            f"{base}/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=30
-        ).text
-        assessing = next(
-            (
-                float(line.split()[-1])
-                for line in metrics.splitlines()
-                if line.startswith("assessment_duration_seconds_sum")
-            ),
-            0.0,
-        )
-        return elapsed, rows, assessing
+        return time.perf_counter() - started, rows
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def worker_drain(url: str) -> tuple[float, int]:
+    """(seconds, customers) to drain the assessment queue as the worker's assessor does."""
+    from service.assessment_queue import drain
+    from service.db import make_engine, make_session_factory
+
+    engine = make_engine(url)
+    try:
+        started = time.perf_counter()
+        customers = drain(make_session_factory(engine), TODAY)
+        return time.perf_counter() - started, customers
+    finally:
+        engine.dispose()
 
 
 def csv_import(url: str, files: list[Path]) -> tuple[float, float, str]:
@@ -315,15 +322,17 @@ def main(argv: list[str] | None = None) -> int:
             bodies = feed_bodies(args.rows)
             for backend in backends:
                 with database(backend, workdir) as url:
-                    seconds, rows, assessing = http_ingest(url, bodies)
+                    seconds, rows = http_ingest(url, bodies)
+                    drain_seconds, customers = worker_drain(url)
                 rate = rows / seconds
                 ok = rate >= TARGET_ROWS_PER_S
                 missed += not ok
                 print(
                     f"feeds  HTTP ingest  {backend:<10} {rows:>9,} rows in {seconds:6.1f} s = "
                     f"{rate:>8,.0f} rows/s   (target >= {TARGET_ROWS_PER_S:,})  {verdict(ok)}\n"
-                    f"       of which re-assessment (credit engine, in the request) {assessing:.1f} s; "
-                    f"validation + storage alone {rows / max(seconds - assessing, 1e-9):,.0f} rows/s",
+                    f"       then the worker's drain of the assessment queue: {customers:,} "
+                    f"customers in {drain_seconds:.1f} s; end to end (ingest + drain) "
+                    f"{rows / (seconds + drain_seconds):,.0f} rows/s",
                     flush=True,
                 )
         if not args.skip_csv:

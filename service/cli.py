@@ -112,7 +112,11 @@ def import_erp(
     report_path: Path | None,
     chunk_size: int,
 ) -> None:
-    """Import customers, receivables and payments from CSV or JSON FILES (streamed)."""
+    """Import customers, receivables and payments from CSV or JSON FILES (streamed).
+
+    Each chunk commits with its re-assessment requests; at the end the queue is drained here,
+    and if the command is interrupted the worker drains what the committed chunks asked for.
+    """
     import csv
     import time
 
@@ -161,10 +165,18 @@ def import_erp(
             f"{name}: {counts.accepted} accepted, {counts.ignored} ignored (not newer), "
             f"{report.rejected[name]} rejected"
         )
+    # The import drains the assessment queue after its last chunk, so the figures are ready now.
     click.echo(
-        f"re-assessed {report.assessed} customers in {report.assess_seconds:.1f}s; "
+        f"re-assessed {report.assessed} customers in {report.assess_seconds:.1f}s "
+        f"({'stopped, see below' if report.assess_error else 'assessment queue drained'}); "
         f"{elapsed:.1f}s in all"
     )
+    if report.assess_error:
+        click.echo(
+            f"re-assessment stopped: {report.assess_error}; the rows are stored and queued, "
+            "the worker re-assesses the rest",
+            err=True,
+        )
     if shown > 20:
         click.echo(
             f"... {shown - 20} more rejected rows" + (f" in {report_path}" if report_path else ""),

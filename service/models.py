@@ -189,6 +189,21 @@ class Assessment(Base):
     pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class AssessmentRequest(Base):
+    """A customer whose data changed and whose assessment must be recomputed (a request log).
+
+    Appended in the transaction that changed the data, deleted by id by whoever assessed the
+    customer after reading that data (``service.assessment_queue`` explains why a log and not a
+    flag). Several rows for one customer are normal and cost one assessment.
+    """
+
+    __tablename__ = "assessment_requests"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class InboxMessage(Base):
     """Every inbound message, recorded by its source id before it is acted on.
 

@@ -4,6 +4,10 @@
 ``Services.readiness_checks``. The Salesforce sync registers ``salesforce`` (login) and
 ``subscriber`` (lag); until it does, both read "not configured", which does not fail readiness:
 the service takes feeds and serves assessments without an org.
+
+``assessment_queue`` reports how many re-assessment requests wait and the age of the oldest. It
+never fails readiness: a backlog means the worker is behind (or not running), not that this
+process cannot serve; reads of a waiting customer assess it on the spot.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ def readyz():
     """Ready: database reachable and migrated; Salesforce login and subscriber lag."""
     svc = services()
     checks = {"database": _database(svc)}
+    if checks["database"]["status"] == "ok":
+        checks["assessment_queue"] = _assessment_queue(svc)
     for name in ("salesforce", "subscriber"):
         checks[name] = NOT_CONFIGURED
     for name, check in svc.readiness_checks.items():
@@ -58,3 +64,19 @@ def _database(svc) -> dict:
     if not migrated:
         return {"status": "failing", "detail": "not migrated; run: credit-control db upgrade"}
     return {"status": "ok", "backend": svc.engine.dialect.name}
+
+
+def _assessment_queue(svc) -> dict:
+    from service.assessment_queue import depth
+
+    try:
+        with svc.sessions() as session:
+            waiting = depth(session, svc.clock())
+    except Exception:
+        log.exception("assessment queue not readable")
+        return {"status": "ok", "detail": "not readable"}
+    return {
+        "status": "ok",
+        "requests": waiting.requests,
+        "oldest_seconds": round(waiting.oldest_seconds, 1),
+    }

@@ -12,6 +12,11 @@ Besides the request and feed counters, the book's credit figures, computed when 
   at most once a minute (see ``service.portfolio`` for why) in a background thread, so a scrape
   never waits for the book; the very first scrapes of a process go without them until then.
 
+- ``assessment_queue_requests`` — re-assessment requests waiting (feeds and imports write one
+  per touched customer; the worker drains them), and ``assessment_queue_oldest_seconds`` — the
+  age of the oldest, i.e. how far behind the stored assessments may be. A count over the
+  primary key and one row, per scrape.
+
 If the database cannot answer, the credit figures are left out of that scrape (and the problem
 logged); the process's own metrics are still served.
 """
@@ -46,6 +51,15 @@ _PORTFOLIO = (
     ("credit_portfolio_customers", "Customers counted in the portfolio figures.", "customers"),
 )
 
+_QUEUE_REQUESTS = (
+    "assessment_queue_requests",
+    "Re-assessment requests waiting for the worker (one per customer a change touched).",
+)
+_QUEUE_OLDEST = (
+    "assessment_queue_oldest_seconds",
+    "Age of the oldest waiting re-assessment request (0 when none wait).",
+)
+
 
 class CreditCollector:
     """Yields the credit gauges at scrape time (a custom collector, so nothing runs between)."""
@@ -70,11 +84,26 @@ class CreditCollector:
                 "credit_portfolio_computed_timestamp_seconds",
                 "When the portfolio figures were computed (Unix time).",
             ),
+            GaugeMetricFamily(*_QUEUE_REQUESTS),
+            GaugeMetricFamily(*_QUEUE_OLDEST),
         ]
 
     def collect(self) -> Iterator[Metric]:
         yield from self._accounts()
+        yield from self._queue()
         yield from self._portfolio()
+
+    def _queue(self) -> Iterator[Metric]:
+        from service.assessment_queue import depth
+
+        try:
+            with self.svc.sessions() as session:
+                waiting = depth(session, self.svc.clock())
+        except Exception:
+            log.warning("assessment_queue left out of /metrics", exc_info=True)
+            return
+        yield GaugeMetricFamily(*_QUEUE_REQUESTS, value=waiting.requests)
+        yield GaugeMetricFamily(*_QUEUE_OLDEST, value=waiting.oldest_seconds)
 
     def _accounts(self) -> Iterator[Metric]:
         from service.portfolio import status_counts

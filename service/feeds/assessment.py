@@ -1,9 +1,11 @@
 """Re-assess the customers a change touched: the credit engine's loader, timed and counted.
 
 ``service.reassess.reassess_customers(session, customer_ids, as_of, policy)`` (the engine's
-bulk loader and writer) does the work inside the caller's transaction; this wrapper gives feeds
-and the import one call that returns how many customers were assessed. A minimal stand-in lived
-here until the engine landed; it is gone so that only one set of rules decides a status.
+bulk loader and writer) does the work inside the caller's transaction; this wrapper is one call
+that returns how many customers were assessed (the worker's event handlers and daily roll use
+it). Feeds and the import no longer re-assess in their own transaction: they queue the customers
+(``service.assessment_queue``). A minimal stand-in lived here until the engine landed; it is
+gone so that only one set of rules decides a status.
 """
 
 from __future__ import annotations

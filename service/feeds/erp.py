@@ -1,24 +1,29 @@
-"""Receive one ERP batch: validate it whole, store it in one transaction, re-assess, report.
+"""Receive one ERP batch: validate it whole, store it in one transaction, report.
 
 The view has already checked the signature; this is the plain function behind it, also used by
 tests and the benchmark. A batch is recorded in the inbox under the SHA-256 of its body, so the
 same batch delivered twice is answered from the inbox and changes nothing, even if rows in it
 have since been superseded.
+
+The customers the batch touched are not re-assessed here: in the same transaction as the rows,
+they are queued for re-assessment (``service.assessment_queue``) and their Receivable__c pushes
+are queued in the outbox. The worker's assessor re-assesses them within moments; a read of one
+customer's credit re-assesses it on the spot if it is still waiting. Re-assessing inside the
+request was most of its time, and nothing in the response needed it.
 """
 
 from __future__ import annotations
 
 import hashlib
-import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from service import assessment_queue
 from service.db import transaction
 from service.errors import PayloadTooLarge, ValidationFailed
-from service.feeds.assessment import reassess
 from service.feeds.ingest import ApplyResult, apply_batch, reference_errors
 from service.feeds.schemas import load_batch, row_count
 from service.inbox import record_once
@@ -32,15 +37,15 @@ class BatchOutcome:
     source: str
     duplicate: bool
     applied: ApplyResult = field(default_factory=ApplyResult)
-    assessed: int = 0
-    assess_seconds: float = 0.0
+    # Customers queued for re-assessment (the worker assesses them after the commit).
+    queued_for_assessment: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "source": self.source,
             "duplicate": self.duplicate,
             **self.applied.counts(),
-            "assessed": self.assessed,
+            "queued_for_assessment": self.queued_for_assessment,
         }
 
 
@@ -66,11 +71,11 @@ def receive_erp_batch(
     digest: str,
     now: datetime,
     max_rows: int,
-    policy: Any = None,
 ) -> BatchOutcome:
     batch = validate_document(doc, max_rows)
     with transaction(sessions) as session:
-        errors = reference_errors(session, batch)
+        stored_customers: dict[str, int] = {}
+        errors = reference_errors(session, batch, stored_customers)
         if errors:
             raise ValidationFailed(errors)
         outcome = BatchOutcome(source=batch["source"], duplicate=False)
@@ -81,12 +86,11 @@ def receive_erp_batch(
             outcome.applied.receivables.ignored = counts["receivables"]
             outcome.applied.payments.ignored = counts["payments"]
             return outcome
-        outcome.applied = apply_batch(session, batch, now)
-        started = time.perf_counter()
-        outcome.assessed = reassess(session, outcome.applied.customer_ids, now.date(), policy)
-        outcome.assess_seconds = time.perf_counter() - started
-        # In the same transaction: what changed here must reach Salesforce, or nothing did.
-        queue_for_salesforce(
-            session, sorted(outcome.applied.customer_ids), sorted(outcome.applied.receivable_ids)
+        outcome.applied = apply_batch(session, batch, now, stored_customers)
+        # In the same transaction: what changed here is re-assessed and reaches Salesforce, or
+        # nothing changed. Accounts are queued for Salesforce by whoever re-assesses them.
+        outcome.queued_for_assessment = assessment_queue.request(
+            session, outcome.applied.customer_ids, now
         )
+        queue_for_salesforce(session, (), sorted(outcome.applied.receivable_ids))
     return outcome

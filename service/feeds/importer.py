@@ -8,7 +8,13 @@ Same rows, same validation (the feed's loaders and reference checks), same write
   exactly what to fix and re-import (re-importing is harmless: rows not newer are ignored).
 - CSV is streamed in chunks of ``chunk_size`` rows, each committed on its own, so memory stays
   flat whatever the file's size. JSON files (the feed's document shape) are read whole: they are
-  meant for feed-sized batches. Customers whose rows changed are re-assessed once, at the end.
+  meant for feed-sized batches.
+
+Re-assessment is durable, as for the feed: each chunk queues its touched customers for
+re-assessment (``service.assessment_queue``) and their Receivable__c pushes in its own
+transaction. After the last chunk the import drains the queue itself, so the figures are ready
+when the command returns (``drain=False`` leaves that to the worker); if the import is
+interrupted, the worker's assessor finishes what the committed chunks asked for.
 
 CSV: one file per kind, the header naming the feed's fields. The kind is detected from the header
 (``received_at`` → payments, ``due_date`` → receivables, else customers) or given with
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -29,14 +36,19 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from service import assessment_queue
 from service.db import transaction
 from service.errors import FieldError
-from service.feeds.assessment import reassess
-from service.feeds.ingest import Counts, apply_batch, chunks, reference_errors
+from service.feeds.ingest import Counts, apply_batch, reference_errors
 from service.feeds.schemas import KINDS, loader
 from service.outbox import queue_for_salesforce
 
+log = logging.getLogger(__name__)
+
 ORDER = {"customers": 0, "receivables": 1, "payments": 2}
+# Customers per transaction in the final drain: bigger than the worker's batches (nobody waits
+# on the import's write lock but itself), still a short transaction each.
+IMPORT_DRAIN_LIMIT = 2_000
 _INTEGER_FIELDS = {"payment_terms_days"}
 
 
@@ -52,8 +64,11 @@ class Rejected:
 class ImportReport:
     counts: dict[str, Counts] = field(default_factory=lambda: {k: Counts() for k in KINDS})
     rejected: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+    # The final drain of the assessment queue: customers assessed, and how long it took.
     assessed: int = 0
     assess_seconds: float = 0.0
+    # Set when a drain batch failed: those customers stay queued for the worker.
+    assess_error: str | None = None
 
 
 def detect_kind(header: list[str]) -> str:
@@ -130,9 +145,9 @@ def import_files(
     chunk_size: int = 5_000,
     on_rejected: Callable[[Rejected], None] = lambda r: None,
     policy: Any = None,
+    drain: bool = True,
 ) -> ImportReport:
     report = ImportReport()
-    touched: set[int] = set()
     for file_kind, path in plan(paths, kind):
         if file_kind == "json":
             document = json.loads(path.read_text(encoding="utf-8"))
@@ -149,21 +164,36 @@ def import_files(
                         start,
                         now,
                         report,
-                        touched,
                         on_rejected,
                     )
             continue
         for lines, rows in read_csv(path, chunk_size):
             _import_chunk(
-                sessions, source, file_kind, path, lines, rows, 0, now, report, touched, on_rejected
+                sessions, source, file_kind, path, lines, rows, 0, now, report, on_rejected
             )
-    started = time.perf_counter()
-    for part in chunks(sorted(touched), 5_000):
-        with transaction(sessions) as session:
-            report.assessed += reassess(session, part, now.date(), policy)
-            queue_for_salesforce(session, part)
-    report.assess_seconds = time.perf_counter() - started
+    if drain:
+        _drain(sessions, now, policy, report)
     return report
+
+
+def _drain(
+    sessions: sessionmaker[Session], now: datetime, policy: Any, report: ImportReport
+) -> None:
+    """Re-assess what the import queued (and anything else waiting), batch by batch.
+
+    A batch that fails leaves its requests queued: the rows are stored, the worker's assessor
+    (which sets aside a customer that keeps failing) finishes the job, and the report says so.
+    """
+    started = time.perf_counter()
+    try:
+        while assessed := assessment_queue.drain_once(
+            sessions, now.date(), policy, IMPORT_DRAIN_LIMIT
+        ):
+            report.assessed += len(assessed)
+    except assessment_queue.DrainFailed as failed:
+        log.exception("import: re-assessment failed; the worker re-assesses what is left")
+        report.assess_error = f"{failed} ({type(failed.__cause__).__name__})"
+    report.assess_seconds = time.perf_counter() - started
 
 
 def _enumerate_chunks(rows: list, size: int) -> Iterator[tuple[int, list]]:
@@ -181,7 +211,6 @@ def _import_chunk(
     first_index: int,
     now: datetime,
     report: ImportReport,
-    touched: set[int],
     on_rejected: Callable[[Rejected], None],
 ) -> None:
     errors: list[FieldError] = []
@@ -194,14 +223,16 @@ def _import_chunk(
     with transaction(sessions) as session:
         batch = {"source": source, **{k: [] for k in KINDS}}
         batch[kind] = [row for _, row in good]
-        for error in reference_errors(session, batch):
+        stored_customers: dict[str, int] = {}
+        for error in reference_errors(session, batch, stored_customers):
             original = good[_index(error.path)][0]
             bad.setdefault(original, []).append(error)
         batch[kind] = [row for i, row in good if i not in bad]
-        result = apply_batch(session, batch, now)
-        # Receivable__c mirrors change with this chunk; Accounts change when re-assessed (below).
+        result = apply_batch(session, batch, now, stored_customers)
+        # With the rows or not at all: the re-assessment they call for and the Receivable__c
+        # pushes. Accounts are queued for Salesforce by whoever re-assesses them.
+        assessment_queue.request(session, result.customer_ids, now)
         queue_for_salesforce(session, (), sorted(result.receivable_ids))
-    touched.update(result.customer_ids)
     counts = getattr(result, kind)
     report.counts[kind].accepted += counts.accepted
     report.counts[kind].ignored += counts.ignored

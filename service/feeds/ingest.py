@@ -12,32 +12,17 @@ twice is the same fact, and writing it again would only move our own timestamps.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Date,
-    DateTime,
-    and_,
-    bindparam,
-    delete,
-    func,
-    literal,
-    select,
-    tuple_,
-    update,
-)
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
-from service.db import UTCDateTime
+from service.bulk import bulk_insert, chunks, insert_with_ids, key_in, source_key_in
 from service.errors import FieldError
 from service.models import CONFIRMED, Allocation, Customer, Payment, Receivable
-
-IN_CHUNK = 1_000
 
 _CUSTOMER_FIELDS = (
     "name",
@@ -76,111 +61,6 @@ class ApplyResult:
         }
 
 
-def key_in(session: Session, column, values: list[Any]) -> ColumnElement[bool]:
-    """``column IN (values)``, written so PostgreSQL probes the index whatever its statistics.
-
-    On PostgreSQL the keys travel as one array, unnested in a subquery: the planner then
-    probes the unique index once per key. A plain IN list (or ``= ANY``) let it scan every row of
-    a bulk-loaded, not yet analysed table and filter: 0.7 s per lookup at 800k receivables,
-    against ~15 ms this way.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        return column.in_(select(func.unnest(literal(list(values), ARRAY(column.type)))))
-    return column.in_(values)
-
-
-def source_key_in(session: Session, source_column, source: str, column, values: list[Any]):
-    """``source_column = source AND column IN (values)`` over a (source, key) unique index."""
-    if session.get_bind().dialect.name == "postgresql":
-        keys = select(
-            literal(source, source_column.type),
-            func.unnest(literal(list(values), ARRAY(column.type))),
-        )
-        return tuple_(source_column, column).in_(keys)
-    return and_(source_column == source, column.in_(values))
-
-
-def bulk_insert(session: Session, table, rows: list[dict[str, Any]]) -> None:
-    """Insert many rows of one shape: ``COPY`` on PostgreSQL, executemany on SQLite.
-
-    ``COPY`` is several times faster than an executemany for thousands of rows. It bypasses the
-    column types' bind processing, which on PostgreSQL only checks what validation already
-    guarantees (money is ``Decimal``, instants are aware), so the values go in unchanged.
-    """
-    if not rows:
-        return
-    if session.get_bind().dialect.name != "postgresql":
-        _sqlite_insert(session, table, rows)
-        return
-    columns = list(rows[0])
-    dbapi_connection = session.connection().connection.dbapi_connection
-    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
-    with dbapi_connection.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row([row[column] for column in columns])
-
-
-def _sqlite_insert(session: Session, table, rows: list[dict[str, Any]]) -> None:
-    """executemany with each column's own bind processor, memoised per distinct value.
-
-    SQLite keeps dates and instants as text, and formatting them is most of an insert's cost;
-    a batch repeats the same few values (today's timestamp, a handful of dates) thousands of
-    times, so each distinct value is formatted once. The processors are SQLAlchemy's, so what
-    is stored is exactly what an ORM insert would store.
-    """
-    dialect = session.get_bind().dialect
-    columns = list(rows[0])
-    converters = []
-    for name in columns:
-        column_type = table.c[name].type
-        process = column_type.dialect_impl(dialect).bind_processor(dialect)
-        # Only dates and instants: equal Decimals (1.0, 1.00) hash alike but must keep their text.
-        repeated = isinstance(column_type, Date | DateTime | UTCDateTime)
-        converters.append(_memoised(process) if repeated else process)
-    pairs = list(zip(columns, converters, strict=True))
-    params = [
-        tuple(
-            value if convert is None else convert(value)
-            for name, convert in pairs
-            for value in (row[name],)
-        )
-        for row in rows
-    ]
-    names = ", ".join(columns)
-    marks = ", ".join("?" * len(columns))
-    # Table and column names come from our own metadata, never from input.
-    statement = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"  # noqa: S608
-    session.connection().exec_driver_sql(statement, params)
-
-
-def _memoised(process):
-    if process is None:
-        return None
-    cache: dict[Any, Any] = {}
-
-    def convert(value):
-        if value is None:
-            return None
-        try:
-            return cache[value]
-        except KeyError:
-            result = cache[value] = process(value)
-            return result
-
-    return convert
-
-
-def chunks(values: Sequence[Any] | Iterable[Any], size: int = IN_CHUNK) -> Iterator[list[Any]]:
-    batch: list[Any] = []
-    for value in values:
-        batch.append(value)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def customer_ids_by_number(session: Session, numbers: Iterable[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for part in chunks(sorted(set(numbers))):
@@ -205,10 +85,14 @@ def receivable_ids(session: Session, source: str, external_ids: Iterable[str]) -
     return found
 
 
-def reference_errors(session: Session, batch: dict[str, Any]) -> list[FieldError]:
+def reference_errors(
+    session: Session, batch: dict[str, Any], stored_customers: dict[str, int] | None = None
+) -> list[FieldError]:
     """Row errors that need the database: unknown customers and receivables, duplicate ids.
 
-    A reference is good when the row it names is in the same batch or already stored.
+    A reference is good when the row it names is in the same batch or already stored. The
+    stored customers this looked up (number -> id) are added to ``stored_customers`` when given,
+    so ``apply_batch`` in the same transaction need not look them up again.
     """
     errors: list[FieldError] = []
     source = batch["source"]
@@ -220,7 +104,10 @@ def reference_errors(session: Session, batch: dict[str, Any]) -> list[FieldError
     wanted = {
         row["customer"] for kind in ("receivables", "payments") for row in batch[kind] if row
     } - in_batch
-    known = set(customer_ids_by_number(session, wanted)) if wanted else set()
+    found = customer_ids_by_number(session, wanted) if wanted else {}
+    if stored_customers is not None:
+        stored_customers.update(found)
+    known = set(found)
     for kind in ("receivables", "payments"):
         for i, row in enumerate(batch[kind]):
             if row and row["customer"] not in in_batch and row["customer"] not in known:
@@ -261,13 +148,27 @@ def _duplicates(rows: list, kind: str, key: str, errors: list[FieldError]) -> No
             errors.append(FieldError(f"{kind}[{i}].{key}", f"Same {key} as {kind}[{first}]."))
 
 
-def apply_batch(session: Session, batch: dict[str, Any], now: datetime) -> ApplyResult:
-    """Write a batch whose rows and references are all valid. Does not commit."""
+def apply_batch(
+    session: Session,
+    batch: dict[str, Any],
+    now: datetime,
+    stored_customers: dict[str, int] | None = None,
+) -> ApplyResult:
+    """Write a batch whose rows and references are all valid. Does not commit.
+
+    ``stored_customers`` (number -> id, from ``reference_errors`` in the same transaction) saves
+    looking those customers up again.
+    """
     result = ApplyResult()
     source = batch["source"]
-    _apply_customers(session, source, batch["customers"], now, result)
+    customer_ids = _apply_customers(session, source, batch["customers"], now, result)
     numbers = {row["customer"] for kind in ("receivables", "payments") for row in batch[kind]}
-    customer_ids = customer_ids_by_number(session, numbers) if numbers else {}
+    missing = numbers - customer_ids.keys()
+    if stored_customers:
+        customer_ids.update((n, stored_customers[n]) for n in missing & stored_customers.keys())
+        missing -= stored_customers.keys()
+    if missing:
+        customer_ids.update(customer_ids_by_number(session, missing))
     _apply_receivables(session, source, batch["receivables"], customer_ids, now, result)
     _apply_payments(session, source, batch["payments"], customer_ids, now, result)
     return result
@@ -275,9 +176,10 @@ def apply_batch(session: Session, batch: dict[str, Any], now: datetime) -> Apply
 
 def _apply_customers(
     session: Session, source: str, rows: list[dict], now: datetime, result: ApplyResult
-) -> None:
+) -> dict[str, int]:
+    """Insert or update the batch's customers; returns number -> id for every one of them."""
     if not rows:
-        return
+        return {}
     columns = (
         Customer.id,
         Customer.number,
@@ -331,10 +233,15 @@ def _apply_customers(
         updates.append((old.id, changes))
         result.customer_ids.add(old.id)
 
+    ids = {number: found.id for number, found in stored.items()}
     if inserts:
-        bulk_insert(session, Customer.__table__, inserts)
+        new_ids = insert_with_ids(session, Customer.__table__, inserts)
+        ids.update(zip((row["number"] for row in inserts), new_ids, strict=True))
+        result.customer_ids.update(new_ids)
         result.customers.accepted += len(inserts)
-    for customer_id, changes in updates:
+    # In id order, the order in which re-assessment locks customers (service.assessment_queue):
+    # two transactions that lock rows in one order cannot deadlock.
+    for customer_id, changes in sorted(updates, key=lambda update: update[0]):
         # Customers change rarely and each may change different fields; one UPDATE each is fine.
         session.execute(
             update(Customer.__table__)
@@ -342,10 +249,7 @@ def _apply_customers(
             .values(**changes, updated_at=now)
         )
     result.customers.accepted += len(updates)
-    if inserts:
-        result.customer_ids.update(
-            customer_ids_by_number(session, [r["number"] for r in inserts]).values()
-        )
+    return ids
 
 
 def _closed_on(row: dict, previous_closed_on: date | None) -> date | None:
@@ -417,20 +321,8 @@ def _apply_receivables(
             result.customer_ids.add(old.customer_id)
 
     table = Receivable.__table__
-    bulk_insert(session, table, inserts)
+    result.receivable_ids.update(insert_with_ids(session, table, inserts))
     result.receivable_ids.update(u["b_id"] for u in updates)
-    if inserts:
-        new = [row["external_id"] for row in inserts]
-        for part in chunks(new):
-            result.receivable_ids.update(
-                session.scalars(
-                    select(Receivable.id).where(
-                        source_key_in(
-                            session, Receivable.source, source, Receivable.external_id, part
-                        )
-                    )
-                )
-            )
     if updates:
         session.execute(
             update(table)
@@ -453,7 +345,8 @@ def _apply_payments(
         return
     stored = _stored_by_source_key(session, Payment, source, rows, Payment.customer_id)
 
-    inserts, updates, written = [], [], set()
+    inserts, updates = [], []
+    written: dict[str, int] = {}  # the ERP's payment id -> ours, for the rows written
     for row in rows:
         old = stored.get(row["id"])
         version = row.get("updated_at")
@@ -475,17 +368,17 @@ def _apply_payments(
             "source_updated_at": version,
         }
         result.customer_ids.add(customer_id)
-        written.add(row["id"])
         if old is None:
             values.update(source=source, external_id=row["id"], created_at=now)
             inserts.append(values)
         else:
-            values["b_id"] = old.id
+            values["b_id"] = written[row["id"]] = old.id
             updates.append(values)
             result.customer_ids.add(old.customer_id)
 
     table = Payment.__table__
-    bulk_insert(session, table, inserts)
+    new_ids = insert_with_ids(session, table, inserts)
+    written.update(zip((row["external_id"] for row in inserts), new_ids, strict=True))
     if updates:
         session.execute(
             update(table)
@@ -500,21 +393,12 @@ def _apply_payments(
     applied = [row for row in rows if row.get("applied_to") and row["id"] in written]
     if not applied:
         return
-    payment_ids: dict[str, int] = {}
-    for part in chunks([row["id"] for row in applied]):
-        payment_ids.update(
-            session.execute(
-                select(Payment.external_id, Payment.id).where(
-                    source_key_in(session, Payment.source, source, Payment.external_id, part)
-                )
-            ).all()
-        )
     item_ids = receivable_ids(
         session, source, (a["receivable"] for row in applied for a in row["applied_to"])
     )
     allocations = [
         {
-            "payment_id": payment_ids[row["id"]],
+            "payment_id": written[row["id"]],
             "receivable_id": item_ids[a["receivable"]],
             "amount": a["amount"],
         }

@@ -193,7 +193,13 @@ class ErpBatchOut(Schema):
     customers = fields.Nested(RowCountsOut)
     receivables = fields.Nested(RowCountsOut)
     payments = fields.Nested(RowCountsOut)
-    assessed = fields.Integer(metadata={"description": "customers re-assessed"})
+    queued_for_assessment = fields.Integer(
+        metadata={
+            "description": "customers whose credit assessment this batch changed: queued in the "
+            "same transaction and re-assessed by the worker within moments (a credit read "
+            "re-assesses a waiting customer on the spot)"
+        }
+    )
 
 
 class ErrorOut(Schema):

@@ -47,7 +47,11 @@ blp = Blueprint("feeds", __name__, url_prefix="/api/v1/feeds", description="Sign
 @blp.alt_response(415, schema="Errors", description="Not JSON")
 @public
 def erp_feed():
-    """Upsert customers, receivables and payments from an ERP; re-assess who they touch."""
+    """Upsert customers, receivables and payments from an ERP; queue who they touch.
+
+    The touched customers are queued for re-assessment in the same transaction; the worker
+    re-assesses them within moments, and a credit read of a waiting customer assesses it first.
+    """
     svc = services()
     config = svc.config
     timestamp, candidates = parse_signature(request.headers.get(SIGNATURE_HEADER))
@@ -70,7 +74,6 @@ def erp_feed():
             digest=body_digest(body),
             now=svc.clock(),
             max_rows=config.feed_max_rows,
-            policy=svc.policy,
         )
     except ValidationFailed as failed:
         _count_rejected(svc, failed.errors)
@@ -83,9 +86,6 @@ def erp_feed():
         counts = getattr(outcome.applied, kind)
         svc.metrics.feed_rows.labels(FEED, kind, "accepted").inc(counts.accepted)
         svc.metrics.feed_rows.labels(FEED, kind, "ignored").inc(counts.ignored)
-    if outcome.assessed:
-        svc.metrics.assessment_duration.observe(outcome.assess_seconds)
-        svc.metrics.assessed_customers.inc(outcome.assessed)
     return outcome.as_dict()
 
 

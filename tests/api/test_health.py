@@ -78,3 +78,5 @@ def test_openapi__documents_the_feed_and_the_account_endpoint(client, auth):
     batch = spec["components"]["schemas"]["ErpBatchIn"]
     assert set(batch["properties"]) == {"source", "customers", "receivables", "payments"}
     assert spec["paths"]["/api/v1/feeds/erp"]["post"]["security"] == [{"feedSignature": []}]
+    answer = spec["components"]["schemas"]["ErpBatchOut"]["properties"]
+    assert "queued_for_assessment" in answer and "assessed" not in answer

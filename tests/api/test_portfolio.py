@@ -15,6 +15,7 @@ from datetime import timedelta
 import pytest
 
 from service.app import EXTENSION, create_app
+from tests.assessing import drain_queue
 from tests.conftest import NOW, TOKEN, app_overrides, load_fixture, signed_headers
 
 BOOK = ("erp", "batch_portfolio.json")
@@ -181,6 +182,7 @@ def test_account_credit__a_failed_reassessment_keeps_the_last_good_figures_with_
     client, post_feed, auth
 ):
     post_feed(load_fixture("erp", "batch_small.json"))
+    assert client.get("/api/v1/accounts/C-100/credit", headers=auth).json["status"] == "HOLD"
     later = {
         "source": "erp-main",
         "customers": [],
@@ -206,6 +208,7 @@ def _metrics(client, auth) -> str:
 def test_metrics__account_counts_by_status_and_the_books_figures(client, post_feed, auth):
     post_feed(load_fixture(*BOOK))
     post_feed(load_fixture("erp", "batch_small.json"), at=NOW + timedelta(seconds=1))
+    drain_queue(client.application)  # the worker's job
 
     text = _metrics(client, auth)
 

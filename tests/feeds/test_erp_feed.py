@@ -11,7 +11,16 @@ import pytest
 from sqlalchemy import select
 
 from service.app import EXTENSION
-from service.models import Allocation, Assessment, Customer, InboxMessage, Payment, Receivable
+from service.models import (
+    Allocation,
+    Assessment,
+    AssessmentRequest,
+    Customer,
+    InboxMessage,
+    Payment,
+    Receivable,
+)
+from tests.assessing import drain_queue
 from tests.conftest import NOW, load_fixture, signed_headers, snapshot
 
 
@@ -51,14 +60,15 @@ def rows(app, model):
         return session.scalars(select(model)).all()
 
 
-def test_erp_feed__valid_batch_is_stored_and_assessed(app, post_feed):
+def test_erp_feed__valid_batch_is_stored_and_queued_for_assessment(app, post_feed):
     response = post_feed(batch())
 
     assert response.status_code == 200, response.json
     assert response.json["customers"] == {"accepted": 3, "ignored": 0}
     assert response.json["receivables"] == {"accepted": 6, "ignored": 0}
     assert response.json["payments"] == {"accepted": 1, "ignored": 0}
-    assert response.json["assessed"] == 3
+    assert response.json["queued_for_assessment"] == 3
+    assert "assessed" not in response.json
     items = {r.external_id: r for r in rows(app, Receivable)}
     assert items["INV-1001"].open_amount == Decimal("12400.00")
     assert items["INV-3001"].amount == Decimal("540000")
@@ -69,7 +79,14 @@ def test_erp_feed__valid_batch_is_stored_and_assessed(app, post_feed):
         (items["INV-2001"].id, Decimal("1500.00")),
         (items["INV-2002"].id, Decimal("1200.00")),
     }
+    # Assessed after the request, by the worker's drain of the queue (done here in-process).
+    assert rows(app, Assessment) == []
+    assert {r.customer_id for r in rows(app, AssessmentRequest)} == {
+        c.id for c in rows(app, Customer)
+    }
+    assert drain_queue(app) == 3
     assert len(rows(app, Assessment)) == 3
+    assert rows(app, AssessmentRequest) == []
 
 
 def test_erp_feed__one_bad_row_among_100_is_400_with_its_path_and_nothing_stored(app, post_feed):
@@ -389,7 +406,9 @@ def test_erp_feed__rows_are_counted_in_metrics(client, post_feed, auth):
 
     assert 'feed_rows_total{feed="erp",kind="receivables",outcome="accepted"} 6.0' in text
     assert 'feed_rows_total{feed="erp",kind="receivables",outcome="rejected"} 1.0' in text
-    assert "assessment_duration_seconds_count 1.0" in text
+    # The three customers wait for the worker; the request did not assess them.
+    assert "assessment_queue_requests 3.0" in text
+    assert "assessment_duration_seconds_count 0.0" in text
 
 
 def test_erp_feed__concurrent_batch_on_the_same_rows_is_409_to_retry(post_feed, monkeypatch):
@@ -417,8 +436,14 @@ def test_erp_feed__changes_are_queued_for_salesforce_in_the_same_transaction(app
     targets = {m.target for m in rows(app, OutboxMessage)}
     customers = {c.number: c.id for c in rows(app, Customer)}
     items = {r.external_id: r.id for r in rows(app, Receivable)}
-    assert {f"Account:{customers[n]}" for n in ("C-100", "C-200", "C-300")} <= targets
+    # With the rows: the Receivable__c pushes and the Accounts' re-assessment requests.
     assert {f"Receivable__c:{items[i]}" for i in items} <= targets
+    assert {r.customer_id for r in rows(app, AssessmentRequest)} == set(customers.values())
+    # The Account pushes come with the re-assessment, in the drain's transaction.
+    assert not any(t.startswith("Account:") for t in targets)
+    drain_queue(app)
+    targets = {m.target for m in rows(app, OutboxMessage)}
+    assert {f"Account:{customers[n]}" for n in ("C-100", "C-200", "C-300")} <= targets
 
 
 def test_erp_feed__refused_batch_queues_nothing(app, post_feed):
@@ -429,6 +454,7 @@ def test_erp_feed__refused_batch_queues_nothing(app, post_feed):
     post_feed(doc)
 
     assert rows(app, OutboxMessage) == []
+    assert rows(app, AssessmentRequest) == []
 
 
 def test_erp_feed__reassesses_with_the_configured_credit_policy_file(db_url, tmp_path):

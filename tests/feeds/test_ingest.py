@@ -7,8 +7,8 @@ from decimal import Decimal
 
 from sqlalchemy import insert, select, text
 
+from service.bulk import bulk_insert
 from service.db import make_engine, make_session_factory, transaction
-from service.feeds.ingest import bulk_insert
 from service.models import Customer, Receivable
 
 

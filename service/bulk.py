@@ -1,0 +1,195 @@
+"""Set-based SQL for thousands of rows at once: key lookups, bulk inserts, id allocation.
+
+Feeds, the import, the assessment queue and the outbox all write thousands of rows per
+transaction; one ORM object or one statement per row cost most of their time. These helpers
+keep each such write to a few statements, and hide the one place where SQLite and PostgreSQL
+need different SQL to be fast (``COPY`` and array parameters on PostgreSQL, executemany on
+SQLite). They take the caller's session and never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Date, DateTime, and_, func, literal, select, text, tuple_
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
+
+from service.db import UTCDateTime
+
+IN_CHUNK = 1_000
+
+
+def key_in(session: Session, column, values: list[Any]) -> ColumnElement[bool]:
+    """``column IN (values)``, written so PostgreSQL probes the index whatever its statistics.
+
+    On PostgreSQL the keys travel as one array, unnested in a subquery: the planner then
+    probes the unique index once per key. A plain IN list (or ``= ANY``) let it scan every row of
+    a bulk-loaded, not yet analysed table and filter: 0.7 s per lookup at 800k receivables,
+    against ~15 ms this way.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return column.in_(select(func.unnest(literal(list(values), ARRAY(column.type)))))
+    return column.in_(values)
+
+
+def source_key_in(session: Session, source_column, source: str, column, values: list[Any]):
+    """``source_column = source AND column IN (values)`` over a (source, key) unique index."""
+    if session.get_bind().dialect.name == "postgresql":
+        keys = select(
+            literal(source, source_column.type),
+            func.unnest(literal(list(values), ARRAY(column.type))),
+        )
+        return tuple_(source_column, column).in_(keys)
+    return and_(source_column == source, column.in_(values))
+
+
+def bulk_insert(session: Session, table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows of one shape: ``COPY`` on PostgreSQL, executemany on SQLite.
+
+    ``COPY`` is several times faster than an executemany for thousands of rows. It bypasses the
+    column types' bind processing, which on PostgreSQL only checks what validation already
+    guarantees (money is ``Decimal``, instants are aware), so the values go in unchanged.
+
+    When every column's PostgreSQL type is known (``_COPY_TYPES``), the binary ``COPY`` format is
+    used with the types declared up front (psycopg's ``Copy.set_types``): the server then parses
+    no text. Measured for 4,550 receivables: 74 -> 31 ms into a bare table, and about a quarter
+    less (~150 -> ~115 ms) into ``receivables`` with its indexes and foreign key.
+    """
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        _sqlite_insert(session, table, rows)
+        return
+    columns = list(rows[0])
+    types = _copy_types(table, tuple(columns))
+    dbapi_connection = session.connection().connection.dbapi_connection
+    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+    if types is not None:
+        statement += " (FORMAT BINARY)"
+    with dbapi_connection.cursor() as cursor, cursor.copy(statement) as copy:
+        if types is not None:
+            copy.set_types(types)
+        for row in rows:
+            copy.write_row([row[column] for column in columns])
+
+
+# PostgreSQL type (as SQLAlchemy compiles it, up to the first "(") -> psycopg's binary type name.
+# Binary COPY needs the exact type of each column (int4 is not int8), so anything else (JSON, a
+# type added later) falls back to text COPY rather than guess.
+_COPY_TYPES = {
+    "INTEGER": "int4",
+    "BIGINT": "int8",
+    "BOOLEAN": "bool",
+    "DATE": "date",
+    "NUMERIC": "numeric",
+    "VARCHAR": "text",  # varchar's binary form is text's
+    "TEXT": "text",
+    "TIMESTAMP WITH TIME ZONE": "timestamptz",
+}
+_COPY_TYPES_CACHE: dict[tuple[str, tuple[str, ...]], list[str] | None] = {}
+
+
+def _copy_types(table, columns: tuple[str, ...]) -> list[str] | None:
+    key = (table.name, columns)
+    if key not in _COPY_TYPES_CACHE:
+        dialect = postgresql.dialect()
+        names = [
+            _COPY_TYPES.get(table.c[name].type.compile(dialect=dialect).split("(")[0])
+            for name in columns
+        ]
+        _COPY_TYPES_CACHE[key] = None if None in names else names
+    return _COPY_TYPES_CACHE[key]
+
+
+def insert_with_ids(session: Session, table, rows: list[dict[str, Any]]) -> list[int]:
+    """``bulk_insert`` rows with their primary keys allocated first (each row dict gets its
+    ``id``); returns the ids, in row order.
+
+    Neither ``COPY`` nor SQLite's executemany returns ids, and reading them back by natural key
+    cost a second lookup of every new row (~30 ms per 4,550 receivables). Allocating them is
+    one statement: PostgreSQL draws them from the column's own sequence (``nextval`` over
+    ``generate_series``, safe under any concurrency); SQLite continues after the highest id,
+    which is safe because every transaction here holds the write lock from its first statement
+    (``BEGIN IMMEDIATE``, ``service.db``). Should that ever not hold, the worst case is a primary
+    key conflict, which rolls the batch back whole (the feed answers 409: send it again).
+    """
+    if not rows:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        ids = list(
+            session.execute(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"
+                ),
+                {"table": table.name, "n": len(rows)},
+            ).scalars()
+        )
+    else:
+        top = session.execute(select(func.max(table.c.id))).scalar() or 0
+        ids = list(range(top + 1, top + 1 + len(rows)))
+    for row, new_id in zip(rows, ids, strict=True):
+        row["id"] = new_id
+    bulk_insert(session, table, rows)
+    return ids
+
+
+def _sqlite_insert(session: Session, table, rows: list[dict[str, Any]]) -> None:
+    """executemany with each column's own bind processor, memoised per distinct value.
+
+    SQLite keeps dates and instants as text, and formatting them is most of an insert's cost;
+    a batch repeats the same few values (today's timestamp, a handful of dates) thousands of
+    times, so each distinct value is formatted once. The processors are SQLAlchemy's, so what
+    is stored is exactly what an ORM insert would store.
+    """
+    dialect = session.get_bind().dialect
+    columns = list(rows[0])
+    converters = []
+    for name in columns:
+        column_type = table.c[name].type
+        process = column_type.dialect_impl(dialect).bind_processor(dialect)
+        # Only dates and instants: equal Decimals (1.0, 1.00) hash alike but must keep their text.
+        repeated = isinstance(column_type, Date | DateTime | UTCDateTime)
+        converters.append(_memoised(process) if repeated else process)
+    # Column by column: one C-level ``map`` per column instead of a generator per row (~25%
+    # less time for 4,550 receivables, measured).
+    values_by_column = []
+    for name, convert in zip(columns, converters, strict=True):
+        values = [row[name] for row in rows]
+        values_by_column.append(values if convert is None else list(map(convert, values)))
+    params = list(zip(*values_by_column, strict=True))
+    names = ", ".join(columns)
+    marks = ", ".join("?" * len(columns))
+    # Table and column names come from our own metadata, never from input.
+    statement = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"  # noqa: S608
+    session.connection().exec_driver_sql(statement, params)
+
+
+def _memoised(process):
+    if process is None:
+        return None
+    cache: dict[Any, Any] = {}
+
+    def convert(value):
+        if value is None:
+            return None
+        try:
+            return cache[value]
+        except KeyError:
+            result = cache[value] = process(value)
+            return result
+
+    return convert
+
+
+def chunks(values: Sequence[Any] | Iterable[Any], size: int = IN_CHUNK) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for value in values:
+        batch.append(value)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
