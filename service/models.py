@@ -231,11 +231,17 @@ class OutboxMessage(Base):
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_pending", "status", "available_at"),)
+    __table_args__ = (
+        Index("ix_outbox_pending", "status", "available_at"),
+        # "Is this target already queued?" (every enqueue) and "is it in flight?" (every claim)
+        # name the target, the status and the time: with all three in one index the planner
+        # probes it per target instead of walking every pending row (0.26 s a lookup at 1M).
+        Index("ix_outbox_target_state", "target", "status", "available_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))
-    target: Mapped[str] = mapped_column(String(120), index=True)
+    target: Mapped[str] = mapped_column(String(120))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
