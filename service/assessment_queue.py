@@ -42,7 +42,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.bulk import bulk_insert, chunks, key_in
@@ -207,6 +207,23 @@ def drain(
     while assessed := drain_once(factory, as_of, policy, limit, observe=observe):
         done += len(assessed)
     return done
+
+
+def waiting(engine: Engine) -> bool:
+    """Whether any request waits, read without opening a write transaction.
+
+    Every session transaction on SQLite begins ``BEGIN IMMEDIATE`` (``service.db``), i.e. takes
+    the write lock. An idle assessor asking five times a second would take it from the
+    subscriber and the pushers for nothing; a plain read on the driver's connection (autocommit
+    on SQLite) takes no lock. On PostgreSQL it is one cheap index probe either way.
+    """
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SELECT 1 FROM assessment_requests LIMIT 1")
+        return cursor.fetchone() is not None
+    finally:
+        connection.close()
 
 
 def pending_for(session: Session, customer_id: int) -> int | None:

@@ -214,6 +214,8 @@ class Assessor:
 
     def drain_batch(self) -> int:
         """Assess one batch; returns how many customers (0: nothing waiting, or it failed)."""
+        if not self._anything_waiting():
+            return 0
         with self.busy:
             if self.stop.is_set():
                 return 0
@@ -240,6 +242,12 @@ class Assessor:
         if assessed:
             self.on_commit()
         return len(assessed)
+
+    def _anything_waiting(self) -> bool:
+        try:
+            return assessment_queue.waiting(self.factory.kw["bind"])
+        except Exception:
+            return True  # let the drain itself meet (and log) whatever is wrong
 
     def _failed(self, customer_ids: list[int]) -> None:
         if len(customer_ids) == 1:

@@ -389,6 +389,21 @@ def test_assessor__one_customer_that_always_fails_does_not_hold_up_the_others(
     assert requests_of(sessions) == []
 
 
+def test_assessor__idle_on_sqlite_leaves_the_write_lock_to_others(sqlite_url):
+    """An empty queue is seen without a write transaction: a busy writer elsewhere is no error."""
+    engine = make_engine(sqlite_url, connect_args={"timeout": 0.2})
+    other = make_engine(sqlite_url)
+    try:
+        assessor = Assessor(make_session_factory(engine), lambda: TODAY, None, threading.Event())
+        with other.connect() as writer:
+            writer.exec_driver_sql("SELECT 1")  # BEGIN IMMEDIATE: the write lock, held
+            assert assessor.drain_batch() == 0
+        assert assessor.failures == 0  # it never asked for the lock, so never met "locked"
+    finally:
+        engine.dispose()
+        other.dispose()
+
+
 # --- what operators see -------------------------------------------------------------------------
 
 
