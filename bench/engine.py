@@ -33,6 +33,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from bench.postgres import PG_SERVER, PG_URL, postgres_reachable
+
 AS_OF = date(2026, 11, 23)
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 Report = Callable[[str], Any]
@@ -411,21 +413,6 @@ def in_child(fn, *args) -> dict[str, float]:
     if process.exitcode:
         raise RuntimeError(f"{fn.__name__} failed in its process (exit {process.exitcode})")
     return result
-
-
-PG_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-def postgres_reachable() -> str | None:
-    """None when the benchmark's PostgreSQL answers, else why not (as bench.feeds does)."""
-    try:
-        import psycopg
-
-        psycopg.connect(PG_SERVER, connect_timeout=3).close()
-    except Exception as exc:
-        return str(exc).splitlines()[0]
-    return None
 
 
 def _prepare_database(url: str | None) -> tuple[str, Callable[[], None]]:

@@ -41,10 +41,10 @@ from pathlib import Path
 import psutil
 import requests
 
+from bench.postgres import PG_SERVER, postgres_reachable
 from service.migrations import upgrade
 from service.security import sign
 
-PG_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
 BATCH = 5_000
 TARGET_ROWS_PER_S = 10_000
 TARGET_IMPORT_S = 120
@@ -75,16 +75,6 @@ def database(backend: str, workdir: Path):
     finally:
         admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         admin.close()
-
-
-def postgres_reachable() -> str | None:
-    try:
-        import psycopg
-
-        psycopg.connect(PG_SERVER, connect_timeout=3).close()
-    except Exception as exc:
-        return str(exc).splitlines()[0]
-    return None
 
 
 # --- data ---------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from service.models import (
     Receivable,
 )
 from service.worker import Assessor
-from tests.assessing import drain_queue
+from tests.assessing import chf_invoice, drain_queue
 from tests.conftest import FIXTURES, NOW, load_fixture
 
 TODAY = NOW.date()
@@ -56,21 +56,6 @@ def requests_of(sessions) -> list[tuple[int, int]]:
 def assessments(sessions) -> dict[int, Assessment]:
     with sessions() as session:
         return {a.customer_id: a for a in session.scalars(select(Assessment))}
-
-
-def _chf_invoice(customer: str) -> dict:
-    return {
-        "id": f"CHF-{customer}",
-        "customer": customer,
-        "type": "invoice",
-        "number": f"CHF-{customer}",
-        "issue_date": "2026-03-01",
-        "due_date": "2026-03-31",
-        "currency": "CHF",
-        "amount": "100.00",
-        "open_amount": "100.00",
-        "updated_at": "2026-03-10T08:00:00Z",
-    }
 
 
 # --- the read path ------------------------------------------------------------------------------
@@ -234,7 +219,7 @@ def test_drain__a_customer_the_engine_cannot_assess_does_not_block_the_others(ap
     sessions = app.extensions[EXTENSION].sessions
     doc = small_batch()
     doc["customers"].append({"number": "C-FX", "name": "Franc Tireur SA", "currency": "EUR"})
-    doc["receivables"].append(_chf_invoice("C-FX"))
+    doc["receivables"].append(chf_invoice("C-FX"))
     assert post_feed(doc).status_code == 200
 
     assert assessment_queue.drain(sessions, TODAY) == 4

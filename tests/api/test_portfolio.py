@@ -15,7 +15,7 @@ from datetime import timedelta
 import pytest
 
 from service.app import EXTENSION, create_app
-from tests.assessing import drain_queue
+from tests.assessing import chf_invoice, drain_queue
 from tests.conftest import NOW, TOKEN, app_overrides, load_fixture, signed_headers
 
 BOOK = ("erp", "batch_portfolio.json")
@@ -136,28 +136,13 @@ def test_account_credit__carries_the_customers_own_portfolio_figures(client, pos
     assert gbp["portfolio"]["cei"] is None  # nothing was due in the period
 
 
-def _chf_invoice(customer: str) -> dict:
-    return {
-        "id": f"CHF-{customer}",
-        "customer": customer,
-        "type": "invoice",
-        "number": f"CHF-{customer}",
-        "issue_date": "2026-03-01",
-        "due_date": "2026-03-31",
-        "currency": "CHF",
-        "amount": "100.00",
-        "open_amount": "100.00",
-        "updated_at": "2026-03-10T08:00:00Z",
-    }
-
-
 def test_account_credit__a_customer_never_assessed_answers_error_with_a_readable_reason(
     client, post_feed, auth
 ):
     doc = {
         "source": "erp-main",
         "customers": [{"number": "C-FX", "name": "Franc Tireur SA", "currency": "EUR"}],
-        "receivables": [_chf_invoice("C-FX")],
+        "receivables": [chf_invoice("C-FX")],
         "payments": [],
     }
     assert post_feed(doc).status_code == 200
@@ -186,7 +171,7 @@ def test_account_credit__a_failed_reassessment_keeps_the_last_good_figures_with_
     later = {
         "source": "erp-main",
         "customers": [],
-        "receivables": [_chf_invoice("C-100")],
+        "receivables": [chf_invoice("C-100")],
         "payments": [],
     }
     assert post_feed(later).status_code == 200
