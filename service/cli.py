@@ -104,7 +104,9 @@ def import_group() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write every rejected row to this CSV file.",
 )
-@click.option("--chunk-size", default=5_000, show_default=True, type=click.IntRange(1, 50_000))
+# 20,000 rows a transaction: a tenth faster than 5,000 on both databases for a 200k-row file
+# (fewer commits and WAL checkpoints rewriting the same index pages), ~130 MB at the peak.
+@click.option("--chunk-size", default=20_000, show_default=True, type=click.IntRange(1, 50_000))
 def import_erp(
     files: tuple[Path, ...],
     source: str,
