@@ -61,17 +61,38 @@ Observe = Callable[[list[int], float], None]
 def request(session: Session, customer_ids: Iterable[int], now: datetime | None = None) -> int:
     """Ask for these customers to be re-assessed, in the caller's transaction; returns how many.
 
-    One row per distinct customer, inserted set-based (``COPY`` on PostgreSQL).
+    A customer whose request is already waiting is not asked for again: that request is held
+    here until the caller commits (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; on SQLite the
+    caller's transaction holds the write lock, so no drain runs meanwhile), and the drain that
+    takes it afterwards reads this change. A request a drain holds right now is skipped by the
+    lock, since that drain may have read the data already, and a new one is written. So a
+    1M-row import asks once per customer rather than once per chunk: ~17 times fewer rows to
+    write, take and delete. The rest go in set-based (``COPY`` on PostgreSQL).
     """
     ids = sorted(set(customer_ids))
-    if ids:
-        at = now or utcnow()
-        bulk_insert(
-            session,
-            AssessmentRequest.__table__,
-            [{"customer_id": cid, "requested_at": at} for cid in ids],
-        )
+    if not ids:
+        return 0
+    held = _hold_waiting(session, ids)
+    at = now or utcnow()
+    bulk_insert(
+        session,
+        AssessmentRequest.__table__,
+        [{"customer_id": cid, "requested_at": at} for cid in ids if cid not in held],
+    )
     return len(ids)
+
+
+def _hold_waiting(session: Session, customer_ids: list[int]) -> set[int]:
+    """Which of these customers have a request waiting that no drain holds; lock those rows."""
+    held: set[int] = set()
+    for part in chunks(customer_ids):
+        waiting = select(AssessmentRequest.customer_id).where(
+            key_in(session, AssessmentRequest.customer_id, part)
+        )
+        if is_postgres(session):
+            waiting = waiting.with_for_update(skip_locked=True)
+        held.update(session.scalars(waiting))
+    return held
 
 
 @dataclass

@@ -194,9 +194,12 @@ def test_drain__duplicate_requests_for_one_customer_are_one_assessment(app, post
     sessions = app.extensions[EXTENSION].sessions
     post_feed(small_batch())
     ids = ids_by_number(sessions)
+    # Four more asks that could not be merged (each written while a drain held the last).
     with transaction(sessions) as session:
         for _ in range(4):
-            assessment_queue.request(session, [ids["C-100"], ids["C-100"]])
+            session.execute(
+                insert(AssessmentRequest).values(customer_id=ids["C-100"], requested_at=NOW)
+            )
     assert sum(1 for _, c in requests_of(sessions) if c == ids["C-100"]) == 5
 
     from service import reassess
@@ -408,6 +411,54 @@ def test_metrics_and_readyz__show_the_queue_depth(client, post_feed, auth):
     assert "assessment_queue_requests 2.0" in metrics
     assert "assessment_duration_seconds_count 1.0" in metrics  # the on-read assessment
     assert "assessed_customers_total 1.0" in metrics
+
+
+def test_request__a_customer_already_waiting_is_not_asked_for_again(app, post_feed):
+    sessions = app.extensions[EXTENSION].sessions
+    post_feed(small_batch())
+    before = requests_of(sessions)
+    doc = small_batch()
+    for row in doc["receivables"]:
+        row["updated_at"] = "2026-03-14T09:00:00Z"  # newer: a real change
+    post_feed(doc)
+    assert requests_of(sessions) == before  # the waiting requests cover the change
+
+    drain_queue(app)
+    c100 = ids_by_number(sessions)["C-100"]
+    with transaction(sessions) as session:
+        assessment_queue.request(session, [c100])
+    assert [c for _, c in requests_of(sessions)] == [c100]
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_request__while_a_drain_holds_the_waiting_request_a_new_one_is_written(
+    app, db_url, post_feed, monkeypatch
+):
+    """PostgreSQL: the drain may have read the data already, so the held request cannot cover
+    a change committed now. (SQLite runs one writer at a time: no such overlap exists.)"""
+    sessions = app.extensions[EXTENSION].sessions
+    post_feed(small_batch())
+    c100 = ids_by_number(sessions)["C-100"]
+    real_take = assessment_queue.take
+
+    def take_then_a_feed_commits(session, *args):
+        taken = real_take(session, *args)
+        with transaction(sessions) as other:
+            other.execute(
+                update(Receivable)
+                .where(Receivable.external_id == "INV-1001")
+                .values(open_amount=Decimal(0), is_open=False)
+            )
+            assessment_queue.request(other, [c100])
+        return taken
+
+    monkeypatch.setattr(assessment_queue, "take", take_then_a_feed_commits)
+    assert c100 in assessment_queue.drain_once(sessions, TODAY)
+    monkeypatch.undo()
+
+    assert [c for _, c in requests_of(sessions)] == [c100]  # written anew, survived the drain
+    assert assessment_queue.drain_once(sessions, TODAY) == [c100]
+    assert assessments(sessions)[c100].overdue_amount == 0
 
 
 def test_request__one_row_per_distinct_customer(app, post_feed):
