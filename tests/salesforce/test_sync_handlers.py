@@ -12,7 +12,6 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from conftest import FIXTURES
 from sqlalchemy import select
 from sync_helpers import make_customer
 
@@ -23,6 +22,11 @@ from service.salesforce.cometd import StreamEvent
 from service.salesforce.handlers import Handlers
 from service.salesforce.settings import SyncSettings
 from service.salesforce.subscriber import Subscriber
+from tests.conftest import FIXTURES as ALL_FIXTURES
+
+# Imported by name, not from ``conftest``: tests/devorg has a conftest module too, and pytest
+# imports whichever comes first under that name when both folders run in one call.
+FIXTURES = ALL_FIXTURES / "salesforce"
 
 ACCOUNT = "001Dv0000000001AAA"
 
