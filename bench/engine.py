@@ -28,12 +28,13 @@ import resource
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from bench.postgres import PG_SERVER, PG_URL, postgres_reachable
+from bench.postgres import PG_SERVER, PG_URL, postgres_reachable, scratch_schema
 
 AS_OF = date(2026, 11, 23)
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
@@ -415,38 +416,20 @@ def in_child(fn, *args) -> dict[str, float]:
     return result
 
 
-def _prepare_database(url: str | None) -> tuple[str, Callable[[], None]]:
+@contextmanager
+def _database(url: str | None) -> Iterator[str]:
+    """A fresh, migrated database: a temporary SQLite file, or a scratch schema on ``url``."""
     from service.migrations import upgrade
 
     if url is None:
-        folder = tempfile.mkdtemp(prefix="bench-engine-")
-        url = f"sqlite:///{folder}/bench.sqlite3"
-
-        def cleanup():
-            for name in os.listdir(folder):
-                os.remove(os.path.join(folder, name))
-            os.rmdir(folder)
-
-        upgrade(url)
-        return url, cleanup
-    # PostgreSQL: a schema of our own, dropped afterwards.
-    import secrets
-
-    import psycopg
-
-    base = url.replace("postgresql+psycopg://", "postgresql://")
-    schema = f"bench_{secrets.token_hex(4)}"
-    with psycopg.connect(base, autocommit=True) as admin:
-        admin.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in url else "?"
-    scoped = f"{url}{sep}options=-csearch_path%3D{schema}"
-    upgrade(scoped)
-
-    def cleanup():
-        with psycopg.connect(base, autocommit=True) as admin:
-            admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-
-    return scoped, cleanup
+        with tempfile.TemporaryDirectory(prefix="bench-engine-") as folder:
+            scoped = f"sqlite:///{folder}/bench.sqlite3"
+            upgrade(scoped)
+            yield scoped
+        return
+    with scratch_schema(url) as scoped:
+        upgrade(scoped)
+        yield scoped
 
 
 def verdict(value: float, limit: float) -> str:
@@ -458,9 +441,8 @@ def database_phases(
 ) -> dict[str, dict[str, float]]:
     """Seed one backend, re-assess the whole book, then one customer at a time."""
     results: dict[str, dict[str, float]] = {}
-    url, cleanup = _prepare_database(db_url)
-    backend = "postgresql" if url.startswith("postgresql") else "sqlite"
-    try:
+    with _database(db_url) as url:
+        backend = "postgresql" if url.startswith("postgresql") else "sqlite"
         seeded = in_child(seed_database, url, customers, items)
         report(
             f"{backend:<10} seeded {customers:,} customers, {seeded['receivables']:,} receivables "
@@ -489,8 +471,6 @@ def database_phases(
             f"p95 {one['p95_ms']:.2f} ms (target < {ONE_TARGET_MS:.0f} ms) "
             f"{verdict(one['median_ms'], ONE_TARGET_MS)}"
         )
-    finally:
-        cleanup()
     return results
 
 

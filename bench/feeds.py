@@ -41,7 +41,7 @@ from pathlib import Path
 import psutil
 import requests
 
-from bench.postgres import PG_SERVER, postgres_reachable
+from bench.postgres import PG_SERVER, postgres_reachable, scratch_schema
 from service.migrations import upgrade
 from service.security import sign
 
@@ -63,18 +63,9 @@ def database(backend: str, workdir: Path):
         upgrade(url)
         yield url
         return
-    import psycopg
-
-    admin = psycopg.connect(PG_SERVER, autocommit=True, connect_timeout=3)
-    schema = f"bench_{os.getpid()}_{secrets.token_hex(3)}"
-    admin.execute(f'CREATE SCHEMA "{schema}"')
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
-    try:
+    with scratch_schema() as url:
         upgrade(url)
         yield url
-    finally:
-        admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        admin.close()
 
 
 # --- data ---------------------------------------------------------------------------------------

@@ -31,19 +31,17 @@ import argparse
 import logging
 import math
 import os
-import secrets
 import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
+from bench.postgres import postgres_reachable, scratch_schema
 from service import outbox
 from service.db import Base, make_engine, make_session_factory, transaction, utcnow
 from service.devorg.cometd import streaming_for
@@ -597,10 +595,12 @@ def main(argv: list[str] | None = None) -> int:
             return 0 if calls_ok and _event_run(Path(tmp), args.database_url, label, args) else 1
         latency_ok = _event_run(Path(tmp) / "sqlite", None, "SQLite", args)
         if args.postgres_url:
-            with _postgres_schema(args.postgres_url) as url:
-                if url is None:
-                    print(f"PostgreSQL event run skipped: {args.postgres_url} does not answer")
-                else:
+            if reason := postgres_reachable(args.postgres_url):
+                print(
+                    f"PostgreSQL event run skipped: {args.postgres_url} does not answer: {reason}"
+                )
+            else:
+                with scratch_schema(args.postgres_url, "bench_sync") as url:
                     latency_ok &= _event_run(Path(tmp) / "pg", url, "PostgreSQL", args)
     return 0 if calls_ok and latency_ok else 1
 
@@ -618,29 +618,6 @@ def _event_run(tmp: Path, url: str | None, label: str, args) -> bool:
         return ok
     finally:
         events.stop()
-
-
-@contextmanager
-def _postgres_schema(server: str) -> Iterator[str | None]:
-    """A schema of our own on a shared server (others run tests there), or None if unreachable."""
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(server, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-    schema = f"bench_sync_{os.getpid()}_{secrets.token_hex(3)}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception:
-        admin.dispose()
-        yield None
-        return
-    sep = "&" if "?" in server else "?"
-    try:
-        yield f"{server}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
 
 
 if __name__ == "__main__":
