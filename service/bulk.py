@@ -12,7 +12,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, DateTime, and_, func, literal, select, text, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    DateTime,
+    and_,
+    bindparam,
+    func,
+    literal,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
@@ -193,3 +205,19 @@ def chunks(values: Sequence[Any] | Iterable[Any], size: int = IN_CHUNK) -> Itera
             batch = []
     if batch:
         yield batch
+
+
+def bulk_update(session: Session, table, rows: list[dict[str, Any]]) -> None:
+    """Update many rows of one shape by primary key, one executemany.
+
+    Each row holds its primary key as ``b_id`` (``id`` would clash with the column's own bind
+    name) and the same other keys: the values to set.
+    """
+    if not rows:
+        return
+    session.execute(
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values({key: bindparam(key) for key in rows[0] if key != "b_id"}),
+        rows,
+    )

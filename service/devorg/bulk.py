@@ -67,37 +67,31 @@ class Job:
         return self.operation in QUERY_OPERATIONS
 
     def info(self) -> dict:
+        elapsed_ms = int((self.finished - self.started) * 1000) if self.finished else 0
+        body = {
+            "id": self.id,
+            "operation": self.operation,
+            "object": self.object,
+            "createdById": self.created_by_id,
+            "createdDate": self.created_date,
+            "systemModstamp": self.system_modstamp,
+            "state": self.state,
+        }
         if self.is_query:
-            body = {
-                "id": self.id,
-                "operation": self.operation,
-                "object": self.object,
-                "createdById": self.created_by_id,
-                "createdDate": self.created_date,
-                "systemModstamp": self.system_modstamp,
-                "state": self.state,
-                "concurrencyMode": "Parallel",
-                "contentType": "CSV",
-                "apiVersion": float(self.api_version),
-                "jobType": "V2Query",
-                "lineEnding": self.line_ending,
-                "columnDelimiter": self.column_delimiter,
-                "numberRecordsProcessed": self.processed,
-                "retries": 0,
-                "totalProcessingTime": int((self.finished - self.started) * 1000)
-                if self.finished
-                else 0,
-            }
+            body.update(
+                {
+                    "concurrencyMode": "Parallel",
+                    "contentType": "CSV",
+                    "apiVersion": float(self.api_version),
+                    "jobType": "V2Query",
+                    "lineEnding": self.line_ending,
+                    "columnDelimiter": self.column_delimiter,
+                    "numberRecordsProcessed": self.processed,
+                    "retries": 0,
+                    "totalProcessingTime": elapsed_ms,
+                }
+            )
         else:
-            body = {
-                "id": self.id,
-                "operation": self.operation,
-                "object": self.object,
-                "createdById": self.created_by_id,
-                "createdDate": self.created_date,
-                "systemModstamp": self.system_modstamp,
-                "state": self.state,
-            }
             if self.external_id_field:
                 body["externalIdFieldName"] = self.external_id_field
             body.update(
@@ -112,12 +106,8 @@ class Job:
                     "numberRecordsProcessed": self.processed,
                     "numberRecordsFailed": self.failed,
                     "retries": 0,
-                    "totalProcessingTime": int((self.finished - self.started) * 1000)
-                    if self.finished
-                    else 0,
-                    "apiActiveProcessingTime": int((self.finished - self.started) * 1000)
-                    if self.finished
-                    else 0,
+                    "totalProcessingTime": elapsed_ms,
+                    "apiActiveProcessingTime": elapsed_ms,
                     "apexProcessingTime": 0,
                 }
             )

@@ -17,10 +17,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from service.bulk import bulk_insert, chunks, insert_with_ids, key_in, source_key_in
+from service.bulk import (
+    bulk_insert,
+    bulk_update,
+    chunks,
+    insert_with_ids,
+    key_in,
+    source_key_in,
+)
 from service.errors import FieldError
 from service.models import CONFIRMED, Allocation, Customer, Payment, Receivable
 
@@ -323,13 +330,7 @@ def _apply_receivables(
     table = Receivable.__table__
     result.receivable_ids.update(insert_with_ids(session, table, inserts))
     result.receivable_ids.update(u["b_id"] for u in updates)
-    if updates:
-        session.execute(
-            update(table)
-            .where(table.c.id == bindparam("b_id"))
-            .values({key: bindparam(key) for key in updates[0] if key != "b_id"}),
-            updates,
-        )
+    bulk_update(session, table, updates)
     result.receivables.accepted += len(inserts) + len(updates)
 
 
@@ -379,13 +380,8 @@ def _apply_payments(
     table = Payment.__table__
     new_ids = insert_with_ids(session, table, inserts)
     written.update(zip((row["external_id"] for row in inserts), new_ids, strict=True))
+    bulk_update(session, table, updates)
     if updates:
-        session.execute(
-            update(table)
-            .where(table.c.id == bindparam("b_id"))
-            .values({key: bindparam(key) for key in updates[0] if key != "b_id"}),
-            updates,
-        )
         for part in chunks([u["b_id"] for u in updates]):
             session.execute(delete(Allocation).where(key_in(session, Allocation.payment_id, part)))
     result.payments.accepted += len(inserts) + len(updates)
