@@ -13,7 +13,7 @@
    worker's assessor does it (``service.assessment_queue.drain``, 500 customers a transaction),
    timed on its own, and the end-to-end rate (ingest + drain, run one after the other) printed.
 2. ``credit-control import erp`` of a 1M-row receivables CSV (plus its customers file) in a
-   subprocess, timed, with the subprocess's peak RSS sampled by psutil. The command drains the
+   subprocess, timed, with the peak of its processes' summed RSS (it starts a reader and, on PostgreSQL, drains) sampled by psutil. The command drains the
    assessment queue before it returns, so that is inside the time (its share is printed).
    Targets: < 120 s and < 300 MB.
 
@@ -282,16 +282,25 @@ def csv_import(url: str, files: list[Path]) -> tuple[float, float, str]:
     watched = psutil.Process(process.pid)
     peak = 0
     while process.poll() is None:
+        # The import's own processes too (its reader, its drains): the peak of their sum.
         try:
-            peak = max(peak, watched.memory_info().rss)
+            tree = [watched, *watched.children(recursive=True)]
         except psutil.NoSuchProcess:
             break
+        peak = max(peak, sum(_rss(member) for member in tree))
         time.sleep(0.05)
     output = process.stdout.read() if process.stdout else ""
     elapsed = time.perf_counter() - started
     if process.returncode != 0:
         raise RuntimeError(f"import failed ({process.returncode}): {output[-500:]}")
     return elapsed, peak / 1_000_000, output
+
+
+def _rss(process: psutil.Process) -> int:
+    try:
+        return process.memory_info().rss
+    except psutil.NoSuchProcess:
+        return 0
 
 
 def verdict(ok: bool) -> str:
@@ -357,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
                 missed += (not ok_time) + (not ok_rss)
                 print(
                     f"feeds  CSV import   {backend:<10} {args.csv_rows:>9,} rows in {seconds:6.1f} s "
-                    f"(target < {TARGET_IMPORT_S} s) {verdict(ok_time)}; peak RSS {peak_mb:5.0f} MB "
+                    f"(target < {TARGET_IMPORT_S} s) {verdict(ok_time)}; peak RSS, all processes, {peak_mb:5.0f} MB "
                     f"(target < {TARGET_RSS_MB} MB) {verdict(ok_rss)}\n"
                     f"       {next((line for line in output.splitlines() if line.startswith('re-assessed')), '')}",
                     flush=True,

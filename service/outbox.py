@@ -20,13 +20,12 @@ Helpers here never commit; the caller's transaction decides.
 
 from __future__ import annotations
 
-import json
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import ARRAY, String, and_, any_, bindparam, or_, select, text, update
+from sqlalchemy import ARRAY, String, and_, bindparam, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from service.bulk import bulk_insert
@@ -82,6 +81,7 @@ def queue_for_salesforce(
     receivable_ids: Iterable[int] = (),
     *,
     announce: bool = False,
+    new_receivables: Collection[int] = frozenset(),
 ) -> int:
     """Queue the Account (and Receivable__c) pushes a change calls for; returns rows added.
 
@@ -89,6 +89,8 @@ def queue_for_salesforce(
     that already has a due pending row is not queued again (the pusher reads the latest state
     anyway). ``announce`` asks for a Credit_Status_Change__e even when the status did not change
     (the answer to a Credit_Review_Request__e), so announced Accounts are always queued.
+    ``new_receivables`` (among ``receivable_ids``) were inserted by this transaction, so nothing
+    can be pending for them and they skip the lookup: most of a big import's receivables.
 
     Set-based on purpose: a 5,000-row feed batch touches thousands of targets, and one ORM object
     per row cost ~1.5 s of the feed's transaction. One lookup of the pending targets and one
@@ -103,8 +105,11 @@ def queue_for_salesforce(
     # Rows this session added but did not flush yet must count as pending, and keep lower ids.
     session.flush()
     now = utcnow()
+    fresh = {receivable_target(r) for r in new_receivables}
     already = _pending_targets(
-        session, [target for _, target, payload in wanted if not payload], now
+        session,
+        [target for _, target, payload in wanted if not payload and target not in fresh],
+        now,
     )
     rows = [row for row in wanted if row[2] or row[1] not in already]
     if rows:
@@ -115,46 +120,40 @@ def queue_for_salesforce(
 def _insert_pending(session: Session, rows: list[tuple[str, str, dict]], now: datetime) -> None:
     """Insert ``(kind, target, payload)`` rows as pending, ids in list order.
 
-    PostgreSQL: one INSERT ... SELECT over three arrays (psycopg's executemany sends a statement
-    per row, ~0.6 s for 5,000). SQLite: ``service.bulk.bulk_insert``'s executemany, which formats
-    the two timestamps once rather than once a row.
+    ``service.bulk.bulk_insert``: binary ``COPY`` on PostgreSQL (ids drawn from the sequence row
+    by row, in order; 3-4 times faster than the INSERT ... SELECT over arrays it replaced), an
+    executemany on SQLite that formats the two timestamps once rather than once a row.
     """
-    table = OutboxMessage.__table__
-    if not is_postgres(session):
-        values = {"status": PENDING, "attempts": 0, "available_at": now, "created_at": now}
-        bulk_insert(
-            session, table, [{"kind": k, "target": t, "payload": p, **values} for k, t, p in rows]
-        )
-        return
-    kinds, targets, payloads = zip(*rows, strict=True)
-    session.execute(
-        text(
-            "INSERT INTO outbox (kind, target, payload, status, attempts, available_at, created_at)"
-            " SELECT u.kind, u.target, CAST(u.payload AS JSON), :status, 0, :now, :now"
-            " FROM unnest(:kinds, :targets, :payloads) WITH ORDINALITY AS u(kind, target, payload, n)"
-            " ORDER BY u.n"
-        ).bindparams(
-            bindparam("kinds", list(kinds), type_=ARRAY(String)),
-            bindparam("targets", list(targets), type_=ARRAY(String)),
-            bindparam("payloads", [json.dumps(p) for p in payloads], type_=ARRAY(String)),
-            bindparam("status", PENDING),
-            bindparam("now", now, type_=UTCDateTime),
-        )
+    values = {"status": PENDING, "attempts": 0, "available_at": now, "created_at": now}
+    bulk_insert(
+        session,
+        OutboxMessage.__table__,
+        [{"kind": k, "target": t, "payload": p, **values} for k, t, p in rows],
     )
 
 
 def _pending_targets(session: Session, targets: list[str], now: datetime) -> set[str]:
-    """Which of ``targets`` have a due pending row: one ``= ANY(array)`` on PostgreSQL."""
+    """Which of ``targets`` have a due pending row.
+
+    PostgreSQL: one probe of ``ix_outbox_target_state`` per target (a LATERAL subquery with
+    ``LIMIT 1``). The plain ``target = ANY(array) AND status = 'pending' AND available_at <= :now``
+    let the planner of a bulk-loaded, not yet analysed outbox walk every pending row instead:
+    measured with 1.05M pending rows, 140-200 ms for 2,000 targets, against 21-37 ms for 4,000.
+    """
     if not targets:
         return set()
-    due = (OutboxMessage.status == PENDING, OutboxMessage.available_at <= now)
     if is_postgres(session):
-        array = bindparam("targets", targets, type_=ARRAY(String))
-        return set(
-            session.scalars(
-                select(OutboxMessage.target).where(*due, OutboxMessage.target == any_(array))
-            )
+        statement = text(
+            "SELECT t.target FROM unnest(:targets) AS t(target) CROSS JOIN LATERAL"
+            " (SELECT 1 FROM outbox o WHERE o.target = t.target AND o.status = :pending"
+            " AND o.available_at <= :now LIMIT 1) AS due"
+        ).bindparams(
+            bindparam("targets", targets, type_=ARRAY(String)),
+            bindparam("pending", PENDING),
+            bindparam("now", now, type_=UTCDateTime),
         )
+        return set(session.scalars(statement))
+    due = (OutboxMessage.status == PENDING, OutboxMessage.available_at <= now)
     found: set[str] = set()
     for start in range(0, len(targets), 500):
         chunk = targets[start : start + 500]

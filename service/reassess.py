@@ -26,7 +26,7 @@ from __future__ import annotations
 import functools
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -623,14 +623,6 @@ def reassess_all(
 _WORKER: dict[str, Any] = {}
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
 def _worker_start(url: str, policy_document: dict[str, Any], as_of: date) -> None:
     from sqlalchemy import create_engine
 
@@ -695,7 +687,7 @@ def reassess_book(
         max_workers=min(workers, len(ranges)),
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_worker_start,
-        initargs=(database_url, _plain(policy.document), as_of),
+        initargs=(database_url, policy.portable_document(), as_of),
     ) as pool:
         for part in pool.map(_worker_chunk, ranges):
             report.add(part)

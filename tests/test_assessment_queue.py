@@ -302,6 +302,104 @@ def test_import__drains_the_queue_before_returning(db_url):
         engine.dispose()
 
 
+def test_import__read_ahead_and_a_drain_in_two_processes_assess_everything_once(
+    db_url, monkeypatch
+):
+    from service.credit import load_policy
+    from service.feeds import importer
+
+    # The fixture is small; make it count as big (two drain processes on PostgreSQL, one on
+    # SQLite, whatever this machine's cores).
+    monkeypatch.setattr(importer, "PARALLEL_DRAIN_MIN", 1)
+    monkeypatch.setattr(importer.os, "cpu_count", lambda: 2)
+    policy = load_policy({"name": "strict", "revision": 7, "hold": {"days_past_due_over": 20}})
+    engine = make_engine(db_url)
+    factory = make_session_factory(engine)
+    files = [FIXTURES / "erp" / "customers.csv", FIXTURES / "erp" / "receivables.csv"]
+    try:
+        report = import_files(
+            factory, files, source="erp-main", now=NOW, policy=policy, read_ahead=True
+        )
+        assert (report.assessed, report.assess_error) == (3, None)
+        assert requests_of(factory) == []
+        stored = assessments(factory)
+        assert set(stored) == set(ids_by_number(factory).values())
+        assert {a.document["policy"] for a in stored.values()} == {"strict r7"}
+    finally:
+        engine.dispose()
+
+
+def test_drain_all__several_processes_share_a_long_queue_and_each_customer_is_assessed_once(
+    db_url,
+):
+    engine = make_engine(db_url)
+    factory = make_session_factory(engine)
+    try:
+        with transaction(factory) as session:
+            session.execute(
+                insert(Customer),
+                [
+                    {
+                        "number": f"C-{n:03}",
+                        "source": "erp-main",
+                        "name": f"C {n}",
+                        "currency": "CHF",
+                    }
+                    for n in range(60)
+                ],
+            )
+        ids = sorted(ids_by_number(factory).values())
+        with transaction(factory) as session:
+            assessment_queue.request(session, ids, NOW)
+
+        drained = assessment_queue.drain_all(factory, TODAY, limit=7, processes=3)
+
+        assert (drained.assessed, drained.failed) == (60, None)
+        assert requests_of(factory) == []
+        assert sorted(assessments(factory)) == ids
+        with factory() as session:
+            queued = list(session.scalars(select(OutboxMessage.target)))
+        assert sorted(queued) == sorted(f"Account:{cid}" for cid in ids)
+    finally:
+        engine.dispose()
+
+
+def test_drain_all__a_helper_process_drains_with_the_callers_policy(db_url):
+    import pickle
+
+    from service.credit import load_policy
+
+    policy = load_policy(
+        {
+            "name": "strict",
+            "revision": 7,
+            "segments": [
+                {
+                    "name": "big",
+                    "when": {"tier": "A"},
+                    "policy": {"hold": {"days_past_due_over": 20}},
+                }
+            ],
+        }
+    )
+    engine = make_engine(db_url)
+    factory = make_session_factory(engine)
+    try:
+        import_files(
+            factory, [FIXTURES / "erp" / "customers.csv"], source="erp-main", now=NOW, drain=False
+        )
+        # What drain_all hands a helper process, through pickle as the process pool does.
+        arguments = pickle.loads(pickle.dumps((db_url, TODAY, policy.portable_document(), 2)))
+
+        drained = assessment_queue._drain_process(*arguments)
+
+        assert (drained.assessed, drained.failed) == (3, None)
+        assert {a.document["policy"] for a in assessments(factory).values()} == {"strict r7"}
+        assert load_policy(arguments[2]) == policy
+    finally:
+        engine.dispose()
+
+
 def test_import__a_failing_final_drain_is_reported_and_leaves_the_rest_queued(db_url, monkeypatch):
     engine = make_engine(db_url)
     factory = make_session_factory(engine)

@@ -140,6 +140,13 @@ class Policy:
     def label(self) -> str:
         return f"{self.name} r{self.revision}"
 
+    def portable_document(self) -> dict[str, Any]:
+        """The document as plain dicts and lists, for another process's ``load_policy``.
+
+        A policy holds read-only mappings, which do not pickle; its document rebuilds it.
+        """
+        return _plain(self.document)
+
     def for_customer(self, attributes: Mapping[str, str]) -> tuple[Policy, str | None]:
         """The policy that applies to a customer with these attributes, and its segment name."""
         for segment in self.segments:  # a loop, not all(<generator>): runs once per customer
@@ -149,6 +156,14 @@ class Policy:
             else:
                 return segment.policy, segment.name
         return self, None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 # --- schema ------------------------------------------------------------------------------------

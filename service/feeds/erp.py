@@ -92,5 +92,11 @@ def receive_erp_batch(
         outcome.queued_for_assessment = assessment_queue.request(
             session, outcome.applied.customer_ids, now
         )
-        queue_for_salesforce(session, (), sorted(outcome.applied.receivable_ids))
+        applied = outcome.applied
+        queue_for_salesforce(
+            session,
+            (),
+            sorted(applied.receivable_ids),
+            new_receivables=applied.new_receivable_ids,
+        )
     return outcome

@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 from service.bulk import (
     bulk_insert,
     bulk_update,
-    chunks,
     insert_with_ids,
+    key_chunks,
     key_in,
     source_key_in,
 )
@@ -59,6 +59,8 @@ class ApplyResult:
     customer_ids: set[int] = field(default_factory=set)
     # Receivables inserted or changed: their Receivable__c mirrors need pushing.
     receivable_ids: set[int] = field(default_factory=set)
+    # The inserted ones among them (nothing can be queued for those yet).
+    new_receivable_ids: set[int] = field(default_factory=set)
 
     def counts(self) -> dict[str, dict[str, int]]:
         return {
@@ -70,7 +72,7 @@ class ApplyResult:
 
 def customer_ids_by_number(session: Session, numbers: Iterable[str]) -> dict[str, int]:
     found: dict[str, int] = {}
-    for part in chunks(sorted(set(numbers))):
+    for part in key_chunks(session, sorted(set(numbers))):
         found.update(
             session.execute(
                 select(Customer.number, Customer.id).where(key_in(session, Customer.number, part))
@@ -81,7 +83,7 @@ def customer_ids_by_number(session: Session, numbers: Iterable[str]) -> dict[str
 
 def receivable_ids(session: Session, source: str, external_ids: Iterable[str]) -> dict[str, int]:
     found: dict[str, int] = {}
-    for part in chunks(sorted(set(external_ids))):
+    for part in key_chunks(session, sorted(set(external_ids))):
         found.update(
             session.execute(
                 select(Receivable.external_id, Receivable.id).where(
@@ -194,7 +196,7 @@ def _apply_customers(
         *(getattr(Customer, name) for name in _CUSTOMER_FIELDS),
     )
     stored: dict[str, Any] = {}
-    for part in chunks([row["number"] for row in rows]):
+    for part in key_chunks(session, [row["number"] for row in rows]):
         for found in session.execute(
             select(*columns).where(key_in(session, Customer.number, part))
         ):
@@ -274,7 +276,7 @@ def _stored_by_source_key(
     Each row carries ``id``, ``source_updated_at`` (to ignore older versions) and ``columns``.
     """
     stored: dict[str, Any] = {}
-    for part in chunks([row["id"] for row in rows]):
+    for part in key_chunks(session, [row["id"] for row in rows]):
         statement = select(model.external_id, model.id, model.source_updated_at, *columns).where(
             source_key_in(session, model.source, source, model.external_id, part)
         )
@@ -328,7 +330,8 @@ def _apply_receivables(
             result.customer_ids.add(old.customer_id)
 
     table = Receivable.__table__
-    result.receivable_ids.update(insert_with_ids(session, table, inserts))
+    result.new_receivable_ids.update(insert_with_ids(session, table, inserts))
+    result.receivable_ids.update(result.new_receivable_ids)
     result.receivable_ids.update(u["b_id"] for u in updates)
     bulk_update(session, table, updates)
     result.receivables.accepted += len(inserts) + len(updates)
@@ -382,7 +385,7 @@ def _apply_payments(
     written.update(zip((row["external_id"] for row in inserts), new_ids, strict=True))
     bulk_update(session, table, updates)
     if updates:
-        for part in chunks([u["b_id"] for u in updates]):
+        for part in key_chunks(session, [u["b_id"] for u in updates]):
             session.execute(delete(Allocation).where(key_in(session, Allocation.payment_id, part)))
     result.payments.accepted += len(inserts) + len(updates)
 

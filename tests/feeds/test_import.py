@@ -7,11 +7,13 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from service.cli import main
 from service.db import make_engine, make_session_factory
-from service.feeds.importer import csv_row, import_files
+from service.feeds.importer import import_files
+from service.feeds.reading import csv_row
 from service.models import Allocation, Assessment, Customer, Receivable
 from tests.conftest import FIXTURES, NOW
 
@@ -77,7 +79,10 @@ def test_import_erp__json_file_in_the_feed_shape(db_url, runner):
     assert len(stored(db_url, Customer)) == 3
 
 
-def test_import_files__streams_in_chunks_with_lines_counted_across_chunks(sqlite_url, tmp_path):
+@pytest.mark.parametrize("read_ahead", [False, True], ids=["here", "in-a-child-process"])
+def test_import_files__streams_in_chunks_with_lines_counted_across_chunks(
+    sqlite_url, tmp_path, read_ahead
+):
     path = tmp_path / "receivables.csv"
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
@@ -117,12 +122,54 @@ def test_import_files__streams_in_chunks_with_lines_counted_across_chunks(sqlite
     rejected = []
 
     report = import_files(
-        sessions, [path], source="erp-main", now=NOW, chunk_size=4, on_rejected=rejected.append
+        sessions,
+        [path],
+        source="erp-main",
+        now=NOW,
+        chunk_size=4,
+        on_rejected=rejected.append,
+        read_ahead=read_ahead,
     )
 
     engine.dispose()
     assert report.counts["receivables"].accepted == 24
     assert [(r.line, r.path) for r in rejected] == [(19, "amount")]
+
+
+def test_import_files__lookups_of_thousands_of_keys_find_every_stored_row(db_url, tmp_path):
+    """More keys in one chunk than one SQLite statement binds (1,000): all are looked up."""
+    customers, receivables = tmp_path / "customers.csv", tmp_path / "receivables.csv"
+    with customers.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["number", "name", "currency"])
+        writer.writerows([f"C-{n}", f"Customer {n}", "EUR"] for n in range(2_500))
+    with receivables.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        columns = "id customer type number issue_date due_date currency amount open_amount"
+        writer.writerow([*columns.split(), "updated_at"])
+        dates, money, version = (
+            ("2026-01-01", "2026-01-31"),
+            ("EUR", "10.00", "10.00"),
+            "2026-03-01",
+        )
+        writer.writerows(
+            [f"R-{n}", f"C-{n}", "invoice", f"R-{n}", *dates, *money, f"{version}T00:00:00Z"]
+            for n in range(2_500)
+        )
+    engine = make_engine(db_url)
+    sessions = make_session_factory(engine)
+    files = [customers, receivables]
+    try:
+        first = import_files(sessions, files, source="erp-main", now=NOW, drain=False)
+        again = import_files(sessions, files, source="erp-main", now=NOW, drain=False)
+    finally:
+        engine.dispose()
+
+    assert first.counts["receivables"].accepted == 2_500
+    assert (again.counts["customers"].ignored, again.counts["receivables"].ignored) == (
+        2_500,
+        2_500,
+    )
 
 
 def test_csv_row__blank_cells_are_absent_and_allocations_parsed():
@@ -153,6 +200,18 @@ def test_import_erp__unreadable_json_shape_is_reported_not_crashed(db_url, runne
 
     assert result.exit_code == 1
     assert "customers[0].name: Missing data for required field." in result.output
+
+
+def test_import_erp__a_file_it_cannot_read_ends_with_one_line(db_url, runner, tmp_path):
+    path = tmp_path / "batch.json"
+    path.write_text('{"customers": [')
+
+    result = runner.invoke(main, ["import", "erp", str(path)])
+
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"Error: {path}: not valid JSON: Expecting value: line 1 column 16 (char 15)"
+    ]
 
 
 def test_import_erp__queues_accounts_and_receivables_for_salesforce(db_url, runner):

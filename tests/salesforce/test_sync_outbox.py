@@ -68,6 +68,18 @@ def test_queue_for_salesforce__set_based_rows_on_both_databases(any_factory):
     assert len(claim.by_target()["Account:3"]) == 2  # coalesced into one push
 
 
+def test_queue_for_salesforce__receivables_new_in_this_transaction_are_queued_too(any_factory):
+    with transaction(any_factory) as s:
+        assert outbox.queue_for_salesforce(s, [], [20]) == 1
+        added = outbox.queue_for_salesforce(s, [], [20, 21, 22], new_receivables={21, 22})
+    assert added == 2  # 20 was pending already; 21 and 22 cannot have been
+    assert [r.target for r in _rows(any_factory)] == [
+        "Receivable__c:20",
+        "Receivable__c:21",
+        "Receivable__c:22",
+    ]
+
+
 def test_claim__takes_every_pending_row_of_a_target_and_leases_them(factory):
     with transaction(factory) as s:
         for n in range(3):
