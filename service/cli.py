@@ -126,7 +126,7 @@ def import_erp(
     from service.db import make_engine, make_session_factory, utcnow
     from service.feeds.assessment import load_policy_file
     from service.feeds.importer import import_files
-    from service.feeds.reading import ImportFileError
+    from service.feeds.reading import ImportReadError
 
     config = load_config(require=())
     policy = load_policy_file(config.credit_policy_file)
@@ -158,7 +158,7 @@ def import_erp(
             on_rejected=on_rejected,
             policy=policy,
         )
-    except ImportFileError as error:  # one line, no traceback: the file is named in it
+    except ImportReadError as error:  # one line, no traceback: the file is named in it
         raise click.ClickException(str(error)) from None
     finally:
         if report_file:

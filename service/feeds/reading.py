@@ -24,14 +24,16 @@ from __future__ import annotations
 import csv
 import json
 import multiprocessing
+import os
 import pickle
+import queue
 import signal
+import threading
 import traceback
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from queue import Empty
 from typing import Any
 
 from service.errors import FieldError
@@ -46,8 +48,9 @@ PIECES_AHEAD = 20
 _INTEGER_FIELDS = {"payment_terms_days"}
 
 
-class ImportFileError(Exception):
-    """A file the import cannot read at all (not JSON, not UTF-8, not a list of rows)."""
+class ImportReadError(Exception):
+    """The import cannot read its files: one is not UTF-8, not JSON, not a list of rows; or the
+    reading process was killed. The message names the file (or the exit code) and what to do."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,36 +137,42 @@ def chunks_from_child(planned: list[tuple[str, Path]], chunk_size: int) -> Itera
 
     The child's exception is raised here, its traceback attached as a note. Leaving the loop
     early (closing this generator, or an exception in the caller's loop) stops the child.
+
+    A pipe of our own rather than a ``multiprocessing.Queue``: this process closes its copy of
+    the sending end, so a child killed halfway through a message is an end of file here. With a
+    queue (which keeps both ends in both processes) the reader waited forever for the rest.
     """
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited connections
-    queue = context.Queue(maxsize=PIECES_AHEAD)
+    receiver, sender = context.Pipe(duplex=False)
     child = context.Process(
         target=_child_main,
-        args=(planned, chunk_size, queue),
+        args=(planned, chunk_size, sender),
         name="import-reader",
         daemon=True,
     )
     child.start()
+    sender.close()
     try:
-        yield from _assembled(_received(queue, child))
+        yield from _assembled(_received(receiver, child))
         child.join()
     finally:
         if child.is_alive():
             child.terminate()
             child.join()
-        queue.close()
+        receiver.close()
 
 
-def _received(queue: Any, child: Any) -> Iterator[_Piece]:
+def _received(receiver: Any, child: Any) -> Iterator[_Piece]:
     while True:
         try:
-            what, value = queue.get(timeout=1.0)
-        except Empty:
-            if child.exitcode not in (None, 0):  # killed, or died before it could report
-                raise RuntimeError(
-                    f"import: the reading process stopped (exit code {child.exitcode})"
-                ) from None
-            continue
+            what, value = receiver.recv()
+        except (EOFError, OSError):  # gone without a word, maybe mid-message: OOM, kill -9
+            child.join(5)
+            raise ImportReadError(
+                f"the import's reading process stopped (exit code {child.exitcode}); "
+                "the chunks before it are stored: import again to finish "
+                "(rows not newer than what is stored are ignored)"
+            ) from None
         if what == "done":
             return
         if what == "error":
@@ -171,22 +180,39 @@ def _received(queue: Any, child: Any) -> Iterator[_Piece]:
         yield value
 
 
-def _child_main(planned: list[tuple[str, Path]], chunk_size: int, queue: Any) -> None:
-    """The reading process: every piece, then ``done``; or the error that stopped it."""
+def _child_main(planned: list[tuple[str, Path]], chunk_size: int, sender: Any) -> None:
+    """The reading process: every piece, then ``done``; or the error that stopped it.
+
+    Pieces are sent by a thread from a queue of ``PIECES_AHEAD``, so reading runs ahead while
+    the writer is busy; the pipe itself holds less than one piece.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the writer's: it stops us
+    ready: queue.Queue[tuple[str, Any] | None] = queue.Queue(maxsize=PIECES_AHEAD)
+    sending = threading.Thread(target=_send_all, args=(ready, sender), daemon=True)
+    sending.start()
     try:
         for piece in _pieces(planned, chunk_size, PIECE_ROWS):
-            queue.put(("piece", piece))
+            ready.put(("piece", piece))
+        ready.put(("done", None))
     except Exception as exc:
-        if not isinstance(exc, ImportFileError):
+        if not isinstance(exc, ImportReadError):
             exc.add_note(f"in the import's reading process:\n{traceback.format_exc()}")
         try:
             pickle.dumps(exc)
         except Exception:
             exc = RuntimeError(f"{type(exc).__name__}: {exc}")
-        queue.put(("error", exc))
-        return
-    queue.put(("done", None))
+        ready.put(("error", exc))
+    ready.put(None)
+    sending.join()
+
+
+def _send_all(ready: queue.Queue, sender: Any) -> None:
+    try:
+        while (message := ready.get()) is not None:
+            sender.send(message)
+        sender.close()
+    except OSError:  # the writer is gone (killed): nobody to read for, and nothing to clean up
+        os._exit(1)
 
 
 def _assembled(pieces: Iterable[_Piece]) -> Iterator[Chunk]:
@@ -221,7 +247,7 @@ def _pieces(planned: list[tuple[str, Path]], chunk_size: int, piece_rows: int) -
         for json_kind in KINDS:
             rows = document.get(json_kind) or []
             if not isinstance(rows, list):
-                raise ImportFileError(f"{path}: {json_kind!r} must be a list of rows")
+                raise ImportReadError(f"{path}: {json_kind!r} must be a list of rows")
             numbered = ((None, row) for row in rows)
             yield from _validated(json_kind, path, numbered, chunk_size, piece_rows)
 
@@ -276,18 +302,18 @@ def _json_document(path: Path) -> dict[str, Any]:
     with _reading(path):
         document = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(document, dict):
-        raise ImportFileError(f"{path}: expected a JSON object with customers, receivables...")
+        raise ImportReadError(f"{path}: expected a JSON object with customers, receivables...")
     return document
 
 
 @contextmanager
 def _reading(path: Path) -> Iterator[None]:
-    """Turns a file that cannot be read as text, CSV or JSON into one ``ImportFileError``."""
+    """Turns a file that cannot be read as text, CSV or JSON into one ``ImportReadError``."""
     try:
         yield
     except UnicodeDecodeError as error:
-        raise ImportFileError(f"{path}: not UTF-8 text ({error.reason})") from error
+        raise ImportReadError(f"{path}: not UTF-8 text ({error.reason})") from error
     except json.JSONDecodeError as error:
-        raise ImportFileError(f"{path}: not valid JSON: {error}") from error
+        raise ImportReadError(f"{path}: not valid JSON: {error}") from error
     except csv.Error as error:
-        raise ImportFileError(f"{path}: not readable as CSV: {error}") from error
+        raise ImportReadError(f"{path}: not readable as CSV: {error}") from error

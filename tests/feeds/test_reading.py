@@ -6,12 +6,11 @@ import csv
 import json
 import multiprocessing
 from pathlib import Path
-from queue import Empty
 
 import pytest
 
 from service.feeds.reading import (
-    ImportFileError,
+    ImportReadError,
     _assembled,
     _pieces,
     _received,
@@ -119,7 +118,7 @@ def test_a_file_that_is_not_utf8_is_one_clear_error(tmp_path, read):
     path = tmp_path / "r.csv"
     path.write_bytes(",".join(HEADER).encode() + b"\nR1,C-\xff\xfe\n")
 
-    with pytest.raises(ImportFileError, match=r"r\.csv: not UTF-8 text"):
+    with pytest.raises(ImportReadError, match=r"r\.csv: not UTF-8 text"):
         list(read([("receivables", path)], 4))
 
 
@@ -135,19 +134,27 @@ def test_a_json_file_of_the_wrong_shape_is_one_clear_error(tmp_path, text, messa
     path = tmp_path / "batch.json"
     path.write_text(text)
 
-    with pytest.raises(ImportFileError, match=message):
+    with pytest.raises(ImportReadError, match=message):
         list(validated_chunks(plan([path], None), 4))
 
 
-class _DeadChild:
-    exitcode = -9  # SIGKILL, say
+def test_a_reader_killed_halfway_through_a_message_is_an_error_not_a_hang():
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_half_a_message, args=(sender,))
+    child.start()
+    sender.close()
+
+    with pytest.raises(ImportReadError, match=r"reading process stopped \(exit code -9\)"):
+        next(_received(receiver, child))
+    receiver.close()
 
 
-class _SilentQueue:
-    def get(self, timeout):
-        raise Empty
+def _half_a_message(sender) -> None:
+    """Start a message the size of a piece, then die as ``kill -9`` would."""
+    import os
+    import signal
+    import struct
 
-
-def test_a_reader_that_dies_without_a_word_is_an_error_not_a_hang():
-    with pytest.raises(RuntimeError, match=r"reading process stopped \(exit code -9\)"):
-        next(_received(_SilentQueue(), _DeadChild()))
+    os.write(sender.fileno(), struct.pack("!i", 300_000) + b"x" * 1_000)
+    os.kill(os.getpid(), signal.SIGKILL)
