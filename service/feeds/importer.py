@@ -47,10 +47,11 @@ log = logging.getLogger(__name__)
 # Customers per transaction in the final drain: bigger than the worker's batches (nobody waits
 # on the import's write lock but itself), still a short transaction each.
 IMPORT_DRAIN_LIMIT = 2_000
-# PostgreSQL: a queue this long is drained by up to this many processes (one per core); a
-# shorter one is not worth starting processes for (~1 s each).
+# PostgreSQL: a queue this long is drained by two processes when there are two cores; a shorter
+# one is not worth starting a process for (~1 s). Not more than two: each holds ~100 MB (the
+# import's budget is 300 MB in all), and the database server needs cores of its own.
 PARALLEL_DRAIN_MIN = 8_000
-MAX_DRAIN_PROCESSES = 4
+MAX_DRAIN_PROCESSES = 2
 # Files this big in all (~80k receivable rows) are read by a second process, running ahead.
 READ_AHEAD_BYTES = 8_000_000
 
