@@ -302,7 +302,7 @@ def test_import__drains_the_queue_before_returning(db_url):
         engine.dispose()
 
 
-def test_import__read_ahead_and_a_drain_in_two_processes_assess_everything_once(
+def test_import__a_drain_in_two_processes_assesses_everything_once_with_the_policy_given(
     db_url, monkeypatch
 ):
     from service.credit import load_policy
@@ -317,9 +317,7 @@ def test_import__read_ahead_and_a_drain_in_two_processes_assess_everything_once(
     factory = make_session_factory(engine)
     files = [FIXTURES / "erp" / "customers.csv", FIXTURES / "erp" / "receivables.csv"]
     try:
-        report = import_files(
-            factory, files, source="erp-main", now=NOW, policy=policy, read_ahead=True
-        )
+        report = import_files(factory, files, source="erp-main", now=NOW, policy=policy)
         assert (report.assessed, report.assess_error) == (3, None)
         assert requests_of(factory) == []
         stored = assessments(factory)

@@ -16,8 +16,8 @@ transaction. After the last chunk the import drains the queue itself, so the fig
 when the command returns (``drain=False`` leaves that to the worker); if the import is
 interrupted, the worker's assessor finishes what the committed chunks asked for.
 
-Files are read and validated by ``service.feeds.reading``; a big import reads them in a second
-process, running ahead of the writes (file formats and the why are there).
+Files are read and validated by ``service.feeds.reading`` (the file formats are described
+there).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from service import assessment_queue
 from service.db import is_postgres, transaction
 from service.errors import FieldError
 from service.feeds.ingest import Counts, apply_batch, reference_errors
-from service.feeds.reading import Chunk, chunks_from_child, plan, validated_chunks
+from service.feeds.reading import Chunk, plan, validated_chunks
 from service.feeds.schemas import KINDS
 from service.outbox import queue_for_salesforce
 
@@ -52,8 +52,6 @@ IMPORT_DRAIN_LIMIT = 2_000
 # import's budget is 300 MB in all), and the database server needs cores of its own.
 PARALLEL_DRAIN_MIN = 8_000
 MAX_DRAIN_PROCESSES = 2
-# Files this big in all (~80k receivable rows) are read by a second process, running ahead.
-READ_AHEAD_BYTES = 8_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,15 +84,9 @@ def import_files(
     on_rejected: Callable[[Rejected], None] = lambda r: None,
     policy: Any = None,
     drain: bool = True,
-    read_ahead: bool | None = None,
 ) -> ImportReport:
-    """Import ``paths``; ``read_ahead`` (default: by the files' size) reads in a second process."""
     report = ImportReport()
-    planned = plan(paths, kind)
-    if read_ahead is None:
-        read_ahead = sum(path.stat().st_size for _, path in planned) >= READ_AHEAD_BYTES
-    reader = chunks_from_child if read_ahead else validated_chunks
-    with closing(reader(planned, chunk_size)) as chunks:
+    with closing(validated_chunks(plan(paths, kind), chunk_size)) as chunks:
         for chunk in chunks:
             _import_chunk(sessions, source, chunk, now, report, on_rejected)
     if drain:

@@ -7,7 +7,6 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from service.cli import main
@@ -79,10 +78,7 @@ def test_import_erp__json_file_in_the_feed_shape(db_url, runner):
     assert len(stored(db_url, Customer)) == 3
 
 
-@pytest.mark.parametrize("read_ahead", [False, True], ids=["here", "in-a-child-process"])
-def test_import_files__streams_in_chunks_with_lines_counted_across_chunks(
-    sqlite_url, tmp_path, read_ahead
-):
+def test_import_files__streams_in_chunks_with_lines_counted_across_chunks(sqlite_url, tmp_path):
     path = tmp_path / "receivables.csv"
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
@@ -128,7 +124,6 @@ def test_import_files__streams_in_chunks_with_lines_counted_across_chunks(
         now=NOW,
         chunk_size=4,
         on_rejected=rejected.append,
-        read_ahead=read_ahead,
     )
 
     engine.dispose()
