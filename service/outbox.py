@@ -20,12 +20,13 @@ Helpers here never commit; the caller's transaction decides.
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import ARRAY, String, and_, bindparam, or_, select, text, update
+from sqlalchemy import ARRAY, BigInteger, String, and_, bindparam, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from service.bulk import bulk_insert
@@ -47,8 +48,11 @@ def account_target(customer_id: int) -> str:
     return f"Account:{customer_id}"
 
 
+RECEIVABLE_TARGET = "Receivable__c:"
+
+
 def receivable_target(receivable_id: int) -> str:
-    return f"Receivable__c:{receivable_id}"
+    return f"{RECEIVABLE_TARGET}{receivable_id}"
 
 
 def target_id(target: str) -> int:
@@ -89,32 +93,38 @@ def queue_for_salesforce(
     that already has a due pending row is not queued again (the pusher reads the latest state
     anyway). ``announce`` asks for a Credit_Status_Change__e even when the status did not change
     (the answer to a Credit_Review_Request__e), so announced Accounts are always queued.
-    ``new_receivables`` (among ``receivable_ids``) were inserted by this transaction, so nothing
-    can be pending for them and they skip the lookup: most of a big import's receivables.
+    ``new_receivables`` (among ``receivable_ids``) were inserted by this transaction: nothing
+    can be pending for them, so they are not looked up, and the database builds their rows from
+    their ids (``_insert_receivable_targets``). That is most of a big import's rows.
 
     Set-based on purpose: a 5,000-row feed batch touches thousands of targets, and one ORM object
     per row cost ~1.5 s of the feed's transaction. One lookup of the pending targets and one
-    multi-row INSERT do the same work in a fraction of that. Rows are inserted Accounts first, in
-    the order given, as before (the pusher claims by id).
+    multi-row INSERT do the same work in a fraction of that. Rows are inserted Accounts first,
+    then the receivables, each in the order given, new receivables last (the pusher claims by
+    id).
     """
     account_payload = {"announce": True} if announce else {}
     wanted = [(ACCOUNT, account_target(c), account_payload) for c in dict.fromkeys(customer_ids)]
-    wanted += [(RECEIVABLE, receivable_target(r), {}) for r in dict.fromkeys(receivable_ids)]
-    if not wanted:
+    new = [r for r in dict.fromkeys(receivable_ids) if r in new_receivables]
+    wanted += [
+        (RECEIVABLE, receivable_target(r), {})
+        for r in dict.fromkeys(receivable_ids)
+        if r not in new_receivables
+    ]
+    if not wanted and not new:
         return 0
     # Rows this session added but did not flush yet must count as pending, and keep lower ids.
     session.flush()
     now = utcnow()
-    fresh = {receivable_target(r) for r in new_receivables}
     already = _pending_targets(
-        session,
-        [target for _, target, payload in wanted if not payload and target not in fresh],
-        now,
+        session, [target for _, target, payload in wanted if not payload], now
     )
     rows = [row for row in wanted if row[2] or row[1] not in already]
     if rows:
         _insert_pending(session, rows, now)
-    return len(rows)
+    if new:
+        _insert_receivable_targets(session, new, now)
+    return len(rows) + len(new)
 
 
 def _insert_pending(session: Session, rows: list[tuple[str, str, dict]], now: datetime) -> None:
@@ -129,6 +139,43 @@ def _insert_pending(session: Session, rows: list[tuple[str, str, dict]], now: da
         session,
         OutboxMessage.__table__,
         [{"kind": k, "target": t, "payload": p, **values} for k, t, p in rows],
+    )
+
+
+_INSERT_TARGETS = (
+    "INSERT INTO outbox (kind, target, payload, status, attempts, available_at, created_at)"
+    " SELECT :kind, :prefix || {id}, :payload, :status, 0, :now, :now FROM {ids} ORDER BY {order}"
+)
+_INSERT_TARGETS_FROM_ARRAY = _INSERT_TARGETS.format(
+    id="k.id", ids="unnest(:ids) WITH ORDINALITY AS k(id, n)", order="k.n"
+)
+_INSERT_TARGETS_FROM_JSON = _INSERT_TARGETS.format(
+    id="k.value", ids="json_each(:ids) AS k", order="k.key"
+)
+
+
+def _insert_receivable_targets(session: Session, receivable_ids: list[int], now: datetime) -> None:
+    """Pending ``Receivable__c`` rows for these ids, in this order, built by the database.
+
+    One array (PostgreSQL) or JSON (SQLite) parameter instead of seven bound values a row: an
+    import chunk queues 20,000 of these, and building and binding them in Python cost about a
+    tenth of a 1M-row import on SQLite.
+    """
+    if is_postgres(session):
+        statement = _INSERT_TARGETS_FROM_ARRAY
+        keys = bindparam("ids", receivable_ids, type_=ARRAY(BigInteger))
+    else:
+        statement = _INSERT_TARGETS_FROM_JSON
+        keys = bindparam("ids", json.dumps(receivable_ids))
+    session.execute(
+        text(statement).bindparams(
+            keys,
+            bindparam("kind", RECEIVABLE),
+            bindparam("prefix", RECEIVABLE_TARGET),
+            bindparam("payload", {}, type_=OutboxMessage.__table__.c.payload.type),
+            bindparam("status", PENDING),
+            bindparam("now", now, type_=UTCDateTime),
+        )
     )
 
 

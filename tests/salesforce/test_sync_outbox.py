@@ -73,11 +73,15 @@ def test_queue_for_salesforce__receivables_new_in_this_transaction_are_queued_to
         assert outbox.queue_for_salesforce(s, [], [20]) == 1
         added = outbox.queue_for_salesforce(s, [], [20, 21, 22], new_receivables={21, 22})
     assert added == 2  # 20 was pending already; 21 and 22 cannot have been
-    assert [r.target for r in _rows(any_factory)] == [
-        "Receivable__c:20",
-        "Receivable__c:21",
-        "Receivable__c:22",
+    rows = _rows(any_factory)
+    assert [(r.kind, r.target, r.payload, r.status, r.attempts) for r in rows] == [
+        (outbox.RECEIVABLE, "Receivable__c:20", {}, outbox.PENDING, 0),
+        (outbox.RECEIVABLE, "Receivable__c:21", {}, outbox.PENDING, 0),
+        (outbox.RECEIVABLE, "Receivable__c:22", {}, outbox.PENDING, 0),
     ]
+    assert rows[1].available_at == rows[2].available_at <= utcnow()
+    with transaction(any_factory) as s:  # due, so a pusher takes them
+        assert set(outbox.claim(s, limit=10).by_target()) == {r.target for r in rows}
 
 
 def test_claim__takes_every_pending_row_of_a_target_and_leases_them(factory):
