@@ -15,6 +15,7 @@ from service.feeds.importer import import_files
 from service.feeds.reading import csv_row
 from service.models import Allocation, Assessment, Customer, Receivable
 from tests.conftest import FIXTURES, NOW
+from tests.erp_files import receivables_csv
 
 ERP = FIXTURES / "erp"
 
@@ -79,39 +80,7 @@ def test_import_erp__json_file_in_the_feed_shape(db_url, runner):
 
 
 def test_import_files__streams_in_chunks_with_lines_counted_across_chunks(sqlite_url, tmp_path):
-    path = tmp_path / "receivables.csv"
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(
-            [
-                "id",
-                "customer",
-                "type",
-                "number",
-                "issue_date",
-                "due_date",
-                "currency",
-                "amount",
-                "open_amount",
-                "updated_at",
-            ]
-        )
-        for i in range(25):
-            amount = "bad" if i == 17 else "10.00"
-            writer.writerow(
-                [
-                    f"R{i}",
-                    "C-100",
-                    "invoice",
-                    f"R{i}",
-                    "2026-01-01",
-                    "2026-01-31",
-                    "EUR",
-                    amount,
-                    "10.00",
-                    "2026-03-01T00:00:00Z",
-                ]
-            )
+    path = receivables_csv(tmp_path / "receivables.csv", 25, bad={17: "bad"})
     engine = make_engine(sqlite_url)
     sessions = make_session_factory(engine)
     import_files(sessions, [ERP / "customers.csv"], source="erp-main", now=NOW)
@@ -138,19 +107,7 @@ def test_import_files__lookups_of_thousands_of_keys_find_every_stored_row(db_url
         writer = csv.writer(handle)
         writer.writerow(["number", "name", "currency"])
         writer.writerows([f"C-{n}", f"Customer {n}", "EUR"] for n in range(2_500))
-    with receivables.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        columns = "id customer type number issue_date due_date currency amount open_amount"
-        writer.writerow([*columns.split(), "updated_at"])
-        dates, money, version = (
-            ("2026-01-01", "2026-01-31"),
-            ("EUR", "10.00", "10.00"),
-            "2026-03-01",
-        )
-        writer.writerows(
-            [f"R-{n}", f"C-{n}", "invoice", f"R-{n}", *dates, *money, f"{version}T00:00:00Z"]
-            for n in range(2_500)
-        )
+    receivables_csv(receivables, 2_500, customer="C-{i}")
     engine = make_engine(db_url)
     sessions = make_session_factory(engine)
     files = [customers, receivables]

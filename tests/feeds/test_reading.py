@@ -2,41 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import json
-from pathlib import Path
 
 import pytest
 
 from service.feeds.reading import ImportReadError, plan, validated_chunks
-
-HEADER = [
-    "id",
-    "customer",
-    "type",
-    "number",
-    "issue_date",
-    "due_date",
-    "currency",
-    "amount",
-    "open_amount",
-    "updated_at",
-]
-
-
-def receivables_csv(path: Path, rows: int, bad: dict[int, str]) -> Path:
-    """``rows`` receivables; row ``i`` in ``bad`` gets that amount instead of a valid one."""
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(HEADER)
-        for i in range(rows):
-            amount = bad.get(i, "10.00")
-            dates = ["2026-01-01", "2026-01-31"]
-            version = "2026-03-01T00:00:00Z"
-            writer.writerow(
-                [f"R{i}", "C-100", "invoice", f"R{i}", *dates, "EUR", amount, "10.00", version]
-            )
-    return path
+from tests.erp_files import RECEIVABLE_COLUMNS, receivables_csv
 
 
 def summary(chunks):
@@ -54,7 +25,7 @@ def summary(chunks):
 
 
 def test_validated_chunks__csv_in_chunks_with_lines_and_error_paths_per_chunk(tmp_path):
-    path = receivables_csv(tmp_path / "r.csv", 25, {4: "bad", 17: "12.345"})
+    path = receivables_csv(tmp_path / "r.csv", 25, bad={4: "bad", 17: "12.345"})
 
     chunks = list(validated_chunks(plan([path], None), 10))
 
@@ -86,7 +57,7 @@ def test_validated_chunks__json_rows_in_chunks_know_where_they_start(tmp_path):
 
 def test_a_file_that_is_not_utf8_is_one_clear_error(tmp_path):
     path = tmp_path / "r.csv"
-    path.write_bytes(",".join(HEADER).encode() + b"\nR1,C-\xff\xfe\n")
+    path.write_bytes(",".join(RECEIVABLE_COLUMNS).encode() + b"\nR1,C-\xff\xfe\n")
 
     with pytest.raises(ImportReadError, match=r"r\.csv: not UTF-8 text"):
         list(validated_chunks([("receivables", path)], 4))
