@@ -13,7 +13,8 @@
    worker's assessor does it (``service.assessment_queue.drain``, 500 customers a transaction),
    timed on its own, and the end-to-end rate (ingest + drain, run one after the other) printed.
 2. ``credit-control import erp`` of a 1M-row receivables CSV (plus its customers file) in a
-   subprocess, timed, with the peak of its processes' summed RSS (it starts a reader and, on PostgreSQL, drains) sampled by psutil. The command drains the
+   subprocess, timed, with the peak of its processes' summed RSS (a helper process shares the
+   big file; on PostgreSQL, a second process drains) sampled by psutil. The command drains the
    assessment queue before it returns, so that is inside the time (its share is printed).
    Targets: < 120 s and < 300 MB.
 
@@ -282,7 +283,7 @@ def csv_import(url: str, files: list[Path]) -> tuple[float, float, str]:
     watched = psutil.Process(process.pid)
     peak = 0
     while process.poll() is None:
-        # The import's own processes too (its reader, its drains): the peak of their sum.
+        # The import's own processes too (its helper, its drains): the peak of their sum.
         try:
             tree = [watched, *watched.children(recursive=True)]
         except psutil.NoSuchProcess:

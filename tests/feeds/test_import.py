@@ -4,16 +4,28 @@ from __future__ import annotations
 
 import csv
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select, text
 
 from service.cli import main
 from service.db import make_engine, make_session_factory
 from service.feeds.importer import import_files
-from service.feeds.reading import csv_row
-from service.models import Allocation, Assessment, Customer, Receivable
+from service.feeds.ingest import apply_batch, reference_errors
+from service.feeds.reading import csv_record
+from service.feeds.schemas import loader
+from service.models import (
+    Allocation,
+    Assessment,
+    AssessmentRequest,
+    Customer,
+    OutboxMessage,
+    Receivable,
+)
 from tests.conftest import FIXTURES, NOW
 from tests.erp_files import receivables_csv
 
@@ -124,14 +136,10 @@ def test_import_files__lookups_of_thousands_of_keys_find_every_stored_row(db_url
     )
 
 
-def test_csv_row__blank_cells_are_absent_and_allocations_parsed():
-    row = csv_row(
-        {
-            "id": "P1",
-            "reference": "",
-            "applied_to": "INV:1:10.00; INV-2:5.50",
-            "payment_terms_days": "30",
-        }
+def test_csv_record__blank_cells_are_absent_and_allocations_parsed():
+    row = csv_record(
+        ["id", "reference", "applied_to", "payment_terms_days"],
+        ["P1", "", "INV:1:10.00; INV-2:5.50", "30"],
     )
 
     assert row == {
@@ -142,6 +150,15 @@ def test_csv_row__blank_cells_are_absent_and_allocations_parsed():
         ],
         "payment_terms_days": 30,
     }
+
+
+def test_csv_record__cells_beyond_the_header_are_kept_to_be_reported_and_missing_ones_absent():
+    assert csv_record(["id", "name"], ["C-1", "Acme", "surplus"]) == {
+        "id": "C-1",
+        "name": "Acme",
+        "_extra_cells": ["surplus"],
+    }
+    assert csv_record(["id", "name", "currency"], ["C-1"]) == {"id": "C-1"}
 
 
 def test_import_erp__unreadable_json_shape_is_reported_not_crashed(db_url, runner, tmp_path):
@@ -167,10 +184,105 @@ def test_import_erp__a_file_it_cannot_read_ends_with_one_line(db_url, runner, tm
 
 
 def test_import_erp__queues_accounts_and_receivables_for_salesforce(db_url, runner):
-    from service.models import OutboxMessage
-
     runner.invoke(main, ["import", "erp", str(ERP / "customers.csv"), str(ERP / "receivables.csv")])
 
     targets = {m.target for m in stored(db_url, OutboxMessage)}
     assert sum(t.startswith("Account:") for t in targets) == 3
     assert sum(t.startswith("Receivable__c:") for t in targets) == 3
+
+
+def test_import_files__two_processes_store_what_one_does_and_report_in_file_order(db_url, tmp_path):
+    """Each process takes every other chunk; the report still lists rejections by line."""
+    path = receivables_csv(tmp_path / "receivables.csv", 25, bad={2: "bad", 9: "x", 22: "12.345"})
+    engine = make_engine(db_url)
+    sessions = make_session_factory(engine)
+    import_files(sessions, [ERP / "customers.csv"], source="erp-main", now=NOW)
+    rejected = []
+    try:
+        report = import_files(
+            sessions,
+            [path],
+            source="erp-main",
+            now=NOW,
+            chunk_size=4,
+            on_rejected=rejected.append,
+            processes=2,
+        )
+        with sessions() as session:
+            waiting = session.scalar(select(func.count()).select_from(AssessmentRequest))
+    finally:
+        engine.dispose()
+
+    assert (report.counts["receivables"].accepted, report.rejected["receivables"]) == (22, 3)
+    assert [(r.line, r.path) for r in rejected] == [(4, "amount"), (11, "amount"), (24, "amount")]
+    good = {f"R{i}" for i in range(25)} - {"R2", "R9", "R22"}
+    assert {r.external_id for r in stored(db_url, Receivable)} == good
+    targets = [m.target for m in stored(db_url, OutboxMessage)]
+    assert sum(t.startswith("Receivable__c:") for t in targets) == 22
+    assert waiting == 0  # the final drain assessed what both processes queued
+    assert len(stored(db_url, Assessment)) == 3
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_import_files__a_chunk_that_loses_a_race_for_a_new_key_is_retried(db_url, tmp_path):
+    """Another writer inserts R0 first and commits while the chunk waits on the unique index:
+    the chunk fails (unique violation), is retried, and then keeps the newer stored R0."""
+    engine = make_engine(db_url)
+    sessions = make_session_factory(engine)
+    import_files(sessions, [ERP / "customers.csv"], source="erp-main", now=NOW)
+    path = receivables_csv(tmp_path / "receivables.csv", 5)  # updated 2026-03-01
+    newer = {**loaded_receivable("R0"), "updated_at": NOW, "amount": Decimal("99.00")}
+    blocker = sessions()
+    batch = {"source": "erp-main", "customers": [], "receivables": [newer], "payments": []}
+    known: dict[str, int] = {}
+    assert reference_errors(blocker, batch, known) == []
+    apply_batch(blocker, batch, NOW, known)
+    blocker.flush()  # R0 is in the unique index now, not yet committed
+
+    with ThreadPoolExecutor(1) as pool:
+        importing = pool.submit(
+            import_files, sessions, [path], source="erp-main", now=NOW, processes=1, drain=False
+        )
+        wait_for_a_lock_wait(engine)
+        blocker.commit()
+        report = importing.result(timeout=60)
+    blocker.close()
+    engine.dispose()
+
+    assert (report.counts["receivables"].accepted, report.counts["receivables"].ignored) == (4, 1)
+    amounts = {r.external_id: r.amount for r in stored(db_url, Receivable)}
+    assert amounts["R0"] == Decimal("99.00")
+    assert len(amounts) == 5
+
+
+def loaded_receivable(external_id: str) -> dict:
+    """A receivable row as the feed's loader makes it (the shape ``apply_batch`` takes)."""
+    row = {
+        "id": external_id,
+        "customer": "C-100",
+        "type": "invoice",
+        "number": external_id,
+        "issue_date": "2026-01-01",
+        "due_date": "2026-01-31",
+        "currency": "EUR",
+        "amount": "10.00",
+        "open_amount": "10.00",
+        "updated_at": "2026-03-01T00:00:00Z",
+    }
+    errors = []
+    [loaded] = loader("receivables").load_many([row], "receivables", errors)
+    assert errors == []
+    return loaded
+
+
+def wait_for_a_lock_wait(engine, seconds: float = 30) -> None:
+    """Until some session of this database waits for a lock (the import, on R0's index entry)."""
+    deadline = time.monotonic() + seconds
+    with engine.connect() as connection:
+        while time.monotonic() < deadline:
+            waiting = connection.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted"))
+            connection.rollback()
+            if waiting:
+                return
+            time.sleep(0.02)
+    raise AssertionError("the import never waited for the other writer")

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from service.feeds.reading import ImportReadError, plan, validated_chunks
+from service.feeds.reading import ImportReadError, Share, plan, validated_chunks
 from tests.erp_files import RECEIVABLE_COLUMNS, receivables_csv
 
 
@@ -37,6 +37,19 @@ def test_validated_chunks__csv_in_chunks_with_lines_and_error_paths_per_chunk(tm
     ]
     assert chunks[1].lines[7] == 19  # the header is line 1, row 17 is line 19
     assert [e.path for e in chunks[0].errors] == ["receivables[4].amount"]
+
+
+def test_validated_chunks__a_share_is_every_other_chunk_numbered_as_in_the_whole_file(tmp_path):
+    path = receivables_csv(tmp_path / "r.csv", 25, bad={14: "bad"})
+    whole = summary(validated_chunks(plan([path], None), 4))
+
+    odd = list(validated_chunks(plan([path], None), 4, Share(1, 2)))
+
+    assert [c.number for c in odd] == [1, 3, 5]
+    assert summary(odd) == whole[1::2]
+    assert summary(odd)[1][4] == [
+        ("receivables[2].amount", 'Must be a decimal string such as "1250.00".')
+    ]
 
 
 def test_validated_chunks__json_rows_in_chunks_know_where_they_start(tmp_path):
