@@ -41,7 +41,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, wait
 from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -205,8 +205,9 @@ class _Shares:
             ]
             try:
                 parts = [self.import_share(sessions, Share(0, processes), spools[0])]
-            finally:  # a failed share here still lets the helpers finish their chunks
-                parts += [helper.result() for helper in helpers]
+            finally:  # even when this share failed: the helpers' chunks end before the spools
+                wait(helpers)
+            parts += [helper.result() for helper in helpers]
             for part in parts:
                 for name, counts in part.counts.items():
                     report.counts[name].accepted += counts.accepted

@@ -286,3 +286,18 @@ def wait_for_a_lock_wait(engine, seconds: float = 30) -> None:
                 return
             time.sleep(0.02)
     raise AssertionError("the import never waited for the other writer")
+
+
+def test_import_erp__shared_file_it_cannot_read_ends_with_one_line(db_url, runner, tmp_path):
+    """Both processes meet the bad byte; the command still ends with one line, no traceback."""
+    path = receivables_csv(tmp_path / "receivables.csv", 30)
+    path.write_bytes(path.read_bytes() + b"R99,C-\xff\n")
+
+    result = runner.invoke(
+        main, ["import", "erp", str(path), "--chunk-size", "4", "--processes", "2"]
+    )
+
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"Error: {path}: not UTF-8 text (invalid start byte)"
+    ]
