@@ -37,12 +37,14 @@ index and is retried whole (``CONFLICT_RETRIES``), and then sees the winner's ro
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, wait
-from contextlib import ExitStack, closing
+from concurrent.futures import ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -122,17 +124,14 @@ def import_files(
     """
     report = ImportReport()
     wanted = processes or min(os.cpu_count() or 1, MAX_IMPORT_PROCESSES)
-    with ExitStack() as stack:
-        pool: Executor | None = None
-        for file_kind, path in plan(paths, kind):
-            if wanted > 1 and _worth_sharing(file_kind, path, explicit=processes is not None):
-                pool = pool or stack.enter_context(_helper_pool(wanted - 1))
-                shares = _Shares(source, file_kind, path, now, chunk_size)
-                shares.run(sessions, pool, wanted, report, on_rejected)
-                continue
-            with closing(validated_chunks([(file_kind, path)], chunk_size)) as chunks:
-                for chunk in chunks:
-                    _import_chunk(sessions, source, chunk, now, report, on_rejected)
+    for file_kind, path in plan(paths, kind):
+        if wanted > 1 and _worth_sharing(file_kind, path, explicit=processes is not None):
+            shares = _Shares(source, file_kind, path, now, chunk_size)
+            shares.run(sessions, wanted, report, on_rejected)
+            continue
+        with closing(validated_chunks([(file_kind, path)], chunk_size)) as chunks:
+            for chunk in chunks:
+                _import_chunk(sessions, source, chunk, now, report, on_rejected)
     if drain:
         _drain(sessions, now, policy, report)
     return report
@@ -167,10 +166,7 @@ def _worth_sharing(kind: str, path: Path, *, explicit: bool) -> bool:
     return explicit or path.stat().st_size >= SHARE_MIN_BYTES
 
 
-def _helper_pool(helpers: int) -> Executor:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
+def _helper_pool(helpers: int) -> ProcessPoolExecutor:
     # spawn, not fork: this process holds database connections a forked child must not share.
     return ProcessPoolExecutor(helpers, mp_context=multiprocessing.get_context("spawn"))
 
@@ -189,25 +185,37 @@ class _Shares:
     def run(
         self,
         sessions: sessionmaker[Session],
-        pool: Executor,
         processes: int,
         report: ImportReport,
         on_rejected: Callable[[Rejected], None],
     ) -> None:
         """This process takes share 0, helpers the others; rejections are reported in file
-        order once every share is done (they wait in spool files meanwhile)."""
+        order once every share is done (they wait in spool files meanwhile).
+
+        A helper that dies (killed, out of memory) has its share imported here afterwards:
+        the chunks it committed are then counted as ignored (not newer), and nothing is lost.
+        An error a helper raises (a file it cannot read, the database refusing) is raised here.
+        """
         url = sessions.kw["bind"].url.render_as_string(hide_password=False)
-        with tempfile.TemporaryDirectory(prefix="credit-control-import-") as spool_dir:
+        with (
+            tempfile.TemporaryDirectory(prefix="credit-control-import-") as spool_dir,
+            _helper_pool(processes - 1) as pool,
+        ):
             spools = [Path(spool_dir) / f"share-{n}.rejected" for n in range(processes)]
-            helpers = [
-                pool.submit(_import_share_process, url, self, Share(n, processes), spools[n])
+            helpers = {
+                n: pool.submit(_import_share_process, url, self, Share(n, processes), spools[n])
                 for n in range(1, processes)
-            ]
+            }
             try:
                 parts = [self.import_share(sessions, Share(0, processes), spools[0])]
             finally:  # even when this share failed: the helpers' chunks end before the spools
-                wait(helpers)
-            parts += [helper.result() for helper in helpers]
+                wait(helpers.values())
+            for n, helper in helpers.items():
+                try:
+                    parts.append(helper.result())
+                except BrokenProcessPool:
+                    log.warning("import helper died; importing its share of %s here", self.path)
+                    parts.append(self.import_share(sessions, Share(n, processes), spools[n]))
             for part in parts:
                 for name, counts in part.counts.items():
                     report.counts[name].accepted += counts.accepted

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 
+import psutil
 import pytest
 from sqlalchemy import func, select, text
 
@@ -301,3 +302,49 @@ def test_import_erp__shared_file_it_cannot_read_ends_with_one_line(db_url, runne
     assert result.output.strip().splitlines() == [
         f"Error: {path}: not UTF-8 text (invalid start byte)"
     ]
+
+
+def test_import_files__a_helper_that_dies_has_its_share_imported_here(db_url, tmp_path):
+    """SIGKILL the helper as soon as it starts: every row is still stored, once."""
+    path = receivables_csv(tmp_path / "receivables.csv", 400, bad={397: "bad"})
+    engine = make_engine(db_url)
+    sessions = make_session_factory(engine)
+    import_files(sessions, [ERP / "customers.csv"], source="erp-main", now=NOW)
+    rejected = []
+    this = psutil.Process()
+    with ThreadPoolExecutor(1) as pool:
+        importing = pool.submit(
+            import_files,
+            sessions,
+            [path],
+            source="erp-main",
+            now=NOW,
+            chunk_size=4,
+            processes=2,
+            drain=False,
+            on_rejected=rejected.append,
+        )
+        killed = kill_the_first_child(this)
+        report = importing.result(timeout=120)
+    engine.dispose()
+
+    assert killed
+    counts = report.counts["receivables"]
+    assert counts.accepted + counts.ignored == 399  # ignored: what the helper had committed
+    assert [(r.line, r.path) for r in rejected] == [(399, "amount")]
+    assert len(stored(db_url, Receivable)) == 399
+
+
+def kill_the_first_child(parent: psutil.Process, seconds: float = 30) -> bool:
+    """SIGKILL the first process ``parent`` starts (the multiprocessing resource tracker aside)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for child in parent.children():
+            try:
+                if "resource_tracker" not in " ".join(child.cmdline()):
+                    child.kill()
+                    return True
+            except psutil.NoSuchProcess:
+                continue
+        time.sleep(0.005)
+    return False
