@@ -15,7 +15,7 @@ from sqlalchemy import func, select, text
 
 from service.cli import main
 from service.db import make_engine, make_session_factory
-from service.feeds.importer import import_files
+from service.feeds.importer import ImportReport, import_files
 from service.feeds.ingest import apply_batch, reference_errors
 from service.feeds.reading import csv_record
 from service.feeds.schemas import loader
@@ -92,25 +92,32 @@ def test_import_erp__json_file_in_the_feed_shape(db_url, runner):
     assert len(stored(db_url, Customer)) == 3
 
 
-def test_import_files__streams_in_chunks_with_lines_counted_across_chunks(sqlite_url, tmp_path):
-    path = receivables_csv(tmp_path / "receivables.csv", 25, bad={17: "bad"})
-    engine = make_engine(sqlite_url)
+@pytest.fixture
+def with_customers(db_url):
+    """Sessions on ``db_url``, whose database holds the fixture's three customers."""
+    engine = make_engine(db_url)
     sessions = make_session_factory(engine)
     import_files(sessions, [ERP / "customers.csv"], source="erp-main", now=NOW)
-    rejected = []
-
-    report = import_files(
-        sessions,
-        [path],
-        source="erp-main",
-        now=NOW,
-        chunk_size=4,
-        on_rejected=rejected.append,
-    )
-
+    yield sessions
     engine.dispose()
+
+
+def import_csv(sessions, path: Path, **options) -> tuple[ImportReport, list[tuple[int, str]]]:
+    """Import one file; the report, and the (line, field) of each rejected row in report order."""
+    rejected = []
+    report = import_files(
+        sessions, [path], source="erp-main", now=NOW, on_rejected=rejected.append, **options
+    )
+    return report, [(r.line, r.path) for r in rejected]
+
+
+def test_import_files__streams_in_chunks_with_lines_counted_across_chunks(with_customers, tmp_path):
+    path = receivables_csv(tmp_path / "receivables.csv", 25, bad={17: "bad"})
+
+    report, rejected = import_csv(with_customers, path, chunk_size=4, processes=1)
+
     assert report.counts["receivables"].accepted == 24
-    assert [(r.line, r.path) for r in rejected] == [(19, "amount")]
+    assert rejected == [(19, "amount")]
 
 
 def test_import_files__lookups_of_thousands_of_keys_find_every_stored_row(db_url, tmp_path):
@@ -192,30 +199,18 @@ def test_import_erp__queues_accounts_and_receivables_for_salesforce(db_url, runn
     assert sum(t.startswith("Receivable__c:") for t in targets) == 3
 
 
-def test_import_files__two_processes_store_what_one_does_and_report_in_file_order(db_url, tmp_path):
+def test_import_files__two_processes_store_what_one_does_and_report_in_file_order(
+    db_url, with_customers, tmp_path
+):
     """Each process takes every other chunk; the report still lists rejections by line."""
     path = receivables_csv(tmp_path / "receivables.csv", 25, bad={2: "bad", 9: "x", 22: "12.345"})
-    engine = make_engine(db_url)
-    sessions = make_session_factory(engine)
-    import_files(sessions, [ERP / "customers.csv"], source="erp-main", now=NOW)
-    rejected = []
-    try:
-        report = import_files(
-            sessions,
-            [path],
-            source="erp-main",
-            now=NOW,
-            chunk_size=4,
-            on_rejected=rejected.append,
-            processes=2,
-        )
-        with sessions() as session:
-            waiting = session.scalar(select(func.count()).select_from(AssessmentRequest))
-    finally:
-        engine.dispose()
 
+    report, rejected = import_csv(with_customers, path, chunk_size=4, processes=2)
+
+    with with_customers() as session:
+        waiting = session.scalar(select(func.count()).select_from(AssessmentRequest))
     assert (report.counts["receivables"].accepted, report.rejected["receivables"]) == (22, 3)
-    assert [(r.line, r.path) for r in rejected] == [(4, "amount"), (11, "amount"), (24, "amount")]
+    assert rejected == [(4, "amount"), (11, "amount"), (24, "amount")]
     good = {f"R{i}" for i in range(25)} - {"R2", "R9", "R22"}
     assert {r.external_id for r in stored(db_url, Receivable)} == good
     targets = [m.target for m in stored(db_url, OutboxMessage)]
@@ -225,12 +220,13 @@ def test_import_files__two_processes_store_what_one_does_and_report_in_file_orde
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
-def test_import_files__a_chunk_that_loses_a_race_for_a_new_key_is_retried(db_url, tmp_path):
+def test_import_files__a_chunk_that_loses_a_race_for_a_new_key_is_retried(
+    db_url, with_customers, tmp_path
+):
     """Another writer inserts R0 first and commits while the chunk waits on the unique index:
     the chunk fails (unique violation), is retried, and then keeps the newer stored R0."""
-    engine = make_engine(db_url)
-    sessions = make_session_factory(engine)
-    import_files(sessions, [ERP / "customers.csv"], source="erp-main", now=NOW)
+    sessions = with_customers
+    engine = sessions.kw["bind"]
     path = receivables_csv(tmp_path / "receivables.csv", 5)  # updated 2026-03-01
     newer = {**loaded_receivable("R0"), "updated_at": NOW, "amount": Decimal("99.00")}
     blocker = sessions()
@@ -241,14 +237,11 @@ def test_import_files__a_chunk_that_loses_a_race_for_a_new_key_is_retried(db_url
     blocker.flush()  # R0 is in the unique index now, not yet committed
 
     with ThreadPoolExecutor(1) as pool:
-        importing = pool.submit(
-            import_files, sessions, [path], source="erp-main", now=NOW, processes=1, drain=False
-        )
+        importing = pool.submit(import_csv, sessions, path, processes=1, drain=False)
         wait_for_a_lock_wait(engine)
         blocker.commit()
-        report = importing.result(timeout=60)
+        report, _ = importing.result(timeout=60)
     blocker.close()
-    engine.dispose()
 
     assert (report.counts["receivables"].accepted, report.counts["receivables"].ignored) == (4, 1)
     amounts = {r.external_id: r.amount for r in stored(db_url, Receivable)}
@@ -304,34 +297,23 @@ def test_import_erp__shared_file_it_cannot_read_ends_with_one_line(db_url, runne
     ]
 
 
-def test_import_files__a_helper_that_dies_has_its_share_imported_here(db_url, tmp_path):
+def test_import_files__a_helper_that_dies_has_its_share_imported_here(
+    db_url, with_customers, tmp_path
+):
     """SIGKILL the helper as soon as it starts: every row is still stored, once."""
     path = receivables_csv(tmp_path / "receivables.csv", 400, bad={397: "bad"})
-    engine = make_engine(db_url)
-    sessions = make_session_factory(engine)
-    import_files(sessions, [ERP / "customers.csv"], source="erp-main", now=NOW)
-    rejected = []
     this = psutil.Process()
     with ThreadPoolExecutor(1) as pool:
         importing = pool.submit(
-            import_files,
-            sessions,
-            [path],
-            source="erp-main",
-            now=NOW,
-            chunk_size=4,
-            processes=2,
-            drain=False,
-            on_rejected=rejected.append,
+            import_csv, with_customers, path, chunk_size=4, processes=2, drain=False
         )
         killed = kill_the_first_child(this)
-        report = importing.result(timeout=120)
-    engine.dispose()
+        report, rejected = importing.result(timeout=120)
 
     assert killed
     counts = report.counts["receivables"]
     assert counts.accepted + counts.ignored == 399  # ignored: what the helper had committed
-    assert [(r.line, r.path) for r in rejected] == [(399, "amount")]
+    assert rejected == [(399, "amount")]
     assert len(stored(db_url, Receivable)) == 399
 
 
