@@ -605,6 +605,7 @@ def reassess_all(
     policy = policy or default_policy()
     report = ReassessReport()
     for lo, hi in _id_ranges(session, chunk):
+        _lock_range(session, lo, hi)
         inputs = load_inputs(session, as_of, policy, lo=lo, hi=hi)
         part = store(session, assess_inputs(inputs, as_of, policy), as_of)
         part.items = sum(len(c.items) for c in inputs.values())
@@ -643,14 +644,58 @@ def _worker_start(url: str, policy_document: dict[str, Any], as_of: date) -> Non
 def _worker_chunk(bounds: tuple[int, int]) -> ReassessReport:
     lo, hi = bounds
     policy, as_of = _WORKER["policy"], _WORKER["as_of"]
+    read_from = datetime.now(UTC)
     with _WORKER["readers"]() as session:
         inputs = load_inputs(session, as_of, policy, lo=lo, hi=hi)
         session.rollback()
     rows = prepare_rows(assess_inputs(inputs, as_of, policy), as_of)
     with _WORKER["writers"]() as session, session.begin():
+        _lock_range(session, lo, hi)
+        rows = _without_newer(session, rows, lo, hi, read_from)
         report = write_rows(session, rows)
     report.items = sum(len(c.items) for c in inputs.values())
     return report
+
+
+def _lock_range(session: Session, lo: int, hi: int) -> None:
+    """PostgreSQL: lock customers ``lo..hi`` in id order, as drains lock theirs
+    (``service.assessment_queue.lock_customers``), so a drain of one of them finishes before
+    this reads or writes it, and none starts until this commits. No-op on SQLite, where the
+    write transaction holds the one write lock."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(
+        select(Customer.id)
+        .where(Customer.id.between(lo, hi))
+        .order_by(Customer.id)
+        .with_for_update(key_share=True)  # FOR NO KEY UPDATE: feeds' inserts are not blocked
+    ).all()
+
+
+def _without_newer(session: Session, rows: Rows, lo: int, hi: int, read_from: datetime) -> Rows:
+    """``rows`` less the customers assessed since ``read_from`` (the chunk's read began).
+
+    A whole-book worker reads outside the write transaction (SQLite: outside the write lock,
+    so workers read in parallel). Meanwhile the worker's assessor may have assessed one of
+    these customers after a feed changed it, and deleted its request; writing this chunk's
+    older figures over that would leave them stale with nothing left to correct them. So the
+    newer row is kept: anything it did not see has a request waiting.
+    """
+    newer = set(
+        session.scalars(
+            select(AssessmentRow.customer_id).where(
+                AssessmentRow.customer_id.between(lo, hi), AssessmentRow.computed_at >= read_from
+            )
+        )
+    )
+    if not newer:
+        return rows
+    good = [row for row in rows.good if row[0] not in newer]
+    for row in rows.good:
+        if row[0] in newer:
+            rows.report.statuses[row[2]] -= 1
+    rows.report.assessed = len(good)
+    return Rows(rows.report, good, [row for row in rows.bad if row["customer_id"] not in newer])
 
 
 def reassess_book(
