@@ -103,7 +103,7 @@ class DevOrg:
         state_path: Path | str | None = None,
         *,
         token_ttl: float = 7200.0,
-        api_version_max: str = "62.0",
+        api_version_max: str = "66.0",  # Spring '26, the newest version in the wire facts
         daily_api_max: int = 15000,
         hourly_publish_max: int = 250_000,
         key_dir: Path | str | None = None,

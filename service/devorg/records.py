@@ -28,7 +28,7 @@ class WriteContext:
     """Who writes and through which door (errors differ between JSON and CSV input)."""
 
     user: User
-    api_version: str = "62.0"
+    api_version: str = "66.0"
     raw_body: str | None = None
     source: str = "rest"  # rest | bulk
     permissions: frozenset[str] = field(default_factory=frozenset)

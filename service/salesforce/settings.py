@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-DEFAULT_API_VERSION = "62.0"  # devorg serves up to 62.0; every org supports it
+DEFAULT_API_VERSION = "62.0"  # the package's version: every org in service supports it
 
 CHANNELS = (
     "/data/Collection_Action__ChangeEvent",
