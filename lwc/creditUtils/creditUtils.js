@@ -1,6 +1,6 @@
 /**
- * Shared by the Credit Control components: status presentation, formatting, record-id
- * comparison, and the live subscription to Credit_Status_Change__e.
+ * Shared by the Credit Control components: status presentation, collection action types,
+ * formatting, record-id comparison, and the live subscription to Credit_Status_Change__e.
  */
 import {
     subscribe,
@@ -17,6 +17,19 @@ import LABEL_STATUS_HOLD from '@salesforce/label/c.CC_Status_HOLD';
 export const CREDIT_STATUS_CHANNEL = '/event/Credit_Status_Change__e';
 
 export const STATUS = Object.freeze({ OK: 'OK', WATCH: 'WATCH', HOLD: 'HOLD' });
+
+/** The Collection_Action__c.Type__c values the components treat specially. */
+export const ACTION_TYPE = Object.freeze({
+    CALL: 'Call',
+    EMAIL: 'Email',
+    NOTE: 'Note',
+    PROMISE: 'Promise to Pay',
+    DISPUTE: 'Dispute',
+    OVERRIDE: 'Hold Override'
+});
+
+/** Collection_Action__c.Source__c of the actions people log in Salesforce. */
+export const ACTION_SOURCE_SALESFORCE = 'Salesforce';
 
 const STATUS_PRESENTATION = {
     OK: {

@@ -1,6 +1,6 @@
 import { createRecord } from 'lightning/uiRecordApi';
 import { changeValue, flushPromises, query } from 'test/utils';
-import { ACCOUNT_ID, mountLog, submit, typeValues } from './actionLogHarness';
+import { ACCOUNT_ID, mountForm, submit, typeValues } from './formHarness';
 
 jest.mock(
     '@salesforce/customPermission/Credit_Hold_Override',
@@ -10,18 +10,18 @@ jest.mock(
     }
 );
 
-describe('c-collection-action-log with the Credit_Hold_Override permission', () => {
+describe('c-collection-action-form with the Credit_Hold_Override permission', () => {
     beforeEach(() => {
         createRecord.mockResolvedValue({ id: 'a01RM0000000009YAA' });
     });
 
     it('offers the hold override', async () => {
-        const element = await mountLog();
+        const element = await mountForm();
         expect(typeValues(element)).toContain('Hold Override');
     });
 
     it('requires an end date and a justification for an override', async () => {
-        const element = await mountLog({ defaultType: 'Hold Override' });
+        const element = await mountForm({ defaultType: 'Hold Override' });
         expect(query(element, '.override-help')).not.toBeNull();
         await submit(element);
         expect(createRecord).not.toHaveBeenCalled();
@@ -51,7 +51,7 @@ describe('c-collection-action-log with the Credit_Hold_Override permission', () 
     });
 
     it('is accessible with the override form', async () => {
-        const element = await mountLog({ defaultType: 'Hold Override' });
+        const element = await mountForm({ defaultType: 'Hold Override' });
         await expect(element).toBeAccessible();
     });
 });
