@@ -6,10 +6,12 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test test-python test-js lint bench clean venv node
 
-$(VENV)/.installed: pyproject.toml constraints.txt
+# The service with its development tools, and the local Salesforce org (devorg/, a distribution
+# of its own that the production wheel never holds) for the demo, the tests and the benchmarks.
+$(VENV)/.installed: pyproject.toml devorg/pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade 'pip>=24'
-	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install -q --upgrade 'pip>=24' 'setuptools>=69' wheel
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]' -e ./devorg
 	touch $@
 
 # Not `npm ci`: npm 11 leaves the platform-specific optional packages of rollup (a peer of the
@@ -28,15 +30,17 @@ run: venv
 test: test-python test-js
 
 lint: venv node
-	$(VENV)/bin/ruff check service tests bench
-	$(VENV)/bin/ruff format --check service tests bench
+	$(VENV)/bin/ruff check service devorg tests bench
+	$(VENV)/bin/ruff format --check service devorg tests bench
+	$(VENV)/bin/lint-imports
 	npm run --silent lint
 	npm run --silent prettier:verify
 
 # node too: the jsforce and CometD conformance tests against devorg run from pytest.
 test-python: venv node
-	$(VENV)/bin/ruff check service tests bench
-	$(VENV)/bin/ruff format --check service tests bench
+	$(VENV)/bin/ruff check service devorg tests bench
+	$(VENV)/bin/ruff format --check service devorg tests bench
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
 
 test-js: node

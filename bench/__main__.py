@@ -1,7 +1,7 @@
 """``make bench``: run every benchmark module present, each printing its figures beside targets.
 
-Modules are owned by different parts of the service and land at different times; one that does
-not exist yet is skipped with a line, one that fails is reported and the others still run.
+A module that is missing is skipped with a line; one that fails is reported and the others
+still run.
 Each module exposes ``main(argv) -> int`` (0 when every target was met).
 """
 

@@ -19,8 +19,7 @@ import time
 from pathlib import Path
 
 import requests
-
-from service.devorg.org import DevOrg
+from devorg.org import DevOrg
 
 TARGET_MS = 50.0
 API = "62.0"

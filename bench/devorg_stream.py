@@ -20,9 +20,8 @@ import time
 from pathlib import Path
 
 import requests
-
-from service.devorg.cometd import streaming_for
-from service.devorg.org import DevOrg
+from devorg.cometd import streaming_for
+from devorg.org import DevOrg
 
 CHANNEL = "/event/Credit_Status_Change__e"
 TARGET_PER_SECOND = 1_000

@@ -8,9 +8,9 @@
    - the Procfile's default, two sync workers (``WEB_CONCURRENCY`` 2), and two senders, as two
      ERP ledgers (or one connector with two connections) would send. Each sender's batches refer
      only to customers its own earlier batches created, so neither waits for the other's commit.
-   The feed no longer re-assesses in the request (the worker drains the assessment queue), so
+   The feed does not re-assess in the request (the worker drains the assessment queue), so
    that work is measured too, not hidden: after the ingest, the queue is drained as the
-   worker's assessor does it (``service.assessment_queue.drain``, 500 customers a transaction),
+   worker's assessor does it (``service.assessments.queue.drain``, 500 customers a transaction),
    timed on its own, and the end-to-end rate (ingest + drain, run one after the other) printed.
 2. ``credit-control import erp`` of a 1M-row receivables CSV (plus its customers file) in a
    subprocess, timed, with the peak of its processes' summed RSS (a helper process shares the
@@ -30,6 +30,7 @@ import json
 import os
 import random
 import secrets
+import socket
 import subprocess
 import sys
 import tempfile
@@ -43,6 +44,8 @@ import psutil
 import requests
 
 from bench.postgres import PG_SERVER, postgres_reachable, scratch_schema
+from service.assessments.queue import drain
+from service.db import make_engine, make_session_factory
 from service.migrations import upgrade
 from service.security import sign
 
@@ -177,8 +180,6 @@ def write_csv(workdir: Path, rows: int, customers: int) -> tuple[Path, Path]:
 
 
 def free_port() -> int:
-    import socket
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -258,9 +259,6 @@ def http_ingest(url: str, streams: list[list[bytes]], workers: int) -> tuple[flo
 
 def worker_drain(url: str) -> tuple[float, int]:
     """(seconds, customers) to drain the assessment queue as the worker's assessor does."""
-    from service.assessment_queue import drain
-    from service.db import make_engine, make_session_factory
-
     engine = make_engine(url)
     try:
         started = time.perf_counter()

@@ -14,6 +14,8 @@ PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 def postgres_reachable(url: str = PG_SERVER) -> str | None:
     """None when the server answers, else why not (a benchmark then skips it, with that line)."""
     try:
+        # Imported here, not at the top: bench.engine imports this module in the process of its
+        # in-memory phase, whose peak RSS it reports (psycopg is ~15 MB), and SQLite runs need none.
         import psycopg
 
         plain = url.replace("postgresql+psycopg://", "postgresql://")
@@ -29,7 +31,7 @@ def scratch_schema(url: str = PG_URL, prefix: str = "bench") -> Iterator[str]:
 
     Yields ``url`` with its ``search_path`` set to that schema; the caller migrates it.
     """
-    import psycopg
+    import psycopg  # here, not at the top: see postgres_reachable
 
     plain = url.replace("postgresql+psycopg://", "postgresql://")
     schema = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"

@@ -30,26 +30,34 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import multiprocessing
 import os
+import signal
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import func, insert, select
+from devorg.cometd import streaming_for
+from devorg.org import DevOrg
+from sqlalchemy import func, insert, select, update
 
 from bench.postgres import postgres_reachable, scratch_schema
 from service import outbox
+from service.assessments import reassess
+from service.config import SyncSettings, salesforce_settings
 from service.db import Base, make_engine, make_session_factory, transaction, utcnow
-from service.devorg.cometd import streaming_for
-from service.devorg.org import DevOrg
 from service.models import Assessment, Customer, InboxMessage, OutboxMessage, Receivable
 from service.salesforce.client import build_client
+from service.salesforce.cometd import BayeuxClient
+from service.salesforce.http import make_http_session
 from service.salesforce.push import Pusher
-from service.salesforce.settings import SyncSettings
 
 CALL_TARGET = 1.05
 LATENCY_TARGET_P99 = 1.0
@@ -99,7 +107,7 @@ class Bench:
         logging.getLogger("service").setLevel(logging.WARNING)
         self.org = DevOrg(key_dir=tmp / "devorg").start()
         streaming_for(self.org).configure(hold_seconds=20.0)
-        self.settings = SyncSettings.from_env(self.org.env_settings()).with_(
+        self.settings = salesforce_settings(self.org.env_settings()).with_(
             push_idle_seconds=0.01,
             retry_base_seconds=0.05,
             retry_max_seconds=1.0,
@@ -181,8 +189,6 @@ class Bench:
         return list(range(first, first + len(accounts)))
 
     def change(self, ids: list[int], salt: int) -> None:
-        from sqlalchemy import update
-
         with transaction(self.factory) as s:
             s.execute(
                 update(Assessment),
@@ -275,8 +281,6 @@ class EventBench:
     """A devorg process, a ``credit-control worker`` process, and this process publishing."""
 
     def __init__(self, tmp: Path, database_url: str | None = None, label: str = "SQLite"):
-        import multiprocessing
-
         self.label = label
 
         ctx = multiprocessing.get_context("spawn")
@@ -286,7 +290,7 @@ class EventBench:
         )
         self.proc.start()
         self.env = self.conn.recv()
-        self.settings = SyncSettings.from_env(self.env).with_(request_timeout=10.0)
+        self.settings = salesforce_settings(self.env).with_(request_timeout=10.0)
         self.client = build_client(self.settings)
         self.db_url = database_url or f"sqlite:///{tmp / 'events.sqlite3'}"
         self.engine = make_engine(self.db_url)
@@ -333,7 +337,6 @@ class EventBench:
                     for cid in ids
                 ],
             )
-            from service.feeds.assessment import reassess
 
             reassess(s, ids, today)
             outbox.queue_for_salesforce(s, ids)
@@ -343,10 +346,6 @@ class EventBench:
         return [(acc, cid) for (_, acc), cid in zip(accounts, ids, strict=True)]
 
     def start_worker(self) -> None:
-        import os
-        import subprocess
-        import sys
-
         env = {
             **os.environ,
             **self.env,
@@ -361,8 +360,6 @@ class EventBench:
             time.sleep(0.1)
 
     def stop(self) -> None:
-        import signal
-
         if self.worker is not None:
             self.worker.send_signal(signal.SIGTERM)
             try:
@@ -375,9 +372,6 @@ class EventBench:
 
     def watch_accounts(self, seen: dict[str, float], stop: threading.Event) -> threading.Thread:
         """Our own Bayeux client on /data/AccountChangeEvent: record id -> org commit time."""
-        from service.salesforce.client import make_http_session
-        from service.salesforce.cometd import BayeuxClient
-
         bayeux = BayeuxClient(
             lambda: self.client.instance_url,
             self.client.auth,
@@ -412,7 +406,6 @@ class EventBench:
             time.sleep(0.05)
         sent: dict[str, float] = {}
         promised = (datetime.now(UTC).date() + timedelta(days=14)).isoformat()
-        from concurrent.futures import ThreadPoolExecutor
 
         def publish(account_id: str) -> None:
             sent[account_id[:15]] = time.time()

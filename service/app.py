@@ -2,53 +2,31 @@
 
 The environment is read here, never at import time, so gunicorn (``service.app:create_app()``),
 the demo and the tests each get exactly the settings they pass. Whatever the parts of the app
-share (settings, database, metrics, clock) hangs off ``app.extensions["credit_control"]`` as one
-``Services`` value; views reach it through ``services()``.
+share (settings, database, metrics, clock, policy) hangs off ``app.extensions`` as one
+``service.extensions.Services`` value; views reach it through ``services()``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask
 from flask_smorest import Api
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 from service import logs
+from service.api import accounts, auth, errors, health, metrics, observe, portfolio
+from service.assessments import load_policy_file
+from service.assessments.portfolio import PortfolioCache, book_figures
 from service.config import Config, load_config
-from service.db import make_engine, make_session_factory, utcnow
+from service.db import make_engine, make_session_factory
+from service.extensions import EXTENSION, Services
+from service.feeds import views as feed_views
+from service.feeds.schemas import ErpBatchIn, ErrorsOut
 from service.metrics import Metrics
 
 log = logging.getLogger(__name__)
-
-EXTENSION = "credit_control"
-
-# A readiness check returns {"status": "ok" | "failing" | "not configured", ...details}.
-ReadinessCheck = Callable[[], dict[str, Any]]
-
-
-@dataclass
-class Services:
-    config: Config
-    engine: Engine
-    sessions: sessionmaker[Session]
-    metrics: Metrics
-    clock: Callable[[], datetime] = utcnow
-    # The credit policy (CREDIT_POLICY_FILE or the engine's default), loaded once at start-up.
-    policy: Any = None
-    # The book's portfolio figures (service.portfolio.PortfolioCache), for the API and /metrics.
-    portfolio: Any = None
-    # The sync adds "salesforce" and "subscriber" checks here (see service.api.health).
-    readiness_checks: dict[str, ReadinessCheck] = field(default_factory=dict)
-
-
-def services() -> Services:
-    return current_app.extensions[EXTENSION]
 
 
 class _Api(Api):
@@ -88,8 +66,6 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
 
 def configure_logging(app: Flask, config: Config) -> None:
-    from service.api import observe
-
     logs.configure_logging(config.log_level)
     observe.init_request_ids(app)
 
@@ -101,18 +77,14 @@ def configure_database(app: Flask, config: Config) -> Services:
         engine=engine,
         sessions=make_session_factory(engine),
         metrics=Metrics(),
+        policy=load_policy_file(config.credit_policy_file),
     )
-    from service.feeds.assessment import load_policy_file
-
-    svc.policy = load_policy_file(config.credit_policy_file)
     svc.portfolio = _portfolio_cache(svc)
     app.extensions[EXTENSION] = svc
     return svc
 
 
-def _portfolio_cache(svc: Services):
-    from service.portfolio import PortfolioCache, book_figures
-
+def _portfolio_cache(svc: Services) -> PortfolioCache:
     # Late-bound: tests replace svc.clock after this runs.
     return PortfolioCache(
         lambda as_of: book_figures(svc.sessions, as_of, svc.policy), clock=lambda: svc.clock()
@@ -120,10 +92,6 @@ def _portfolio_cache(svc: Services):
 
 
 def configure_blueprints(app: Flask) -> None:
-    from service.api import accounts, auth, health, portfolio
-    from service.feeds import views as feed_views
-    from service.feeds.schemas import ErpBatchIn, ErrorsOut
-
     api = _Api(
         app,
         spec_kwargs={
@@ -147,17 +115,12 @@ def configure_blueprints(app: Flask) -> None:
     api.register_blueprint(accounts.blp)
     api.register_blueprint(portfolio.blp)
     api.register_blueprint(feed_views.blp)
-    # Later: Stripe webhooks, admin pages — each a blueprint registered here.
     auth.init_app(app)
 
 
 def configure_errors(app: Flask) -> None:
-    from service.api import errors
-
     errors.init_app(app)
 
 
 def configure_metrics(app: Flask) -> None:
-    from service.api import metrics
-
     metrics.init_app(app)

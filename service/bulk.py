@@ -1,10 +1,10 @@
 """Set-based SQL for thousands of rows at once: key lookups, bulk inserts, id allocation.
 
 Feeds, the import, the assessment queue and the outbox all write thousands of rows per
-transaction; one ORM object or one statement per row cost most of their time. These helpers
-keep each such write to a few statements, and hide the one place where SQLite and PostgreSQL
-need different SQL to be fast (``COPY`` and array parameters on PostgreSQL, executemany on
-SQLite). They take the caller's session and never commit.
+transaction; one ORM object or one statement per row would cost most of their time. These
+helpers keep each such write to a few statements, and hide the one place where SQLite and
+PostgreSQL need different SQL to be fast (``COPY`` and array parameters on PostgreSQL,
+executemany on SQLite). They take the caller's session and never commit.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from sqlalchemy.orm import Session
 from service.db import UTCDateTime
 
 IN_CHUNK = 1_000
-# PostgreSQL takes a lookup's keys as one array parameter, so one statement can carry a whole
-# chunk's keys: a 20,000-row import chunk's lookups went from ~16 statements each to one.
+# PostgreSQL takes a lookup's keys as one array parameter, so one statement carries a whole
+# chunk's keys.
 ARRAY_CHUNK = 50_000
 
 
@@ -41,9 +41,8 @@ def key_in(session: Session, column, values: list[Any]) -> ColumnElement[bool]:
     """``column IN (values)``, written so PostgreSQL probes the index whatever its statistics.
 
     On PostgreSQL the keys travel as one array, unnested in a subquery: the planner then
-    probes the unique index once per key. A plain IN list (or ``= ANY``) let it scan every row of
-    a bulk-loaded, not yet analysed table and filter: 0.7 s per lookup at 800k receivables,
-    against ~15 ms this way.
+    probes the unique index once per key. A plain IN list (or ``= ANY``) lets the planner scan
+    every row of a bulk-loaded, not yet analysed table and filter.
     """
     if session.get_bind().dialect.name == "postgresql":
         return column.in_(select(func.unnest(literal(list(values), ARRAY(column.type)))))
@@ -70,8 +69,7 @@ def bulk_insert(session: Session, table, rows: list[dict[str, Any]]) -> None:
 
     When every column's PostgreSQL type is known (``_COPY_TYPES``), the binary ``COPY`` format is
     used with the types declared up front (psycopg's ``Copy.set_types``): the server then parses
-    no text. Measured for 4,550 receivables: 74 -> 31 ms into a bare table, and about a quarter
-    less (~150 -> ~115 ms) into ``receivables`` with its indexes and foreign key.
+    no text.
     """
     if not rows:
         return
@@ -88,6 +86,7 @@ def bulk_insert(session: Session, table, rows: list[dict[str, Any]]) -> None:
         if types is not None:
             copy.set_types(types)
         if types is not None and "json" in types:
+            # Imported here, not at the top: only a PostgreSQL COPY of JSON needs psycopg.
             import orjson
             from psycopg.types.json import set_json_dumps
 
@@ -131,13 +130,13 @@ def insert_with_ids(session: Session, table, rows: list[dict[str, Any]]) -> list
     ``id``); returns the ids, in row order.
 
     Neither ``COPY`` nor SQLite's executemany returns ids, and reading them back by natural key
-    cost a second lookup of every new row (~30 ms per 4,550 receivables). Allocating them is
-    one statement: PostgreSQL draws them from the column's own sequence (``nextval`` over
-    ``generate_series``, safe under any concurrency; the sequence is looked up once, not per
-    row: 76 -> 13 ms for 20,000 ids); SQLite continues after the highest id,
-    which is safe because every transaction here holds the write lock from its first statement
-    (``BEGIN IMMEDIATE``, ``service.db``). Should that ever not hold, the worst case is a primary
-    key conflict, which rolls the batch back whole (the feed answers 409: send it again).
+    would cost a second lookup of every new row. Allocating them is one statement: PostgreSQL
+    draws them from the column's own sequence (``nextval`` over ``generate_series``, safe under
+    any concurrency; the sequence is looked up once per allocation, not per row); SQLite
+    continues after the highest id, which is safe because every transaction here holds the write
+    lock from its first statement (``BEGIN IMMEDIATE``, ``service.db``). Should that ever not
+    hold, the worst case is a primary key conflict, which rolls the batch back whole (the feed
+    answers 409: send it again).
     """
     if not rows:
         return []
@@ -178,8 +177,8 @@ def _sqlite_insert(session: Session, table, rows: list[dict[str, Any]]) -> None:
         # Only dates and instants: equal Decimals (1.0, 1.00) hash alike but must keep their text.
         repeated = isinstance(column_type, Date | DateTime | UTCDateTime)
         converters.append(_memoised(process) if repeated else process)
-    # Column by column: one C-level ``map`` per column instead of a generator per row (~25%
-    # less time for 4,550 receivables, measured).
+    # Column by column: one C-level ``map`` per column instead of a generator per row (a quarter
+    # less time).
     values_by_column = []
     for name, convert in zip(columns, converters, strict=True):
         values = [row[name] for row in rows]

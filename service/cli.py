@@ -1,8 +1,8 @@
 """``credit-control``: the service's command line. Each command is a thin wrapper over a function.
 
-Commands owned by other parts of the service are registered lazily in ``LAZY_COMMANDS`` (module,
-attribute): the module is imported only when its command is used, and a module that does not
-exist (yet) simply leaves its command out, so one missing part never breaks the whole CLI.
+Every command is registered here, by name, from the module that owns it. The demo and the local
+org (``credit-control demo``, ``credit-control devorg``) are registered only where the local org
+is installed (``pip install -e ./devorg``, as ``make`` does): a production install has neither.
 
 A configuration problem ends the command with one line (``Error: DATABASE_URL is malformed:
 expected ...``) and exit status 1; no traceback.
@@ -10,53 +10,40 @@ expected ...``) and exit status 1; no traceback.
 
 from __future__ import annotations
 
-import importlib
+import csv
 import importlib.util
 import os
 import sys
+import time
 from pathlib import Path
 
 import click
 
+from service.assessments import load_policy_file
+from service.assessments.commands import assess_command
+from service.config import load_config, safe_database_url
+from service.db import make_engine, make_session_factory, utcnow
 from service.errors import ConfigError
+from service.feeds.importer import import_files
+from service.feeds.reading import ImportReadError
+from service.migrations import upgrade
+from service.salesforce.cli import outbox_command
+from service.salesforce.fields import ACCOUNT_FIELD_MAP
+from service.worker import worker_command
 
-# name -> (module, attribute of a click command). Add yours here.
-LAZY_COMMANDS: dict[str, tuple[str, str]] = {
-    "devorg": ("service.devorg.cli", "devorg_command"),  # the local Salesforce org
-    "worker": ("service.worker", "worker_command"),  # subscriber, outbox pusher, scheduler
-    "assess": ("service.reassess", "assess_command"),  # re-assess; --dry-run shadow mode
-    "outbox": ("service.salesforce.cli", "outbox_command"),  # inspect / retry the outbox
-}
+LOCAL_ORG_INSTALLED = importlib.util.find_spec("devorg") is not None
+if LOCAL_ORG_INSTALLED:  # development and demo only; see the module's docstring
+    from service.demo.commands import demo_command, devorg_command
 
 
 class ServiceGroup(click.Group):
-    """A click group that loads ``LAZY_COMMANDS`` on demand and turns ``ConfigError`` into one line."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        lazy = [name for name, (module, _) in LAZY_COMMANDS.items() if _exists(module)]
-        return sorted(set(super().list_commands(ctx)) | set(lazy))
-
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        command = super().get_command(ctx, name)
-        if command is not None or name not in LAZY_COMMANDS:
-            return command
-        module_name, attribute = LAZY_COMMANDS[name]
-        if not _exists(module_name):
-            return None
-        return getattr(importlib.import_module(module_name), attribute, None)
+    """A click group that turns ``ConfigError`` into one line."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except ConfigError as error:
             raise click.ClickException(str(error)) from None
-
-
-def _exists(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
 
 
 @click.group(cls=ServiceGroup)
@@ -73,9 +60,6 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Migrate the database (DATABASE_URL) to the latest schema. Safe to run again."""
-    from service.config import load_config, safe_database_url
-    from service.migrations import upgrade
-
     config = load_config(require=())
     upgrade(config.database_url, revision)
     click.echo(f"database {safe_database_url(config.database_url)} is at {revision}")
@@ -104,10 +88,8 @@ def import_group() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write every rejected row to this CSV file.",
 )
-# 10,000 rows a transaction: a tenth faster than 5,000 on both databases (fewer commits and WAL
-# checkpoints rewriting the same index pages). 20,000 was no faster once a big file is shared
-# by two processes (1M rows: 40.3 s at 10,000 against 40.7 s on PostgreSQL, 44-49 s against
-# 43-45 s on SQLite), and each process held ~45 MB more: 306 MB in all against 227 MB.
+# 10,000 rows a transaction: fewer commits and WAL checkpoints than small chunks; bigger ones
+# are no faster with the file shared by two processes and hold more memory (docs/adr/0004).
 @click.option("--chunk-size", default=10_000, show_default=True, type=click.IntRange(1, 50_000))
 @click.option(
     "--processes",
@@ -128,15 +110,6 @@ def import_erp(
     Each chunk commits with its re-assessment requests; at the end the queue is drained here,
     and if the command is interrupted the worker drains what the committed chunks asked for.
     """
-    import csv
-    import time
-
-    from service.config import load_config
-    from service.db import make_engine, make_session_factory, utcnow
-    from service.feeds.assessment import load_policy_file
-    from service.feeds.importer import import_files
-    from service.feeds.reading import ImportReadError
-
     config = load_config(require=())
     policy = load_policy_file(config.credit_policy_file)
     engine = make_engine(config.database_url)
@@ -207,9 +180,6 @@ def import_erp(
 @click.option("--workers", default=2, show_default=True, type=int)
 def web(host: str, port: int, workers: int) -> None:
     """Run the web app under gunicorn (checks the configuration and the policy first)."""
-    from service.config import load_config
-    from service.feeds.assessment import load_policy_file
-
     load_policy_file(load_config().credit_policy_file)
     # Replace this process with gunicorn (same interpreter), so signals reach it directly.
     command = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}"]
@@ -217,20 +187,12 @@ def web(host: str, port: int, workers: int) -> None:
     os.execv(sys.executable, command)  # noqa: S606 - fixed arguments, no shell
 
 
-@main.command()
-@click.option(
-    "--port",
-    default=8000,
-    show_default=True,
-    type=int,
-    help="Port for the web app (another is picked if busy).",
-)
-@click.option("--no-serve", is_flag=True, help="Load the demo and print the summary, then exit.")
-def demo(port: int, no_serve: bool) -> None:
-    """The product on the embedded default: SQLite under var/, a demo book, the web app."""
-    from service.demo.run import run_demo
-
-    run_demo(port=port, serve=not no_serve, echo=click.echo)
+main.add_command(worker_command)
+main.add_command(outbox_command)
+main.add_command(assess_command(ACCOUNT_FIELD_MAP))
+if LOCAL_ORG_INSTALLED:
+    main.add_command(demo_command)
+    main.add_command(devorg_command)
 
 
 if __name__ == "__main__":  # ``python -m service.cli`` (the benchmark runs the import this way)

@@ -1,18 +1,22 @@
 """The service's settings, read from the environment once, inside ``create_app`` or a command.
 
-Nothing here runs at import time: tests build as many configurations as they like by passing a
-mapping. Every problem is reported as one ``ConfigError`` line naming the variable and what it
-expects, so an admin reading a Heroku release log knows exactly what to fix. Secrets never show
-in ``repr`` (and so never in a log line or a traceback).
+This is the one place that reads the environment: ``load_config`` for the web process and the
+commands, with the Salesforce sync's settings (``SyncSettings``) as its ``salesforce`` part,
+also readable alone with ``salesforce_settings(mapping)``. Nothing here runs at import time:
+tests build as many configurations as they like by passing a mapping. Every problem is reported
+as one ``ConfigError`` line naming the variable and what it expects, so an admin reading a
+Heroku release log knows exactly what to fix. Secrets never show in ``repr`` (and so never in a
+log line or a traceback).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -32,8 +36,6 @@ SECRET_FIELDS = frozenset(
     {
         "feed_signing_secret",
         "service_api_tokens",
-        "salesforce_client_secret",
-        "salesforce_private_key",
         "stripe_api_key",
         "stripe_webhook_secret",
     }
@@ -53,12 +55,7 @@ class Config:
     database_url: str
     feed_signing_secret: str | None = field(default=None, repr=False)
     service_api_tokens: tuple[str, ...] = field(default=(), repr=False)
-    salesforce_login_url: str | None = None
-    salesforce_client_id: str | None = None
-    salesforce_client_secret: str | None = field(default=None, repr=False)
-    salesforce_username: str | None = None
-    salesforce_private_key: str | None = field(default=None, repr=False)
-    salesforce_ca_bundle: str | None = None
+    salesforce: SyncSettings | None = None
     stripe_api_key: str | None = field(default=None, repr=False)
     stripe_webhook_secret: str | None = field(default=None, repr=False)
     credit_policy_file: str | None = None
@@ -74,6 +71,8 @@ class Config:
             value = getattr(self, f.name)
             if f.name in SECRET_FIELDS:
                 value = "***" if value else None
+            elif f.name == "salesforce":
+                value = "configured" if value else None
             elif f.name == "database_url":
                 value = safe_database_url(value)
             shown.append(f"{f.name}={value!r}")
@@ -84,7 +83,7 @@ class Config:
     @property
     def salesforce_configured(self) -> bool:
         """The sync needs an org to talk to; without one the service still takes feeds."""
-        return bool(self.salesforce_login_url and self.salesforce_client_id)
+        return self.salesforce is not None
 
     @property
     def is_sqlite(self) -> bool:
@@ -128,12 +127,7 @@ def load_config(
         database_url=_database_url(text("DATABASE_URL")),
         feed_signing_secret=_secret("FEED_SIGNING_SECRET", text("FEED_SIGNING_SECRET")),
         service_api_tokens=_tokens(text("SERVICE_API_TOKENS")),
-        salesforce_login_url=_url("SALESFORCE_LOGIN_URL", text("SALESFORCE_LOGIN_URL")),
-        salesforce_client_id=text("SALESFORCE_CLIENT_ID"),
-        salesforce_client_secret=text("SALESFORCE_CLIENT_SECRET"),
-        salesforce_username=text("SALESFORCE_USERNAME"),
-        salesforce_private_key=text("SALESFORCE_PRIVATE_KEY"),
-        salesforce_ca_bundle=_existing_file("SALESFORCE_CA_BUNDLE", text("SALESFORCE_CA_BUNDLE")),
+        salesforce=salesforce_settings(env) if _names_an_org(env) else None,
         stripe_api_key=text("STRIPE_API_KEY"),
         stripe_webhook_secret=text("STRIPE_WEBHOOK_SECRET"),
         credit_policy_file=_existing_file("CREDIT_POLICY_FILE", text("CREDIT_POLICY_FILE")),
@@ -151,6 +145,15 @@ _EXPECTS = {
     "SERVICE_API_TOKENS": f"comma-separated bearer tokens of at least {MIN_SECRET_LENGTH} characters each",
     "SALESFORCE_LOGIN_URL": "an https:// URL such as https://login.salesforce.com",
     "SALESFORCE_CA_BUNDLE": "the path of a readable PEM file",
+    "SALESFORCE_CLIENT_ID": "the consumer key of the connected app (or external client app)",
+    "SALESFORCE_CLIENT_SECRET": "the consumer secret (the client credentials flow needs it)",
+    "SALESFORCE_USERNAME": "the integration user's username (the JWT bearer flow needs it)",
+    "SALESFORCE_PRIVATE_KEY": "the PEM private key of the connected app's certificate (JWT bearer)",
+    "SALESFORCE_AUTH_FLOW": "one of jwt, password, client_credentials",
+    "SALESFORCE_PUSH_BATCH_SIZE": "a whole number from 1 to 200",
+    "SALESFORCE_API_USAGE_SLOWDOWN": "a share of the daily API allowance, greater than 0 and at most 1",
+    "CREDIT_CONTROL_TIMEZONE": "an IANA time zone such as Europe/Berlin",
+    "CREDIT_CONTROL_REASSESS_AT": "a time of day as HH:MM",
     "CREDIT_POLICY_FILE": "the path of a JSON credit policy file",
     "FEED_MAX_BYTES": "a whole number of bytes greater than 0",
     "LOG_LEVEL": "one of " + ", ".join(LOG_LEVELS),
@@ -229,3 +232,165 @@ def _choice(name: str, value: str | None, choices: tuple[str, ...], default: str
     if value.upper() not in choices:
         raise ConfigError(name, _EXPECTS[name])
     return value.upper()
+
+
+# --- the Salesforce sync -------------------------------------------------------------------------
+
+DEFAULT_API_VERSION = "62.0"  # the package's version: every org in service supports it
+
+CHANNELS = (
+    "/data/Collection_Action__ChangeEvent",
+    "/data/AccountChangeEvent",
+    "/event/Credit_Review_Request__e",
+    "/event/Payment_Received__e",
+)
+AUTH_FLOWS = ("jwt", "password", "client_credentials")
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    """Everything the Salesforce client, pusher, subscriber and scheduler need.
+
+    Built by ``salesforce_settings`` from the environment, or directly in tests; ``validate``
+    checks the combination and raises ``ConfigError``.
+    """
+
+    login_url: str = "https://login.salesforce.com"
+    client_id: str | None = field(default=None, repr=False)
+    client_secret: str | None = field(default=None, repr=False)
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    private_key: str | None = field(default=None, repr=False)
+    auth_flow: str | None = None
+    ca_bundle: str | None = None
+    api_version: str = DEFAULT_API_VERSION
+    client_name: str = "credit-control"
+    # Pusher
+    push_batch_size: int = 200
+    push_threads: int = 2
+    push_claim_limit: int = 2000
+    bulk_threshold: int = 20_000
+    bulk_claim_limit: int = 150_000
+    api_usage_slowdown: float = 0.8
+    api_usage_pause_seconds: float = 5.0
+    retry_base_seconds: float = 2.0
+    retry_max_seconds: float = 900.0
+    claim_lease_seconds: float = 120.0
+    push_idle_seconds: float = 0.5
+    # Subscriber
+    channels: tuple[str, ...] = CHANNELS
+    initial_replay_id: int = -2
+    lease_seconds: float = 30.0
+    cometd_backoff_max: float = 30.0
+    # Scheduler
+    timezone: str = "UTC"
+    reassess_at: str = "02:00"
+    request_timeout: float = 30.0
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def flow(self) -> str:
+        """Which OAuth flow the credentials call for (an explicit choice wins)."""
+        if self.auth_flow:
+            return self.auth_flow
+        if self.private_key:
+            return "jwt"
+        if self.username and self.password:
+            return "password"
+        return "client_credentials"
+
+    @property
+    def verify(self) -> str | bool:
+        return self.ca_bundle or True
+
+    def with_(self, **changes) -> SyncSettings:
+        return replace(self, **changes)
+
+    def validate(self) -> None:
+        """Raise ``ConfigError`` naming the first variable that is missing or malformed."""
+        if self.flow not in AUTH_FLOWS:
+            raise ConfigError("SALESFORCE_AUTH_FLOW", _EXPECTS["SALESFORCE_AUTH_FLOW"])
+        if not self.client_id and self.flow != "password":
+            raise ConfigError(
+                "SALESFORCE_CLIENT_ID", _EXPECTS["SALESFORCE_CLIENT_ID"], missing=True
+            )
+        if self.flow == "jwt" and not self.username:
+            raise ConfigError("SALESFORCE_USERNAME", _EXPECTS["SALESFORCE_USERNAME"], missing=True)
+        if self.flow == "jwt" and not self.private_key:
+            raise ConfigError(
+                "SALESFORCE_PRIVATE_KEY", _EXPECTS["SALESFORCE_PRIVATE_KEY"], missing=True
+            )
+        if self.flow == "client_credentials" and not self.client_secret:
+            raise ConfigError(
+                "SALESFORCE_CLIENT_SECRET", _EXPECTS["SALESFORCE_CLIENT_SECRET"], missing=True
+            )
+        if not 1 <= self.push_batch_size <= 200:
+            raise ConfigError("SALESFORCE_PUSH_BATCH_SIZE", _EXPECTS["SALESFORCE_PUSH_BATCH_SIZE"])
+        if not 0 < self.api_usage_slowdown <= 1:
+            raise ConfigError(
+                "SALESFORCE_API_USAGE_SLOWDOWN", _EXPECTS["SALESFORCE_API_USAGE_SLOWDOWN"]
+            )
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(
+                "CREDIT_CONTROL_TIMEZONE", _EXPECTS["CREDIT_CONTROL_TIMEZONE"]
+            ) from None
+        hour, _, minute = self.reassess_at.partition(":")
+        if not (hour.isdecimal() and minute.isdecimal() and int(hour) < 24 and int(minute) < 60):
+            raise ConfigError("CREDIT_CONTROL_REASSESS_AT", _EXPECTS["CREDIT_CONTROL_REASSESS_AT"])
+
+
+def _names_an_org(env: Mapping[str, object]) -> bool:
+    """Whether any ``SALESFORCE_*`` setting is given (the web process runs without an org)."""
+    return any(
+        name.startswith("SALESFORCE_") and str(value or "").strip() for name, value in env.items()
+    )
+
+
+def salesforce_settings(environ: Mapping[str, object] | None = None) -> SyncSettings:
+    """The Salesforce sync's settings from ``environ`` (default ``os.environ``), validated."""
+    env = os.environ if environ is None else environ
+
+    def text(name: str, default: str | None = None) -> str | None:
+        value = str(env.get(name) or "").strip()
+        return value or default
+
+    def number(name: str, default, kind=float):
+        raw = text(name)
+        if raw is None:
+            return default
+        try:
+            return kind(raw)
+        except ValueError:
+            raise ConfigError(name, _EXPECTS.get(name, "a number")) from None
+
+    defaults = SyncSettings()
+    settings = SyncSettings(
+        login_url=_url("SALESFORCE_LOGIN_URL", text("SALESFORCE_LOGIN_URL")) or defaults.login_url,
+        client_id=text("SALESFORCE_CLIENT_ID"),
+        client_secret=text("SALESFORCE_CLIENT_SECRET"),
+        username=text("SALESFORCE_USERNAME"),
+        password=text("SALESFORCE_PASSWORD"),
+        private_key=text("SALESFORCE_PRIVATE_KEY"),
+        auth_flow=text("SALESFORCE_AUTH_FLOW"),
+        ca_bundle=_existing_file("SALESFORCE_CA_BUNDLE", text("SALESFORCE_CA_BUNDLE")),
+        api_version=text("SALESFORCE_API_VERSION", DEFAULT_API_VERSION),
+        client_name=text("SALESFORCE_CLIENT_NAME", defaults.client_name),
+        push_batch_size=number("SALESFORCE_PUSH_BATCH_SIZE", defaults.push_batch_size, int),
+        push_threads=number("SALESFORCE_PUSH_THREADS", defaults.push_threads, int),
+        bulk_threshold=number("SALESFORCE_BULK_THRESHOLD", defaults.bulk_threshold, int),
+        api_usage_slowdown=number("SALESFORCE_API_USAGE_SLOWDOWN", defaults.api_usage_slowdown),
+        initial_replay_id=number("SALESFORCE_INITIAL_REPLAY_ID", defaults.initial_replay_id, int),
+        claim_lease_seconds=number("SALESFORCE_CLAIM_LEASE_SECONDS", defaults.claim_lease_seconds),
+        lease_seconds=number("SALESFORCE_SUBSCRIBER_LEASE_SECONDS", defaults.lease_seconds),
+        retry_base_seconds=number("SALESFORCE_RETRY_BASE_SECONDS", defaults.retry_base_seconds),
+        retry_max_seconds=number("SALESFORCE_RETRY_MAX_SECONDS", defaults.retry_max_seconds),
+        timezone=text("CREDIT_CONTROL_TIMEZONE", defaults.timezone),
+        reassess_at=text("CREDIT_CONTROL_REASSESS_AT", defaults.reassess_at),
+    )
+    settings.validate()
+    return settings

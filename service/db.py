@@ -94,13 +94,12 @@ class _WriterGate:
     """SQLite's write lock, handed over first come, first served among this process's threads.
 
     Why: a thread that finds the database locked is left to SQLite's busy handler, which polls
-    with growing sleeps (1, 2, 5 ... 100 ms). A thread that has waited a while sleeps 100 ms
-    between tries and keeps losing the lock to threads that just arrived: in the worker, the
-    pushers waited over a second behind the subscriber's back-to-back batches. Queuing the
-    process's writers here hands the lock to the longest waiter the moment it is released.
-    Other processes still meet SQLite's busy handler, as before. Nothing changes in what a
-    transaction may do: the gate is taken just before ``BEGIN IMMEDIATE`` and given back when
-    the connection commits, rolls back or closes.
+    with growing sleeps (1, 2, 5 ... 100 ms); a thread that has waited a while sleeps 100 ms
+    between tries and keeps losing the lock to threads that just arrived. Queuing the process's
+    writers here hands the lock to the longest waiter the moment it is released. Other processes
+    still meet SQLite's busy handler (docs/adr/0002). Nothing changes in what a transaction may
+    do: the gate is taken just before ``BEGIN IMMEDIATE`` and given back when the connection
+    commits, rolls back or closes.
     """
 
     def __init__(self) -> None:
@@ -229,9 +228,8 @@ def make_engine(url: str, **kwargs) -> Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     # psycopg prepares a statement after 5 executions and PostgreSQL then may switch to a generic
-    # plan, in which a key lookup over a 1,000-value list or array is a linear search per row:
-    # measured at 7-15 s per lookup at 150k receivables instead of ~20 ms. Our statements are
-    # few and cheap to plan, so plan each with its actual values.
+    # plan, in which a key lookup over a 1,000-value list or array is a linear search per row.
+    # Our statements are few and cheap to plan, so plan each with its actual values.
     kwargs.setdefault("connect_args", {}).setdefault("prepare_threshold", None)
     return create_engine(url, **kwargs)
 

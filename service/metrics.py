@@ -48,7 +48,7 @@ class Metrics:
         )
 
     def observe_assessment(self, customer_ids: list[int], seconds: float) -> None:
-        """``service.assessment_queue.Observe``: one batch of customers assessed."""
+        """``service.assessments.queue.Observe``: one batch of customers assessed."""
         self.assessment_duration.observe(seconds)
         self.assessed_customers.inc(len(customer_ids))
 

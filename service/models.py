@@ -193,7 +193,7 @@ class AssessmentRequest(Base):
     """A customer whose data changed and whose assessment must be recomputed (a request log).
 
     Appended in the transaction that changed the data, deleted by id by whoever assessed the
-    customer after reading that data (``service.assessment_queue`` explains why a log and not a
+    customer after reading that data (``service.assessments.queue`` explains why a log and not a
     flag). Several rows for one customer are normal and cost one assessment.
     """
 
@@ -235,7 +235,7 @@ class OutboxMessage(Base):
         Index("ix_outbox_pending", "status", "available_at"),
         # "Is this target already queued?" (every enqueue) and "is it in flight?" (every claim)
         # name the target, the status and the time: with all three in one index the planner
-        # probes it per target instead of walking every pending row (0.26 s a lookup at 1M).
+        # probes it per target instead of walking every pending row.
         Index("ix_outbox_target_state", "target", "status", "available_at"),
     )
 

@@ -26,7 +26,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import ARRAY, BigInteger, String, and_, bindparam, or_, select, text, update
+from sqlalchemy import ARRAY, BigInteger, String, and_, bindparam, func, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from service.bulk import bulk_insert
@@ -98,10 +98,9 @@ def queue_for_salesforce(
     their ids (``_insert_receivable_targets``). That is most of a big import's rows.
 
     Set-based on purpose: a 5,000-row feed batch touches thousands of targets, and one ORM object
-    per row cost ~1.5 s of the feed's transaction. One lookup of the pending targets and one
-    multi-row INSERT do the same work in a fraction of that. Rows are inserted Accounts first,
-    then the receivables, each in the order given, new receivables last (the pusher claims by
-    id).
+    per row would cost most of the feed's transaction. One lookup of the pending targets and one
+    multi-row INSERT do the same work. Rows are inserted Accounts first, then the receivables,
+    each in the order given, new receivables last (the pusher claims by id).
     """
     account_payload = {"announce": True} if announce else {}
     wanted = [(ACCOUNT, account_target(c), account_payload) for c in dict.fromkeys(customer_ids)]
@@ -131,8 +130,8 @@ def _insert_pending(session: Session, rows: list[tuple[str, str, dict]], now: da
     """Insert ``(kind, target, payload)`` rows as pending, ids in list order.
 
     ``service.bulk.bulk_insert``: binary ``COPY`` on PostgreSQL (ids drawn from the sequence row
-    by row, in order; 3-4 times faster than the INSERT ... SELECT over arrays it replaced), an
-    executemany on SQLite that formats the two timestamps once rather than once a row.
+    by row, in order), an executemany on SQLite that formats the two timestamps once rather than
+    once a row.
     """
     values = {"status": PENDING, "attempts": 0, "available_at": now, "created_at": now}
     bulk_insert(
@@ -158,8 +157,8 @@ def _insert_receivable_targets(session: Session, receivable_ids: list[int], now:
     """Pending ``Receivable__c`` rows for these ids, in this order, built by the database.
 
     One array (PostgreSQL) or JSON (SQLite) parameter instead of seven bound values a row: an
-    import chunk queues 20,000 of these, and building and binding them in Python cost about a
-    tenth of a 1M-row import on SQLite.
+    import chunk queues one of these per new receivable, and building and binding them in Python
+    is a noticeable share of a big import.
     """
     if is_postgres(session):
         statement = _INSERT_TARGETS_FROM_ARRAY
@@ -184,8 +183,8 @@ def _pending_targets(session: Session, targets: list[str], now: datetime) -> set
 
     PostgreSQL: one probe of ``ix_outbox_target_state`` per target (a LATERAL subquery with
     ``LIMIT 1``). The plain ``target = ANY(array) AND status = 'pending' AND available_at <= :now``
-    let the planner of a bulk-loaded, not yet analysed outbox walk every pending row instead:
-    measured with 1.05M pending rows, 140-200 ms for 2,000 targets, against 21-37 ms for 4,000.
+    lets the planner of a bulk-loaded, not yet analysed outbox walk every pending row instead
+    (docs/adr/0007).
     """
     if not targets:
         return set()
@@ -376,8 +375,6 @@ def retry_failed(session: Session, ids: Iterable[int] | None = None) -> int:
 
 def due_count(session: Session, cap: int) -> int:
     """Due pending rows, counted up to ``cap`` (enough to decide on a bulk job, cheaply)."""
-    from sqlalchemy import func
-
     due = (
         select(OutboxMessage.id)
         .where(OutboxMessage.status == PENDING, OutboxMessage.available_at <= utcnow())
@@ -388,8 +385,6 @@ def due_count(session: Session, cap: int) -> int:
 
 
 def pending_count(session: Session) -> int:
-    from sqlalchemy import func
-
     return (
         session.scalar(
             select(func.count())

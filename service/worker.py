@@ -1,4 +1,4 @@
-"""The worker process: CometD subscriber, outbox pusher, assessor and scheduler, as threads.
+"""The worker process: CometD subscriber, outbox pushers, assessor and daily roll, as threads.
 
 ``credit-control worker`` runs ``Worker(...).run_forever()``. On SIGTERM (Heroku's dyno stop,
 ``kill``) or SIGINT it stops taking new work, lets the batch in hand finish (the pusher's current
@@ -6,76 +6,42 @@ call and its acknowledgement, the subscriber's current events and their cursor),
 subscriber lease so another worker can take over at once, and exits 0. Stored replay ids and
 outbox leases make a restart resume where this one stopped, even after SIGKILL.
 
-The scheduler re-assesses every customer whose assessment is older than today, in the
-configured time zone, at the configured time (and once at start-up, to catch up after a pause),
-so ageing moves on as days pass and the changed Accounts are pushed.
-
-The assessor drains the assessment queue (``service.assessment_queue``) that feeds and the import
-fill in their own transactions: it re-assesses the customers waiting, queues their Account
-pushes and wakes the pushers, so a feed change reaches Salesforce within a couple of seconds.
+This module only composes: the parts live with their concern (``service.salesforce`` for the
+subscriber and pushers, ``service.assessments`` for the assessor and the daily roll), and one
+``Reassessor`` (policy and time zone) is handed to every part that re-assesses.
 """
 
 from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
-from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
-from time import monotonic
 
-from sqlalchemy import Engine, delete, select
+import click
+from sqlalchemy import Engine, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
-from service import assessment_queue, outbox
-from service.db import transaction, utcnow
+from service.assessments import Reassessor, load_policy_file
+from service.assessments.assessor import Assessor
+from service.assessments.daily import DailyRoll
+from service.config import ConfigError, SyncSettings, load_config
+from service.db import make_engine, make_session_factory
+from service.logs import configure_logging
 from service.metrics import Metrics
-from service.models import Assessment, OutboxMessage
 from service.salesforce.auth import Authenticator
-from service.salesforce.client import SalesforceClient, make_http_session
+from service.salesforce.client import SalesforceClient
+from service.salesforce.errors import PermanentError
 from service.salesforce.handlers import Handlers
+from service.salesforce.http import make_http_session
 from service.salesforce.push import Pusher
-from service.salesforce.settings import SyncSettings
 from service.salesforce.subscriber import Subscriber
 
 log = logging.getLogger(__name__)
 
-Reassess = Callable[[Session, list[int]], None]
-SENT_RETENTION = timedelta(days=7)
-REASSESS_BATCH = 500
-
-
-class ZoneReassess:
-    """The engine's re-assessment bound to today's date in the configured time zone.
-
-    A callable ``(session, customer_ids)`` for the event handlers and the scheduler; the
-    assessor reads its ``policy`` and ``as_of()`` so every part of the worker judges alike.
-    The customers are locked first (PostgreSQL), as a queue drain locks them, so a handler and
-    a drain of one customer never write an older assessment over a newer one.
-    """
-
-    def __init__(self, settings: SyncSettings, policy=None) -> None:
-        self.settings = settings
-        self.policy = policy
-
-    def as_of(self) -> date:
-        return datetime.now(self.settings.zone).date()
-
-    def __call__(self, session: Session, customer_ids: list[int]) -> None:
-        from service.feeds.assessment import reassess as reassess_customers
-
-        assessment_queue.lock_customers(session, customer_ids)
-        reassess_customers(session, customer_ids, self.as_of(), self.policy)
-
-
-def make_reassess(settings: SyncSettings, policy=None) -> ZoneReassess:
-    """Bind the engine's re-assessment to today's date in the configured time zone."""
-    return ZoneReassess(settings, policy)
-
 
 def read_record_with(client: SalesforceClient):
     """A record by Id through REST, or None when it is gone (deleted, never existed)."""
-    from service.salesforce.errors import PermanentError
 
     def read(sobject: str, record_id: str) -> dict | None:
         try:
@@ -91,185 +57,6 @@ def read_record_with(client: SalesforceClient):
     return read
 
 
-class Scheduler:
-    """Daily re-assessment at ``reassess_at`` in ``timezone``; also prunes old sent outbox rows."""
-
-    def __init__(
-        self,
-        factory: sessionmaker[Session],
-        settings: SyncSettings,
-        reassess: Reassess,
-        stop: threading.Event,
-    ):
-        self.factory = factory
-        self.settings = settings
-        self.reassess = reassess
-        self.stop = stop
-        self.busy = threading.Lock()
-
-    def next_run(self, now: datetime) -> datetime:
-        hour, minute = (int(x) for x in self.settings.reassess_at.split(":"))
-        local = now.astimezone(self.settings.zone)
-        at = datetime.combine(local.date(), time(hour, minute), self.settings.zone)
-        return (
-            at
-            if at > local
-            else datetime.combine(
-                local.date() + timedelta(days=1), time(hour, minute), self.settings.zone
-            )
-        )
-
-    def run(self) -> None:
-        self.run_due()
-        while not self.stop.is_set():
-            wait = (self.next_run(utcnow()) - utcnow()).total_seconds()
-            if self.stop.wait(max(1.0, min(wait, 3600))):
-                return
-            if wait <= 3600:
-                self.run_due()
-
-    def run_due(self, today: date | None = None) -> int:
-        """Re-assess customers assessed before today; returns how many were re-assessed."""
-        today = today or datetime.now(self.settings.zone).date()
-        done = 0
-        after = 0  # keyset: a customer the engine cannot assess keeps its old as_of
-        try:
-            while not self.stop.is_set():
-                with self.busy, transaction(self.factory) as session:
-                    ids = list(
-                        session.scalars(
-                            select(Assessment.customer_id)
-                            .where(Assessment.as_of < today, Assessment.customer_id > after)
-                            .order_by(Assessment.customer_id)
-                            .limit(REASSESS_BATCH)
-                        )
-                    )
-                    if not ids:
-                        break
-                    self.reassess(session, ids)
-                    outbox.queue_for_salesforce(session, ids)
-                    done += len(ids)
-                    after = ids[-1]
-            with transaction(self.factory) as session:
-                session.execute(
-                    delete(OutboxMessage).where(
-                        OutboxMessage.status == outbox.SENT,
-                        OutboxMessage.sent_at < utcnow() - SENT_RETENTION,
-                    )
-                )
-        except Exception:
-            log.exception("daily re-assessment failed")
-        if done:
-            log.info("daily re-assessment: %s customers", done)
-        return done
-
-
-class Assessor:
-    """Drains the assessment queue: polls every ``poll_seconds``, or at once when kicked.
-
-    Each batch is one transaction (``assessment_queue.drain_once``); after each commit the
-    pushers are woken. A batch that fails is rolled back whole, so its requests stay queued; the
-    failure is logged and retried after a pause that doubles (up to a minute). So that one
-    customer the engine chokes on cannot hold up everyone queued behind it, a failed batch is
-    retried at half the size, down to one customer; a customer that fails alone is set aside
-    for ``quarantine_seconds`` (its requests stay queued, and a credit read still assesses it on
-    the spot) while the others are drained, and the batch size grows back after each success.
-    """
-
-    def __init__(
-        self,
-        factory: sessionmaker[Session],
-        as_of: Callable[[], date],
-        policy,
-        stop: threading.Event,
-        *,
-        on_commit: Callable[[], None] = lambda: None,
-        observe: assessment_queue.Observe | None = None,
-        poll_seconds: float = 0.2,
-        limit: int = assessment_queue.DRAIN_LIMIT,
-        quarantine_seconds: float = 600.0,
-    ):
-        self.factory = factory
-        self.as_of = as_of
-        self.policy = policy
-        self.stop = stop
-        self.on_commit = on_commit
-        self.observe = observe
-        self.poll_seconds = poll_seconds
-        self.limit = limit
-        self.size = limit  # the next batch's size: halved after a failure, regrown after success
-        self.quarantine_seconds = quarantine_seconds
-        self.quarantined: dict[int, float] = {}  # customer id -> monotonic time it is retried
-        self.busy = threading.Lock()
-        self.kick = threading.Event()
-        self.failures = 0
-
-    def run(self) -> None:
-        while not self.stop.is_set():
-            if self.drain_batch():
-                continue  # more may be waiting: no pause while there is work
-            pause = min(60.0, self.poll_seconds * 2.0**self.failures)
-            self.kick.wait(pause)
-            self.kick.clear()
-
-    def drain_batch(self) -> int:
-        """Assess one batch; returns how many customers (0: nothing waiting, or it failed)."""
-        if not self._anything_waiting():
-            return 0
-        with self.busy:
-            if self.stop.is_set():
-                return 0
-            now = monotonic()
-            self.quarantined = {c: t for c, t in self.quarantined.items() if t > now}
-            try:
-                assessed = assessment_queue.drain_once(
-                    self.factory,
-                    self.as_of(),
-                    self.policy,
-                    self.size,
-                    observe=self.observe,
-                    skip=self.quarantined,
-                )
-            except assessment_queue.DrainFailed as failed:
-                self._failed(failed.customer_ids)
-                return 0
-            except Exception:
-                self.failures += 1
-                log.exception("assessment queue: could not take requests; retrying later")
-                return 0
-        self.failures = 0
-        self.size = min(self.limit, self.size * 2)
-        if assessed:
-            self.on_commit()
-        return len(assessed)
-
-    def _anything_waiting(self) -> bool:
-        try:
-            return assessment_queue.waiting(self.factory.kw["bind"])
-        except Exception:
-            return True  # let the drain itself meet (and log) whatever is wrong
-
-    def _failed(self, customer_ids: list[int]) -> None:
-        if len(customer_ids) == 1:
-            [customer] = customer_ids
-            self.quarantined[customer] = monotonic() + self.quarantine_seconds
-            log.exception(
-                "assessment queue: customer %s cannot be assessed; set aside for %.0f s, "
-                "its requests stay queued",
-                customer,
-                self.quarantine_seconds,
-            )
-            return  # the others are not to blame: no pause
-        self.failures += 1
-        self.size = max(1, len(customer_ids) // 2)
-        log.exception(
-            "assessment queue: a batch of %s customers failed; its requests stay queued, "
-            "retrying %s at a time",
-            len(customer_ids),
-            self.size,
-        )
-
-
 class Worker:
     """Owns the threads and the orderly shutdown."""
 
@@ -279,7 +66,7 @@ class Worker:
         factory: sessionmaker[Session],
         settings: SyncSettings,
         *,
-        reassess: Reassess | None = None,
+        reassess: Reassessor | None = None,
         subscribe: bool = True,
         push: bool = True,
         schedule: bool = True,
@@ -289,7 +76,7 @@ class Worker:
         self.factory = factory
         self.settings = settings
         self.stop = threading.Event()
-        self.reassess = reassess or make_reassess(settings)
+        self.reassess = reassess or Reassessor(zone=settings.zone)
         self.auth = Authenticator(settings, make_http_session(settings))
         # Pushers overlap their waits on the org; a target is never in two pushes at once.
         self.pushers = (
@@ -308,16 +95,16 @@ class Worker:
             self.subscriber = Subscriber(engine, factory, client, settings, handlers, self.stop)
             self.subscriber.on_commit = self._kick_pushers
         self.scheduler = (
-            Scheduler(factory, settings, self.reassess, self.stop) if schedule else None
+            DailyRoll(factory, settings, self.reassess, self.stop) if schedule else None
         )
-        # The worker's own registry: the drains' timings and counts (not served over HTTP yet).
+        # The worker's own registry: the drains' timings and counts (the worker serves no HTTP).
         self.metrics = Metrics()
         self.assessor = None
         if assess:
             self.assessor = Assessor(
                 factory,
-                getattr(self.reassess, "as_of", lambda: datetime.now(settings.zone).date()),
-                getattr(self.reassess, "policy", None),
+                self.reassess.as_of,
+                self.reassess.policy,
                 self.stop,
                 on_commit=self._kick_pushers,
                 observe=self.metrics.observe_assessment,
@@ -378,11 +165,30 @@ class Worker:
         return 0
 
 
-def __getattr__(name: str):
-    # service/cli.py looks up ``service.worker:worker_command``; the command lives with the
-    # other Salesforce commands and is imported lazily to keep this module free of click.
-    if name == "worker_command":
-        from service.salesforce.cli import worker_command
-
-        return worker_command
-    raise AttributeError(name)
+@click.command("worker")
+@click.option("--no-subscriber", is_flag=True, help="Do not run the CometD subscriber here.")
+@click.option("--no-pusher", is_flag=True, help="Do not run the outbox pusher here.")
+@click.option("--no-scheduler", is_flag=True, help="Do not run the daily re-assessment here.")
+def worker_command(no_subscriber: bool, no_pusher: bool, no_scheduler: bool) -> None:
+    """Run the Salesforce sync: subscriber, pushers, assessor and daily roll (SIGTERM stops
+    cleanly)."""
+    config = load_config(require=())
+    # JSON lines like the web process, so one log pipeline reads both.
+    configure_logging(config.log_level)
+    if config.salesforce is None:
+        raise ConfigError("SALESFORCE_CLIENT_ID", "the org the worker syncs with", missing=True)
+    # The same policy as the web process, or the worker would judge customers differently.
+    policy = load_policy_file(config.credit_policy_file)
+    engine = make_engine(config.database_url)
+    if not inspect(engine).has_table("assessment_requests"):
+        raise click.ClickException("the database has no tables: run `credit-control db upgrade`")
+    worker = Worker(
+        engine,
+        make_session_factory(engine),
+        config.salesforce,
+        reassess=Reassessor(policy, config.salesforce.zone),
+        subscribe=not no_subscriber,
+        push=not no_pusher,
+        schedule=not no_scheduler,
+    )
+    sys.exit(worker.run_forever())

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from service.app import EXTENSION
+from service.assessments.queue import drain
+from service.extensions import EXTENSION
 from tests.conftest import NOW
 
 
 def drain_queue(app) -> int:
     """Re-assess every queued customer as the worker would, with the app's policy; how many."""
-    from service.assessment_queue import drain
-
     svc = app.extensions[EXTENSION]
     return drain(svc.sessions, NOW.date(), svc.policy)
 

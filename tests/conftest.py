@@ -24,7 +24,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 
-from service.db import Base, make_engine
+from service.app import EXTENSION, create_app
+from service.db import Base, make_engine, make_session_factory
+from service.migrations import upgrade
 from service.security import sign
 
 # The shared server; TEST_POSTGRES_URL points the tests elsewhere (e.g. another CI service name).
@@ -42,8 +44,6 @@ _PG_SKIP: dict[str, str] = {}
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory) -> Path:
-    from service.migrations import upgrade
-
     path = tmp_path_factory.mktemp("template") / "template.sqlite3"
     # The migration's engine is disposed when it is done; closing the last connection folds
     # SQLite's WAL into the file, so copying the file alone copies the whole database.
@@ -68,8 +68,6 @@ def pg_schema_url() -> Iterator[str | None]:
     base = PG_SERVER.replace("postgresql://", "postgresql+psycopg://", 1)
     url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
     try:
-        from service.migrations import upgrade
-
         upgrade(url)
         yield url
     finally:
@@ -112,6 +110,19 @@ def sqlite_url(tmp_path, sqlite_template) -> str:
     return f"sqlite:///{path}"
 
 
+@pytest.fixture
+def db(db_url):
+    """(engine, session factory) over an empty, migrated database (SQLite and PostgreSQL)."""
+    engine = make_engine(db_url)
+    yield engine, make_session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def factory(db):
+    return db[1]
+
+
 # --- the app ------------------------------------------------------------------------------------
 
 
@@ -129,8 +140,6 @@ def app_overrides(db_url: str, **extra: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def app(db_url):
-    from service.app import EXTENSION, create_app
-
     app = create_app(app_overrides(db_url))
     yield app
     app.extensions[EXTENSION].engine.dispose()

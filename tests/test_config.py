@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from service.app import create_app
 from service.config import load_config
 from service.errors import ConfigError
 
@@ -76,11 +77,73 @@ def test_load_config__problem_is_one_line_naming_the_variable(env, line):
 
 def test_load_config__local_devorg_may_use_plain_http():
     config = load_config(
-        {**GOOD, "SALESFORCE_LOGIN_URL": "http://127.0.0.1:8765/", "SALESFORCE_CLIENT_ID": "cc"}
+        {
+            **GOOD,
+            "SALESFORCE_LOGIN_URL": "http://127.0.0.1:8765/",
+            "SALESFORCE_CLIENT_ID": "cc",
+            "SALESFORCE_CLIENT_SECRET": "sf-secret-value",
+        }
     )
 
-    assert config.salesforce_login_url == "http://127.0.0.1:8765"
+    assert config.salesforce.login_url == "http://127.0.0.1:8765"
+    assert config.salesforce.flow == "client_credentials"
     assert config.salesforce_configured
+
+
+def test_load_config__no_salesforce_setting_means_no_sync():
+    config = load_config(GOOD)
+
+    assert config.salesforce is None and not config.salesforce_configured
+
+
+@pytest.mark.parametrize(
+    ("env", "line"),
+    [
+        ({"SALESFORCE_CLIENT_ID": "cc"}, "SALESFORCE_CLIENT_SECRET is not set"),
+        (
+            {"SALESFORCE_CLIENT_ID": "cc", "SALESFORCE_PRIVATE_KEY": "pem"},
+            "SALESFORCE_USERNAME is not set",
+        ),
+        (
+            {
+                "SALESFORCE_CLIENT_ID": "cc",
+                "SALESFORCE_CLIENT_SECRET": "s",
+                "SALESFORCE_PUSH_BATCH_SIZE": "500",
+            },
+            "SALESFORCE_PUSH_BATCH_SIZE is malformed: expected a whole number from 1 to 200",
+        ),
+        (
+            {
+                "SALESFORCE_CLIENT_ID": "cc",
+                "SALESFORCE_CLIENT_SECRET": "s",
+                "SALESFORCE_BULK_THRESHOLD": "many",
+            },
+            "SALESFORCE_BULK_THRESHOLD is malformed: expected a number",
+        ),
+        (
+            {
+                "SALESFORCE_CLIENT_ID": "cc",
+                "SALESFORCE_CLIENT_SECRET": "s",
+                "CREDIT_CONTROL_TIMEZONE": "Mars/Olympus",
+            },
+            "CREDIT_CONTROL_TIMEZONE is malformed",
+        ),
+        (
+            {
+                "SALESFORCE_CLIENT_ID": "cc",
+                "SALESFORCE_CLIENT_SECRET": "s",
+                "CREDIT_CONTROL_REASSESS_AT": "2am",
+            },
+            "CREDIT_CONTROL_REASSESS_AT is malformed: expected a time of day as HH:MM",
+        ),
+    ],
+)
+def test_salesforce_settings__are_read_by_the_same_loader_with_the_same_error(env, line):
+    with pytest.raises(ConfigError) as caught:
+        load_config({**GOOD, **env})
+
+    assert str(caught.value).startswith(line)
+    assert "\n" not in str(caught.value)
 
 
 def test_config__repr_masks_every_secret():
@@ -88,20 +151,19 @@ def test_config__repr_masks_every_secret():
         {
             **GOOD,
             "DATABASE_URL": "postgresql://u:db-password@h/d",
+            "SALESFORCE_CLIENT_ID": "cc",
             "SALESFORCE_CLIENT_SECRET": "sf-secret-value",
             "STRIPE_API_KEY": "sk_live_abcdef",
         }
     )
 
-    shown = repr(config) + str(config)
+    shown = repr(config) + str(config) + repr(config.salesforce)
     for secret in ("s" * 32, "a" * 20, "db-password", "sf-secret-value", "sk_live_abcdef"):
         assert secret not in shown
     assert "***" in shown
 
 
 def test_create_app__reads_the_environment_not_import_time(monkeypatch, tmp_path):
-    from service.app import create_app
-
     monkeypatch.setenv("FEED_SIGNING_SECRET", "x" * 20)
     monkeypatch.setenv("SERVICE_API_TOKENS", "y" * 20)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'env.sqlite3'}")
@@ -112,8 +174,6 @@ def test_create_app__reads_the_environment_not_import_time(monkeypatch, tmp_path
 
 
 def test_create_app__missing_secret_stops_start_up(monkeypatch):
-    from service.app import create_app
-
     monkeypatch.delenv("FEED_SIGNING_SECRET", raising=False)
     monkeypatch.setenv("SERVICE_API_TOKENS", "y" * 20)
 
@@ -122,8 +182,6 @@ def test_create_app__missing_secret_stops_start_up(monkeypatch):
 
 
 def test_create_app__invalid_credit_policy_file_stops_start_up(tmp_path):
-    from service.app import create_app
-
     policy = tmp_path / "policy.json"
     policy.write_text('{"hold": {"days_past_due": "soon"}}')
 

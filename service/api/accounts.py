@@ -10,7 +10,7 @@ rate for) answers 200 with ``status`` ``ERROR`` and ``error`` saying why; one wh
 re-assessment failed keeps its last good figures and status, with ``error`` set.
 
 Never staler than the stored data: feeds queue re-assessments for the worker
-(``service.assessment_queue``); if this customer is still waiting, it is assessed here and now,
+(``service.assessments.queue``); if this customer is still waiting, it is assessed here and now,
 in a short transaction of its own (lock, assess, queue the push, delete its requests), and the
 fresh result is answered. The check costs one indexed lookup, folded into the read.
 """
@@ -23,13 +23,13 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy import func, select
 
-from service import assessment_queue
 from service.api.portfolio import CustomerPortfolioOut
-from service.app import services
+from service.assessments import queue as assessment_queue
+from service.assessments.portfolio import customer_document, customer_figures
 from service.db import transaction
 from service.errors import NotFound
+from service.extensions import services
 from service.models import Assessment, AssessmentRequest, Customer
-from service.portfolio import customer_document, customer_figures
 
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1/accounts", description="Credit status")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Flask, current_app, request
 
 from service.errors import Unauthorized
+from service.extensions import services
 from service.security import bearer_token_ok
 
 
@@ -35,8 +36,6 @@ def init_app(app: Flask) -> None:
     def require_token():
         if request.method == "OPTIONS" or _is_public(request.endpoint):
             return None
-        from service.app import services
-
         if not bearer_token_ok(
             request.headers.get("Authorization"), services().config.service_api_tokens
         ):

@@ -18,7 +18,8 @@ from flask_smorest import Blueprint
 from sqlalchemy import inspect, text
 
 from service.api.auth import public
-from service.app import services
+from service.assessments.queue import depth
+from service.extensions import services
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +68,6 @@ def _database(svc) -> dict:
 
 
 def _assessment_queue(svc) -> dict:
-    from service.assessment_queue import depth
-
     try:
         with svc.sessions() as session:
             waiting = depth(session, svc.clock())

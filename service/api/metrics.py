@@ -9,7 +9,7 @@ Besides the request and feed counters, the book's credit figures, computed when 
   ``..._average_days_delinquent_days``, ``..._cei_percent``, ``..._receivables``,
   ``..._customers``, ``..._customers_left_out`` (label ``currency``), and
   ``credit_portfolio_computed_timestamp_seconds``, from the app's ``PortfolioCache``: recomputed
-  at most once a minute (see ``service.portfolio`` for why) in a background thread, so a scrape
+  at most once a minute (see ``service.assessments.portfolio`` for why) in a background thread, so a scrape
   never waits for the book; the very first scrapes of a process go without them until then.
 
 - ``assessment_queue_requests`` — re-assessment requests waiting (feeds and imports write one
@@ -29,6 +29,9 @@ from collections.abc import Iterator
 from flask import Flask, Response
 from prometheus_client.core import GaugeMetricFamily, Metric
 
+from service.assessments.portfolio import status_counts
+from service.assessments.queue import depth
+from service.extensions import EXTENSION, services
 from service.metrics import CONTENT_TYPE
 
 log = logging.getLogger(__name__)
@@ -94,8 +97,6 @@ class CreditCollector:
         yield from self._portfolio()
 
     def _queue(self) -> Iterator[Metric]:
-        from service.assessment_queue import depth
-
         try:
             with self.svc.sessions() as session:
                 waiting = depth(session, self.svc.clock())
@@ -106,8 +107,6 @@ class CreditCollector:
         yield GaugeMetricFamily(*_QUEUE_OLDEST, value=waiting.oldest_seconds)
 
     def _accounts(self) -> Iterator[Metric]:
-        from service.portfolio import status_counts
-
         try:
             with self.svc.sessions() as session:
                 counts, with_errors = status_counts(session)
@@ -153,8 +152,6 @@ class CreditCollector:
 
 
 def init_app(app: Flask) -> None:
-    from service.app import EXTENSION, services
-
     svc = app.extensions[EXTENSION]
     svc.metrics.registry.register(CreditCollector(svc))
 

@@ -13,6 +13,7 @@ import time
 
 from flask import Flask, Response, g, request
 
+from service.extensions import services
 from service.logs import new_request_id, request_id_var
 
 log = logging.getLogger("service.access")
@@ -34,8 +35,6 @@ def init_request_ids(app: Flask) -> None:
             response.headers[REQUEST_ID_HEADER] = request_id
         started = g.get("started")
         elapsed = time.perf_counter() - started if started else 0.0
-        from service.app import services
-
         svc = services()
         endpoint = request.url_rule.rule if request.url_rule else "unmatched"
         svc.metrics.http_requests.labels(request.method, endpoint, str(response.status_code)).inc()

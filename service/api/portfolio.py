@@ -1,7 +1,7 @@
 """``GET /api/v1/portfolio``: DSO (countback), best possible DSO, average days delinquent and CEI
 for the whole book, in the policy's base currency.
 
-Served from the app's ``PortfolioCache`` (see ``service.portfolio``): at most about a minute old,
+Served from the app's ``PortfolioCache`` (see ``service.assessments.portfolio``): at most about a minute old,
 and ``computed_at`` says when. Money, days and percentages are decimal strings.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from service.app import services
+from service.extensions import services
 
 blp = Blueprint("portfolio", __name__, url_prefix="/api/v1", description="Portfolio figures")
 

@@ -2,7 +2,7 @@
 
 The engine (``service.credit.portfolio_figures``) computes DSO (countback), best possible DSO,
 average days delinquent and CEI from customers' inputs; this module reads those inputs with the
-bulk loader (``service.reassess.load_inputs``).
+bulk loader (``service.assessments.loading.load_inputs``).
 
 - ``book_figures(sessions, as_of, policy)`` — every customer, ``chunk`` customers per read
   transaction (keyset pagination): memory stays flat at any size, and on SQLite, where every
@@ -35,10 +35,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.assessments.loading import DEFAULT_CHUNK, load_inputs
 from service.credit import CustomerInputs, Policy, PortfolioFigures, portfolio_figures
 from service.credit.portfolio import month_windows
 from service.models import Assessment, Customer
-from service.reassess import DEFAULT_CHUNK, load_inputs
 
 log = logging.getLogger(__name__)
 

@@ -1,13 +1,13 @@
 """The assessment queue: customers whose data changed, re-assessed after the change commits.
 
-Why a queue. Re-assessing every customer a 5,000-row feed batch touches (hundreds) took most
-of the request's time, and the import re-assessed at the very end, in memory: a crash after the
-last chunk committed and before that step lost the re-assessment for good. Now a change appends
-one ``assessment_requests`` row per touched customer in the *same transaction* as the change, so
-the change and the promise to re-assess commit together or not at all. Whoever re-assesses
-afterwards (the worker's assessor thread, the import command at its end, ``GET .../credit`` for
-the one customer asked about) deletes the rows it acted on in the transaction that stores the
-new assessment. A crash anywhere leaves rows behind, never a stale figure nobody will fix.
+Why a queue. Re-assessing the hundreds of customers a 5,000-row feed batch touches would take
+most of the request's time, and a re-assessment owed only in memory is lost by a crash. So a
+change appends one ``assessment_requests`` row per touched customer in the *same transaction* as
+the change, so the change and the promise to re-assess commit together or not at all
+(docs/adr/0003). Whoever re-assesses afterwards (the worker's assessor thread, the import
+command at its end, ``GET .../credit`` for the one customer asked about) deletes the rows it
+acted on in the transaction that stores the new assessment. A crash anywhere leaves rows behind,
+never a stale figure nobody will fix.
 
 Why an append-only log rather than a "needs assessment" flag per customer. A drain reads some
 requests, reads the customers' data, assesses and deletes; meanwhile a feed may change one of
@@ -23,7 +23,7 @@ Concurrency:
 - PostgreSQL: requests are taken ``FOR UPDATE SKIP LOCKED`` (several workers drain disjoint
   rows), then the customers' rows are locked in id order ``FOR NO KEY UPDATE`` before their data
   is read. Two drains (or a drain and a read-path assessment, or a Salesforce event's handler,
-  see ``service.worker.make_reassess``) of one customer therefore run one after the other, the
+  see ``service.assessments.Reassessor``) of one customer therefore run one after the other, the
   second reading what the first committed, so an older assessment never overwrites a newer one.
   ``NO KEY`` because a plain ``FOR UPDATE`` also blocks the ``FOR KEY SHARE`` lock that every
   receivable or payment insert takes on its customer (the foreign key): feeds would wait on
@@ -37,17 +37,22 @@ Helpers take the caller's session and never commit; ``drain_once`` owns its tran
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import time
 from collections.abc import Callable, Collection, Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.assessments.loading import lock_customers
+from service.assessments.reassess import reassess
 from service.bulk import bulk_insert, key_chunks, key_in
-from service.db import is_postgres, transaction, utcnow
-from service.models import AssessmentRequest, Customer
+from service.credit import load_policy
+from service.db import is_postgres, make_engine, make_session_factory, transaction, utcnow
+from service.models import AssessmentRequest
 from service.outbox import queue_for_salesforce
 
 log = logging.getLogger(__name__)
@@ -65,9 +70,9 @@ def request(session: Session, customer_ids: Iterable[int], now: datetime | None 
     here until the caller commits (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; on SQLite the
     caller's transaction holds the write lock, so no drain runs meanwhile), and the drain that
     takes it afterwards reads this change. A request a drain holds right now is skipped by the
-    lock, since that drain may have read the data already, and a new one is written. So a
-    1M-row import asks once per customer rather than once per chunk: ~17 times fewer rows to
-    write, take and delete. The rest go in set-based (``COPY`` on PostgreSQL).
+    lock, since that drain may have read the data already, and a new one is written. So an
+    import asks once per customer rather than once per chunk. The rest go in set-based (``COPY``
+    on PostgreSQL).
     """
     ids = sorted(set(customer_ids))
     if not ids:
@@ -147,19 +152,6 @@ def take(session: Session, limit: int = DRAIN_LIMIT, skip: Collection[int] = ())
     return Taken(sorted(ids), customers)
 
 
-def lock_customers(session: Session, customer_ids: Iterable[int]) -> None:
-    """PostgreSQL: lock these customers' rows in id order (no-op on SQLite; see the docstring)."""
-    if not is_postgres(session):
-        return
-    for part in key_chunks(session, sorted(set(customer_ids))):
-        session.execute(
-            select(Customer.id)
-            .where(key_in(session, Customer.id, part))
-            .order_by(Customer.id)
-            .with_for_update(key_share=True)  # FOR NO KEY UPDATE
-        ).all()
-
-
 def forget(session: Session, request_ids: list[int]) -> None:
     """Delete exactly these request rows (the ones a drain took)."""
     for part in key_chunks(session, request_ids):
@@ -171,10 +163,8 @@ def forget(session: Session, request_ids: list[int]) -> None:
 
 
 def assess_and_queue(session: Session, customer_ids: list[int], as_of: date, policy) -> None:
-    """Re-assess (the engine's loader and writer) and queue the Account pushes, no commit."""
-    from service.reassess import reassess_customers
-
-    reassess_customers(session, customer_ids, as_of, policy)
+    """Re-assess and queue the Account pushes, no commit."""
+    reassess(session, customer_ids, as_of, policy)
     queue_for_salesforce(session, customer_ids)
 
 
@@ -200,7 +190,6 @@ def drain_once(
         if not taken.customer_ids:
             return []
         try:
-            lock_customers(session, taken.customer_ids)
             started = time.perf_counter()
             assess_and_queue(session, taken.customer_ids, as_of, policy)
             seconds = time.perf_counter() - started
@@ -241,9 +230,6 @@ def drain_all(
     """
     if processes <= 1 or not is_postgres(factory.kw["bind"]):
         return _drain_here(factory, as_of, policy, limit)
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
     url = factory.kw["bind"].url.render_as_string(hide_password=False)
     document = policy.portable_document() if policy is not None else None
     with ProcessPoolExecutor(
@@ -273,9 +259,6 @@ def _drain_here(factory: sessionmaker[Session], as_of: date, policy, limit: int)
 
 def _drain_process(database_url: str, as_of: date, policy_document, limit: int) -> Drained:
     """A helper process of ``drain_all``: its own engine, the same loop."""
-    from service.credit import load_policy
-    from service.db import make_engine, make_session_factory
-
     policy = load_policy(policy_document) if policy_document is not None else None
     engine = make_engine(database_url)
     try:

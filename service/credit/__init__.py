@@ -5,7 +5,7 @@ the as-of date, so the same call always gives the same answer and any past date 
 
     from service.credit import assess, default_policy, CustomerInputs
     assessment = assess(inputs, default_policy(), as_of=date(2026, 11, 23))
-    fields = account_fields(assessment)      # Salesforce Account field values
+    document = assessment_document(assessment)   # plain figures, JSON-ready
 """
 
 from service.credit.assessment import Aging, Assessment, Reason, RiskFactor, Status
@@ -26,11 +26,9 @@ from service.credit.inputs import (
 )
 from service.credit.policy import DEFAULT_POLICY_DOCUMENT, Policy, default_policy, load_policy
 from service.credit.portfolio import PortfolioFigures, portfolio_figures
-from service.credit.salesforce_fields import ACCOUNT_FIELDS, account_fields, changed_fields
 from service.credit.serialize import assessment_document, document_json
 
 __all__ = [
-    "ACCOUNT_FIELDS",
     "CREDIT_NOTE",
     "DEFAULT_POLICY_DOCUMENT",
     "DISPUTE_OPEN",
@@ -54,10 +52,8 @@ __all__ = [
     "Reason",
     "RiskFactor",
     "Status",
-    "account_fields",
     "assess",
     "assessment_document",
-    "changed_fields",
     "default_policy",
     "document_json",
     "load_policy",

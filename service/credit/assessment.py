@@ -13,11 +13,11 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, NamedTuple
 
-REASON_TEXT_MAX = 255
+REASON_TEXT_MAX = 255  # one line a person reads in a list; longer texts end with "…"
 
 
 class Status(StrEnum):
-    """``Credit_Status__c`` API values. Order matters: HOLD is worse than WATCH is worse than OK."""
+    """A credit status. Order matters: HOLD is worse than WATCH is worse than OK."""
 
     OK = "OK"
     WATCH = "WATCH"
@@ -128,8 +128,8 @@ class Assessment:
         """``HOLD: 2 invoices over 60 days past due (EUR 12,400.00); exposure 118% of limit``.
 
         The reasons of the gravest level come first (under an override those are the HOLD
-        reasons, so people see what the override is holding back), then notes (promise, override, amount
-        to release). Cut to 255 characters for ``Credit_Status_Reason__c``.
+        reasons, so people see what the override is holding back), then notes (promise,
+        override, amount to release). At most ``REASON_TEXT_MAX`` characters.
         """
         levels = [r.level.rank for r in self.reasons if r.level is not None]
         top = max(levels, default=None)

@@ -1,11 +1,11 @@
 """What the engine is told about one customer: plain frozen values, built by the caller.
 
 The engine never reads a database or a clock; whoever builds these values (the bulk loader in
-``service.reassess``, a test, the benchmark) decides what is current. The many small values
-(items, payments, promises, disputes) are named tuples: as immutable as frozen dataclasses and
-several times cheaper to build, which counts when a million items are loaded for the daily roll. Money is ``Decimal`` in
-the currency named next to it; the engine converts to the customer's currency with the policy's
-rates.
+``service.assessments.loading``, a test, the benchmark) decides what is current. The many small
+values (items, payments, promises, disputes) are named tuples: as immutable as frozen
+dataclasses and several times cheaper to build, which counts when a million items are loaded
+for the daily roll. Money is ``Decimal`` in the currency named next to it; the engine converts
+to the customer's currency with the policy's rates.
 """
 
 from __future__ import annotations

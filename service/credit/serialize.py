@@ -5,8 +5,9 @@ the keys match design.md's HTTP contract and add the rest of the engine's answer
 
 Building the document runs once per customer in every re-assessment of the book (100k times
 a day), so this module is written for speed: exact type checks instead of ABC ``isinstance``,
-one quantize per amount, cached zero risk factors and weights, and ``document_json`` serialises with orjson
-(several times faster than ``json`` on these documents) for the writer in ``service.reassess``.
+one quantize per amount, cached zero risk factors and weights, and ``document_json``
+serialises with orjson (several times faster than ``json`` on these documents) for the writer
+in ``service.assessments.storing``.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def _nothing(name: str, weight: Decimal) -> tuple[tuple[str, str], ...]:
 
 def _factor(f: RiskFactor) -> dict[str, str]:
     """A risk factor as JSON text. Measured values rarely repeat (ratios to 28 digits), so only
-    the zero factors and the weights are cached; a cache keyed on every factor thrashed."""
+    the zero factors and the weights are cached; a cache keyed on every factor would thrash."""
     name, value, points, weight = f
     if not value and not points and not (value.is_signed() or points.is_signed()):
         return dict(_nothing(name, weight))

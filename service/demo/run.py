@@ -27,10 +27,12 @@ from pathlib import Path
 from sqlalchemy import select
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from service import assessment_queue
-from service.app import EXTENSION, create_app
+from service.app import create_app
+from service.assessments import queue as assessment_queue
 from service.db import transaction
 from service.demo.book import build_book, demo_actions
+from service.demo.sync import print_demo_sync, start_demo_sync
+from service.extensions import EXTENSION
 from service.migrations import upgrade
 from service.models import Assessment, CollectionAction, Customer, Receivable
 from service.security import sign
@@ -239,8 +241,6 @@ def run_demo(
     assess_queued(app, today)
     sync = None
     if serve:  # devorg + the worker: the Accounts fill in the local org (docs/sync.md)
-        from service.salesforce.demo import start_demo_sync
-
         svc = app.extensions[EXTENSION]
         sync = start_demo_sync(svc.engine, svc.sessions, echo)
     server = start_web(app, port) if serve else None
@@ -248,8 +248,6 @@ def run_demo(
     table = account_table(app)
     print_summary(echo, settings, base_url, table, story, time.perf_counter() - started)
     if sync is not None:
-        from service.salesforce.demo import print_demo_sync
-
         print_demo_sync(sync, echo, today)
     if server is not None:
         try:

@@ -18,14 +18,17 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+from devorg.cometd import streaming_for
+from devorg.org import DevOrg
 from simple_salesforce import format_soql
 from sqlalchemy import select
 
 from service import outbox
+from service.config import SyncSettings, salesforce_settings
 from service.db import transaction
 from service.models import Customer, OutboxMessage
 from service.salesforce.client import SalesforceClient, build_client
-from service.salesforce.settings import SyncSettings
+from service.worker import Worker
 
 Echo = Callable[[str], None]
 SHOWN = ("Credit_Status__c", "Overdue_Amount__c", "Days_Past_Due__c", "Promise_To_Pay_Date__c")
@@ -33,8 +36,8 @@ SHOWN = ("Credit_Status__c", "Overdue_Amount__c", "Days_Past_Due__c", "Promise_T
 
 @dataclass
 class DemoSync:
-    org: object
-    worker: object
+    org: DevOrg
+    worker: Worker
     client: SalesforceClient
     settings: SyncSettings
     accounts: dict[str, str]  # ERP number -> Account Id
@@ -49,13 +52,9 @@ class DemoSync:
 def start_demo_sync(
     engine, factory, echo: Echo, key_dir: Path = Path("var") / "devorg-demo"
 ) -> DemoSync:
-    from service.devorg.cometd import streaming_for
-    from service.devorg.org import DevOrg
-    from service.worker import Worker
-
     org = DevOrg(key_dir=key_dir).start()
     streaming_for(org).configure(hold_seconds=25.0)
-    settings = SyncSettings.from_env(org.env_settings()).with_(push_idle_seconds=0.05)
+    settings = salesforce_settings(org.env_settings()).with_(push_idle_seconds=0.05)
     client = build_client(settings)
     with factory() as session:
         customers = session.execute(select(Customer.id, Customer.number, Customer.name)).all()

@@ -6,10 +6,10 @@ same batch delivered twice is answered from the inbox and changes nothing, even 
 have since been superseded.
 
 The customers the batch touched are not re-assessed here: in the same transaction as the rows,
-they are queued for re-assessment (``service.assessment_queue``) and their Receivable__c pushes
-are queued in the outbox. The worker's assessor re-assesses them within moments; a read of one
-customer's credit re-assesses it on the spot if it is still waiting. Re-assessing inside the
-request was most of its time, and nothing in the response needed it.
+they are queued for re-assessment (``service.assessments.queue``) and their Receivable__c
+pushes are queued in the outbox. The worker's assessor re-assesses them within moments; a read
+of one customer's credit re-assesses it on the spot if it is still waiting. Re-assessing inside
+the request would be most of its time, and nothing in the response needs it.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from service import assessment_queue
+from service.assessments import queue as assessment_queue
 from service.db import transaction
 from service.errors import PayloadTooLarge, ValidationFailed
 from service.feeds.ingest import ApplyResult, apply_batch, reference_errors

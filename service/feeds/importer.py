@@ -11,7 +11,7 @@ Same rows, same validation (the feed's loaders and reference checks), same write
   meant for feed-sized batches.
 
 Re-assessment is durable, as for the feed: each chunk queues its touched customers for
-re-assessment (``service.assessment_queue``) and their Receivable__c pushes in its own
+re-assessment (``service.assessments.queue``) and their Receivable__c pushes in its own
 transaction. After the last chunk the import drains the queue itself, so the figures are ready
 when the command returns (``drain=False`` leaves that to the worker); if the import is
 interrupted, the worker's assessor finishes what the committed chunks asked for.
@@ -22,11 +22,10 @@ there).
 A big CSV file of customers or receivables is imported by two processes at once when there are
 two cores: this one takes the even chunks, a helper the odd ones, each reading, validating and
 writing its own (``_Shares``). One process alternates between Python work (parsing,
-validating: about half its time) and waiting for the database; two keep both busy. Measured on
-1M receivables, two cores: 42 s -> 28 s on SQLite (the helper validates while this one holds
-the write lock), 49 s -> 27 s on PostgreSQL. Files are still imported one after the other, so
-the customers are all stored before any receivable refers to them. Payments are not shared:
-their allocations move receivables' open amounts, which two writers could race on.
+validating: about half its time) and waiting for the database; two keep both busy (on SQLite
+the helper validates while this one holds the write lock). Files are still imported one after
+the other, so the customers are all stored before any receivable refers to them. Payments are
+not shared: their allocations move receivables' open amounts, which two writers could race on.
 
 What sharing changes: chunks commit in no fixed order, so of two rows with the same key and
 the same ``updated_at`` (the rule keeps the first one seen), either may be kept. On PostgreSQL
@@ -53,8 +52,8 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from service import assessment_queue
-from service.db import is_postgres, transaction
+from service.assessments import queue as assessment_queue
+from service.db import is_postgres, make_engine, make_session_factory, transaction
 from service.errors import FieldError
 from service.feeds.ingest import Counts, apply_batch, reference_errors
 from service.feeds.reading import Chunk, Share, plan, validated_chunks
@@ -246,8 +245,6 @@ def _import_share_process(
     database_url: str, shares: _Shares, share: Share, spool_path: Path
 ) -> ImportReport:
     """A helper process's share of a file: its own engine, the same chunk writes."""
-    from service.db import make_engine, make_session_factory
-
     engine = make_engine(database_url)
     try:
         return shares.import_share(make_session_factory(engine), share, spool_path)

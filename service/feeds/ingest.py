@@ -248,7 +248,7 @@ def _apply_customers(
         ids.update(zip((row["number"] for row in inserts), new_ids, strict=True))
         result.customer_ids.update(new_ids)
         result.customers.accepted += len(inserts)
-    # In id order, the order in which re-assessment locks customers (service.assessment_queue):
+    # In id order, the order in which re-assessment locks customers (service.assessments.queue):
     # two transactions that lock rows in one order cannot deadlock.
     for customer_id, changes in sorted(updates, key=lambda update: update[0]):
         # Customers change rarely and each may change different fields; one UPDATE each is fine.

@@ -8,12 +8,9 @@ A file can be read in shares (``Share``): every other chunk, say, for one of two
 import it at once (``service.feeds.importer``). Each process reads the whole file, but only its
 own chunks become rows and are validated; splitting the CSV text costs ~1 s a million rows.
 
-Reading ahead in a second process was tried and measured, and left out. The child parsed and
-validated while the writer wrote, but handing 20,000 validated rows across (pickling Decimals,
-dates and datetimes) cost as much as validating them, and on this two-vCPU box the writer then
-spent a quarter of its time waiting for the child: 1M rows were no faster on PostgreSQL
-(76-88 s against 78-92 s) and slower on SQLite (77-84 s against 71-78 s). A thread was slower
-still (the GIL): 18.5-19.8 s against 16.3 s for 200k rows on PostgreSQL.
+Reading ahead in another process or a thread does not pay: handing validated rows across
+(pickling Decimals, dates and datetimes) costs as much as validating them, and a thread contends
+for the GIL (docs/adr/0004).
 
 CSV: one file per kind, the header naming the feed's fields. The kind is detected from the header
 (``received_at`` → payments, ``due_date`` → receivables, else customers) or given. A payment's
@@ -161,7 +158,7 @@ def _validated(
             loaded = check.load_many([as_row(record) for _, record in part], kind, errors)
             lines = [line for line, _ in part]
             # The raw records are done with: not kept alive while the chunk is written (about a
-            # tenth of an import process's memory at 20,000 rows a chunk).
+            # tenth of an import process's memory).
             del part
             yield Chunk(
                 kind, path, number, start, None if lines[0] is None else lines, loaded, errors
@@ -175,8 +172,8 @@ def _csv_parts(
     """The header, and the records in parts of ``chunk_size`` as (line, cells).
 
     The line is where the record ends in the file. Blank lines are no records (as for
-    ``csv.DictReader``, which this replaces: building a dict of every record, owned or not,
-    was a tenth of the import's reading).
+    ``csv.DictReader``). Records stay lists of cells: a dict for every record, owned or not,
+    would cost a tenth of the reading.
     """
     header = csv_header(path)
 

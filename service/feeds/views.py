@@ -16,7 +16,6 @@ from flask_smorest import Blueprint
 from sqlalchemy.exc import IntegrityError
 
 from service.api.auth import public
-from service.app import services
 from service.errors import (
     Conflict,
     FieldError,
@@ -24,6 +23,7 @@ from service.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from service.extensions import services
 from service.feeds.erp import FEED, body_digest, receive_erp_batch
 from service.feeds.schemas import KINDS, ErpBatchOut
 from service.security import SIGNATURE_HEADER, check_body, check_fresh, parse_signature

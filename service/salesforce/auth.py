@@ -25,8 +25,9 @@ from urllib.parse import urlparse
 import jwt
 import requests
 
+from service.config import SyncSettings
 from service.salesforce.errors import AuthenticationError, RetryableError
-from service.salesforce.settings import SyncSettings
+from service.salesforce.http import make_http_session
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +76,6 @@ class Authenticator:
     def __init__(self, settings: SyncSettings, session: requests.Session | None = None):
         self.settings = settings
         if session is None:
-            from service.salesforce.client import make_http_session
-
             session = make_http_session(settings)
         self._http = session
         self._lock = threading.Lock()

@@ -1,7 +1,8 @@
-"""The one place that builds HTTP sessions and simple-salesforce clients (CumulusCI habit).
+"""The one place that builds simple-salesforce clients (CumulusCI habit).
 
-Every request to the org goes through ``make_http_session`` (CA bundle, retries on 502/503/504,
-the ``Sforce-Call-Options`` client header) and every REST call through ``SalesforceClient.call``
+Every request to the org goes through ``service.salesforce.http.make_http_session`` (CA bundle,
+retries on 502/503/504, the ``Sforce-Call-Options`` client header) and every REST call through
+``SalesforceClient.call``
 (one re-login on 401 INVALID_SESSION_ID, errors mapped to Retryable/Permanent by errorCode).
 A second constructor elsewhere would silently lose one of these; don't add one.
 
@@ -12,83 +13,23 @@ what we want: the re-login happens here, once, and is shared with the CometD cli
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any, TypeVar
 
 import requests
-from requests.adapters import HTTPAdapter
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSession
-from urllib3.util.retry import Retry
 
+from service.config import SyncSettings
 from service.salesforce.auth import Authenticator, Token
 from service.salesforce.errors import RetryableError, SessionExpired, error_from_response
-from service.salesforce.settings import SyncSettings
+from service.salesforce.http import dumps, make_http_session
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-# Collections updates and upserts are idempotent, so PATCH may be retried with GET and friends;
-# POST (event publishing, creates) is not, and is left to the outbox's own retry.
-_RETRY_METHODS = frozenset(Retry.DEFAULT_ALLOWED_METHODS | {"PATCH"})
-
-
-class PinnedCASession(requests.Session):
-    """A Session whose ``verify`` (SALESFORCE_CA_BUNDLE) wins over REQUESTS_CA_BUNDLE.
-
-    Plain requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override ``Session.verify`` for every
-    request that does not pass ``verify=`` itself (psf/requests#3829, #4726), and
-    simple-salesforce never passes it. Proxies and the rest of the environment still apply.
-    """
-
-    def merge_environment_settings(self, url, proxies, stream, verify, cert):
-        merged = super().merge_environment_settings(url, proxies, stream, verify, cert)
-        if verify is None and isinstance(self.verify, str):
-            merged["verify"] = self.verify
-        return merged
-
-
-def make_http_session(settings: SyncSettings, *, retries: bool = True) -> requests.Session:
-    """A requests.Session that trusts the configured CA and says who is calling."""
-    session = PinnedCASession()
-    session.verify = settings.verify
-    session.headers["Sforce-Call-Options"] = f"client={settings.client_name}"
-    if retries:
-        retry = Retry(
-            total=3,
-            status_forcelist=(502, 503, 504),
-            backoff_factor=0.3,
-            allowed_methods=_RETRY_METHODS,
-            raise_on_status=False,
-            respect_retry_after_header=True,
-        )
-    else:
-        retry = Retry(total=0, raise_on_status=False)
-    adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=8)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return session
-
-
-def json_default(value: Any) -> Any:
-    """JSON for Salesforce: money as a number, dates as ISO 8601 (datetimes in UTC with Z)."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
-    if isinstance(value, date):
-        return value.isoformat()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def dumps(body: Any) -> str:
-    return json.dumps(body, default=json_default, separators=(",", ":"))
 
 
 def _is_invalid_session(exc: SalesforceError) -> bool:

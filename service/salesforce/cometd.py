@@ -1,8 +1,9 @@
 """A small Bayeux (CometD) long-polling client for the Salesforce Streaming API, on requests.
 
 Why our own: no maintained Python CometD client runs on Python 3.11+. aiocometd/aiosfstream
-(2019) break on ``asyncio.Semaphore(loop=)``; the "-ng" forks keep ``wait_for(..., loop=)`` on
-the reconnect path; the others are gevent/Tornado-era and unmaintained (salesforce-wire.md §4).
+(2019) break on ``asyncio.Semaphore(loop=)``; the "-ng" forks still pass ``loop=`` to asyncio
+calls on the reconnect path, an argument removed in Python 3.10; the others are
+gevent/Tornado-era and unmaintained (docs/adr/0005).
 This client does only what the Streaming API needs (wire facts §1):
 
 * handshake listing only ``long-polling``, with ``ext.replay``; ids echoed as strings;

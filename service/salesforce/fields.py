@@ -1,8 +1,9 @@
-"""Salesforce field values: from a stored assessment, and in one canonical form for diffing.
+"""The Account-field map: an assessment document as Salesforce Account fields (design.md).
 
-The pusher reads ``assessments.document`` (the engine's answer as JSON), not a live engine
-object, so it maps the document to the same Account fields as ``service.credit.account_fields``;
-a test checks both agree for real assessments, so the two cannot drift apart unnoticed.
+The one place that knows which figure goes to which Account field. The engine answers in plain
+figures (``service.credit.assessment_document``); the pusher, the dry run
+(``credit-control assess --dry-run``) and the tests map that document here.
+``Credit_Status_Updated__c`` is not in the map: the pusher stamps it when the status changes.
 
 ``canonical`` makes values from three places comparable: what we computed (Decimal, date),
 what we stored in ``pushed_fields`` (JSON text) and what the org returns (floats, ISO strings).
@@ -15,8 +16,6 @@ import json
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
-
-from service.credit import ACCOUNT_FIELDS
 
 STATUS_FIELD = "Credit_Status__c"
 UPDATED_FIELD = "Credit_Status_Updated__c"
@@ -71,12 +70,23 @@ def _number(value: Any) -> int | Decimal | None:
     return int(d) if d == d.to_integral_value() else d
 
 
-def fields_from_document(doc: dict[str, Any]) -> dict[str, Any]:
-    """The Account fields of an assessment document (same names and values as account_fields)."""
+ACCOUNT_FIELDS = (
+    STATUS_FIELD,
+    "Credit_Status_Reason__c",
+    *_MONEY,
+    *_AGING,
+    *_NUMBERS,
+    *_DATES,
+)
+REASON_LENGTH = 255  # Credit_Status_Reason__c is text(255)
+
+
+def account_fields(doc: dict[str, Any]) -> dict[str, Any]:
+    """The Account fields of an assessment document: money as ``Decimal``, dates as ``date``."""
     aging = doc.get("aging") or {}
     out: dict[str, Any] = {
         STATUS_FIELD: doc.get("status"),
-        "Credit_Status_Reason__c": (doc.get("reason") or "")[:255] or None,
+        "Credit_Status_Reason__c": (doc.get("reason") or "")[:REASON_LENGTH] or None,
     }
     out.update({f: _decimal(doc.get(k)) for f, k in _MONEY.items()})
     out.update({f: _decimal(aging.get(k)) for f, k in _AGING.items()})
@@ -123,3 +133,16 @@ def diff(desired: dict[str, Any], baseline: dict[str, Any] | None) -> dict[str, 
 def fields_hash(fields: dict[str, Any]) -> str:
     text = json.dumps(canonical_fields(fields), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+class _AccountFieldMap:
+    """The map as the dry run asks for it (``service.assessments.shadow.AccountFields``)."""
+
+    def of(self, document: dict[str, Any]) -> dict[str, Any]:
+        return canonical_fields(account_fields(document))
+
+    def status(self, fields: dict[str, Any]) -> str | None:
+        return fields.get(STATUS_FIELD)
+
+
+ACCOUNT_FIELD_MAP = _AccountFieldMap()

@@ -150,7 +150,7 @@ class Handlers:
         self._touched: dict[int, bool] | None = None
         self._receivables: set[int] = set()
         # Account Id (15) -> customer, per batch. The objects themselves: the session's identity
-        # map holds them only weakly, and an id alone cost a SELECT per event once they were gone.
+        # map holds them only weakly, and an id alone costs a SELECT per event once they are gone.
         self._customers: dict[str, Customer] = {}
         self._actions: dict[str, CollectionAction] = {}
         self._actions_known: set[str] = set()

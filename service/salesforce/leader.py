@@ -66,6 +66,7 @@ class Leadership:
             except Exception:  # the connection died: so did the lock
                 log.warning("lost the subscriber lock connection", exc_info=True)
                 self.is_leader = False
+                self._drop_connection()  # the next acquire opens a new one
                 return False
         return self._lease(take=False)
 
@@ -88,13 +89,21 @@ class Leadership:
 
     # -- PostgreSQL ---------------------------------------------------------------------------
 
-    @property
-    def _key(self) -> int:
-        return zlib.crc32(self.name.encode()) & 0x7FFFFFFF
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.invalidate()
+            except Exception:  # already gone; nothing to give back
+                log.debug("closing the lost lock connection failed", exc_info=True)
+            self._conn = None
 
     def _pg_acquire(self) -> bool:
         if self._conn is None:
             self._conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            # Advisory locks are database-wide: the schema is part of the key, so installations
+            # (or test sessions) in other schemas of one database never block each other.
+            schema = self._conn.execute(text("SELECT current_schema()")).scalar()
+            self._key = zlib.crc32(f"{schema}.{self.name}".encode()) & 0x7FFFFFFF
         got = bool(
             self._conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self._key}).scalar()
         )

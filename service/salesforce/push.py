@@ -31,9 +31,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service import outbox
+from service.config import SyncSettings
 from service.db import transaction, utcnow
 from service.models import Assessment, CollectionAction, Customer, OutboxMessage, Receivable
-from service.salesforce.client import SalesforceClient, json_default
+from service.salesforce.client import SalesforceClient
 from service.salesforce.errors import (
     Disposition,
     PermanentError,
@@ -44,14 +45,15 @@ from service.salesforce.errors import (
     first_error,
 )
 from service.salesforce.fields import (
+    ACCOUNT_FIELDS,
     STATUS_FIELD,
     UPDATED_FIELD,
+    account_fields,
     canonical_fields,
     diff,
-    fields_from_document,
     fields_hash,
 )
-from service.salesforce.settings import SyncSettings
+from service.salesforce.http import json_default
 
 log = logging.getLogger(__name__)
 
@@ -244,8 +246,6 @@ class Pusher:
 
     def _org_values(self, account_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Current credit fields of Accounts in the org (after a crash, to avoid double writes)."""
-        from service.credit import ACCOUNT_FIELDS
-
         out: dict[str, dict[str, Any]] = {}
         for chunk in chunks(list(account_ids), LOOKUP_CHUNK):
             soql = format_soql(
@@ -302,7 +302,7 @@ class Pusher:
             if not account_id:
                 unmatched.append((customer, rows))
                 continue
-            desired = fields_from_document(assessment.document)
+            desired = account_fields(assessment.document)
             announce = any((r.payload or {}).get("announce") for r in rows)
             pushes.append(
                 _AccountPush(

@@ -33,10 +33,11 @@ from simple_salesforce import format_soql
 from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.config import SyncSettings
 from service.db import transaction, utcnow
 from service.inbox import record_many
 from service.models import InboxMessage, StreamCursor
-from service.salesforce.client import SalesforceClient, make_http_session
+from service.salesforce.client import SalesforceClient
 from service.salesforce.cometd import BayeuxClient, StreamEvent
 from service.salesforce.errors import PermanentError, RetryableError
 from service.salesforce.handlers import (
@@ -46,8 +47,8 @@ from service.salesforce.handlers import (
     Handlers,
     is_permanent,
 )
+from service.salesforce.http import make_http_session
 from service.salesforce.leader import Leadership
-from service.salesforce.settings import SyncSettings
 
 log = logging.getLogger(__name__)
 

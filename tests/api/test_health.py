@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from service.app import EXTENSION, create_app
+from tests.conftest import app_overrides
+
 
 def test_healthz__answers_without_a_token(client):
     response = client.get("/healthz")
@@ -23,8 +26,6 @@ def test_readyz__database_ok_and_salesforce_not_configured(client, auth):
 
 
 def test_readyz__a_failing_registered_check_makes_it_503(app, client, auth):
-    from service.app import EXTENSION
-
     app.extensions[EXTENSION].readiness_checks["salesforce"] = lambda: {
         "status": "failing",
         "detail": "login refused",
@@ -37,9 +38,6 @@ def test_readyz__a_failing_registered_check_makes_it_503(app, client, auth):
 
 
 def test_readyz__unmigrated_database_is_not_ready(tmp_path, auth):
-    from service.app import create_app
-    from tests.conftest import app_overrides
-
     app = create_app(app_overrides(f"sqlite:///{tmp_path / 'empty.sqlite3'}"))
 
     response = app.test_client().get("/readyz", headers=auth)
@@ -56,6 +54,18 @@ def test_every_endpoint_but_healthz__needs_a_token(client, path):
 
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_metrics__answers_a_token_and_refuses_everyone_else(client, auth):
+    good = client.get("/metrics", headers=auth)
+    none = client.get("/metrics")
+    wrong = client.get("/metrics", headers={"Authorization": "Bearer not-the-token-0123456789"})
+
+    assert good.status_code == 200
+    assert good.mimetype == "text/plain"
+    assert "# TYPE http_requests_total counter" in good.get_data(as_text=True)
+    assert (none.status_code, wrong.status_code) == (401, 401)
+    assert "http_requests_total" not in none.get_data(as_text=True) + wrong.get_data(as_text=True)
 
 
 def test_metrics__counts_requests_by_endpoint_and_status(client, auth):

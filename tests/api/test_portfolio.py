@@ -111,7 +111,7 @@ def test_account_credit__carries_the_customers_own_portfolio_figures(client, pos
     two = client.get("/api/v1/accounts/C-2/credit", headers=auth).json
     gbp = client.get("/api/v1/accounts/C-3/credit", headers=auth).json
 
-    # Every figure the page had before is still there.
+    # The assessment's own figures sit beside the portfolio block.
     assert one["status"] == "OK" and one["overdue_amount"] == "5000.00"
     assert one["portfolio"] == {
         "currency": "EUR",

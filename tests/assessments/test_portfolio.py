@@ -8,17 +8,18 @@ from decimal import Decimal
 
 import pytest
 
-from service.credit import load_policy, portfolio_figures
-from service.db import make_engine, make_session_factory, transaction
-from service.portfolio import (
+from service.assessments import reassess as reassess_customers
+from service.assessments.loading import load_inputs
+from service.assessments.portfolio import (
     CACHE_DUTY,
     PortfolioCache,
     book_figures,
     customer_figures,
     status_counts,
 )
-from service.reassess import load_inputs, reassess_customers
-from tests.test_reassess import AS_OF, NOW, POLICY, _customer, _invoice
+from service.credit import load_policy, portfolio_figures
+from service.db import make_engine, make_session_factory, transaction
+from tests.assessments.test_reassess import AS_OF, NOW, POLICY, _customer, _invoice
 
 
 @pytest.fixture

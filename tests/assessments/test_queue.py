@@ -1,11 +1,12 @@
 """The assessment queue: feeds and imports ask, the worker (or a read) assesses; nothing is lost.
 
-On SQLite and PostgreSQL. "The worker" is ``service.worker.Assessor`` or
-``service.assessment_queue.drain``, run in-process.
+On SQLite and PostgreSQL. "The worker" is ``service.assessments.assessor.Assessor`` or
+``service.assessments.queue.drain``, run in-process.
 """
 
 from __future__ import annotations
 
+import pickle
 import threading
 import time
 from decimal import Decimal
@@ -14,9 +15,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, insert, select, text, update
 
-from service import assessment_queue
-from service.app import EXTENSION
+from service.assessments import queue as assessment_queue
+from service.assessments.assessor import Assessor
+from service.credit import load_policy
 from service.db import make_engine, make_session_factory, transaction
+from service.extensions import EXTENSION
+from service.feeds import importer
 from service.feeds.importer import import_files
 from service.models import (
     Assessment,
@@ -25,7 +29,6 @@ from service.models import (
     OutboxMessage,
     Receivable,
 )
-from service.worker import Assessor
 from tests.assessing import chf_invoice, drain_queue
 from tests.conftest import FIXTURES, NOW, load_fixture
 
@@ -202,16 +205,14 @@ def test_drain__duplicate_requests_for_one_customer_are_one_assessment(app, post
             )
     assert sum(1 for _, c in requests_of(sessions) if c == ids["C-100"]) == 5
 
-    from service import reassess
-
     seen: list[list[int]] = []
-    real = reassess.reassess_customers
+    real = assessment_queue.reassess
 
     def spy(session, customer_ids, as_of, policy=None):
         seen.append(list(customer_ids))
         return real(session, customer_ids, as_of, policy)
 
-    monkeypatch.setattr(reassess, "reassess_customers", spy)
+    monkeypatch.setattr(assessment_queue, "reassess", spy)
     # limit=1: the oldest request names C-100; its four later requests come along.
     assert assessment_queue.drain_once(sessions, TODAY, limit=1) == [ids["C-100"]]
     assert seen == [[ids["C-100"]]]
@@ -242,8 +243,6 @@ def test_drain__a_customer_the_engine_cannot_assess_does_not_block_the_others(ap
 def test_import__interrupted_after_some_chunks_the_workers_assessor_finishes(
     db_url, tmp_path, monkeypatch
 ):
-    from service.feeds import importer
-
     engine = make_engine(db_url)
     factory = make_session_factory(engine)
     files = [FIXTURES / "erp" / "customers.csv", FIXTURES / "erp" / "receivables.csv"]
@@ -305,9 +304,6 @@ def test_import__drains_the_queue_before_returning(db_url):
 def test_import__a_drain_in_two_processes_assesses_everything_once_with_the_policy_given(
     db_url, monkeypatch
 ):
-    from service.credit import load_policy
-    from service.feeds import importer
-
     # The fixture is small; make it count as big (two drain processes on PostgreSQL, one on
     # SQLite, whatever this machine's cores).
     monkeypatch.setattr(importer, "PARALLEL_DRAIN_MIN", 1)
@@ -363,10 +359,6 @@ def test_drain_all__several_processes_share_a_long_queue_and_each_customer_is_as
 
 
 def test_drain_all__a_helper_process_drains_with_the_callers_policy(db_url):
-    import pickle
-
-    from service.credit import load_policy
-
     policy = load_policy(
         {
             "name": "strict",

@@ -8,18 +8,25 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import event, select
 
-from service.credit import account_fields, assess, load_policy
+from service.assessments import book, storing
+from service.assessments import queue as assessment_queue
+from service.assessments import reassess as reassess_customers
+from service.assessments.book import reassess_all, reassess_book
+from service.assessments.loading import load_inputs
+from service.assessments.shadow import shadow
+from service.cli import main
+from service.credit import assess, assessment_document, load_policy
 from service.db import make_engine, make_session_factory, transaction
 from service.models import (
     Allocation,
     Assessment,
     CollectionAction,
     Customer,
+    OutboxMessage,
     Payment,
     Receivable,
 )
-from service.reassess import load_inputs, reassess_all, reassess_customers, shadow
-from service.salesforce.fields import canonical_fields
+from service.salesforce.fields import ACCOUNT_FIELD_MAP
 
 AS_OF = date(2026, 3, 15)
 NOW = datetime(2026, 3, 15, 9, 30, tzinfo=UTC)
@@ -247,16 +254,16 @@ def test_shadow__shows_status_and_changed_fields_and_writes_nothing(sessions):
         _invoice(s, c, 70, "1000")
         reassess_customers(s, [c.id], AS_OF, POLICY)
         row = s.get(Assessment, c.id)
-        fields = account_fields(
+        document = assessment_document(
             assess(load_inputs(s, AS_OF, POLICY, ids=[c.id])[c.id], POLICY, AS_OF)
         )
-        row.pushed_fields = canonical_fields(fields)
+        row.pushed_fields = ACCOUNT_FIELD_MAP.of(document)
         row.pushed_status = "HOLD"
         cid = c.id
     with transaction(sessions) as s:
         _invoice(s, s.get(Customer, cid), 20, "250")
     with sessions() as s:
-        lines = list(shadow(s, AS_OF, POLICY))
+        lines = list(shadow(s, AS_OF, POLICY, ACCOUNT_FIELD_MAP))
         assert len(lines) == 1
         line = lines[0]
         assert (line.customer, line.status, line.previous_status) == ("C-SH", "HOLD", "HOLD")
@@ -268,8 +275,6 @@ def test_shadow__shows_status_and_changed_fields_and_writes_nothing(sessions):
 def test_assess_command__dry_run_prints_what_would_change_and_writes_nothing(
     sessions, runner, tmp_path
 ):
-    from service.cli import main
-
     with transaction(sessions) as s:
         hold = _customer(s, "C-CLI-HOLD")
         _invoice(s, hold, 70, "1000")
@@ -295,8 +300,6 @@ def test_assess_command__dry_run_prints_what_would_change_and_writes_nothing(
     assert "re-assessed 2 customers as of 2026-03-15" in result.output
     with sessions() as s:
         assert s.get(Assessment, hold.id).status == "HOLD"
-        from service.models import OutboxMessage
-
         assert {m.target for m in s.scalars(select(OutboxMessage))} == {
             f"Account:{hold.id}",
             f"Account:{ok.id}",
@@ -304,8 +307,6 @@ def test_assess_command__dry_run_prints_what_would_change_and_writes_nothing(
 
 
 def test_assess_command__refuses_an_invalid_policy_in_one_line(runner, tmp_path):
-    from service.cli import main
-
     policy = tmp_path / "policy.json"
     policy.write_text('{"hold": {"days_past_due_over": -5}}')
     result = runner.invoke(main, ["assess", "--dry-run", "--policy", str(policy)])
@@ -315,8 +316,6 @@ def test_assess_command__refuses_an_invalid_policy_in_one_line(runner, tmp_path)
 
 
 def test_reassess_book__in_parallel_workers_gives_the_same_rows_as_one_process(sessions, db_url):
-    from service.reassess import reassess_book
-
     with transaction(sessions) as s:
         customers = [_customer(s, f"C-P{i:02}", limit="3000") for i in range(12)]
         for i, c in enumerate(customers):
@@ -338,8 +337,6 @@ def test_reassess_book__in_parallel_workers_gives_the_same_rows_as_one_process(s
 def test_store__copy_and_executemany_write_the_same_rows(sessions, monkeypatch):
     """PostgreSQL writes a big chunk with COPY and a few rows with INSERT; the rows are equal,
     several chunks share one transaction, and a second run updates in place."""
-    import service.reassess as reassess
-
     with transaction(sessions) as s:
         customers = [_customer(s, f"C-W{i:02}", limit="2500") for i in range(7)]
         for i, c in enumerate(customers):
@@ -354,14 +351,14 @@ def test_store__copy_and_executemany_write_the_same_rows(sessions, monkeypatch):
                 for r in s.scalars(select(Assessment))
             }
 
-    monkeypatch.setattr(reassess, "COPY_AT_LEAST", 1)
+    monkeypatch.setattr(storing, "COPY_AT_LEAST", 1)
     with transaction(sessions) as s:
         assert reassess_all(s, AS_OF, POLICY, chunk=3).assessed == 7  # 3 chunks, one transaction
     copied = rows()
     with transaction(sessions) as s:
         reassess_all(s, AS_OF + timedelta(days=1), POLICY, chunk=3)  # updates every row
     assert {doc["as_of"] for *_, doc in rows().values()} == {"2026-03-16"}
-    monkeypatch.setattr(reassess, "COPY_AT_LEAST", 10**9)
+    monkeypatch.setattr(storing, "COPY_AT_LEAST", 10**9)
     with transaction(sessions) as s:
         reassess_customers(s, ids, AS_OF, POLICY)
     assert rows() == copied and len(copied) == 7
@@ -389,13 +386,10 @@ def test_reassess_book__keeps_what_a_drain_assessed_after_the_chunk_was_read(
 ):
     """A worker reads its chunk, a feed adds an invoice and the assessor assesses it, then the
     worker writes: the assessor's newer figures stay (no request is left to correct them)."""
-    import service.reassess as reassess
-    from service import assessment_queue
-
     with transaction(sessions) as s:
         cid = _customer(s, "C-B1", limit="5000").id
         _invoice(s, s.get(Customer, cid), 10, "1000")
-    real_prepare_rows = reassess.prepare_rows
+    real_prepare_rows = book.prepare_rows
     interleaved = []
 
     def prepare_rows_while_a_feed_and_a_drain_commit(results, as_of, now=None):
@@ -409,14 +403,14 @@ def test_reassess_book__keeps_what_a_drain_assessed_after_the_chunk_was_read(
         assert assessment_queue.drain(sessions, AS_OF, POLICY) == 1
         return rows
 
-    monkeypatch.setattr(reassess, "prepare_rows", prepare_rows_while_a_feed_and_a_drain_commit)
-    reassess._worker_start(db_url, POLICY.portable_document(), AS_OF)
+    monkeypatch.setattr(book, "prepare_rows", prepare_rows_while_a_feed_and_a_drain_commit)
+    book._worker_start(db_url, POLICY.portable_document(), AS_OF)
     try:
-        report = reassess._worker_chunk((cid, cid))
+        report = book._worker_chunk((cid, cid))
     finally:
-        for factory in (reassess._WORKER["readers"], reassess._WORKER["writers"]):
+        for factory in (book._WORKER["readers"], book._WORKER["writers"]):
             factory.kw["bind"].dispose()
-        reassess._WORKER.clear()
+        book._WORKER.clear()
 
     with sessions() as s:
         row = s.get(Assessment, cid)

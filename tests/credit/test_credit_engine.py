@@ -1,4 +1,4 @@
-"""Engine behaviour beyond the golden table: currencies, Salesforce fields, worklist, replay."""
+"""Engine behaviour beyond the golden table: currencies, reasons, worklist, replay."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from creditbook import book
 
 from service.credit import (
     Allocation,
@@ -16,26 +15,16 @@ from service.credit import (
     Payment,
     Reason,
     Status,
-    account_fields,
     assess,
     assessment_document,
-    changed_fields,
     default_policy,
     document_json,
     load_policy,
 )
+from tests.credit.creditbook import book
 
 AS_OF = date(2026, 11, 23)
 FX = load_policy({"base_currency": "EUR", "fx_rates": {"USD": "0.80"}})
-
-DESIGN_ACCOUNT_FIELDS = {
-    "Credit_Status__c", "Credit_Status_Reason__c", "Balance_Outstanding__c", "Overdue_Amount__c",
-    "Disputed_Amount__c", "Aging_Current__c", "Aging_1_30__c", "Aging_31_60__c", "Aging_61_90__c",
-    "Aging_91_Plus__c", "Days_Past_Due__c", "Risk_Score__c", "Dunning_Level__c",
-    "Promise_To_Pay_Date__c", "Last_Payment_Date__c", "Last_Payment_Amount__c",
-    "Avg_Days_To_Pay__c", "Collection_Priority__c", "Next_Action_Date__c",
-    "Amount_To_Release__c",  # the package's addition: what lifts a HOLD
-}  # fmt: skip
 
 
 def test_missing_rate__is_an_error_on_that_customer_never_a_rate_of_one():
@@ -93,32 +82,11 @@ def test_payments_and_promises_after_as_of__are_ignored_when_replaying_a_past_da
     assert later.status == Status.OK
 
 
-def test_account_fields__use_the_design_api_names_and_salesforce_types():
-    a = assess(book(AS_OF, items_="inv 1000.005 dpd=70", limit="5000"), default_policy(), AS_OF)
-    fields = account_fields(a)
-    assert set(fields) == DESIGN_ACCOUNT_FIELDS
-    assert "Credit_Status_Updated__c" not in fields  # stamped by the sync at push time
-    assert fields["Credit_Status__c"] == "HOLD"
-    assert fields["Overdue_Amount__c"] == Decimal("1000.01")  # currency fields to the cent
-    assert str(fields["Aging_61_90__c"]) == "1000.01"
-    assert isinstance(fields["Days_Past_Due__c"], int) and fields["Days_Past_Due__c"] == 70
-    assert isinstance(fields["Risk_Score__c"], int)
-    assert fields["Amount_To_Release__c"] == Decimal("1000.01")  # pay the 70-day invoice
-
-
-def test_reason_text__is_cut_to_255_characters_for_salesforce():
+def test_reason_text__is_cut_to_255_characters():
     a = assess(book(AS_OF, items_="inv 1000 dpd=70"), default_policy(), AS_OF)
     long = Reason("X", Status.HOLD, "a very long reason " * 30, {})
-    text = account_fields(dataclasses.replace(a, reasons=(long,)))["Credit_Status_Reason__c"]
+    text = dataclasses.replace(a, reasons=(long,)).reason_text
     assert len(text) == 255 and text.startswith("HOLD: a very long reason") and text.endswith("…")
-
-
-def test_changed_fields__lists_only_what_differs_by_value():
-    a = assess(book(AS_OF, items_="inv 1000 dpd=20"), default_policy(), AS_OF)
-    after = account_fields(a)
-    before = dict(after, Overdue_Amount__c=Decimal("1000.0"), Credit_Status__c="OK")
-    assert changed_fields(before, after) == {"Credit_Status__c": ("OK", "WATCH")}
-    assert set(changed_fields(None, after)) == set(after)
 
 
 def test_assessment_document__is_json_with_the_http_contract_keys():

@@ -8,9 +8,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from creditbook import book
 
-from service.credit import AssessmentError, account_fields, assess, load_policy
+from service.credit import AssessmentError, assess, load_policy
+from tests.credit.creditbook import book
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "credit"
 POLICY = load_policy(json.loads((FIXTURES / "golden_policy.json").read_text()))
@@ -91,7 +91,7 @@ def test_golden(row):
     }
     assert got == want
     assert a.reason_text.startswith(row["text"]), a.reason_text
-    assert account_fields(a)["Credit_Status_Reason__c"] == a.reason_text
+    assert len(a.reason_text) <= 255
 
     checks = dict(c.split("=", 1) for c in row["checks"].split())
     actual = {

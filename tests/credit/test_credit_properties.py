@@ -20,7 +20,6 @@ from service.credit import (
     Payment,
     Promise,
     Status,
-    account_fields,
     assess,
     load_policy,
     release_payment,
@@ -286,11 +285,10 @@ def test_amount_to_release__is_the_smallest_payment_that_lifts_the_hold(inputs):
 @given(books())
 def test_outputs_stay_in_range_and_fit_salesforce(inputs):
     a = assess(inputs, POLICY, AS_OF)
-    fields = account_fields(a)
     assert 0 <= a.risk_score <= 100
     assert 0 <= a.collection_priority <= 100
-    assert len(fields["Credit_Status_Reason__c"]) <= 255
-    assert fields["Credit_Status_Reason__c"].startswith(f"{a.status.value}: ")
+    assert len(a.reason_text) <= 255
+    assert a.reason_text.startswith(f"{a.status.value}: ")
     assert a.overdue_amount + a.disputed_amount <= a.aging.total
     if a.status == Status.HOLD:  # on hold: either a payment releases it, or broken promises
         assert (a.amount_to_release is not None) != ("PROMISES_BROKEN_HOLD" in a.reason_codes)

@@ -9,10 +9,10 @@ from __future__ import annotations
 import logging
 
 import pytest
-from devorg_helpers import API, Api, tls_session
+from devorg.org import DevOrg
 from simple_salesforce import Salesforce
 
-from service.devorg.org import DevOrg
+from tests.devorg.devorg_helpers import API, Api, tls_session
 
 
 @pytest.fixture(scope="session")

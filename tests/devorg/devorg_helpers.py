@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import requests
-
-from service.devorg.org import DevOrg
+from devorg.org import DevOrg
 
 API = "62.0"
 

@@ -4,7 +4,7 @@ import csv
 import io
 import time
 
-from devorg_helpers import new_account
+from tests.devorg.devorg_helpers import new_account
 
 
 def wait_state(api, job_id, states=("JobComplete", "Failed", "Aborted"), kind="ingest"):

@@ -4,7 +4,8 @@ with Change(entity_name, change_type, record_id, before, after) for every record
 import time
 
 import pytest
-from devorg_helpers import API
+
+from tests.devorg.devorg_helpers import API
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 import json
 
-from devorg_helpers import API, new_account
+from tests.devorg.devorg_helpers import API, new_account
 
 ROLLED_BACK = {
     "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",

@@ -1,6 +1,6 @@
 """18-character ids: the case-safe suffix must match Salesforce's, or clients mis-key records."""
 
-from service.devorg import ids
+from devorg import ids
 
 
 def test_checksum__matches_ids_seen_on_real_orgs():

@@ -2,7 +2,7 @@
 
 import time
 
-from devorg_helpers import new_account
+from tests.devorg.devorg_helpers import new_account
 
 
 def test_limits__daily_api_requests_count_down(org, api):

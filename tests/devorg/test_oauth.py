@@ -5,9 +5,11 @@ import time
 
 import jwt
 import pytest
-from devorg_helpers import Api, tls_session
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from devorg.org import INTEGRATION_USERNAME, DevOrg
 
-from service.devorg.org import INTEGRATION_USERNAME, DevOrg
+from tests.devorg.devorg_helpers import Api, tls_session
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
@@ -68,9 +70,6 @@ def test_jwt_bearer__claim_errors(org, override, error, description):
 
 
 def test_jwt_bearer__wrong_key_is_invalid_assertion(org):
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )

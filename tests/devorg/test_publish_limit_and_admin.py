@@ -10,10 +10,9 @@ record has no ``id``; the others still publish unless allOrNone); a single
 from __future__ import annotations
 
 import pytest
-
-from service.devorg.events import PUBLISH_LIMIT_MESSAGE
-from service.devorg.org import DevOrg
-from service.devorg.server import create_devorg_app
+from devorg.events import PUBLISH_LIMIT_MESSAGE
+from devorg.org import DevOrg
+from devorg.server import create_devorg_app
 
 EVENT = "Credit_Status_Change__e"
 CHANNEL = f"/event/{EVENT}"

@@ -1,10 +1,9 @@
-"""Checklist 19, 20, 21 and the validation errors of issue 3 item 2, asserted on the raw wire."""
+"""Checklist 19, 20, 21 and Salesforce's validation errors, asserted on the raw wire."""
 
 import re
 
-from devorg_helpers import API, new_account
-
-from service.devorg import ids
+from devorg import ids
+from tests.devorg.devorg_helpers import API, new_account
 
 JSON = "application/json;charset=UTF-8"
 LIMIT_INFO = re.compile(r"^api-usage=\d+/15000$")
@@ -238,9 +237,8 @@ def test_upsert__300_on_several_matches(api):
     # unique value; a non-unique external id is needed. Task has none, so build one via Id lookups.
     a = new_account(api, ERP_Customer_Number__c="X1")
     b = new_account(api, ERP_Customer_Number__c="X2")
-    # Simulate a legacy duplicate (unique index created after data existed).
-    from service.devorg.org import DevOrg  # noqa: F401  (documenting that this goes through the store)
-
+    # Simulate a legacy duplicate (unique index created after data existed): written straight
+    # into the org's store, past the unique check of the REST API.
     store = api.org.store
     with store.lock:
         rec = dict(store.get(b), ERP_Customer_Number__c="X1")

@@ -3,8 +3,7 @@
 from pathlib import Path
 
 import pytest
-
-from service.devorg.schema import load_schema
+from devorg.schema import load_schema
 
 SFDX = Path(__file__).resolve().parents[2] / "sfdx"
 

@@ -4,9 +4,8 @@ auto-number names, defaults, case-sensitive external ids, inactive rules, events
 from pathlib import Path
 
 import pytest
-
-from service.devorg.org import DevOrg
-from service.devorg.schema import load_schema
+from devorg.org import DevOrg
+from devorg.schema import load_schema
 
 MINI = Path(__file__).parent / "fixtures" / "sfdx-mini"
 

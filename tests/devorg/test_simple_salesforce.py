@@ -1,4 +1,4 @@
-"""simple-salesforce 1.12.10, unmodified, against devorg over HTTPS (issue 3 item 7)."""
+"""simple-salesforce 1.12.10, unmodified, against devorg over HTTPS."""
 
 import pytest
 import requests

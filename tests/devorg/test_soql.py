@@ -1,9 +1,10 @@
-"""Checklist 22 and the SOQL subset of issue 3: parser, evaluator, errors, paging."""
+"""Checklist 22 and devorg's SOQL subset: parser, evaluator, errors, paging."""
 
 import datetime as dt
 
 import pytest
-from devorg_helpers import API, new_account
+
+from tests.devorg.devorg_helpers import API, new_account
 
 
 def bulk_accounts(org, count: int, **fields) -> list[str]:

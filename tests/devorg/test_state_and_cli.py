@@ -6,10 +6,10 @@ import stat
 import jwt
 import requests
 from click.testing import CliRunner
-from devorg_helpers import Api
+from devorg.cli import devorg_command, start_devorg
+from devorg.org import DevOrg
 
-from service.devorg.cli import devorg_command, start_devorg
-from service.devorg.org import DevOrg
+from tests.devorg.devorg_helpers import Api
 
 
 def test_state__records_and_sessions_survive_restart(tmp_path):

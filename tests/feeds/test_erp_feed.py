@@ -9,19 +9,22 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
-from service.app import EXTENSION
+from service.app import EXTENSION, create_app
+from service.feeds import erp
 from service.models import (
     Allocation,
     Assessment,
     AssessmentRequest,
     Customer,
     InboxMessage,
+    OutboxMessage,
     Payment,
     Receivable,
 )
 from tests.assessing import drain_queue
-from tests.conftest import NOW, load_fixture, signed_headers, snapshot
+from tests.conftest import NOW, TOKEN, app_overrides, load_fixture, signed_headers, snapshot
 
 
 def batch():
@@ -111,9 +114,6 @@ def test_erp_feed__one_bad_row_among_100_is_400_with_its_path_and_nothing_stored
 
 
 def test_erp_feed__sqlite_file_is_byte_for_byte_unchanged_after_a_refused_batch(sqlite_url):
-    from service.app import create_app
-    from tests.conftest import app_overrides
-
     app = create_app(app_overrides(sqlite_url))
     client = app.test_client()
     body = json.dumps(batch()).encode()
@@ -247,9 +247,6 @@ def test_erp_feed__more_than_5000_rows_is_413(post_feed):
 
 
 def test_erp_feed__body_over_the_byte_cap_is_413(db_url):
-    from service.app import create_app
-    from tests.conftest import app_overrides
-
     app = create_app(app_overrides(db_url, FEED_MAX_BYTES="2000"))
     body = json.dumps(batch()).encode()
     assert len(body) > 2000
@@ -412,10 +409,6 @@ def test_erp_feed__rows_are_counted_in_metrics(client, post_feed, auth):
 
 
 def test_erp_feed__concurrent_batch_on_the_same_rows_is_409_to_retry(post_feed, monkeypatch):
-    from sqlalchemy.exc import IntegrityError
-
-    import service.feeds.erp as erp
-
     def collide(*args, **kwargs):
         raise IntegrityError("INSERT INTO receivables ...", {}, Exception("duplicate key"))
 
@@ -429,8 +422,6 @@ def test_erp_feed__concurrent_batch_on_the_same_rows_is_409_to_retry(post_feed, 
 
 
 def test_erp_feed__changes_are_queued_for_salesforce_in_the_same_transaction(app, post_feed):
-    from service.models import OutboxMessage
-
     post_feed(batch())
 
     targets = {m.target for m in rows(app, OutboxMessage)}
@@ -447,8 +438,6 @@ def test_erp_feed__changes_are_queued_for_salesforce_in_the_same_transaction(app
 
 
 def test_erp_feed__refused_batch_queues_nothing(app, post_feed):
-    from service.models import OutboxMessage
-
     doc = batch()
     doc["receivables"][0]["amount"] = "x"
     post_feed(doc)
@@ -458,9 +447,6 @@ def test_erp_feed__refused_batch_queues_nothing(app, post_feed):
 
 
 def test_erp_feed__reassesses_with_the_configured_credit_policy_file(db_url, tmp_path):
-    from service.app import create_app
-    from tests.conftest import TOKEN, app_overrides
-
     policy = tmp_path / "policy.json"
     policy.write_text(json.dumps({"hold": {"days_past_due_over": 90}}))
     app = create_app(app_overrides(db_url, CREDIT_POLICY_FILE=str(policy)))
@@ -483,9 +469,6 @@ def test_erp_feed__reassesses_with_the_configured_credit_policy_file(db_url, tmp
 
 
 def test_erp_feed__policy_is_read_once_at_start_up(db_url, tmp_path):
-    from service.app import create_app
-    from tests.conftest import app_overrides
-
     policy = tmp_path / "policy.json"
     policy.write_text(json.dumps({"hold": {"days_past_due_over": 90}}))
     app = create_app(app_overrides(db_url, CREDIT_POLICY_FILE=str(policy)))

@@ -1,4 +1,5 @@
-"""Fixtures for the Salesforce sync tests: a fresh SQLite database per test, and a live devorg.
+"""Fixtures for the Salesforce sync tests: a live devorg (the database is ``db``, from the
+shared fixtures: migrated, on SQLite and PostgreSQL).
 
 Everything Salesforce-side is the in-process devorg over real HTTPS (trustme CA) with the real
 client libraries: simple-salesforce, requests, our Bayeux client. No Salesforce mocks.
@@ -11,24 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from devorg.cometd import streaming_for
+from devorg.org import DevOrg
 
-from service.db import Base, make_engine, make_session_factory
+from service.config import salesforce_settings
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "salesforce"
-
-
-@pytest.fixture
-def db(tmp_path):
-    """(engine, session factory) over a new SQLite file with every table."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'sync.sqlite3'}")
-    Base.metadata.create_all(engine)
-    yield engine, make_session_factory(engine)
-    engine.dispose()
-
-
-@pytest.fixture
-def factory(db):
-    return db[1]
 
 
 @pytest.fixture
@@ -43,9 +32,6 @@ def captured_logs(caplog) -> Iterator[pytest.LogCaptureFixture]:
 @pytest.fixture(scope="session")
 def org(tmp_path_factory):
     """One devorg for the session (HTTPS on localhost, trustme CA); tests reset it."""
-    from service.devorg.cometd import streaming_for
-    from service.devorg.org import DevOrg
-
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request is noise here
     instance = DevOrg(key_dir=tmp_path_factory.mktemp("devorg")).start()
     # Short long-polls keep the suite quick; events still flush a held connect at once.
@@ -56,8 +42,6 @@ def org(tmp_path_factory):
 
 @pytest.fixture
 def devorg(org):
-    from service.devorg.cometd import streaming_for
-
     org.reset()
     streaming_for(org).reset_faults()
     streaming_for(org).drop_clients()
@@ -69,9 +53,7 @@ def devorg(org):
 @pytest.fixture
 def sync_settings(devorg):
     """SyncSettings for the devorg (JWT bearer by default) with test-sized timings."""
-    from service.salesforce.settings import SyncSettings
-
-    return SyncSettings.from_env(devorg.env_settings()).with_(
+    return salesforce_settings(devorg.env_settings()).with_(
         retry_base_seconds=0.05,
         retry_max_seconds=0.5,
         push_idle_seconds=0.02,

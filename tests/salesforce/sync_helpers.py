@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from service.db import transaction
-from service.models import Assessment, Customer
+from service.models import Assessment, Customer, StreamCursor
 
 
 def make_customer(
@@ -132,8 +132,6 @@ def route_calls(org, needle: str) -> int:
 
 def seed_cursors(factory, org, channels) -> None:
     """Start a subscriber after everything already retained (as a worker that ran before would)."""
-    from service.models import StreamCursor
-
     with transaction(factory) as session:
         for channel in channels:
             events = org.bus.events_after(channel, 0)

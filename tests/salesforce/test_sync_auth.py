@@ -8,8 +8,9 @@ import pytest
 import requests
 
 from service.salesforce.auth import Authenticator
-from service.salesforce.client import SalesforceClient, make_http_session
+from service.salesforce.client import SalesforceClient
 from service.salesforce.errors import AuthenticationError, RetryableError
+from service.salesforce.http import make_http_session
 
 
 def _client(settings) -> SalesforceClient:

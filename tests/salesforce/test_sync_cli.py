@@ -51,7 +51,10 @@ def test_worker_with_a_bad_setting__one_line(db):
         },
     )
     assert result.exit_code != 0
-    assert "SALESFORCE_LOGIN_URL must be an https:// URL" in result.output
+    assert result.output.strip().splitlines() == [
+        "Error: SALESFORCE_LOGIN_URL is malformed: expected an https:// URL such as "
+        "https://login.salesforce.com"
+    ]
     assert "Traceback" not in result.output
 
 

@@ -10,13 +10,19 @@ import pytest
 from service.credit import (
     CustomerInputs,
     Item,
-    account_fields,
     assess,
     assessment_document,
     default_policy,
 )
 from service.salesforce.errors import Disposition, classify, error_from_response
-from service.salesforce.fields import canonical, diff, fields_from_document, fields_hash
+from service.salesforce.fields import (
+    ACCOUNT_FIELD_MAP,
+    ACCOUNT_FIELDS,
+    account_fields,
+    canonical,
+    diff,
+    fields_hash,
+)
 
 AS_OF = date(2026, 11, 23)
 
@@ -36,15 +42,42 @@ def _inputs(days_overdue: int, amount: str = "1200.50") -> CustomerInputs:
     return CustomerInputs(number="C1", currency="EUR", credit_limit=Decimal("5000"), items=(item,))
 
 
+DESIGN_ACCOUNT_FIELDS = {
+    "Credit_Status__c", "Credit_Status_Reason__c", "Balance_Outstanding__c", "Overdue_Amount__c",
+    "Disputed_Amount__c", "Aging_Current__c", "Aging_1_30__c", "Aging_31_60__c", "Aging_61_90__c",
+    "Aging_91_Plus__c", "Days_Past_Due__c", "Risk_Score__c", "Dunning_Level__c",
+    "Promise_To_Pay_Date__c", "Last_Payment_Date__c", "Last_Payment_Amount__c",
+    "Avg_Days_To_Pay__c", "Collection_Priority__c", "Next_Action_Date__c",
+    "Amount_To_Release__c",  # the package's addition: what lifts a HOLD
+}  # fmt: skip
+
+
 @pytest.mark.parametrize("days", [0, 20, 75])
-def test_fields_from_document__match_engine_account_fields(days):
-    """The pusher reads the stored document; it must give what the engine's mapping gives."""
-    a = assess(_inputs(days), default_policy(), as_of=AS_OF)
-    from_doc = fields_from_document(assessment_document(a))
-    direct = account_fields(a)
-    assert from_doc.keys() == direct.keys()
-    for name in direct:
-        assert canonical(from_doc[name]) == canonical(direct[name]), name
+def test_account_fields__are_the_design_api_names_with_salesforce_types(days):
+    a = assess(_inputs(days, "1000.005"), default_policy(), as_of=AS_OF)
+    fields = account_fields(assessment_document(a))
+    assert set(fields) == DESIGN_ACCOUNT_FIELDS == set(ACCOUNT_FIELDS)
+    assert "Credit_Status_Updated__c" not in fields  # stamped by the pusher at push time
+    assert fields["Credit_Status__c"] == a.status.value
+    assert fields["Credit_Status_Reason__c"] == a.reason_text
+    assert fields["Overdue_Amount__c"] == (Decimal("1000.01") if days else Decimal(0))
+    assert isinstance(fields["Days_Past_Due__c"], int) and fields["Days_Past_Due__c"] == days
+    assert isinstance(fields["Risk_Score__c"], int)
+
+
+def test_account_fields__a_hold_shows_the_amount_that_releases_it():
+    a = assess(_inputs(75, "1000.005"), default_policy(), as_of=AS_OF)
+    fields = account_fields(assessment_document(a))
+    assert fields["Credit_Status__c"] == "HOLD"
+    assert str(fields["Aging_61_90__c"]) == "1000.01"  # currency fields to the cent
+    assert fields["Amount_To_Release__c"] == Decimal("1000.01")  # pay the 75-day invoice
+
+
+def test_account_field_map__gives_the_dry_run_canonical_values_and_the_status():
+    a = assess(_inputs(75), default_policy(), as_of=AS_OF)
+    shown = ACCOUNT_FIELD_MAP.of(assessment_document(a))
+    assert shown["Overdue_Amount__c"] == "1200.5"
+    assert ACCOUNT_FIELD_MAP.status(shown) == "HOLD"
 
 
 def test_canonical__compares_across_decimal_float_and_text():

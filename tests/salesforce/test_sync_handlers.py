@@ -13,16 +13,16 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
-from sync_helpers import make_customer
 
+from service.config import SyncSettings
 from service.db import transaction
 from service.models import CollectionAction, InboxMessage, OutboxMessage, Payment, StreamCursor
 from service.salesforce.client import SalesforceClient
 from service.salesforce.cometd import StreamEvent
 from service.salesforce.handlers import Handlers
-from service.salesforce.settings import SyncSettings
 from service.salesforce.subscriber import Subscriber
 from tests.conftest import FIXTURES as ALL_FIXTURES
+from tests.salesforce.sync_helpers import make_customer
 
 # Imported by name, not from ``conftest``: tests/devorg has a conftest module too, and pytest
 # imports whichever comes first under that name when both folders run in one call.

@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
-from sync_helpers import make_customer
 
 from service import outbox
 from service.db import make_engine, make_session_factory, transaction, utcnow
 from service.models import OutboxMessage
+from tests.salesforce.sync_helpers import make_customer
 
 
 def _rows(factory):

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import math
+import time
+from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
-from sync_helpers import (
+
+from service import outbox
+from service.db import transaction
+from service.models import Assessment, Customer, OutboxMessage, Receivable
+from service.salesforce.client import build_client
+from service.salesforce.push import Pusher
+from tests.salesforce.sync_helpers import (
     account_writes,
     create_accounts,
     make_customer,
@@ -14,12 +23,6 @@ from sync_helpers import (
     route_calls,
     set_document,
 )
-
-from service import outbox
-from service.db import transaction
-from service.models import Assessment, Customer, OutboxMessage
-from service.salesforce.client import build_client
-from service.salesforce.push import Pusher
 
 
 @pytest.fixture
@@ -196,8 +199,6 @@ def test_recovered_lease__org_already_has_the_values__no_second_write(
 
 
 def _wait_and_push(pusher, factory, timeout: float = 5.0):
-    import time
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         pusher.run_once()
@@ -231,11 +232,6 @@ def test_backfill_above_threshold__one_bulk_job(devorg, factory, sync_settings):
 
 
 def test_receivables__upserted_by_erp_item_id_with_account_by_external_id(devorg, factory, pusher):
-    from datetime import UTC, date, datetime
-    from decimal import Decimal
-
-    from service.models import Receivable
-
     accounts = create_accounts(pusher.client, ["RV1"])
     (cid,) = _customers(factory, ["RV1"], accounts)
     with transaction(factory) as s:
@@ -268,8 +264,6 @@ def test_receivables__upserted_by_erp_item_id_with_account_by_external_id(devorg
 
 
 def test_api_usage_above_the_share__pusher_slows_down(devorg, factory, sync_settings):
-    import time
-
     settings = sync_settings.with_(api_usage_slowdown=0.5, api_usage_pause_seconds=0.3)
     pusher = Pusher(factory, build_client(settings), settings)
     accounts = create_accounts(pusher.client, ["S1", "S2"])

@@ -16,7 +16,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from sync_helpers import (
+
+from service import outbox
+from service.db import transaction
+from service.models import CollectionAction, InboxMessage, OutboxMessage
+from service.salesforce.client import build_client
+from tests.salesforce.sync_helpers import (
     account_writes,
     create_accounts,
     make_customer,
@@ -24,11 +29,6 @@ from sync_helpers import (
     set_document,
     wait_for,
 )
-
-from service import outbox
-from service.db import transaction
-from service.models import CollectionAction, InboxMessage, OutboxMessage
-from service.salesforce.client import build_client
 
 N = 1000
 

@@ -11,13 +11,16 @@ accepts the tokens the service holds.
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
+import json
 import secrets
 import threading
 import time
 from dataclasses import dataclass, field
 
 import jwt
+from cryptography import x509
 
 from .ids import checksum
 
@@ -188,8 +191,6 @@ class Auth:
     def _save_sessions(self) -> None:
         if self._store is None or self._store.db is None:
             return
-        import json
-
         with self._lock:
             rows = [
                 [s.token, s.user_id, s.username, s.issued_at, s.last_used, s.client_id, s.revoked]
@@ -203,8 +204,6 @@ class Auth:
         raw = self._store.meta_get("sessions")
         if not raw:
             return
-        import json
-
         for token, user_id, username, issued, last, client_id, revoked in json.loads(raw):
             self._sessions[token] = Session(
                 token, user_id, username, issued, last, client_id, revoked
@@ -272,8 +271,6 @@ class Auth:
         if app.certificate_pem is None:
             raise OAuthError("invalid_grant", "invalid assertion")
         try:
-            from cryptography import x509
-
             public_key = x509.load_pem_x509_certificate(app.certificate_pem).public_key()
             jwt.decode(
                 assertion,
@@ -299,8 +296,6 @@ class Auth:
 
     def signature(self, session: Session, instance_url: str, secret: str) -> str:
         """HMAC-SHA256 of id + issued_at, base64, as Salesforce signs token responses."""
-        import hashlib
-
         message = (
             self.identity_url(session, instance_url) + str(int(session.issued_at * 1000))
         ).encode()

@@ -19,7 +19,7 @@ from flask import Blueprint, Response, g, request
 
 from .errors import SalesforceError
 from .records import MultipleMatches
-from .soql.evaluator import compile_query, run_plan
+from .soql.evaluator import compile_query, render_row, run_plan
 from .values import format_datetime, now_stamp
 from .wire import json_body, no_content, sf_json
 
@@ -184,8 +184,6 @@ class BulkJobs:
         org = self.org
         plan = compile_query(org.schema, org.records, job.query or "")
         rids = run_plan(plan, org.records, include_deleted=job.operation == "queryAll")
-        from .soql.evaluator import render_row
-
         job.header = [".".join(p.keys) for p in plan.select]
         for rid in rids:
             rec = org.store.get(rid)

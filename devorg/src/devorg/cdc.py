@@ -59,7 +59,7 @@ _ABSENT = object()
 
 
 class ChangeLike(Protocol):
-    """The store's ``service.devorg.changes.Change`` (entity_name, change_type, ...)."""
+    """The store's ``devorg.changes.Change`` (entity_name, change_type, ...)."""
 
     entity_name: str
     change_type: str

@@ -2,7 +2,7 @@
 
 The endpoint checks what Salesforce's front door checks before Bayeux sees a message (API
 version in the URI, 32,768-byte body limit, the OAuth header), hands the message batch to the
-:class:`~service.devorg.streaming_server.StreamingServer` and sets Salesforce's cookies on a
+:class:`~devorg.streaming_server.StreamingServer` and sets Salesforce's cookies on a
 successful handshake.  Admin routes under ``/_devorg/streaming`` switch faults on and off
 for tests and demos.
 
@@ -21,8 +21,8 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from service.devorg import streaming_messages as m
-from service.devorg.streaming_server import Context, StreamingServer
+from devorg import streaming_messages as m
+from devorg.streaming_server import Context, StreamingServer
 
 MAX_BODY_BYTES = 32_768
 MIN_VERSION = 37.0

@@ -11,7 +11,7 @@ publish time so that long-poll responses are string joins (the design asks for 1
 events/s to one subscriber).  A change event is stored once and is visible both on its
 entity's channel and on ``/data/ChangeEvents``, with the same replay id.
 
-The CometD server (``service.devorg.streaming_server``) reads this bus; the record store calls
+The CometD server (``devorg.streaming_server``) reads this bus; the record store calls
 :meth:`EventBus.record_transaction` after each committed write and REST publishing calls
 :meth:`EventBus.publish_platform_event`.
 """
@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from service.devorg.cdc import ChangeLike, change_channel, cometd_value, drafts
-from service.devorg.streaming_store import EventStore
+from devorg.cdc import ChangeLike, change_channel, cometd_value, drafts
+from devorg.streaming_store import EventStore
 
 RETENTION_SECONDS = 72 * 3600
 ALL_CHANGE_EVENTS = "/data/ChangeEvents"

@@ -13,6 +13,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+from .ids import normalize
+
 FAIL_KINDS = ("503", "REQUEST_LIMIT_EXCEEDED")
 
 
@@ -34,8 +36,6 @@ class Faults:
             return self._fail_queue.pop(0) if self._fail_queue else None
 
     def lock_records(self, record_ids, times: int | None = None) -> None:
-        from .ids import normalize
-
         with self._lock:
             for rid in record_ids:
                 self._locked[normalize(rid) or rid] = times

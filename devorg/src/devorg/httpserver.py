@@ -2,7 +2,7 @@
 
 Why not werkzeug's dev server: after every answer it sends ``Connection: close`` and drains the
 socket by reading whatever arrives next, so it cannot keep connections alive; every call then
-pays a TCP+TLS handshake (15-20 ms here, more than a whole 200-record update), and clients'
+pays a TCP+TLS handshake, which costs more than a whole 200-record update, and clients'
 connection pools are never exercised as against Salesforce, which keeps connections open.
 This server reads exactly ``Content-Length`` (or the chunked body) of each request, so the next
 request on the connection is intact. One thread per connection (CometD long-polls hold one for

@@ -12,7 +12,7 @@ import json
 from flask import Blueprint, Response, request
 
 from .auth import OAuthError
-from .wire import JSON_TYPE
+from .wire import JSON_TYPE, bearer_token
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
@@ -104,8 +104,6 @@ def make_oauth_blueprint(org) -> Blueprint:
 
     @bp.get("/services/oauth2/userinfo")
     def userinfo():
-        from .server import bearer_token
-
         session = org.auth.session_for(bearer_token())
         if session is None:
             return Response(b"Bad_OAuth_Token", status=403)

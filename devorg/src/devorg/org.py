@@ -15,58 +15,35 @@ import tempfile
 import threading
 from pathlib import Path
 
+import trustme
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
 from .auth import DEFAULT_LOGIN_HOSTS, Auth, ConnectedApp, User, make_org_id
-from .changes import Change
+from .bulk import BulkJobs
+from .events import EventBus
 from .faults import Faults
+from .httpserver import KeepAliveWSGIServer
 from .limits import ApiLimits
 from .records import Records, WriteContext
-from .schema import Schema, load_schema
+from .schema import load_schema
+from .server import create_devorg_app
 from .stats import Stats
 from .store import Store, Transaction
 from .values import now_stamp
 
 log = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_SFDX_ROOT = REPO_ROOT / "sfdx"
 ADMIN_USERNAME = "admin@credit-control.devorg"
 INTEGRATION_USERNAME = "integration@credit-control.devorg"
 
 
-class NullBus:
-    """Stands in until the streaming engineer's EventBus exists: accepts and drops events."""
-
-    def __init__(self, *_args, **_kwargs) -> None:
-        self.published: list[tuple[str, dict]] = []
-
-    def publish_platform_event(self, api_name: str, payload: dict, *, created_by_id: str) -> str:
-        import uuid
-
-        self.published.append((api_name, payload))
-        return str(uuid.uuid4())
-
-    def record_transaction(
-        self, changes: list[Change], *, user_id: str, change_origin: str
-    ) -> None:
-        return None
-
-
-def _make_bus(schema: Schema, state_path: Path | None, hourly_publish_max: int):
-    try:
-        from .events import EventBus
-    except ImportError:
-        log.warning("service.devorg.events is missing; platform events and CDC are dropped")
-        return NullBus()
-    return EventBus(schema, state_path=state_path, hourly_publish_limit=hourly_publish_max)
-
-
 def _generate_keypair() -> tuple[bytes, bytes]:
     """RSA key + self-signed certificate for the connected app's JWT bearer flow."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import NameOID
-
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "credit-control-devorg-jwt")])
     now = dt.datetime.now(dt.UTC)
@@ -126,10 +103,9 @@ class DevOrg:
         self.auth = Auth(self.org_id, token_ttl, self.store)
         self.records = Records(self.schema, self.store, self.faults)
         self._bootstrap_identity()
-        self.bus = _make_bus(self.schema, self.state_path, hourly_publish_max)
-
-        from .bulk import BulkJobs
-
+        self.bus = EventBus(
+            self.schema, state_path=self.state_path, hourly_publish_limit=hourly_publish_max
+        )
         self.bulk = BulkJobs(self)
         self.admin_token = secrets.token_urlsafe(24)
         self.subrequest_secret = secrets.token_urlsafe(24)
@@ -288,13 +264,8 @@ class DevOrg:
     def start(
         self, host: str = "localhost", https_port: int = 0, http_port: int | None = None
     ) -> DevOrg:
-        import trustme
-
-        from .httpserver import KeepAliveWSGIServer
-        from .server import create_devorg_app
-
         self.host = host
-        # ECDSA: a TLS handshake per call (werkzeug closes connections) stays cheap.
+        # ECDSA: cheap TLS handshakes for each new connection.
         ca = trustme.CA(organization_name="credit-control devorg", key_type=trustme.KeyType.ECDSA)
         cert = ca.issue_cert(
             "localhost", "127.0.0.1", "login.localhost", key_type=trustme.KeyType.ECDSA

@@ -17,22 +17,20 @@ import time
 from flask import Flask, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
+from .admin import make_admin_blueprint
+from .bulk import make_bulk_blueprint
+from .cometd import make_cometd_blueprint
+from .composite import make_composite_blueprint
 from .errors import SalesforceError, invalid_session, not_found, request_limit
-from .wire import error_response, sf_json
+from .oauth import make_oauth_blueprint
+from .rest import make_rest_blueprint
+from .wire import bearer_token, error_response, sf_json
 
 log = logging.getLogger(__name__)
 
 _DATA_PATH = re.compile(r"^/services/data/v(\d+\.\d)(/.*)?$")
 RETIRED_BELOW = 31.0
 RETIRED_FROM = 21.0
-
-
-def bearer_token() -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() in ("bearer", "oauth") and token.strip():
-        return token.strip()
-    return None
 
 
 def _route_key() -> str:
@@ -149,21 +147,10 @@ def create_devorg_app(org) -> Flask:
             500,
         )
 
-    from .admin import make_admin_blueprint
-    from .bulk import make_bulk_blueprint
-    from .composite import make_composite_blueprint
-    from .oauth import make_oauth_blueprint
-    from .rest import make_rest_blueprint
-
     app.register_blueprint(make_oauth_blueprint(org))
     app.register_blueprint(make_rest_blueprint(org))
     app.register_blueprint(make_composite_blueprint(org))
     app.register_blueprint(make_bulk_blueprint(org))
     app.register_blueprint(make_admin_blueprint(org))
-    try:
-        from .cometd import make_cometd_blueprint
-    except ImportError:
-        log.info("service.devorg.cometd not present; /cometd is not served")
-    else:
-        app.register_blueprint(make_cometd_blueprint(org))
+    app.register_blueprint(make_cometd_blueprint(org))
     return app

@@ -18,6 +18,7 @@ from pathlib import Path
 from .changes import Change
 from .ids import IdFactory
 from .schema import ObjectDef, Schema
+from .values import now_stamp
 
 _SCHEMA_SQL = """
 CREATE TABLE IF NOT EXISTS devorg_record (
@@ -235,8 +236,6 @@ class Transaction:
     def now(self) -> str:
         """One timestamp per transaction: its records share LastModifiedDate, as in Salesforce."""
         if self._stamp is None:
-            from .values import now_stamp
-
             self._stamp = now_stamp()
         return self._stamp
 

@@ -24,8 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from service.devorg import streaming_messages as m
-from service.devorg.events import EventBus
+from devorg import streaming_messages as m
+from devorg.events import EventBus
 
 
 @dataclass

@@ -35,6 +35,15 @@ def org():
     return current_app.config["DEVORG"]
 
 
+def bearer_token() -> str | None:
+    """The OAuth access token of the request (``Authorization: Bearer|OAuth <token>``)."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() in ("bearer", "oauth") and token.strip():
+        return token.strip()
+    return None
+
+
 def json_body(allow_empty: bool = False):
     """The request JSON, or a JSON_PARSER_ERROR as Salesforce words it."""
     raw = request.get_data(as_text=True)

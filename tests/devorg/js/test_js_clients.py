@@ -16,9 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from service.devorg.cometd import streaming_for
-from service.devorg.org import DevOrg
+from devorg.cometd import streaming_for
+from devorg.org import DevOrg
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]

@@ -12,12 +12,12 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+from devorg.cometd import make_cometd_blueprint
+from devorg.schema import Schema, load_schema
 from flask import Flask
-from streaming_harness import REPO, Bayeux, StreamingOrg, build_org
 from werkzeug.serving import make_server
 
-from service.devorg.cometd import make_cometd_blueprint
-from service.devorg.schema import Schema, load_schema
+from tests.devorg.streaming.streaming_harness import REPO, Bayeux, StreamingOrg, build_org
 
 
 @pytest.fixture(scope="session")

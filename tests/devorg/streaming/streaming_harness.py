@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import requests
-
-from service.devorg.auth import Auth, User
-from service.devorg.events import EventBus
-from service.devorg.schema import Schema
-from service.devorg.streaming_server import StreamingServer
+from devorg.auth import Auth, User
+from devorg.events import EventBus
+from devorg.schema import Schema
+from devorg.streaming_server import StreamingServer
 
 REPO = Path(__file__).resolve().parents[3]
 USER_ID = "005000000000001AAA"

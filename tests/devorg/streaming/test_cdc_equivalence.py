@@ -1,4 +1,4 @@
-"""The fast change-event body builder answers exactly as the plain one it replaced.
+"""The fast change-event body builder answers exactly as a plain reference builder.
 
 ``cdc._update_body`` compares stored values first and converts only the fields that differ;
 ``cdc.drafts`` merges identical changes with a cheap key instead of sorted JSON text. Both must
@@ -16,10 +16,11 @@ import json
 import random
 from decimal import Decimal
 
-from service.devorg import cdc
-from service.devorg.changes import Change
+from devorg.changes import Change
 
-# -- the reference: cdc.py's body building before the change-first rewrite ------------------
+from devorg import cdc
+
+# -- the reference: convert every field of both records, then diff ---------------------------
 
 
 def _ref_flat(record, skip):

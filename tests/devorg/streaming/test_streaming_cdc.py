@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from service.devorg.cdc import change_channel, change_event_payload, cometd_value
-from service.devorg.changes import Change
+from devorg.cdc import change_channel, change_event_payload, cometd_value
+from devorg.changes import Change
 
 HEADER = {"entityName": "Contact"}
 

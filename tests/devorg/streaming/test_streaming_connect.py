@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from streaming_harness import PE, Bayeux, data_of, meta_of
+from tests.devorg.streaming.streaming_harness import PE, Bayeux, data_of, meta_of
 
 
 def _publish_later(org, delay: float, count: int = 1) -> threading.Thread:

@@ -6,9 +6,9 @@ import itertools
 import re
 import uuid
 
-from streaming_harness import PE, USER_ID, Bayeux, data_of
+from devorg.changes import Change
 
-from service.devorg.changes import Change
+from tests.devorg.streaming.streaming_harness import PE, USER_ID, Bayeux, data_of
 
 ORIGIN = "com/salesforce/api/rest/62.0;client=devorg-test"
 ACCOUNT_ID = "001000000000001AAA"

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from streaming_harness import Bayeux, data_of
+from devorg.cometd import streaming_for
+from devorg.org import DevOrg
 
-from service.devorg.cometd import streaming_for
-from service.devorg.org import DevOrg
+from tests.devorg.streaming.streaming_harness import Bayeux, data_of
 
 V = "v62.0"
 

@@ -6,9 +6,9 @@ import threading
 import time
 
 import requests
-from streaming_harness import PE, Bayeux, data_of, meta_of
+from devorg.streaming_server import StreamingConfig
 
-from service.devorg.streaming_server import StreamingConfig
+from tests.devorg.streaming.streaming_harness import PE, Bayeux, data_of, meta_of
 
 BUSY = "503::Server is too busy.  Please try your request again later."
 

@@ -6,7 +6,8 @@ import json
 import time
 
 import requests
-from streaming_harness import Bayeux
+
+from tests.devorg.streaming.streaming_harness import Bayeux
 
 HANDSHAKE = {
     "channel": "/meta/handshake",

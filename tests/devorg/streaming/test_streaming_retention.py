@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import time
 
-from streaming_harness import PE, USER_ID, Bayeux, data_of
+from devorg.changes import Change
+from devorg.events import EventBus
 
-from service.devorg.changes import Change
-from service.devorg.events import EventBus
+from tests.devorg.streaming.streaming_harness import PE, USER_ID, Bayeux, data_of
 
 HOURS_72 = 72 * 3600
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from streaming_harness import PE, Bayeux, data_of
+
+from tests.devorg.streaming.streaming_harness import PE, Bayeux, data_of
 
 INVALID_REPLAY = (
     "400::The replayId {{{n}}} you provided was invalid.  Please provide a valid ID, "

@@ -1,0 +1,99 @@
+"""The daily roll: every customer assessed before today is re-assessed, so ageing moves on.
+
+It runs at ``CREDIT_CONTROL_REASSESS_AT`` in ``CREDIT_CONTROL_TIMEZONE`` (and once at start-up,
+to catch up after a pause), queues the pushes of the Accounts it re-assessed, and prunes sent
+outbox rows older than ``SENT_RETENTION``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from service import outbox
+from service.assessments.reassess import Reassessor
+from service.config import SyncSettings
+from service.db import transaction, utcnow
+from service.models import Assessment, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+SENT_RETENTION = timedelta(days=7)
+REASSESS_BATCH = 500
+
+
+class DailyRoll:
+    """Daily re-assessment at ``reassess_at`` in ``timezone``; also prunes old sent outbox rows."""
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        settings: SyncSettings,
+        reassess: Reassessor,
+        stop: threading.Event,
+    ):
+        self.factory = factory
+        self.settings = settings
+        self.reassess = reassess
+        self.stop = stop
+        self.busy = threading.Lock()
+
+    def next_run(self, now: datetime) -> datetime:
+        hour, minute = (int(x) for x in self.settings.reassess_at.split(":"))
+        local = now.astimezone(self.settings.zone)
+        at = datetime.combine(local.date(), time(hour, minute), self.settings.zone)
+        return (
+            at
+            if at > local
+            else datetime.combine(
+                local.date() + timedelta(days=1), time(hour, minute), self.settings.zone
+            )
+        )
+
+    def run(self) -> None:
+        self.run_due()
+        while not self.stop.is_set():
+            wait = (self.next_run(utcnow()) - utcnow()).total_seconds()
+            if self.stop.wait(max(1.0, min(wait, 3600))):
+                return
+            if wait <= 3600:
+                self.run_due()
+
+    def run_due(self, today: date | None = None) -> int:
+        """Re-assess customers assessed before today; returns how many were re-assessed."""
+        today = today or datetime.now(self.settings.zone).date()
+        done = 0
+        after = 0  # keyset: a customer the engine cannot assess keeps its old as_of
+        try:
+            while not self.stop.is_set():
+                with self.busy, transaction(self.factory) as session:
+                    ids = list(
+                        session.scalars(
+                            select(Assessment.customer_id)
+                            .where(Assessment.as_of < today, Assessment.customer_id > after)
+                            .order_by(Assessment.customer_id)
+                            .limit(REASSESS_BATCH)
+                        )
+                    )
+                    if not ids:
+                        break
+                    self.reassess(session, ids)
+                    outbox.queue_for_salesforce(session, ids)
+                    done += len(ids)
+                    after = ids[-1]
+            with transaction(self.factory) as session:
+                session.execute(
+                    delete(OutboxMessage).where(
+                        OutboxMessage.status == outbox.SENT,
+                        OutboxMessage.sent_at < utcnow() - SENT_RETENTION,
+                    )
+                )
+        except Exception:
+            log.exception("daily re-assessment failed")
+        if done:
+            log.info("daily re-assessment: %s customers", done)
+        return done
