@@ -1,0 +1,144 @@
+"""The ERP feed against hostile and edge-of-the-calendar input (issue 13), SQLite and PostgreSQL.
+
+Every case here must be a 4xx in the usual error envelope (with a path when it is about one
+field), never a 500; must store nothing; and must leave the feed and the credit read working
+for the next, ordinary customer.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from service.app import EXTENSION
+from service.security import sign
+from tests.assessing import drain_queue
+from tests.conftest import FEED_SECRET, NOW, TOKEN, load_fixture, signed_headers, snapshot
+
+FEED = "/api/v1/feeds/erp"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+# A function-scoped app is fine to share between examples: nothing a refused request does
+# changes it (that is what the tests check).
+HOSTILE = settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+def batch() -> dict[str, Any]:
+    return copy.deepcopy(load_fixture("erp", "batch_small.json"))
+
+
+def engine_of(app):
+    return app.extensions[EXTENSION].engine
+
+
+def post_raw(client, body: bytes, signature: str | None = None):
+    headers = signed_headers(body)
+    if signature is not None:
+        headers["X-Signature"] = signature
+    return client.post(FEED, data=body, headers=headers)
+
+
+def assert_refused(response, status: int, code: str) -> list[dict]:
+    """A refusal in the one error envelope; returns its errors."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    errors = response.json["errors"]
+    assert errors and all(e["code"] == code and e["message"] for e in errors), errors
+    return errors
+
+
+def assert_still_works(app, client) -> None:
+    """An ordinary customer's feed is accepted and assessed, and its credit reads as usual."""
+    doc = {
+        "source": "erp-main",
+        "customers": [{"number": "OK-1", "name": "Ordinary Ltd", "currency": "EUR"}],
+        "receivables": [
+            {
+                "id": "OK-INV-1",
+                "customer": "OK-1",
+                "type": "invoice",
+                "number": "OK-INV-1",
+                "issue_date": "2026-01-01",
+                "due_date": "2026-01-31",
+                "currency": "EUR",
+                "amount": "100.00",
+                "open_amount": "100.00",
+                "updated_at": "2026-03-01T00:00:00Z",
+            }
+        ],
+    }
+    body = json.dumps(doc).encode()
+    assert post_raw(client, body).status_code == 200
+    drain_queue(app)
+    credit = client.get("/api/v1/accounts/OK-1/credit", headers=AUTH)
+    assert credit.status_code == 200, credit.json
+    assert credit.json["balance_outstanding"] == "100.00"
+    assert credit.json["days_past_due"] == 43
+
+
+# --- the signature header -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [
+        pytest.param("t=²,v1=00", id="unicode digit t"),
+        pytest.param("t=١٧٧٣٥٦٦٦٠٠,v1=00", id="arabic-indic digits t"),
+        pytest.param("t=" + "9" * 400 + ",v1=00", id="400-digit t"),
+        pytest.param("t=" + "9" * 5000 + ",v1=00", id="5000-digit t (past int's digit limit)"),
+        pytest.param("t=-1,v1=00", id="negative t"),
+        pytest.param("t=1e9,v1=00", id="float t"),
+        pytest.param(f"t={int(NOW.timestamp())},v1=\ud800", id="lone surrogate v1"),
+        pytest.param(f"t={int(NOW.timestamp())},v1=ÿÿ", id="latin-1 v1"),
+        pytest.param(f"t={int(NOW.timestamp())},v1=😀", id="emoji v1"),
+        pytest.param(f"t={int(NOW.timestamp())}" + ",v1=00" * 10_000, id="10k v1 values"),
+        pytest.param("t=1,v1=" + "a" * 100_000, id="100k-char v1"),
+        pytest.param("\x00" * 1000, id="NULs"),
+        pytest.param("", id="empty"),
+    ],
+)
+def test_signature_header__any_garbage_is_401(app, client, signature):
+    before = snapshot(engine_of(app))
+
+    response = post_raw(client, json.dumps(batch()).encode(), signature)
+
+    assert_refused(response, 401, "unauthorized")
+    assert response.headers["WWW-Authenticate"]
+    assert snapshot(engine_of(app)) == before
+    assert_still_works(app, client)
+
+
+# Header values cannot carry CR or LF (the test client and every server refuse them).
+header_text = st.text(st.characters(blacklist_characters="\r\n"), max_size=300)
+
+
+@HOSTILE
+@given(signature=st.one_of(header_text, header_text.map(lambda s: "t=" + s + ",v1=" + s)))
+def test_signature_header__any_unicode_of_any_length_is_401(app, client, signature):
+    response = post_raw(client, b'{"source": "erp-main"}', signature)
+
+    assert_refused(response, 401, "unauthorized")
+
+
+@HOSTILE
+@given(token=header_text)
+def test_bearer_token__any_unicode_is_401(client, token):
+    for value in (token, f"Bearer {token}"):
+        response = client.get("/api/v1/accounts/C-100/credit", headers={"Authorization": value})
+        assert_refused(response, 401, "unauthorized")
+
+
+def test_signature_header__a_valid_signature_still_verifies(app, client):
+    body = json.dumps(batch()).encode()
+    good = sign(FEED_SECRET, body, int(NOW.timestamp()))
+    rotated = good + ",v1=" + "0" * 64  # a second candidate, as during secret rotation
+
+    assert post_raw(client, body, rotated).status_code == 200
