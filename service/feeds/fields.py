@@ -35,6 +35,21 @@ class Parsed:
             raise ValidationError(str(exc)) from None
 
 
+def check_storable_text(value: str) -> None:
+    """Refuse what no database column can hold: NUL (PostgreSQL's text types cannot store it)
+    and lone UTF-16 surrogates (JSON's ``"\\ud800"`` escape decodes to one, and no UTF-8
+    encoder takes it). ASCII text, nearly every value, costs two C calls."""
+    if "\x00" in value:
+        raise ValueError("Must not contain NUL characters (\\u0000).")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(
+                "Must not contain unpaired UTF-16 surrogates (\\ud800-\\udfff)."
+            ) from None
+
+
 class Text(Parsed, fields.String):
     def __init__(self, *, max_length: int, **kwargs) -> None:
         kwargs.setdefault("metadata", {})["maxLength"] = max_length
@@ -48,6 +63,7 @@ class Text(Parsed, fields.String):
             raise ValueError("Must not be empty.")
         if len(value) > self.max_length:
             raise ValueError(f"Longer than {self.max_length} characters.")
+        check_storable_text(value)
         return value
 
 
@@ -107,7 +123,13 @@ class Amount(Parsed, fields.String):
 class IsoDate(Parsed, fields.Date):
     def parse(self, value):
         # Cheaper than a regex; fromisoformat then insists on digits in the right places.
-        if not isinstance(value, str) or len(value) != 10 or value[4] != "-" or value[7] != "-":
+        if (
+            not isinstance(value, str)
+            or len(value) != 10
+            or value[4] != "-"
+            or value[7] != "-"
+            or not value.isascii()  # str.isdigit is true for "²" and "٣"
+        ):
             raise ValueError("Must be an ISO date (YYYY-MM-DD).")
         if not (value[:4].isdigit() and value[5:7].isdigit() and value[8:].isdigit()):
             raise ValueError("Must be an ISO date (YYYY-MM-DD).")
@@ -121,7 +143,9 @@ class Instant(Parsed, fields.AwareDateTime):
     """An ISO 8601 instant with an offset; a naive time would be guessed, so it is refused."""
 
     def parse(self, value):
-        if not isinstance(value, str) or len(value) < 19:
+        # fromisoformat stops reading at a NUL ("...Z\\x00anything" parses), so ISO 8601's
+        # alphabet, ASCII without NUL, is checked first.
+        if not isinstance(value, str) or len(value) < 19 or not value.isascii() or "\x00" in value:
             raise ValueError(
                 "Must be an ISO 8601 date-time with an offset, e.g. 2026-03-01T10:00:00Z."
             )

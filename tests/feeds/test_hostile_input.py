@@ -142,3 +142,141 @@ def test_signature_header__a_valid_signature_still_verifies(app, client):
     rotated = good + ",v1=" + "0" * 64  # a second candidate, as during secret rotation
 
     assert post_raw(client, body, rotated).status_code == 200
+
+
+# --- the JSON body ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        pytest.param(b"[" * 50_000 + b"]" * 50_000, "nested too deeply", id="50k nested arrays"),
+        pytest.param(
+            b'{"customers": ' + b'{"a": ' * 50_000 + b"1" + b"}" * 50_001,
+            "nested too deeply",
+            id="50k nested objects",
+        ),
+        pytest.param(b'{"source": "erp-\xff"}', "not valid JSON", id="not UTF-8"),
+        pytest.param(b"\x00" * 100, "not valid JSON", id="NUL bytes"),
+        pytest.param(b"[" * 500 + b"]" * 500, "must be a JSON object", id="500 nested arrays"),
+        pytest.param(b'{"source": "erp-main", "customers": 1e999}', "list", id="infinity"),
+        pytest.param(b'{"source": ' + b"9" * 5000 + b"}", "not valid JSON", id="5000-digit int"),
+    ],
+)
+def test_json_body__hostile_shapes_are_400(app, client, body, message):
+    before = snapshot(engine_of(app))
+
+    response = post_raw(client, body)
+
+    errors = assert_refused(response, 400, "invalid")
+    assert message.lower() in " ".join(e["message"] for e in errors).lower()
+    assert snapshot(engine_of(app)) == before
+    assert_still_works(app, client)
+
+
+SURROGATE = "\ud800"
+NUL = "\x00"
+
+
+def _set(doc: dict, path: str, value: Any) -> None:
+    kind_index, field = path.split(".", 1)
+    kind, index = kind_index.rstrip("]").split("[")
+    doc[kind][int(index)][field] = value
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("customers[0].name", f"Acme{NUL}Tools", "NUL"),
+        ("customers[1].number", f"{NUL}", "NUL"),
+        ("receivables[2].number", f"CN{NUL}1003", "NUL"),
+        ("receivables[3].id", f"INV{NUL}", "NUL"),
+        ("payments[0].reference", f"BACS{NUL}4471", "NUL"),
+        ("customers[0].name", f"Acme {SURROGATE} Tools", "surrogate"),
+        ("receivables[0].id", f"{SURROGATE}INV", "surrogate"),
+        ("payments[0].reference", f"\udfff{SURROGATE}", "surrogate"),
+        # Not text fields: refused by their own rules, whatever the characters.
+        ("receivables[0].currency", f"EU{SURROGATE}", "ISO 4217"),
+        ("receivables[0].type", f"invoice{NUL}", "one of"),
+        ("receivables[0].amount", f"1{NUL}", "decimal string"),
+        ("receivables[0].due_date", f"2026-03-2{SURROGATE}", "date"),
+        ("receivables[0].updated_at", f"2026-03-01T08:00:00Z{NUL}", "ISO 8601"),
+    ],
+)
+def test_text__nul_and_lone_surrogates_are_400_with_the_path(app, client, path, value, message):
+    doc = batch()
+    _set(doc, path, value)
+    before = snapshot(engine_of(app))
+
+    # json.dumps escapes both (\u0000, \ud800): the JSON is valid, the text is not storable.
+    response = post_raw(client, json.dumps(doc).encode())
+
+    errors = assert_refused(response, 400, "invalid")
+    assert [e["path"] for e in errors] == [path]
+    assert message.lower() in errors[0]["message"].lower()
+    assert snapshot(engine_of(app)) == before
+    assert_still_works(app, client)
+
+
+def test_text__a_surrogate_sent_as_raw_bytes_is_400(app, client):
+    # UTF-8's encoding of U+D800, which json decodes with "surrogatepass".
+    body = json.dumps(batch()).encode().replace(b"Acme Tools", b"Acme \xed\xa0\x80Tools")
+
+    response = post_raw(client, body)
+
+    errors = assert_refused(response, 400, "invalid")
+    assert [e["path"] for e in errors] == ["customers[0].name"]
+
+
+def test_text__nul_and_surrogates_in_keys_and_source_are_400(app, client):
+    doc = batch()
+    doc["source"] = f"erp{NUL}"
+    doc["customers"][0][f"note{SURROGATE}"] = "x"
+    doc[f"extra{NUL}"] = []
+    before = snapshot(engine_of(app))
+
+    response = post_raw(client, json.dumps(doc).encode())
+
+    errors = assert_refused(response, 400, "invalid")
+    assert {e["path"] for e in errors} == {
+        "source",
+        f"customers[0].note{SURROGATE}",
+        f"extra{NUL}",
+    }
+    assert snapshot(engine_of(app)) == before
+    assert_still_works(app, client)
+
+
+def test_text__other_unicode_is_stored_as_sent(app, client):
+    doc = batch()
+    doc["customers"][0]["name"] = "Ācme 工具 😀 \u200b\t GmbH"
+    response = post_raw(client, json.dumps(doc).encode())
+
+    assert response.status_code == 200
+    drain_queue(app)
+    credit = client.get("/api/v1/accounts/C-100/credit", headers=AUTH)
+    assert credit.json["name"] == "Ācme 工具 😀 \u200b\t GmbH"
+
+
+def test_import_files__nul_and_surrogates_are_row_errors_too(tmp_path):
+    """The import reads files through the same rules: a row error, not a database error."""
+    from service.feeds.reading import plan, validated_chunks
+
+    csv_path = tmp_path / "customers.csv"
+    csv_path.write_text(
+        "number,name,currency\nC-1,Acme\x00Tools,EUR\nC-2,Fine Ltd,EUR\n", encoding="utf-8"
+    )
+    json_path = tmp_path / "batch.json"
+    json_path.write_text(
+        '{"customers": [{"number": "C-3", "name": "Bad \\ud800", "currency": "EUR"}]}'
+    )
+
+    chunks = list(validated_chunks(plan([csv_path, json_path], None), 10))
+
+    errors = [(e.path, e.message.split(" (")[0]) for c in chunks for e in c.errors]
+    # A JSON file is planned first: it may hold every kind.
+    assert errors == [
+        ("customers[0].name", "Must not contain unpaired UTF-16 surrogates"),
+        ("customers[0].name", "Must not contain NUL characters"),
+    ]
+    assert [row is not None for c in chunks for row in c.loaded] == [False, False, True]
