@@ -11,7 +11,7 @@ the same answers: one rule, written once.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
 from marshmallow import ValidationError, fields
@@ -19,6 +19,9 @@ from marshmallow import ValidationError, fields
 from service.feeds.currencies import is_currency
 
 _AMOUNT = re.compile(r"^-?\d{1,14}(\.\d{1,4})?$")
+_INSTANT_RANGE = (
+    "Must be within 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z once converted to UTC."
+)
 _SALESFORCE_ID = re.compile(r"^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$")
 
 
@@ -157,6 +160,12 @@ class Instant(Parsed, fields.AwareDateTime):
             ) from None
         if instant.tzinfo is None or instant.utcoffset() is None:
             raise ValueError("Must include a time zone offset, e.g. 2026-03-01T10:00:00Z.")
+        try:
+            # Instants are stored and compared in UTC; 0001-01-01T00:00:00+01:00 is a moment in
+            # year 0, which no datetime (and so neither database's driver) can hold.
+            instant.astimezone(UTC)
+        except OverflowError:
+            raise ValueError(_INSTANT_RANGE) from None
         return instant
 
 

@@ -280,3 +280,125 @@ def test_import_files__nul_and_surrogates_are_row_errors_too(tmp_path):
         ("customers[0].name", "Must not contain NUL characters"),
     ]
     assert [row is not None for c in chunks for row in c.loaded] == [False, False, True]
+
+
+# --- instants at the edges of the calendar ------------------------------------------------------
+
+# In UTC these fall outside year 1..9999: no datetime, and so no driver, can hold them.
+UNREPRESENTABLE = [
+    "0001-01-01T00:00:00+01:00",
+    "0001-01-01T00:59:59.999999+01:00",
+    "0001-01-01T12:00:00+14:00",
+    "9999-12-31T23:59:59-01:00",
+    "9999-12-31T23:30:00-00:30",
+    "9999-12-31T12:00:00-12:00",
+]
+# The first and last instants there are, written in UTC and in other offsets.
+EDGES = [
+    "0001-01-01T00:00:00Z",
+    "0001-01-01T01:00:00+01:00",
+    "0001-01-01T14:00:00+14:00",
+    "9999-12-31T23:59:59.999999Z",
+    "9999-12-31T22:59:59.999999-01:00",
+    "9999-12-31T23:59:59+14:00",
+]
+INSTANT_FIELDS = [
+    "customers[0].updated_at",
+    "receivables[1].updated_at",
+    "payments[0].received_at",
+    "payments[0].updated_at",
+]
+
+
+@pytest.mark.parametrize("path", INSTANT_FIELDS)
+@pytest.mark.parametrize("value", UNREPRESENTABLE)
+def test_instant__beyond_the_calendar_in_utc_is_400_with_the_path(app, client, path, value):
+    doc = batch()
+    _set(doc, path, value)
+    before = snapshot(engine_of(app))
+
+    response = post_raw(client, json.dumps(doc).encode())
+
+    errors = assert_refused(response, 400, "invalid")
+    assert errors == [
+        {
+            "code": "invalid",
+            "path": path,
+            "message": "Must be within 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z "
+            "once converted to UTC.",
+        }
+    ]
+    assert snapshot(engine_of(app)) == before
+    assert_still_works(app, client)
+
+
+def _edge_doc(value: str) -> dict:
+    doc = batch()
+    for path in INSTANT_FIELDS:
+        _set(doc, path, value)
+    return doc
+
+
+def _stored_instants(app) -> set:
+    from sqlalchemy import select
+
+    from service.models import Customer, Payment, Receivable
+
+    with app.extensions[EXTENSION].sessions() as session:
+        return {
+            *session.scalars(select(Customer.source_updated_at).where(Customer.number == "C-100")),
+            *session.scalars(
+                select(Receivable.source_updated_at).where(Receivable.external_id == "INV-1002")
+            ),
+            *session.scalars(select(Payment.received_at)),
+            *session.scalars(select(Payment.source_updated_at)),
+        }
+
+
+@pytest.mark.parametrize("value", EDGES)
+def test_instant__the_calendar_edges_are_stored_read_back_and_assessed(app, client, value):
+    from datetime import UTC, datetime
+
+    response = post_raw(client, json.dumps(_edge_doc(value)).encode())
+    assert response.status_code == 200, response.json
+
+    # Read back as the same instant, in UTC (a later feed compares against it).
+    assert _stored_instants(app) == {datetime.fromisoformat(value).astimezone(UTC)}
+    again = _edge_doc(value)
+    again["receivables"][1]["open_amount"] = "700.00"  # a new body, not the inbox's duplicate
+    replay = post_raw(client, json.dumps(again).encode())
+    assert replay.status_code == 200, replay.json
+    assert replay.json["receivables"]["ignored"] == 6  # not newer than what is stored
+    drain_queue(app)
+    for number in ("C-100", "C-200", "C-300"):
+        credit = client.get(f"/api/v1/accounts/{number}/credit", headers=AUTH)
+        assert credit.status_code == 200, credit.json
+    assert_still_works(app, client)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "America/New_York"])
+@pytest.mark.parametrize("value", [EDGES[0], EDGES[3]])
+def test_instant__edges_read_back_whatever_the_servers_time_zone(pg_schema_url, zone, value):
+    """A server whose default zone is not UTC (initdb takes the machine's): psycopg would answer
+    9999-12-31T23:59Z as year 10000 in Kiritimati and fail; the engine's sessions use UTC."""
+    from datetime import UTC, datetime
+
+    from service.app import create_app
+    from tests.conftest import _truncate_all, app_overrides
+
+    if pg_schema_url is None:
+        pytest.skip("PostgreSQL not reachable")
+    url = f"{pg_schema_url}%20-ctimezone%3D{zone.replace('/', '%2F')}"
+    app = create_app(app_overrides(url))
+    try:
+        with engine_of(app).connect() as connection:
+            assert connection.exec_driver_sql("SHOW TimeZone").scalar() == "UTC"
+        client = app.test_client()
+        assert post_raw(client, json.dumps(_edge_doc(value)).encode()).status_code == 200
+        assert _stored_instants(app) == {datetime.fromisoformat(value).astimezone(UTC)}
+        drain_queue(app)
+        assert client.get("/api/v1/accounts/C-200/credit", headers=AUTH).status_code == 200
+    finally:
+        engine_of(app).dispose()
+        _truncate_all(pg_schema_url)
