@@ -402,3 +402,28 @@ def test_instant__edges_read_back_whatever_the_servers_time_zone(pg_schema_url, 
     finally:
         engine_of(app).dispose()
         _truncate_all(pg_schema_url)
+
+
+# --- legal ERP values at the edges --------------------------------------------------------------
+
+
+def test_due_9999_12_31__is_accepted_and_the_credit_read_answers(app, client):
+    """SAP's "no due date": the engine's next action date used to overflow (a 500)."""
+    doc = batch()
+    for item in doc["receivables"]:
+        item["due_date"] = "9999-12-31"
+    doc["receivables"][0]["issue_date"] = "0001-01-01"
+
+    assert post_raw(client, json.dumps(doc).encode()).status_code == 200
+    drain_queue(app)
+
+    credit = client.get("/api/v1/accounts/C-100/credit", headers=AUTH)
+    assert credit.status_code == 200, credit.json
+    assert credit.json["status"] == "OK"
+    assert credit.json["days_past_due"] == 0
+    assert credit.json["aging"]["current"] == "13200.00"  # 12,400 + 800, nothing overdue
+    assert credit.json["balance_outstanding"] == "13050.00"  # less the 150 credit note
+    assert credit.json["next_action_date"] == "9999-12-31"
+    for number in ("C-200", "C-300"):
+        assert client.get(f"/api/v1/accounts/{number}/credit", headers=AUTH).status_code == 200
+    assert_still_works(app, client)
