@@ -12,13 +12,20 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from marshmallow import ValidationError, fields
 
+from service.credit.money import MAX_AMOUNT
 from service.feeds.currencies import is_currency
 
-_AMOUNT = re.compile(r"^-?\d{1,14}(\.\d{1,4})?$")
+# ASCII digits only (``\d`` takes "٣") and nothing after (``$`` lets a trailing newline through).
+_AMOUNT = re.compile(r"-?[0-9]{1,14}(\.[0-9]{1,4})?")
+_ANY_DECIMAL = re.compile(r"-?[0-9]{1,50}(\.[0-9]{1,50})?")  # to say "too large" if it is
+AMOUNT_LIMIT = (
+    f"Must be at most {MAX_AMOUNT}: the largest amount the database and Salesforce's "
+    "currency fields hold."
+)
 _INSTANT_RANGE = (
     "Must be within 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z once converted to UTC."
 )
@@ -97,29 +104,39 @@ class CurrencyCode(Parsed, fields.String):
 
 
 class Amount(Parsed, fields.String):
-    """A decimal string (never a JSON number: floats cannot carry money exactly).
+    """A decimal string (never a JSON number: floats cannot carry money exactly), at most
+    ``MAX_AMOUNT``.
 
     Places are checked against the row's currency by the schema, which knows the currency.
     """
 
     def __init__(self, *, positive: bool = False, **kwargs) -> None:
         kwargs.setdefault("metadata", {}).update(
-            {"pattern": _AMOUNT.pattern, "example": "1250.00", "description": "decimal string"}
+            {
+                "pattern": f"^{_AMOUNT.pattern}$",
+                "example": "1250.00",
+                "description": f"decimal string, at most {MAX_AMOUNT}",
+            }
         )
         super().__init__(**kwargs)
         self.positive = positive
 
     def parse(self, value):
-        if not isinstance(value, str) or not _AMOUNT.match(value):
-            raise ValueError('Must be a decimal string such as "1250.00".')
-        try:
+        if isinstance(value, str) and _AMOUNT.fullmatch(value):
             amount = Decimal(value)
-        except InvalidOperation:  # pragma: no cover - the pattern admits only valid decimals
-            raise ValueError('Must be a decimal string such as "1250.00".') from None
+        elif isinstance(value, str) and _ANY_DECIMAL.fullmatch(value):
+            # A decimal, but too long: say which way, if it is not simply too many places.
+            amount = Decimal(value)
+            if amount >= 0 and amount <= MAX_AMOUNT:
+                raise ValueError('Must be a decimal string such as "1250.00".')
+        else:
+            raise ValueError('Must be a decimal string such as "1250.00".')
         if amount < 0 or (self.positive and amount == 0):
             raise ValueError(
                 "Must be greater than 0." if self.positive else "Must not be negative."
             )
+        if amount > MAX_AMOUNT:  # 99999999999999.9999 fits the pattern and is still too much
+            raise ValueError(AMOUNT_LIMIT)
         return amount
 
 

@@ -427,3 +427,95 @@ def test_due_9999_12_31__is_accepted_and_the_credit_read_answers(app, client):
     for number in ("C-200", "C-300"):
         assert client.get(f"/api/v1/accounts/{number}/credit", headers=AUTH).status_code == 200
     assert_still_works(app, client)
+
+
+LIMIT_MESSAGE = (
+    "Must be at most 99999999999999.99: the largest amount the database and Salesforce's "
+    "currency fields hold."
+)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "customers[0].credit_limit",
+        "receivables[0].amount",
+        "payments[0].amount",
+    ],
+)
+@pytest.mark.parametrize(
+    "value",
+    ["100000000000000", "99999999999999.991", "99999999999999.9999", "9" * 40],
+)
+def test_amount__beyond_the_limit_is_400_with_the_path(app, client, path, value):
+    doc = batch()
+    _set(doc, path, value)
+    before = snapshot(engine_of(app))
+
+    response = post_raw(client, json.dumps(doc).encode())
+
+    errors = assert_refused(response, 400, "invalid")
+    assert {"code": "invalid", "path": path, "message": LIMIT_MESSAGE} in errors
+    assert snapshot(engine_of(app)) == before
+    assert_still_works(app, client)
+
+
+def test_amount__an_allocation_beyond_the_limit_is_400_with_its_path(app, client):
+    doc = batch()
+    doc["payments"][0]["applied_to"][1]["amount"] = "100000000000000.00"
+
+    response = post_raw(client, json.dumps(doc).encode())
+
+    errors = assert_refused(response, 400, "invalid")
+    assert errors == [
+        {"code": "invalid", "path": "payments[0].applied_to[1].amount", "message": LIMIT_MESSAGE}
+    ]
+
+
+MAX = "99999999999999.99"
+
+
+def test_amount__the_largest_amounts_are_stored_and_assessed_exactly(app, client):
+    doc = batch()
+    doc["customers"][0]["credit_limit"] = MAX
+    item = doc["receivables"][0]  # C-100's overdue invoice
+    item["amount"] = item["open_amount"] = MAX
+    doc["receivables"] = [item, doc["receivables"][3], doc["receivables"][4]]
+    doc["payments"][0]["amount"] = MAX
+
+    assert post_raw(client, json.dumps(doc).encode()).status_code == 200
+    drain_queue(app)
+
+    credit = client.get("/api/v1/accounts/C-100/credit", headers=AUTH)
+    assert credit.status_code == 200, credit.json
+    assert credit.json["error"] is None
+    assert credit.json["balance_outstanding"] == MAX
+    assert credit.json["overdue_amount"] == MAX
+    assert credit.json["credit_limit"] == MAX
+    assert credit.json["aging"]["61_90"] == MAX
+    assert credit.json["status"] == "HOLD"  # 74 days past due
+    assert client.get("/api/v1/accounts/C-200/credit", headers=AUTH).json["error"] is None
+
+
+def test_amount__a_total_beyond_the_limit_is_an_assessment_error_not_a_500(app, client):
+    """Two of the largest invoices add up to more than NUMERIC(18, 4) holds: writing the
+    assessment failed on PostgreSQL, failing the whole drain and the credit read (a 500)."""
+    doc = batch()
+    for item in doc["receivables"][:2]:  # C-100's two invoices
+        item["amount"] = item["open_amount"] = MAX
+
+    assert post_raw(client, json.dumps(doc).encode()).status_code == 200
+    drain_queue(app)
+
+    credit = client.get("/api/v1/accounts/C-100/credit", headers=AUTH)
+    assert credit.status_code == 200, credit.json
+    assert credit.json["status"] == "ERROR"
+    assert credit.json["error"] == (
+        "balance_outstanding EUR 199,999,999,999,849.98 is beyond EUR 99,999,999,999,999.99, "
+        "the largest amount the service stores and Salesforce shows"
+    )
+    # The others in the same drain were assessed as usual.
+    other = client.get("/api/v1/accounts/C-200/credit", headers=AUTH)
+    assert other.status_code == 200 and other.json["error"] is None
+    assert other.json["status"] in ("OK", "WATCH", "HOLD")
+    assert_still_works(app, client)
