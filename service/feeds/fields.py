@@ -29,7 +29,7 @@ AMOUNT_LIMIT = (
 _INSTANT_RANGE = (
     "Must be within 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z once converted to UTC."
 )
-_SALESFORCE_ID = re.compile(r"^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$")
+_SALESFORCE_ID = re.compile(r"[A-Za-z0-9]{15}([A-Za-z0-9]{3})?")
 
 
 class Parsed:
@@ -202,6 +202,7 @@ class Count(Parsed, fields.Integer):
 
 class SalesforceId(Parsed, fields.String):
     def parse(self, value):
-        if not isinstance(value, str) or not _SALESFORCE_ID.match(value):
+        # fullmatch: with ``$``, "001000000000001AAA\n" passed and overflowed VARCHAR(18).
+        if not isinstance(value, str) or not _SALESFORCE_ID.fullmatch(value):
             raise ValueError("Must be a 15- or 18-character Salesforce record id.")
         return value

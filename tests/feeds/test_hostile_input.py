@@ -519,3 +519,75 @@ def test_amount__a_total_beyond_the_limit_is_an_assessment_error_not_a_500(app, 
     assert other.status_code == 200 and other.json["error"] is None
     assert other.json["status"] in ("OK", "WATCH", "HOLD")
     assert_still_works(app, client)
+
+
+# --- ids as long as the Salesforce fields they go to -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "limit"),
+    [
+        ("customers[0].number", 80),  # Account.ERP_Customer_Number__c
+        ("receivables[0].id", 80),  # Receivable__c.ERP_Item_Id__c
+        ("receivables[0].number", 80),  # Receivable__c.Name
+        ("receivables[0].customer", 80),
+        ("payments[0].applied_to[0].receivable", 80),
+        ("payments[0].id", 120),  # not pushed: the column's length
+        ("payments[0].reference", 255),
+        ("customers[0].name", 255),
+    ],
+)
+def test_ids__longer_than_their_salesforce_field_are_400_with_the_path(app, client, path, limit):
+    doc = batch()
+    row_path, _, field = path.rpartition(".")
+    row: Any = doc
+    for part in row_path.split("."):
+        name, _, index = part.partition("[")
+        row = row[name][int(index.rstrip("]"))]
+    row[field] = "X" * (limit + 1)
+    before = snapshot(engine_of(app))
+
+    response = post_raw(client, json.dumps(doc).encode())
+
+    errors = assert_refused(response, 400, "invalid")
+    assert {
+        "code": "invalid",
+        "path": path,
+        "message": f"Longer than {limit} characters.",
+    } in errors
+    assert snapshot(engine_of(app)) == before
+    assert_still_works(app, client)
+
+
+def test_ids__exactly_as_long_as_the_fields_are_stored(app, client):
+    doc = batch()
+    number, item = "N" * 80, "I" * 80
+    doc["customers"][0]["number"] = number
+    for row in doc["receivables"][:3]:
+        row["customer"] = number
+    doc["receivables"][0]["id"] = item
+    doc["receivables"][0]["number"] = "R" * 80
+    doc["customers"][1]["name"] = "ü" * 255  # characters, not bytes
+    doc["payments"][0]["applied_to"][0]["receivable"] = "INV-2002"
+    doc["payments"][0]["applied_to"][1]["receivable"] = "INV-2001"
+
+    response = post_raw(client, json.dumps(doc).encode())
+
+    assert response.status_code == 200, response.json
+    drain_queue(app)
+    assert client.get(f"/api/v1/accounts/{number}/credit", headers=AUTH).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "value", ["001000000000001AAA\n", "001000000000001AA", "00100000000000\u0661AAA", " " * 18]
+)
+def test_salesforce_account_id__anything_but_15_or_18_letters_and_digits_is_400(app, client, value):
+    doc = batch()
+    doc["customers"][0]["salesforce_account_id"] = value
+    before = snapshot(engine_of(app))
+
+    response = post_raw(client, json.dumps(doc).encode())
+
+    errors = assert_refused(response, 400, "invalid")
+    assert [e["path"] for e in errors] == ["customers[0].salesforce_account_id"]
+    assert snapshot(engine_of(app)) == before
