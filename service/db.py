@@ -231,7 +231,22 @@ def make_engine(url: str, **kwargs) -> Engine:
     # plan, in which a key lookup over a 1,000-value list or array is a linear search per row.
     # Our statements are few and cheap to plan, so plan each with its actual values.
     kwargs.setdefault("connect_args", {}).setdefault("prepare_threshold", None)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _utc_session(dbapi_connection, _record):
+        # psycopg answers timestamptz in the session's time zone, which is the server's default
+        # unless set. In any zone but UTC an instant at the calendar's edge (9999-12-31T23:30Z
+        # is 10000-01-01 in Berlin) cannot be read back into a datetime at all, and the row
+        # holding it would fail every later read. Instants are UTC throughout the service.
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SET TIME ZONE 'UTC'")
+        cursor.close()
+        dbapi_connection.autocommit = autocommit
+
+    return engine
 
 
 def _disable_pysqlite_autobegin(engine: Engine) -> None:

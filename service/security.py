@@ -10,12 +10,22 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 from collections.abc import Iterable
 
 from service.errors import Unauthorized
 
 SIGNATURE_HEADER = "X-Signature"
+
+# What a well-formed header can hold. A header is attacker-controlled text of any length and
+# any Unicode (``str.isdigit`` is true for "²" and int() then fails; a 400-digit ``t`` parses
+# but overflows the float clock arithmetic), so only ASCII digits and hex are taken, and only
+# as many as a real signature needs: a unix time has 10 digits until the year 2286.
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_DIGEST = re.compile(r"[0-9a-fA-F]{1,128}")
+_MAX_CANDIDATES = 8  # v1 values per header (secret rotation needs two)
+_MALFORMED = "The X-Signature header is malformed; expected t=<unix>,v1=<hex>."
 
 
 def bearer_token_ok(authorization: str | None, tokens: Iterable[str]) -> bool:
@@ -25,7 +35,10 @@ def bearer_token_ok(authorization: str | None, tokens: Iterable[str]) -> bool:
     scheme, _, presented = authorization.partition(" ")
     if scheme.lower() != "bearer" or not presented.strip():
         return False
-    presented_bytes = presented.strip().encode()
+    try:
+        presented_bytes = presented.strip().encode()
+    except UnicodeEncodeError:  # a lone surrogate: no configured token can be that
+        return False
     ok = False
     for token in tokens:
         # No early exit: every token is compared whatever the outcome.
@@ -40,19 +53,28 @@ def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
 
 
 def parse_signature(header: str | None) -> tuple[int, list[str]]:
-    """Split ``t=<unix>,v1=<hex>[,v1=<hex>]`` (several v1 values allow secret rotation)."""
+    """Split ``t=<unix>,v1=<hex>[,v1=<hex>]`` (several v1 values allow secret rotation).
+
+    Anything else, whatever its characters or length, is ``Unauthorized``: a ``t`` of other than
+    1-12 ASCII digits, a ``v1`` that is not ASCII hex, more than a handful of ``v1`` values.
+    """
     if not header:
         raise Unauthorized("The X-Signature header is missing.")
     timestamp: int | None = None
     candidates: list[str] = []
     for part in header.split(","):
         key, _, value = part.strip().partition("=")
-        if key == "t" and value.isdigit():
+        value = value.strip()
+        if key == "t":
+            if not _TIMESTAMP.fullmatch(value):
+                raise Unauthorized(_MALFORMED)
             timestamp = int(value)
-        elif key == "v1" and value:
-            candidates.append(value.strip().lower())
+        elif key == "v1":
+            if not _DIGEST.fullmatch(value) or len(candidates) == _MAX_CANDIDATES:
+                raise Unauthorized(_MALFORMED)
+            candidates.append(value.lower())
     if timestamp is None or not candidates:
-        raise Unauthorized("The X-Signature header is malformed; expected t=<unix>,v1=<hex>.")
+        raise Unauthorized(_MALFORMED)
     return timestamp, candidates
 
 

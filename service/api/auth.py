@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app, request
 
-from service.errors import Unauthorized
+from service.errors import MethodNotAllowed, Unauthorized
 from service.extensions import services
 from service.security import bearer_token_ok
 
@@ -34,10 +34,14 @@ def _is_public(endpoint: str | None) -> bool:
 def init_app(app: Flask) -> None:
     @app.before_request
     def require_token():
-        if request.method == "OPTIONS" or _is_public(request.endpoint):
-            return None
-        if not bearer_token_ok(
+        if not _is_public(request.endpoint) and not bearer_token_ok(
             request.headers.get("Authorization"), services().config.service_api_tokens
         ):
             raise Unauthorized()
+        if request.method == "OPTIONS" and request.url_rule is not None:
+            # Flask answers OPTIONS itself, 200 with an Allow header listing the route's
+            # methods: a map of the API for anyone. Nothing here serves browsers across origins
+            # (no CORS), so OPTIONS is refused like any method a route does not take, after the
+            # token check (an anonymous caller learns no more than from a GET).
+            raise MethodNotAllowed()
         return None

@@ -10,7 +10,13 @@ the as-of date, so the same call always gives the same answer and any past date 
 
 from service.credit.assessment import Aging, Assessment, Reason, RiskFactor, Status
 from service.credit.engine import assess, release_payment
-from service.credit.errors import AssessmentError, CreditError, MissingFxRate, PolicyError
+from service.credit.errors import (
+    AmountOutOfRange,
+    AssessmentError,
+    CreditError,
+    MissingFxRate,
+    PolicyError,
+)
 from service.credit.inputs import (
     CREDIT_NOTE,
     DISPUTE_OPEN,
@@ -37,6 +43,7 @@ __all__ = [
     "INVOICE",
     "Aging",
     "Allocation",
+    "AmountOutOfRange",
     "Assessment",
     "AssessmentError",
     "CreditError",

@@ -6,10 +6,11 @@ from datetime import UTC, date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 
 from service.credit.assessment import Assessment, Status
-from service.credit.errors import AssessmentError
+from service.credit.errors import AmountOutOfRange, AssessmentError
 from service.credit.figures import compute_figures
 from service.credit.fx import converter
 from service.credit.inputs import CustomerInputs, Payment
+from service.credit.money import MAX_AMOUNT
 from service.credit.policy import Policy
 from service.credit.priority import (
     collection_priority,
@@ -28,8 +29,9 @@ _TENTH = Decimal("0.1")
 def assess(inputs: CustomerInputs, policy: Policy, as_of: date) -> Assessment:
     """Assess one customer as of a day.
 
-    Raises :class:`AssessmentError` (e.g. :class:`MissingFxRate`) when the customer cannot be
-    assessed; callers assessing many customers record the error on that one and go on.
+    Raises :class:`AssessmentError` (e.g. :class:`MissingFxRate`, :class:`AmountOutOfRange`)
+    when the customer cannot be assessed; callers assessing many customers record the error on
+    that one and go on.
     """
     if not inputs.currency:
         raise AssessmentError(inputs.number, "the customer has no currency")
@@ -69,7 +71,7 @@ def assess(inputs: CustomerInputs, policy: Policy, as_of: date) -> Assessment:
             _TENTH, ROUND_HALF_UP
         )
 
-    return Assessment(
+    assessment = Assessment(
         customer=inputs.number,
         currency=inputs.currency,
         as_of=as_of,
@@ -99,6 +101,27 @@ def assess(inputs: CustomerInputs, policy: Policy, as_of: date) -> Assessment:
         amount_to_release=release,
         override_active=decision.override_active,
     )
+    _check_range(assessment)
+    return assessment
+
+
+def _check_range(a: Assessment) -> None:
+    """Every amount that is stored or pushed fits ``MAX_AMOUNT``, or ``AmountOutOfRange``."""
+    aging = a.aging
+    for figure, value in (
+        ("balance_outstanding", a.balance_outstanding),
+        ("overdue_amount", a.overdue_amount),
+        ("disputed_amount", a.disputed_amount),
+        ("aging current", aging.current),
+        ("aging 1_30", aging.d1_30),
+        ("aging 31_60", aging.d31_60),
+        ("aging 61_90", aging.d61_90),
+        ("aging 91_plus", aging.d91_plus),
+        ("amount_to_release", a.amount_to_release),
+        ("last_payment_amount", a.last_payment_amount),
+    ):
+        if value is not None and abs(value) > MAX_AMOUNT:
+            raise AmountOutOfRange(a.customer, figure, a.currency, value)
 
 
 def release_payment(

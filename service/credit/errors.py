@@ -2,7 +2,8 @@
 
     CreditError
     ├── AssessmentError        one customer cannot be assessed; the others still are
-    │   └── MissingFxRate      an amount is in a currency the policy has no rate for
+    │   ├── MissingFxRate      an amount is in a currency the policy has no rate for
+    │   └── AmountOutOfRange   a figure adds up to more than can be stored or shown
     └── PolicyError            the policy document is invalid (nothing is assessed with it)
 
 A missing rate is an error on that customer, never a silent rate of 1.0: a wrong conversion
@@ -12,7 +13,10 @@ would put a customer on hold (or release one) for a reason nobody can see.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
+
+from service.credit.money import MAX_AMOUNT, fmt_money
 
 
 class CreditError(Exception):
@@ -45,6 +49,27 @@ class MissingFxRate(AssessmentError):
         )
         self.from_currency = from_currency
         self.to_currency = to_currency
+
+
+class AmountOutOfRange(AssessmentError):
+    """A figure (say, the balance of many huge invoices) is beyond ``MAX_AMOUNT``.
+
+    Each amount the feed takes is within it, but a sum need not be. Such a figure could be
+    neither stored (NUMERIC(18, 4)) nor pushed (Salesforce's 16-digit currency fields), so the
+    customer is not assessed rather than shown a wrong, clipped figure.
+    """
+
+    code = "amount_out_of_range"
+
+    def __init__(self, customer: str, figure: str, currency: str, value: Decimal) -> None:
+        super().__init__(
+            customer,
+            f"{figure} {fmt_money(currency, value)} is beyond "
+            f"{fmt_money(currency, MAX_AMOUNT)}, the largest amount the service stores and "
+            "Salesforce shows",
+        )
+        self.figure = figure
+        self.value = value
 
 
 class PolicyError(CreditError):

@@ -5,6 +5,10 @@ from __future__ import annotations
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 ZERO = Decimal("0.00")
+# The largest amount the service keeps: Salesforce's currency fields are 16 digits with 2 places
+# (Amount__c, Balance_Outstanding__c...), and the database's money columns NUMERIC(18, 4) hold
+# it too. The feed refuses a bigger amount; a figure adding up to more cannot be assessed.
+MAX_AMOUNT = Decimal("99999999999999.99")
 CENT = Decimal("0.01")
 ONE = Decimal(1)
 HUNDRED = Decimal(100)

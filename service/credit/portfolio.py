@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from service.credit.errors import AssessmentError
@@ -50,13 +50,18 @@ class PortfolioFigures:
 
 
 def month_windows(as_of: date, months: int) -> list[tuple[date, date]]:
-    """(first day, last day) of each month, newest first; the newest ends on ``as_of``."""
+    """(first day, last day) of each month, newest first; the newest ends on ``as_of``.
+
+    Fewer than ``months`` when the calendar starts sooner (an as-of date in January of year 1).
+    """
     out = []
     end = as_of
     for _ in range(months):
         start = end.replace(day=1)
         out.append((start, end))
-        end = start - timedelta(days=1)
+        if start == date.min:
+            break
+        end = date.fromordinal(start.toordinal() - 1)
     return out
 
 
@@ -88,6 +93,7 @@ def portfolio_figures(
     currency: str | None = None,
 ) -> PortfolioFigures:
     windows = month_windows(as_of, months)
+    months = len(windows)
     period_start = windows[-1][0]
     target = currency or policy.base_currency
     sales = [_ZERO] * months

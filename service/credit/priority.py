@@ -19,10 +19,11 @@ the customer has committed, chasing can wait until the promise falls due.
 from __future__ import annotations
 
 import functools
-from datetime import date, timedelta
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from service.credit.assessment import Status
+from service.credit.dates import add_days
 from service.credit.figures import Figures
 from service.credit.policy import Policy, PriorityPolicy
 from service.credit.promises import PromiseState
@@ -122,19 +123,20 @@ def next_action_date(
     """
     candidate: date | None = None
     if promises.pending:
-        grace = timedelta(days=policy.promise_grace_days + 1)
-        candidate = min(p.promised_date for p in promises.pending) + grace
+        promised = min(p.promised_date for p in promises.pending)
+        candidate = add_days(promised, policy.promise_grace_days + 1)
     else:
         late = [i for i in fig.invoices if i.days_past_due > 0 and i.undisputed > 0]
         if late:
             oldest = max(late, key=lambda i: i.days_past_due)
             upcoming = [t for t in policy.dunning_days if t > oldest.days_past_due]
-            candidate = oldest.due_date + timedelta(days=upcoming[0]) if upcoming else as_of
+            candidate = add_days(oldest.due_date, upcoming[0]) if upcoming else as_of
         else:
             open_ = [i for i in fig.invoices if i.undisputed > 0]
             if open_:
                 first = min(i.due_date for i in open_)
-                candidate = first + timedelta(days=policy.dunning_days[0])
+                # 9999-12-31 ("no due date") plus the days: 9999-12-31, never overflowing.
+                candidate = add_days(first, policy.dunning_days[0])
     ahead = [d for d in follow_ups if d >= as_of]
     if ahead:
         earliest = min(ahead)

@@ -9,9 +9,10 @@ was not kept, and counts against the customer for ``broken_window_days`` from th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
+from service.credit.dates import add_days
 from service.credit.fx import Converter
 from service.credit.inputs import CustomerInputs, Promise
 
@@ -51,12 +52,11 @@ def evaluate_promises(
             if p.received_on <= as_of
         ),
     )
-    grace = timedelta(days=grace_days)
     pending, kept, broken = [], [], []
     standing = _ZERO
     standing_until = None
     for promise in promises:
-        deadline = promise.promised_date + grace
+        deadline = add_days(promise.promised_date, grace_days)  # 9999-12-31 stays
         last_day = min(deadline, as_of)
         need = promise.amount
         for entry in pool:

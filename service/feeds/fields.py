@@ -11,15 +11,25 @@ the same answers: one rule, written once.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import UTC, date, datetime
+from decimal import Decimal
 
 from marshmallow import ValidationError, fields
 
+from service.credit.money import MAX_AMOUNT
 from service.feeds.currencies import is_currency
 
-_AMOUNT = re.compile(r"^-?\d{1,14}(\.\d{1,4})?$")
-_SALESFORCE_ID = re.compile(r"^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$")
+# ASCII digits only (``\d`` takes "٣") and nothing after (``$`` lets a trailing newline through).
+_AMOUNT = re.compile(r"-?[0-9]{1,14}(\.[0-9]{1,4})?")
+_ANY_DECIMAL = re.compile(r"-?[0-9]{1,50}(\.[0-9]{1,50})?")  # to say "too large" if it is
+AMOUNT_LIMIT = (
+    f"Must be at most {MAX_AMOUNT}: the largest amount the database and Salesforce's "
+    "currency fields hold."
+)
+_INSTANT_RANGE = (
+    "Must be within 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z once converted to UTC."
+)
+_SALESFORCE_ID = re.compile(r"[A-Za-z0-9]{15}([A-Za-z0-9]{3})?")
 
 
 class Parsed:
@@ -35,6 +45,21 @@ class Parsed:
             raise ValidationError(str(exc)) from None
 
 
+def check_storable_text(value: str) -> None:
+    """Refuse what no database column can hold: NUL (PostgreSQL's text types cannot store it)
+    and lone UTF-16 surrogates (JSON's ``"\\ud800"`` escape decodes to one, and no UTF-8
+    encoder takes it). ASCII text, nearly every value, costs two C calls."""
+    if "\x00" in value:
+        raise ValueError("Must not contain NUL characters (\\u0000).")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(
+                "Must not contain unpaired UTF-16 surrogates (\\ud800-\\udfff)."
+            ) from None
+
+
 class Text(Parsed, fields.String):
     def __init__(self, *, max_length: int, **kwargs) -> None:
         kwargs.setdefault("metadata", {})["maxLength"] = max_length
@@ -48,6 +73,7 @@ class Text(Parsed, fields.String):
             raise ValueError("Must not be empty.")
         if len(value) > self.max_length:
             raise ValueError(f"Longer than {self.max_length} characters.")
+        check_storable_text(value)
         return value
 
 
@@ -78,36 +104,52 @@ class CurrencyCode(Parsed, fields.String):
 
 
 class Amount(Parsed, fields.String):
-    """A decimal string (never a JSON number: floats cannot carry money exactly).
+    """A decimal string (never a JSON number: floats cannot carry money exactly), at most
+    ``MAX_AMOUNT``.
 
     Places are checked against the row's currency by the schema, which knows the currency.
     """
 
     def __init__(self, *, positive: bool = False, **kwargs) -> None:
         kwargs.setdefault("metadata", {}).update(
-            {"pattern": _AMOUNT.pattern, "example": "1250.00", "description": "decimal string"}
+            {
+                "pattern": f"^{_AMOUNT.pattern}$",
+                "example": "1250.00",
+                "description": f"decimal string, at most {MAX_AMOUNT}",
+            }
         )
         super().__init__(**kwargs)
         self.positive = positive
 
     def parse(self, value):
-        if not isinstance(value, str) or not _AMOUNT.match(value):
-            raise ValueError('Must be a decimal string such as "1250.00".')
-        try:
+        if isinstance(value, str) and _AMOUNT.fullmatch(value):
             amount = Decimal(value)
-        except InvalidOperation:  # pragma: no cover - the pattern admits only valid decimals
-            raise ValueError('Must be a decimal string such as "1250.00".') from None
+        elif isinstance(value, str) and _ANY_DECIMAL.fullmatch(value):
+            # A decimal, but too long: say which way, if it is not simply too many places.
+            amount = Decimal(value)
+            if amount >= 0 and amount <= MAX_AMOUNT:
+                raise ValueError('Must be a decimal string such as "1250.00".')
+        else:
+            raise ValueError('Must be a decimal string such as "1250.00".')
         if amount < 0 or (self.positive and amount == 0):
             raise ValueError(
                 "Must be greater than 0." if self.positive else "Must not be negative."
             )
+        if amount > MAX_AMOUNT:  # 99999999999999.9999 fits the pattern and is still too much
+            raise ValueError(AMOUNT_LIMIT)
         return amount
 
 
 class IsoDate(Parsed, fields.Date):
     def parse(self, value):
         # Cheaper than a regex; fromisoformat then insists on digits in the right places.
-        if not isinstance(value, str) or len(value) != 10 or value[4] != "-" or value[7] != "-":
+        if (
+            not isinstance(value, str)
+            or len(value) != 10
+            or value[4] != "-"
+            or value[7] != "-"
+            or not value.isascii()  # str.isdigit is true for "²" and "٣"
+        ):
             raise ValueError("Must be an ISO date (YYYY-MM-DD).")
         if not (value[:4].isdigit() and value[5:7].isdigit() and value[8:].isdigit()):
             raise ValueError("Must be an ISO date (YYYY-MM-DD).")
@@ -121,7 +163,9 @@ class Instant(Parsed, fields.AwareDateTime):
     """An ISO 8601 instant with an offset; a naive time would be guessed, so it is refused."""
 
     def parse(self, value):
-        if not isinstance(value, str) or len(value) < 19:
+        # fromisoformat stops reading at a NUL ("...Z\\x00anything" parses), so ISO 8601's
+        # alphabet, ASCII without NUL, is checked first.
+        if not isinstance(value, str) or len(value) < 19 or not value.isascii() or "\x00" in value:
             raise ValueError(
                 "Must be an ISO 8601 date-time with an offset, e.g. 2026-03-01T10:00:00Z."
             )
@@ -133,6 +177,12 @@ class Instant(Parsed, fields.AwareDateTime):
             ) from None
         if instant.tzinfo is None or instant.utcoffset() is None:
             raise ValueError("Must include a time zone offset, e.g. 2026-03-01T10:00:00Z.")
+        try:
+            # Instants are stored and compared in UTC; 0001-01-01T00:00:00+01:00 is a moment in
+            # year 0, which no datetime (and so neither database's driver) can hold.
+            instant.astimezone(UTC)
+        except OverflowError:
+            raise ValueError(_INSTANT_RANGE) from None
         return instant
 
 
@@ -152,6 +202,7 @@ class Count(Parsed, fields.Integer):
 
 class SalesforceId(Parsed, fields.String):
     def parse(self, value):
-        if not isinstance(value, str) or not _SALESFORCE_ID.match(value):
+        # fullmatch: with ``$``, "001000000000001AAA\n" passed and overflowed VARCHAR(18).
+        if not isinstance(value, str) or not _SALESFORCE_ID.fullmatch(value):
             raise ValueError("Must be a 15- or 18-character Salesforce record id.")
         return value

@@ -135,10 +135,19 @@ class CustomerIn(_Checked):
     updated_at = Instant(metadata={"description": "optional; an older version is ignored"})
 
 
+# Lengths of what is pushed to Salesforce are its fields' (sfdx/main/default/objects): a customer
+# number is Account.ERP_Customer_Number__c (80), a receivable's id Receivable__c.ERP_Item_Id__c
+# (80) and its number Receivable__c.Name (80). A longer value could be stored but never pushed.
+
+
 class ReceivableIn(_Checked):
     row_check = staticmethod(check_receivable)
 
-    id = Text(max_length=120, required=True, metadata={"description": "the ERP's item id"})
+    id = Text(
+        max_length=80,
+        required=True,
+        metadata={"description": "the ERP's item id (Receivable__c.ERP_Item_Id__c)"},
+    )
     customer = Text(max_length=80, required=True, metadata={"description": "customer number"})
     type = Choice(("invoice", "credit_note"), required=True)
     number = Text(max_length=80, required=True, metadata={"description": "document number"})
@@ -151,7 +160,7 @@ class ReceivableIn(_Checked):
 
 
 class AllocationIn(_Checked):
-    receivable = Text(max_length=120, required=True, metadata={"description": "receivable id"})
+    receivable = Text(max_length=80, required=True, metadata={"description": "receivable id"})
     amount = Amount(positive=True, required=True)
 
 

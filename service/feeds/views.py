@@ -66,6 +66,11 @@ def erp_feed():
         doc = json.loads(body)
     except ValueError:
         raise ValidationFailed([FieldError("", "The body is not valid JSON.")]) from None
+    except RecursionError:
+        # json's parser recurses once per nesting level; a batch is five levels deep.
+        raise ValidationFailed(
+            [FieldError("", "The body is nested too deeply to be a feed batch.")]
+        ) from None
 
     try:
         outcome = receive_erp_batch(
