@@ -15,7 +15,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from service.credit import (
-    ACCOUNT_FIELDS,
     CREDIT_NOTE,
     INVOICE,
     Allocation,
@@ -24,12 +23,13 @@ from service.credit import (
     CustomerInputs,
     Item,
     Payment,
-    account_fields,
     assess,
+    assessment_document,
     document_json,
     load_policy,
 )
 from service.credit.money import MAX_AMOUNT
+from service.salesforce.fields import ACCOUNT_FIELDS, account_fields
 
 POLICY = load_policy({"base_currency": "EUR", "fx_rates": {"USD": "0.80"}})
 AS_OF = date(2026, 3, 15)
@@ -52,7 +52,7 @@ def test_assess__the_largest_invoice_is_assessed_exactly():
 
     assert a.balance_outstanding == a.overdue_amount == a.aging.d61_90 == MAX_AMOUNT
     assert a.credit_available == 0
-    fields = account_fields(a)
+    fields = account_fields(assessment_document(a))
     assert fields["Balance_Outstanding__c"] == Decimal("99999999999999.99")
     assert fields["Amount_To_Release__c"] == Decimal("99999999999999.99")
 
@@ -149,7 +149,7 @@ def test_assess__any_valid_amounts_give_figures_in_range_or_out_of_range(inputs)
         return
 
     document_json(a)
-    fields = account_fields(a)
+    fields = account_fields(assessment_document(a))
     for name in ACCOUNT_FIELDS:
         value = fields[name]
         if isinstance(value, Decimal):

@@ -23,8 +23,8 @@ from service.credit import (
     Payment,
     Promise,
     Status,
-    account_fields,
     assess,
+    assessment_document,
     document_json,
     load_policy,
     portfolio_figures,
@@ -32,6 +32,7 @@ from service.credit import (
 )
 from service.credit.dates import add_days
 from service.credit.portfolio import month_windows
+from service.salesforce.fields import account_fields
 
 POLICY = load_policy({"base_currency": "EUR", "fx_rates": {"USD": "0.80"}})
 # The longest waits a policy may set: grace and dunning days, in both directions of the calendar.
@@ -110,7 +111,7 @@ def test_assess__invoice_due_9999_12_31_is_current_and_next_action_is_the_last_d
     assert a.aging.current == Decimal("12400.00")
     assert a.overdue_amount == 0 and a.days_past_due == 0
     assert a.next_action_date == date.max
-    assert account_fields(a)["Aging_Current__c"] == Decimal("12400.00")
+    assert account_fields(assessment_document(a))["Aging_Current__c"] == Decimal("12400.00")
 
 
 def test_assess__a_follow_up_still_comes_before_the_saturated_date():
@@ -166,7 +167,7 @@ def test_assess__as_of_the_first_or_last_day(as_of):
         a = assess(inputs, policy, as_of)
         assert a.balance_outstanding == Decimal("2000.00")
         document_json(a)
-        account_fields(a)
+        account_fields(assessment_document(a))
     portfolio_figures([inputs], POLICY, as_of)
 
 
@@ -246,7 +247,7 @@ def test_assess__never_overflows_for_any_valid_dates(inputs, as_of, policy):
 
     # Everything downstream of an assessment takes it too: the stored document, the push.
     document_json(a)
-    account_fields(a)
+    account_fields(assessment_document(a))
     assert a.next_action_date is None or isinstance(a.next_action_date, date)
     if a.status == Status.HOLD:
         release_payment(inputs, policy, as_of)
