@@ -184,7 +184,10 @@ def _pending_targets(session: Session, targets: list[str], now: datetime) -> set
     PostgreSQL: one probe of ``ix_outbox_target_state`` per target (a LATERAL subquery with
     ``LIMIT 1``). The plain ``target = ANY(array) AND status = 'pending' AND available_at <= :now``
     lets the planner of a bulk-loaded, not yet analysed outbox walk every pending row instead
-    (docs/adr/0007).
+    (docs/adr/0007). The row found is locked ``FOR SHARE`` until the caller commits: the caller
+    relies on it to carry its change, so a pusher (``FOR UPDATE SKIP LOCKED``) must not claim it
+    and read the customer before that change is committed, or the change is never pushed.
+    SQLite needs no lock: the caller's transaction holds the write lock (BEGIN IMMEDIATE).
     """
     if not targets:
         return set()
@@ -192,7 +195,7 @@ def _pending_targets(session: Session, targets: list[str], now: datetime) -> set
         statement = text(
             "SELECT t.target FROM unnest(:targets) AS t(target) CROSS JOIN LATERAL"
             " (SELECT 1 FROM outbox o WHERE o.target = t.target AND o.status = :pending"
-            " AND o.available_at <= :now LIMIT 1) AS due"
+            " AND o.available_at <= :now LIMIT 1 FOR SHARE OF o) AS due"
         ).bindparams(
             bindparam("targets", targets, type_=ARRAY(String)),
             bindparam("pending", PENDING),
