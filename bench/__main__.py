@@ -13,7 +13,14 @@ import sys
 import time
 import traceback
 
-MODULES = ["bench.feeds", "bench.engine", "bench.devorg_rest", "bench.devorg_stream", "bench.sync"]
+MODULES = [
+    "bench.feeds",
+    "bench.engine",
+    "bench.devorg_rest",
+    "bench.devorg_stream",
+    "bench.sync",
+    "bench.soak",
+]
 
 
 def main() -> int:
