@@ -250,6 +250,8 @@ class OutboxMessage(Base):
     error_code: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Written by each claim; acknowledgements touch only rows that still carry it (a fence).
+    claim_token: Mapped[str | None] = mapped_column(String(32))
 
 
 class StreamCursor(Base):
