@@ -264,6 +264,23 @@ class StreamCursor(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
+class JobRun(Base):
+    """One run of a cluster-wide scheduled job (``daily-roll`` of one day), claimed by one worker.
+
+    The primary key elects the worker: the first to insert the row runs the job, the others see
+    it and skip. ``heartbeat_at`` lets a worker take over a run whose holder died mid-way.
+    """
+
+    __tablename__ = "job_runs"
+
+    job: Mapped[str] = mapped_column(String(80), primary_key=True)
+    run_key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(255))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class Lease(Base):
     """A named lease, so only one worker runs a singleton job (the CometD subscriber) on SQLite.
 
