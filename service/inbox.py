@@ -8,14 +8,22 @@ the same message cannot both win — the second waits on the unique index, then 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from service.db import utcnow
 from service.models import InboxMessage
+
+# Salesforce redelivers events of the last 72 hours; a row younger than that is the only thing
+# that makes a redelivery a no-op, so it is never pruned, whatever the retention says.
+REPLAY_WINDOW = timedelta(hours=72)
+PROCESSED = "processed"
+PARKED_STATES = ("failed", "parked")
 
 
 def record_once(
@@ -70,3 +78,29 @@ def record_many(
     # RETURNING yields a row only for an insert that happened (rowcount is not reliable across
     # drivers for ON CONFLICT statements).
     return set(session.scalars(statement))
+
+
+def prune(
+    session: Session,
+    states: Collection[str],
+    before: datetime,
+    *,
+    now: datetime | None = None,
+    limit: int = 1000,
+) -> int:
+    """Delete up to ``limit`` rows in ``states`` received before ``before``; returns how many.
+
+    One bounded batch (the caller commits and calls again), oldest first. ``before`` is moved
+    back to the replay window when it falls inside it.
+    """
+    before = min(before, (now or utcnow()) - REPLAY_WINDOW)
+    oldest = (
+        select(InboxMessage.id)
+        .where(InboxMessage.status.in_(list(states)), InboxMessage.received_at < before)
+        .order_by(InboxMessage.id)
+        .limit(limit)
+    )
+    ids = list(session.scalars(oldest))
+    if ids:
+        session.execute(delete(InboxMessage).where(InboxMessage.id.in_(ids)))
+    return len(ids)

@@ -32,7 +32,19 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import ARRAY, BigInteger, String, and_, bindparam, func, or_, select, text, update
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    String,
+    and_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session, aliased
 
 from service.bulk import bulk_insert
@@ -470,3 +482,23 @@ def pending_count(session: Session) -> int:
         )
         or 0
     )
+
+
+def prune(session: Session, states: Collection[str], before: datetime, limit: int = 1000) -> int:
+    """Delete up to ``limit`` rows in ``states`` that ended before ``before``; returns how many.
+
+    One bounded batch, oldest first (the caller commits and calls again, so no statement holds
+    locks on a whole backlog). A sent row ended at ``sent_at``; a dead or unmatched one at its
+    last claim (``available_at``, which a failure leaves as it was).
+    """
+    ended = OutboxMessage.sent_at if set(states) == {SENT} else OutboxMessage.available_at
+    oldest = (
+        select(OutboxMessage.id)
+        .where(OutboxMessage.status.in_(list(states)), ended < before)
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    ids = list(session.scalars(oldest))
+    if ids:
+        session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(ids)))
+    return len(ids)

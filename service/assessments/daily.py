@@ -1,8 +1,8 @@
 """The daily roll: every customer assessed before today is re-assessed, so ageing moves on.
 
 It runs at ``CREDIT_CONTROL_REASSESS_AT`` in ``CREDIT_CONTROL_TIMEZONE`` (and once at start-up,
-to catch up after a pause), queues the pushes of the Accounts it re-assessed, and prunes sent
-outbox rows older than ``SENT_RETENTION``. Every worker runs this scheduler, and each day's run
+to catch up after a pause), queues the pushes of the Accounts it re-assessed, and prunes what is
+past its retention (``service.retention``: inbox, parked events, sent and dead outbox rows). Every worker runs this scheduler, and each day's run
 is elected through the database (``service.job_runs``): the first worker to claim the day runs
 it, the others skip it.
 """
@@ -14,24 +14,23 @@ import threading
 import uuid
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from service import job_runs, outbox
+from service import job_runs, outbox, retention
 from service.assessments.reassess import Reassessor
 from service.config import SyncSettings
 from service.db import transaction, utcnow
-from service.models import Assessment, OutboxMessage
+from service.models import Assessment
 
 log = logging.getLogger(__name__)
 
-SENT_RETENTION = timedelta(days=7)
 REASSESS_BATCH = 500
 JOB = "daily-roll"
 
 
 class DailyRoll:
-    """Daily re-assessment at ``reassess_at`` in ``timezone``; also prunes old sent outbox rows."""
+    """Daily re-assessment at ``reassess_at`` in ``timezone``; also prunes what is past retention."""
 
     def __init__(
         self,
@@ -101,13 +100,7 @@ class DailyRoll:
                     outbox.queue_for_salesforce(session, ids)
                     done += len(ids)
                     after = ids[-1]
-            with transaction(self.factory) as session:
-                session.execute(
-                    delete(OutboxMessage).where(
-                        OutboxMessage.status == outbox.SENT,
-                        OutboxMessage.sent_at < utcnow() - SENT_RETENTION,
-                    )
-                )
+            retention.prune(self.factory, self.settings, self.stop)
             if not self.stop.is_set():
                 with transaction(self.factory) as session:
                     job_runs.finish(session, JOB, key, self.holder)
