@@ -1,0 +1,141 @@
+"""Streaming faults against devorg: an expired replay id, a refused subscription, a bad day.
+
+The worker runs in-process against the local org over HTTPS, as in test_sync_e2e.py (whose
+``book`` and ``worker`` fixtures are used here). Retention expiry is simulated by moving the
+org's event clock past 72 hours; a refused channel by devorg's ``refuse_subscribe`` fault.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from service.models import CollectionAction, Customer, InboxMessage
+from service.salesforce.gaps import list_gaps
+from service.salesforce.handlers import (
+    ACCOUNT_CHANNEL,
+    ACTION_CHANNEL,
+    PAYMENT_CHANNEL,
+    REVIEW_CHANNEL,
+)
+from tests.salesforce import test_sync_e2e as e2e
+from tests.salesforce.sync_helpers import wait_for
+from tests.salesforce.test_sync_e2e import TODAY, _promise, _subscribed
+
+# The whole-loop fixtures: one customer with its Account and an overdue invoice; the worker.
+book = e2e.book
+worker = e2e.worker
+
+RETENTION = timedelta(hours=72)
+
+
+@contextmanager
+def retention_expired(org) -> Iterator[None]:
+    """Every event retained so far is past the org's 72-hour retention (its ids too)."""
+    clock = org.bus.clock
+    org.bus.clock = lambda: time.time() + RETENTION.total_seconds() + 60
+    try:
+        yield
+    finally:
+        # Events published meanwhile are stamped 72 h ahead: expire them too before going
+        # back, so later tests (one org per session) do not find them retained.
+        org.bus.clock = lambda: time.time() + 2 * RETENTION.total_seconds() + 120
+        org.bus.prune()
+        org.bus.clock = clock
+
+
+def _action(factory, action_id: str) -> CollectionAction | None:
+    with factory() as s:
+        return s.scalars(
+            select(CollectionAction).where(
+                CollectionAction.salesforce_id.in_({action_id, action_id[:15]})
+            )
+        ).first()
+
+
+def _customer(factory, cid: int) -> Customer:
+    with factory() as s:
+        return s.get(Customer, cid)
+
+
+def test_expired_replay_id__changes_and_deletions_reconciled_lost_events_reported(
+    db, devorg, worker, book, caplog
+):
+    client, account_id, cid = book
+    _engine, factory = db
+    # Events from before this worker's time: the platform-event channels get stored cursors too.
+    client.rest("POST", "sobjects/Credit_Review_Request__e", {"Account_Id__c": account_id})
+    client.rest(
+        "POST",
+        "sobjects/Payment_Received__e",
+        {"Account_Id__c": account_id, "Amount__c": 1, "Currency_Code__c": "EUR"},
+    )
+    first = worker()
+    _subscribed(devorg)
+    kept = _promise(client, account_id, amount="100.00")
+    dropped = _promise(client, account_id, amount="200.00")
+    wait_for(lambda: _action(factory, kept) and _action(factory, dropped), timeout=10)
+    first.shutdown(timeout=5)
+
+    # While no worker runs: an action deleted, one changed, one created, the Account's credit
+    # fields changed, and a payment announced.
+    client.rest("DELETE", f"sobjects/Collection_Action__c/{dropped}")
+    client.rest("PATCH", f"sobjects/Collection_Action__c/{kept}", {"Promised_Amount__c": 150})
+    created = _promise(client, account_id, amount="300.00")
+    override = (TODAY + timedelta(days=20)).isoformat()
+    client.rest(
+        "PATCH",
+        f"sobjects/Account/{account_id}",
+        {"Credit_Limit__c": 5000, "Credit_Hold_Override_Until__c": override},
+    )
+    client.rest(
+        "POST",
+        "sobjects/Payment_Received__e",
+        {"Account_Id__c": account_id, "Amount__c": 400, "Currency_Code__c": "EUR"},
+    )
+
+    caplog.set_level(logging.INFO, logger="service.salesforce")
+    with retention_expired(devorg):
+        second = worker()
+        wait_for(lambda: len(list(_gaps(factory))) == 4, timeout=15)
+        _subscribed(devorg)
+
+        assert _action(factory, dropped).is_deleted
+        assert _action(factory, kept).promised_amount == Decimal("150.00")
+        assert not _action(factory, kept).is_deleted
+        assert _action(factory, created).promised_amount == Decimal("300.00")
+        customer = _customer(factory, cid)
+        assert customer.credit_limit == Decimal("5000.00")
+        assert customer.hold_override_until.isoformat() == override
+
+        gaps = {g.kind: g for g in _gaps(factory)}
+        assert {c: g.status for c, g in gaps.items()} == {
+            ACTION_CHANNEL: "reconciled",
+            ACCOUNT_CHANNEL: "reconciled",
+            REVIEW_CHANNEL: "unrecoverable",
+            PAYMENT_CHANNEL: "unrecoverable",
+        }
+        assert gaps[ACTION_CHANNEL].payload["deleted"] == 1
+        assert "platform events" in gaps[PAYMENT_CHANNEL].error
+        assert second.subscriber.stats["unrecoverable"] == 2
+        warned = [
+            r.getMessage()
+            for r in caplog.records
+            if r.levelno == logging.WARNING and PAYMENT_CHANNEL in r.getMessage()
+        ]
+        assert any("may be lost" in line for line in warned)
+
+        # Streaming carries on from there: a promise logged now arrives as usual.
+        later = _promise(client, account_id, amount="50.00")
+        assert wait_for(lambda: _action(factory, later), timeout=10)
+
+
+def _gaps(factory) -> list[InboxMessage]:
+    with factory() as s:
+        return list_gaps(s)
