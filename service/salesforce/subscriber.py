@@ -217,6 +217,8 @@ class Subscriber:
             replay=replay,
             on_replay_reset=self._replay_reset,
             backoff_max=self.settings.cometd_backoff_max,
+            # A refused channel is asked again less eagerly: a permission is not fixed in seconds.
+            resubscribe_max=self.settings.cometd_backoff_max * 10,
             stop=self.stop,
         )
         self.bayeux.start()

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 
+from devorg.cometd import streaming_for
 from sqlalchemy import select
 
 from service.models import CollectionAction, Customer, InboxMessage
@@ -139,3 +140,35 @@ def test_expired_replay_id__changes_and_deletions_reconciled_lost_events_reporte
 def _gaps(factory) -> list[InboxMessage]:
     with factory() as s:
         return list_gaps(s)
+
+
+def test_refused_subscription__other_channels_run_and_it_is_retried_until_allowed(
+    db, devorg, worker, book, caplog
+):
+    client, account_id, cid = book
+    _engine, factory = db
+    streaming = streaming_for(devorg)
+    streaming.refuse_subscribe(ACCOUNT_CHANNEL, "cdc_permission")
+    caplog.set_level(logging.INFO, logger="service.salesforce")
+    w = worker()
+    _subscribed(devorg, count=3)
+
+    # The other channels stream as usual, in the same session (no restart, one handshake).
+    action = _promise(client, account_id)
+    assert wait_for(lambda: _action(factory, action), timeout=10)
+    client.rest("PATCH", f"sobjects/Account/{account_id}", {"Credit_Limit__c": 7000})
+    wait_for(lambda: w.subscriber.bayeux.stats["refusals"] >= 2, timeout=10)  # asked again
+    assert ACCOUNT_CHANNEL in w.subscriber.bayeux.refused
+    assert w.subscriber.bayeux.stats["handshakes"] == 1
+    assert _customer(factory, cid).credit_limit != Decimal("7000.00")
+
+    # Allowed again: the next attempt subscribes at the stored replay id, nothing is missed.
+    streaming.allow_subscribe(ACCOUNT_CHANNEL)
+    wait_for(lambda: _customer(factory, cid).credit_limit == Decimal("7000.00"), timeout=15)
+    assert ACCOUNT_CHANNEL not in w.subscriber.bayeux.refused
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(
+        "subscription to /data/AccountChangeEvent refused" in m and "other channels" in m
+        for m in messages
+    )
+    assert not any("subscriber failed" in m for m in messages)
