@@ -11,14 +11,17 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from click.testing import CliRunner
 from devorg.cometd import streaming_for
 from sqlalchemy import select
 
+from service.cli import main
+from service.db import transaction
 from service.models import CollectionAction, Customer, InboxMessage
-from service.salesforce.gaps import list_gaps
+from service.salesforce.gaps import Gap, list_gaps, record_gap
 from service.salesforce.handlers import (
     ACCOUNT_CHANNEL,
     ACTION_CHANNEL,
@@ -172,3 +175,20 @@ def test_refused_subscription__other_channels_run_and_it_is_retried_until_allowe
         for m in messages
     )
     assert not any("subscriber failed" in m for m in messages)
+
+
+def test_stream_gaps_command__lists_each_gap_and_what_it_lost(db):
+    engine, factory = db
+    since = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+    with transaction(factory) as s:
+        record_gap(s, Gap(PAYMENT_CHANNEL, 41, since, since + timedelta(days=4), lost="gone"))
+        record_gap(s, Gap(ACTION_CHANNEL, 40, since, since + timedelta(days=4), reconciled=3))
+        # The same gap met again (a crash before the replay) is not recorded twice.
+        record_gap(s, Gap(ACTION_CHANNEL, 40, since, since + timedelta(days=4), reconciled=3))
+    out = CliRunner().invoke(main, ["stream", "gaps"], env={"DATABASE_URL": str(engine.url)})
+    assert out.exit_code == 0, out.output
+    lines = out.output.splitlines()
+    assert len(lines) == 2
+    assert "reconciled" in lines[0] and ACTION_CHANNEL in lines[0] and "reconciled=3" in lines[0]
+    assert "unrecoverable" in lines[1] and PAYMENT_CHANNEL in lines[1] and "lost: gone" in lines[1]
+    assert "2026-11-01T08:00:00+00:00 .. 2026-11-05T08:00:00+00:00" in lines[1]
