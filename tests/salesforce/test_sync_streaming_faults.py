@@ -192,3 +192,55 @@ def test_stream_gaps_command__lists_each_gap_and_what_it_lost(db):
     assert "reconciled" in lines[0] and ACTION_CHANNEL in lines[0] and "reconciled=3" in lines[0]
     assert "unrecoverable" in lines[1] and PAYMENT_CHANNEL in lines[1] and "lost: gone" in lines[1]
     assert "2026-11-01T08:00:00+00:00 .. 2026-11-05T08:00:00+00:00" in lines[1]
+
+
+def _applied(factory, ids: list[str]) -> tuple[int, int]:
+    """(lost, doubled) among these actions: none stored, or handled more than once."""
+    with factory() as s:
+        rows = s.scalars(select(CollectionAction.salesforce_id)).all()
+        handled = s.scalars(
+            select(InboxMessage.payload).where(
+                InboxMessage.kind == ACTION_CHANNEL, InboxMessage.status == "processed"
+            )
+        ).all()
+    stored = [r[:15] for r in rows]
+    created = [
+        (p.get("payload") or {}).get("ChangeEventHeader", {}).get("recordIds", ["?"])[0][:15]
+        for p in handled
+        if (p.get("payload") or {}).get("ChangeEventHeader", {}).get("changeType") == "CREATE"
+    ]
+    lost = sum(1 for i in ids if i[:15] not in stored)
+    doubled = sum(stored.count(i[:15]) - 1 for i in ids if i[:15] in stored)
+    doubled += sum(created.count(i[:15]) - 1 for i in ids if i[:15] in created)
+    return lost, doubled
+
+
+def test_bad_day_on_the_stream__unknown_client_request_limit_503_storm__lost_0_doubled_0(
+    db, devorg, worker, book
+):
+    client, account_id, _ = book
+    _engine, factory = db
+    streaming = streaming_for(devorg)
+    w = worker()
+    _subscribed(devorg)
+    published: list[str] = []
+
+    def burst(n: int) -> None:
+        published.extend(
+            _promise(client, account_id, amount=f"{10 + len(published)}.00") for _ in range(n)
+        )
+
+    # 403::Unknown client: the server forgets the session between two bursts.
+    burst(5)
+    streaming.drop_clients()
+    burst(5)
+    # A 503 storm on /cometd: busy handshakes and connects, and the session dropped again.
+    streaming.apply_faults({"busy_connects": 4, "busy_handshakes": 4, "drop_clients": True})
+    burst(5)
+    # REQUEST_LIMIT_EXCEEDED on the worker's next REST calls (its pushes and re-reads).
+    burst(5)
+    devorg.faults.fail_next(4, "REQUEST_LIMIT_EXCEEDED")
+    wait_for(lambda: not devorg.faults.describe()["fail_next"], timeout=30)
+    wait_for(lambda: _applied(factory, published)[0] == 0, timeout=30)
+    assert _applied(factory, published) == (0, 0)
+    assert w.subscriber.bayeux.stats["handshakes"] >= 3
