@@ -1,4 +1,5 @@
-"""``credit-control outbox`` and ``credit-control outbox retry``: what could not be pushed.
+"""``credit-control outbox`` and ``credit-control outbox retry``: what could not be pushed;
+``credit-control stream gaps``: replay-id gaps met by the subscriber, and what they lost.
 
 Thin click wrappers over plain functions (``list_failed``, ``retry``) so tests and the admin pages
 can call the same code.
@@ -12,6 +13,7 @@ from sqlalchemy import inspect
 from service import outbox
 from service.config import load_config
 from service.db import make_engine, make_session_factory, transaction
+from service.salesforce.gaps import list_gaps
 
 
 def _factory():
@@ -71,3 +73,28 @@ def outbox_retry(ids: tuple[int, ...]) -> None:
     _, factory = _factory()
     count = retry(factory, list(ids))
     click.echo(f"outbox: {count} row(s) queued again")
+
+
+@click.group("stream")
+def stream_command() -> None:
+    """The Streaming API subscription: what it could not recover."""
+
+
+@stream_command.command("gaps")
+@click.option("--limit", default=200, show_default=True)
+def stream_gaps(limit: int) -> None:
+    """List the replay-id gaps (an expired replay id) and what each could not recover."""
+    _, factory = _factory()
+    with factory() as session:
+        rows = list_gaps(session, limit)
+        if not rows:
+            click.echo("stream: no gaps")
+            return
+        for row in rows:
+            p = row.payload or {}
+            click.echo(
+                f"{row.received_at:%Y-%m-%d %H:%M}  {row.status:<13}  {row.kind:<40}  "
+                f"{p.get('from', '?')} .. {p.get('to', '?')}  reconciled={p.get('reconciled', 0)} "
+                f"deleted={p.get('deleted', 0)} skipped={p.get('skipped', 0)}"
+                + (f"  lost: {row.error}" if row.error else "")
+            )

@@ -119,9 +119,17 @@ class SalesforceClient:
             lambda sf: sf.restful(path, params=params or None, method=method, **kwargs)
         )
 
-    def query_all(self, soql: str) -> list[dict]:
-        """Every record of a SOQL query (follows nextRecordsUrl); build soql with format_soql."""
-        result = self.call(lambda sf: sf.query(soql, timeout=self.settings.request_timeout))
+    def query_all(self, soql: str, *, include_deleted: bool = False) -> list[dict]:
+        """Every record of a SOQL query (follows nextRecordsUrl); build soql with format_soql.
+
+        ``include_deleted`` runs it as ``queryAll``: records in the recycle bin come too, with
+        ``IsDeleted`` true (until they are purged from it).
+        """
+        result = self.call(
+            lambda sf: sf.query(
+                soql, include_deleted=include_deleted, timeout=self.settings.request_timeout
+            )
+        )
         records = list(result.get("records", []))
         while not result.get("done", True) and result.get("nextRecordsUrl"):
             url = result["nextRecordsUrl"]
