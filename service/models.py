@@ -292,3 +292,21 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(80), primary_key=True)
     holder: Mapped[str] = mapped_column(String(255))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Erasure(Base):
+    """A customer erased on request (``credit-control customer erase``): its number and when.
+
+    Every row about the customer is gone; this one keeps the number so that erasing it again is
+    recognised (and finishes in Salesforce what was left there) rather than refused as unknown.
+    ``salesforce_account_id`` and ``item_ids`` (the Receivable__c keys the service wrote) are
+    kept only until the org has been cleaned (``org_done_at``), then cleared.
+    """
+
+    __tablename__ = "erasures"
+
+    number: Mapped[str] = mapped_column(String(80), primary_key=True)
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    salesforce_account_id: Mapped[str | None] = mapped_column(String(18))
+    item_ids: Mapped[list[str] | None] = mapped_column(JSON)
+    org_done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

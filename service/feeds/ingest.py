@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from service.bulk import (
@@ -239,8 +239,7 @@ def _apply_customers(
         if not changes:
             result.customers.ignored += 1
             continue
-        updates.append((old.id, changes))
-        result.customer_ids.add(old.id)
+        updates.append((old.id, version, changes))
 
     ids = {number: found.id for number, found in stored.items()}
     if inserts:
@@ -250,14 +249,21 @@ def _apply_customers(
         result.customers.accepted += len(inserts)
     # In id order, the order in which re-assessment locks customers (service.assessments.queue):
     # two transactions that lock rows in one order cannot deadlock.
-    for customer_id, changes in sorted(updates, key=lambda update: update[0]):
+    table = Customer.__table__
+    for customer_id, version, changes in sorted(updates, key=lambda update: update[0]):
         # Customers change rarely and each may change different fields; one UPDATE each is fine.
-        session.execute(
-            update(Customer.__table__)
-            .where(Customer.__table__.c.id == customer_id)
-            .values(**changes, updated_at=now)
-        )
-    result.customers.accepted += len(updates)
+        statement = update(table).where(table.c.id == customer_id)
+        if version is not None:
+            # Checked again by the UPDATE: a concurrent batch may have stored a newer version
+            # since the read above (PostgreSQL re-reads the row once its lock is free).
+            statement = statement.where(
+                or_(table.c.source_updated_at.is_(None), table.c.source_updated_at < version)
+            )
+        if session.execute(statement.values(**changes, updated_at=now)).rowcount:
+            result.customers.accepted += 1
+            result.customer_ids.add(customer_id)
+        else:
+            result.customers.ignored += 1
     return ids
 
 

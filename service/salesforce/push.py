@@ -60,6 +60,7 @@ from service.salesforce.fields import (
     fields_hash,
 )
 from service.salesforce.http import json_default
+from service.salesforce.keys import receivable_item_id
 
 log = logging.getLogger(__name__)
 
@@ -823,11 +824,12 @@ def receivable_status(item: Receivable, disputed: bool) -> str:
 def receivable_record(
     item: Receivable, customer: Customer, disputed: bool, today
 ) -> dict[str, Any]:
-    """A Receivable__c upsert record, its Account linked by ERP_Customer_Number__c."""
+    """A Receivable__c upsert record keyed by source and item id (``salesforce.keys``), its
+    Account linked by ERP_Customer_Number__c."""
     days = (today - item.due_date).days if item.is_open else 0
     return {
         "attributes": {"type": "Receivable__c"},
-        "ERP_Item_Id__c": item.external_id,
+        "ERP_Item_Id__c": receivable_item_id(item.source, item.external_id),
         "Name": item.number[:80],
         "Account__r": {"ERP_Customer_Number__c": customer.number},
         "Type__c": "Credit Note" if item.kind == "credit_note" else "Invoice",
