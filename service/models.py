@@ -138,12 +138,16 @@ class CollectionAction(Base):
     """A ``Collection_Action__c``: logged by people in Salesforce, or by the service itself.
 
     Promises, disputes and hold overrides are actions with a type; the engine reads them as such.
+    An action logged on an Account no customer is linked to yet is kept with no customer and
+    its Account's id; it is attached when the link appears (``service.pending_actions``).
     """
 
     __tablename__ = "collection_actions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    # The Account it was logged on (18-character form), kept for linking pending actions.
+    salesforce_account_id: Mapped[str | None] = mapped_column(String(18), index=True)
     salesforce_id: Mapped[str | None] = mapped_column(String(18), unique=True)
     type: Mapped[str] = mapped_column(String(40))
     outcome: Mapped[str | None] = mapped_column(String(255))

@@ -36,9 +36,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service import outbox
+from service.assessments import queue as assessment_queue
 from service.config import SyncSettings
 from service.db import transaction, utcnow
 from service.models import Assessment, CollectionAction, Customer, OutboxMessage, Receivable
+from service.pending_actions import attach_pending_actions
 from service.salesforce.claim_heartbeat import ClaimHeartbeat
 from service.salesforce.client import SalesforceClient
 from service.salesforce.errors import (
@@ -255,6 +257,10 @@ class Pusher:
                     update(Customer),
                     [{"id": cid, "salesforce_account_id": acc} for cid, acc in found.items()],
                 )
+                # Actions logged on these Accounts before the link count from now on.
+                attached = attach_pending_actions(session, found)
+                if attached:
+                    assessment_queue.request(session, attached, utcnow())
         return found
 
     def _org_values(self, account_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
