@@ -4,6 +4,11 @@
 duplicate is answered by the database itself without raising: the caller's transaction is never
 poisoned (an ``IntegrityError`` on PostgreSQL would abort it) and two concurrent deliveries of
 the same message cannot both win — the second waits on the unique index, then sees a conflict.
+
+A message's ``status`` ends as the handler's outcome (``processed``, ``ignored``), ``failed``
+(the message itself can never be applied; ``error`` says why) or ``parked`` (its handling failed
+and may succeed after a fix: ``payload`` and ``error`` are kept for an operator to replay it,
+see ``service.salesforce.parked``).
 """
 
 from __future__ import annotations
@@ -16,6 +21,9 @@ from sqlalchemy.orm import Session
 
 from service.db import utcnow
 from service.models import InboxMessage
+
+FAILED = "failed"
+PARKED = "parked"
 
 
 def record_once(
