@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -78,3 +79,23 @@ def record_many(
     # RETURNING yields a row only for an insert that happened (rowcount is not reliable across
     # drivers for ON CONFLICT statements).
     return set(session.scalars(statement))
+
+
+def parked_rows(
+    session: Session, limit: int = 200, source: str | None = None
+) -> list[InboxMessage]:
+    """Parked messages (of one source, or all), oldest first: the order they are replayed in."""
+    query = select(InboxMessage).where(InboxMessage.status == PARKED)
+    if source is not None:
+        query = query.where(InboxMessage.source == source)
+    return list(session.scalars(query.order_by(InboxMessage.id).limit(limit)))
+
+
+def count_parked(session: Session) -> int:
+    """How many messages are parked (the ``/metrics`` gauge)."""
+    return (
+        session.scalar(
+            select(func.count()).select_from(InboxMessage).where(InboxMessage.status == PARKED)
+        )
+        or 0
+    )

@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from service import inbox
 from service.db import transaction
 from service.inbox import FAILED, PARKED
 from service.models import InboxMessage
@@ -81,14 +82,7 @@ class Replayed:
 
 def parked_rows(session: Session, limit: int = 200) -> list[InboxMessage]:
     """Parked Salesforce events, oldest first (the order they are best replayed in)."""
-    return list(
-        session.scalars(
-            select(InboxMessage)
-            .where(InboxMessage.source == INBOX_SOURCE, InboxMessage.status == PARKED)
-            .order_by(InboxMessage.id)
-            .limit(limit)
-        )
-    )
+    return inbox.parked_rows(session, limit, INBOX_SOURCE)
 
 
 def _chosen(factory: sessionmaker[Session], ids: Sequence[int] | None) -> list[int]:
