@@ -16,7 +16,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from service import logs
-from service.api import accounts, auth, errors, health, metrics, observe, portfolio
+from service.api import accounts, auth, errors, health, metrics, observe, operations, portfolio
 from service.assessments import load_policy_file
 from service.assessments.portfolio import PortfolioCache, book_figures
 from service.config import Config, load_config
@@ -114,6 +114,7 @@ def configure_blueprints(app: Flask) -> None:
     api.register_blueprint(health.blp)
     api.register_blueprint(accounts.blp)
     api.register_blueprint(portfolio.blp)
+    api.register_blueprint(operations.blp)
     api.register_blueprint(feed_views.blp)
     auth.init_app(app)
 

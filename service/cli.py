@@ -28,7 +28,7 @@ from service.errors import ConfigError
 from service.feeds.importer import import_files
 from service.feeds.reading import ImportReadError
 from service.migrations import upgrade
-from service.salesforce.cli import outbox_command, stream_command
+from service.salesforce.cli import events_command, outbox_command, stream_command
 from service.salesforce.fields import ACCOUNT_FIELD_MAP
 from service.worker import worker_command
 
@@ -192,6 +192,7 @@ main.add_command(worker_command)
 main.add_command(outbox_command)
 main.add_command(stream_command)
 main.add_command(customer_command)
+main.add_command(events_command)
 main.add_command(assess_command(ACCOUNT_FIELD_MAP))
 if LOCAL_ORG_INSTALLED:
     main.add_command(demo_command)

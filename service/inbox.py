@@ -4,6 +4,11 @@
 duplicate is answered by the database itself without raising: the caller's transaction is never
 poisoned (an ``IntegrityError`` on PostgreSQL would abort it) and two concurrent deliveries of
 the same message cannot both win — the second waits on the unique index, then sees a conflict.
+
+A message's ``status`` ends as the handler's outcome (``processed``, ``ignored``), ``failed``
+(the message itself can never be applied; ``error`` says why) or ``parked`` (its handling failed
+and may succeed after a fix: ``payload`` and ``error`` are kept for an operator to replay it,
+see ``service.salesforce.parked``).
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -24,6 +29,8 @@ from service.models import InboxMessage
 REPLAY_WINDOW = timedelta(hours=72)
 PROCESSED = "processed"
 PARKED_STATES = ("failed", "parked")
+FAILED = "failed"
+PARKED = "parked"
 
 
 def record_once(
@@ -104,3 +111,21 @@ def prune(
     if ids:
         session.execute(delete(InboxMessage).where(InboxMessage.id.in_(ids)))
     return len(ids)
+def parked_rows(
+    session: Session, limit: int = 200, source: str | None = None
+) -> list[InboxMessage]:
+    """Parked messages (of one source, or all), oldest first: the order they are replayed in."""
+    query = select(InboxMessage).where(InboxMessage.status == PARKED)
+    if source is not None:
+        query = query.where(InboxMessage.source == source)
+    return list(session.scalars(query.order_by(InboxMessage.id).limit(limit)))
+
+
+def count_parked(session: Session) -> int:
+    """How many messages are parked (the ``/metrics`` gauge)."""
+    return (
+        session.scalar(
+            select(func.count()).select_from(InboxMessage).where(InboxMessage.status == PARKED)
+        )
+        or 0
+    )

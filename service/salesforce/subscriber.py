@@ -6,15 +6,20 @@ transaction:
 1. record them in the inbox under their dedupe keys (``EventUuid`` for platform events;
    channel, replay id, commit number and record id for change events), in one statement — a
    duplicate changes nothing;
-2. run each handler (the batch in one savepoint; if one is rejected, the batch again with a
-   savepoint per event); an ``EventRejected`` (unknown account, malformed payload) rolls back
-   only its savepoint and marks its inbox row ``failed`` with the error; the touched customers
-   are re-assessed and queued once;
+2. run each handler (the batch in one savepoint; if one fails, the batch again with a
+   savepoint per event); an event whose handler fails rolls back only its savepoint and its
+   inbox row is marked ``failed`` (``EventRejected``: unknown account, malformed payload) or
+   ``parked`` (anything else: a bug, an overflow; payload and error kept for
+   ``credit-control events replay``); the touched customers are re-assessed and queued once;
 3. move each channel's ``stream_cursors`` row forward to its newest replay id in the batch.
 
 So the stored replay id is durable only once the handler's work is committed, and a restart
 resumes exactly after the last handled event. A transient failure (database busy, org down
-while re-reading a record) rolls everything back and the same event is tried again.
+while re-reading a record, see ``service.salesforce.parked.is_transient``) rolls everything back
+and the same events are tried again until they pass. Any other failure of the batch as a whole
+(the batch's re-assessment, say) gets the batch taken apart: each event is handled and its
+customers re-assessed in a savepoint of its own, so the one that fails is parked and the others
+commit. A poison event never holds up the channel.
 
 Only the elected leader subscribes (see leader.py). A channel the org refuses to subscribe us
 to waits on its own backoff while the others keep streaming (cometd.py).
@@ -43,7 +48,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import SyncSettings
 from service.db import transaction, utcnow
-from service.inbox import record_many
+from service.inbox import PARKED, record_many
 from service.models import CollectionAction, InboxMessage, StreamCursor
 from service.salesforce.client import SalesforceClient
 from service.salesforce.cometd import BayeuxClient, StreamEvent
@@ -54,14 +59,13 @@ from service.salesforce.handlers import (
     ACTION_CHANNEL,
     EventRejected,
     Handlers,
-    is_permanent,
 )
 from service.salesforce.http import make_http_session
 from service.salesforce.leader import Leadership
+from service.salesforce.parked import INBOX_SOURCE, describe, failure_status, is_transient
 
 log = logging.getLogger(__name__)
 
-INBOX_SOURCE = "salesforce"
 # Events per transaction. Per-transaction work (re-assessment queries, outbox look-ups, commit)
 # is shared by the batch, so a backlog is worked off faster in bigger batches; at 100 events/s
 # a connect carries a handful, and on SQLite a pusher waits at most one batch for the lock.
@@ -155,7 +159,7 @@ def save_cursor(session: Session, channel: str, replay_id: int | None) -> None:
 
 
 class _Isolate(Exception):
-    """An event in a batch was rejected: run the batch again, one savepoint per event."""
+    """An event in a batch failed: run the batch again, one savepoint per event."""
 
 
 class Subscriber:
@@ -259,25 +263,42 @@ class Subscriber:
 
         The batch commits as a whole (inbox rows, changes, re-assessments, outbox rows, cursors),
         so a crash or a transient error leaves the cursors where they were and the whole batch
-        is delivered and handled again, the inbox turning repeats into no-ops.
+        is delivered and handled again, the inbox turning repeats into no-ops. A failure that is
+        not transient is tried once more at once with the batch taken apart (``apart``): one
+        savepoint and one re-assessment per event, the failing one parked.
         """
         delay = 0.5
+        apart = False
         while True:
             try:
-                return self._process_once(events)
+                return self._process_once(events, apart=apart)
             except Exception as exc:
                 if self.stop.is_set():
                     raise
+                if not apart and not is_transient(exc):
+                    log.warning(
+                        "events failed (%s: %s); handling them one by one, parking any that fails",
+                        type(exc).__name__,
+                        exc,
+                    )
+                    apart = True
+                    continue
                 log.warning("events failed (%s: %s); trying again", type(exc).__name__, exc)
                 self.stop.wait(delay)
                 delay = min(30.0, delay * 2)
 
-    def _process_once(self, events: list[StreamEvent] | StreamEvent) -> list[str] | str:
+    def _process_once(
+        self, events: list[StreamEvent] | StreamEvent, *, apart: bool = False
+    ) -> list[str] | str:
+        """One transaction over the events; ``apart``: each event handled and its customers
+        re-assessed in a savepoint of its own (so a failing re-assessment is that event's)."""
         single = isinstance(events, StreamEvent)
         batch = [events] if single else events
         with transaction(self.factory) as session:
             outcomes = None
-            if len(batch) > 1:
+            if apart:
+                outcomes = self._run(session, batch, isolate=True, together=False)
+            elif len(batch) > 1:
                 # Fast path: one savepoint for the batch. If an event is rejected, the savepoint
                 # is rolled back and the batch is run again with a savepoint per event.
                 try:
@@ -293,12 +314,22 @@ class Subscriber:
         self.last_event_at = time.time()
         return outcomes[0] if single else outcomes
 
-    def _run(self, session: Session, batch: list[StreamEvent], *, isolate: bool) -> list[str]:
+    def _run(
+        self, session: Session, batch: list[StreamEvent], *, isolate: bool, together: bool = True
+    ) -> list[str]:
+        """Record and handle the events; ``together``: their customers re-assessed once at the
+        end, else each event's in its own savepoint."""
         self._inbox_updates = []
         keys = _first_keys(batch)
         fresh = record_batch(session, batch, keys)
-        with self.handlers.batch(session):
-            self.handlers.prefetch(session, batch)
+        if together:
+            with self.handlers.batch(session):
+                self.handlers.prefetch(session, batch)
+                outcomes = [
+                    self._handle(session, event, key in fresh, isolate)
+                    for event, key in zip(batch, keys, strict=True)
+                ]
+        else:
             outcomes = [
                 self._handle(session, event, key in fresh, isolate)
                 for event, key in zip(batch, keys, strict=True)
@@ -328,16 +359,18 @@ class Subscriber:
                     outcome = self.handlers.handle(session, event)
             else:
                 outcome = self.handlers.handle(session, event)
-        except RetryableError:
-            raise
         except Exception as exc:
-            if not is_permanent(exc):
+            if is_transient(exc):
                 raise
             if not isolate:
                 raise _Isolate from exc
-            log.warning("event %s rejected: %s", key, exc)
-            self._set_inbox(session, key, "failed", f"{type(exc).__name__}: {exc}"[:2000])
-            return "failed"
+            status = failure_status(exc)
+            if status == PARKED:
+                log.error("event %s parked: %s", key, describe(exc), exc_info=exc)
+            else:
+                log.warning("event %s rejected: %s", key, exc)
+            self._set_inbox(session, key, status, describe(exc))
+            return status
         self._set_inbox(session, key, outcome, None)
         return outcome
 
