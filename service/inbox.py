@@ -111,6 +111,8 @@ def prune(
     if ids:
         session.execute(delete(InboxMessage).where(InboxMessage.id.in_(ids)))
     return len(ids)
+
+
 def parked_rows(
     session: Session, limit: int = 200, source: str | None = None
 ) -> list[InboxMessage]:

@@ -18,11 +18,11 @@ from service import outbox
 from service.assessments import Reassessor, load_policy_file
 from service.config import load_config
 from service.db import make_engine, make_session_factory, transaction
-from service.salesforce.gaps import list_gaps
 from service.inbox import PARKED
 from service.salesforce import parked
 from service.salesforce.client import SalesforceClient, read_record_with
 from service.salesforce.errors import PermanentError
+from service.salesforce.gaps import list_gaps
 from service.salesforce.handlers import Handlers
 
 
@@ -108,6 +108,8 @@ def stream_gaps(limit: int) -> None:
                 f"deleted={p.get('deleted', 0)} skipped={p.get('skipped', 0)}"
                 + (f"  lost: {row.error}" if row.error else "")
             )
+
+
 @click.group("events")
 def events_command() -> None:
     """Salesforce events that could not be handled (parked), and replaying them after a fix."""

@@ -52,7 +52,7 @@ from service.inbox import PARKED, record_many
 from service.models import CollectionAction, InboxMessage, StreamCursor
 from service.salesforce.client import SalesforceClient
 from service.salesforce.cometd import BayeuxClient, StreamEvent
-from service.salesforce.errors import PermanentError, RetryableError
+from service.salesforce.errors import PermanentError
 from service.salesforce.gaps import Gap, record_gap
 from service.salesforce.handlers import (
     ACCOUNT_CHANNEL,

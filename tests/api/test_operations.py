@@ -10,7 +10,7 @@ from service.extensions import EXTENSION
 from service.inbox import record_many
 from service.models import InboxMessage
 
-PAYLOAD = {"payload": {"Account_Id__c": "001Dv0000000001AAA", "Amount__c": 250.0}, "event": {}}
+PAYLOAD = {"payload": {"Account_Id__c": "001Dv0000000001IAA", "Amount__c": 250.0}, "event": {}}
 ERROR = "OverflowError: date value out of range"
 
 

@@ -20,7 +20,7 @@ from service.models import Assessment, InboxMessage, Payment
 from tests.conftest import FIXTURES
 from tests.salesforce.sync_helpers import make_customer
 
-ACCOUNT = "001Dv0000000001AAA"
+ACCOUNT = "001Dv0000000001IAA"
 
 
 def _fixture(name: str) -> tuple[str, dict]:

@@ -31,8 +31,8 @@ from tests.conftest import FIXTURES as ALL_FIXTURES
 from tests.salesforce.sync_helpers import make_customer
 
 FIXTURES = ALL_FIXTURES / "salesforce"
-ACCOUNT = "001Dv0000000001AAA"
-POISON_ACCOUNT = "001Dv0000000999AAA"  # the Account of the review request fixture
+ACCOUNT = "001Dv0000000001IAA"
+POISON_ACCOUNT = "001Dv0000000999IAA"  # the Account of the review request fixture
 
 
 def load(name: str) -> StreamEvent:
