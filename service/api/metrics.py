@@ -191,6 +191,29 @@ class CreditCollector:
         )
 
 
+# The route is a plain Flask one (Prometheus text, no marshmallow), so its OpenAPI entry is
+# written out here and added to the document by ``service.app``.
+OPENAPI_OPERATIONS = {
+    "get": {
+        "tags": ["metrics"],
+        "summary": "Prometheus metrics (text exposition format 0.0.4).",
+        "responses": {
+            "200": {
+                "description": "The metrics, one sample a line",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            },
+            "401": {
+                "description": "No or wrong bearer token",
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/Errors"}}
+                },
+            },
+            "default": {"$ref": "#/components/responses/DEFAULT_ERROR"},
+        },
+    }
+}
+
+
 def init_app(app: Flask) -> None:
     svc = app.extensions[EXTENSION]
     svc.metrics.registry.register(CreditCollector(svc))
