@@ -4,13 +4,13 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test test-python test-js lint bench clean venv node
+.PHONY: run test test-python test-js lint audit bench clean venv node
 
 # The service with its development tools, and the local Salesforce org (devorg/, a distribution
 # of its own that the production wheel never holds) for the demo, the tests and the benchmarks.
 $(VENV)/.installed: pyproject.toml devorg/pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade 'pip>=24' 'setuptools>=69' wheel
+	$(PY) -m pip install -q --upgrade 'pip>=25.3' 'setuptools>=78.1.1' wheel
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev]' -e ./devorg
 	touch $@
 
@@ -48,6 +48,12 @@ test-js: node
 	npm run --silent prettier:verify
 	npm run --silent test:unit
 	npm run --silent validate:package
+
+# Strict: fails when a pin has a known vulnerability and when PyPI's vulnerability data cannot be
+# read for any pin. `make test` runs the same audit but skips it, saying so, when the data is
+# unreachable (tests/test_dependencies.py; docs/reliability.md).
+audit: venv
+	$(VENV)/bin/pip-audit --requirement constraints.txt --no-deps --disable-pip --strict
 
 bench: venv
 	$(PY) -m bench

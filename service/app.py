@@ -14,9 +14,10 @@ from typing import Any
 
 from flask import Flask
 from flask_smorest import Api
+from werkzeug.routing import Rule
 
 from service import logs
-from service.api import accounts, auth, errors, health, metrics, observe, portfolio
+from service.api import accounts, auth, errors, health, metrics, observe, operations, portfolio
 from service.assessments import load_policy_file
 from service.assessments.portfolio import PortfolioCache, book_figures
 from service.config import Config, load_config
@@ -30,10 +31,21 @@ log = logging.getLogger(__name__)
 
 
 class _Api(Api):
-    """flask-smorest's Api without its own error handler: ``service.api.errors`` answers all."""
+    """flask-smorest's Api without its own error handler: ``service.api.errors`` answers all.
+
+    Its default error response (``default`` in every operation) is documented with our envelope,
+    ``{"errors": [...]}``, which is what every error answer carries.
+    """
+
+    ERROR_SCHEMA = ErrorsOut
 
     def _register_error_handlers(self):
         pass
+
+    def _register_responses(self):
+        # Named before the default responses refer to it, so the document holds it once.
+        self.spec.components.schema("Errors", schema=ErrorsOut)
+        super()._register_responses()
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
@@ -110,11 +122,13 @@ def configure_blueprints(app: Flask) -> None:
     )
     api.spec.options["security"] = [{"bearerAuth": []}]
     api.spec.components.schema("ErpBatchIn", schema=ErpBatchIn)
-    api.spec.components.schema("Errors", schema=ErrorsOut)
     api.register_blueprint(health.blp)
     api.register_blueprint(accounts.blp)
     api.register_blueprint(portfolio.blp)
+    api.register_blueprint(operations.blp)
     api.register_blueprint(feed_views.blp)
+    # /metrics is a plain Flask route (service.api.metrics); its entry is written out there.
+    api.spec.path(rule=Rule("/metrics"), operations=metrics.OPENAPI_OPERATIONS)
     auth.init_app(app)
 
 

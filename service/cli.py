@@ -23,11 +23,12 @@ from service.assessments import load_policy_file
 from service.assessments.commands import assess_command
 from service.config import load_config, safe_database_url
 from service.db import make_engine, make_session_factory, utcnow
+from service.erasure import customer_command
 from service.errors import ConfigError
 from service.feeds.importer import import_files
 from service.feeds.reading import ImportReadError
 from service.migrations import upgrade
-from service.salesforce.cli import outbox_command
+from service.salesforce.cli import events_command, outbox_command, stream_command
 from service.salesforce.fields import ACCOUNT_FIELD_MAP
 from service.worker import worker_command
 
@@ -189,6 +190,9 @@ def web(host: str, port: int, workers: int) -> None:
 
 main.add_command(worker_command)
 main.add_command(outbox_command)
+main.add_command(stream_command)
+main.add_command(customer_command)
+main.add_command(events_command)
 main.add_command(assess_command(ACCOUNT_FIELD_MAP))
 if LOCAL_ORG_INSTALLED:
     main.add_command(demo_command)

@@ -154,6 +154,10 @@ _EXPECTS = {
     "SALESFORCE_API_USAGE_SLOWDOWN": "a share of the daily API allowance, greater than 0 and at most 1",
     "CREDIT_CONTROL_TIMEZONE": "an IANA time zone such as Europe/Berlin",
     "CREDIT_CONTROL_REASSESS_AT": "a time of day as HH:MM",
+    "RETENTION_INBOX_DAYS": "a whole number of days, at least 3 (the CometD replay window)",
+    "RETENTION_PARKED_DAYS": "a whole number of days, at least 3 (the CometD replay window)",
+    "RETENTION_OUTBOX_SENT_DAYS": "a whole number of days, at least 1",
+    "RETENTION_OUTBOX_DEAD_DAYS": "a whole number of days, at least 1",
     "CREDIT_POLICY_FILE": "the path of a JSON credit policy file",
     "FEED_MAX_BYTES": "a whole number of bytes greater than 0",
     "LOG_LEVEL": "one of " + ", ".join(LOG_LEVELS),
@@ -245,6 +249,7 @@ CHANNELS = (
     "/event/Payment_Received__e",
 )
 AUTH_FLOWS = ("jwt", "password", "client_credentials")
+INBOX_MIN_DAYS = 3  # the CometD replay window is 72 hours
 
 
 @dataclass(frozen=True)
@@ -286,6 +291,11 @@ class SyncSettings:
     timezone: str = "UTC"
     reassess_at: str = "02:00"
     request_timeout: float = 30.0
+    # Retention (days), pruned by the daily roll; see docs/reliability.md
+    retention_inbox_days: int = 30
+    retention_outbox_sent_days: int = 7
+    retention_outbox_dead_days: int = 90
+    retention_parked_days: int = 90
 
     @property
     def zone(self) -> ZoneInfo:
@@ -342,6 +352,16 @@ class SyncSettings:
         hour, _, minute = self.reassess_at.partition(":")
         if not (hour.isdecimal() and minute.isdecimal() and int(hour) < 24 and int(minute) < 60):
             raise ConfigError("CREDIT_CONTROL_REASSESS_AT", _EXPECTS["CREDIT_CONTROL_REASSESS_AT"])
+        # Inbox rows (parked ones included) are the dedupe of redelivered events: never pruned
+        # inside the CometD replay window (72 hours).
+        for name, days, least in (
+            ("RETENTION_INBOX_DAYS", self.retention_inbox_days, INBOX_MIN_DAYS),
+            ("RETENTION_PARKED_DAYS", self.retention_parked_days, INBOX_MIN_DAYS),
+            ("RETENTION_OUTBOX_SENT_DAYS", self.retention_outbox_sent_days, 1),
+            ("RETENTION_OUTBOX_DEAD_DAYS", self.retention_outbox_dead_days, 1),
+        ):
+            if days < least:
+                raise ConfigError(name, _EXPECTS[name])
 
 
 def _names_an_org(env: Mapping[str, object]) -> bool:
@@ -391,6 +411,14 @@ def salesforce_settings(environ: Mapping[str, object] | None = None) -> SyncSett
         retry_max_seconds=number("SALESFORCE_RETRY_MAX_SECONDS", defaults.retry_max_seconds),
         timezone=text("CREDIT_CONTROL_TIMEZONE", defaults.timezone),
         reassess_at=text("CREDIT_CONTROL_REASSESS_AT", defaults.reassess_at),
+        retention_inbox_days=number("RETENTION_INBOX_DAYS", defaults.retention_inbox_days, int),
+        retention_outbox_sent_days=number(
+            "RETENTION_OUTBOX_SENT_DAYS", defaults.retention_outbox_sent_days, int
+        ),
+        retention_outbox_dead_days=number(
+            "RETENTION_OUTBOX_DEAD_DAYS", defaults.retention_outbox_dead_days, int
+        ),
+        retention_parked_days=number("RETENTION_PARKED_DAYS", defaults.retention_parked_days, int),
     )
     settings.validate()
     return settings

@@ -186,7 +186,13 @@ class _GatedConnection(sqlite3.Connection):
 
 
 def make_engine(url: str, **kwargs) -> Engine:
-    """Build an engine with the settings each backend needs for concurrent web and worker use."""
+    """Build an engine with the settings each backend needs for concurrent web and worker use.
+
+    Bound values never reach an exception message or the echo log (``hide_parameters``):
+    SQLAlchemy otherwise appends every statement's parameters (a customer's name, a note, a
+    token) to the ``str()`` of each database error, and whatever logs that error logs them too.
+    """
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         connect_args = kwargs.setdefault(
             "connect_args", {"timeout": SQLITE_BUSY_SECONDS, "check_same_thread": False}

@@ -4,18 +4,33 @@
 duplicate is answered by the database itself without raising: the caller's transaction is never
 poisoned (an ``IntegrityError`` on PostgreSQL would abort it) and two concurrent deliveries of
 the same message cannot both win — the second waits on the unique index, then sees a conflict.
+
+A message's ``status`` ends as the handler's outcome (``processed``, ``ignored``), ``failed``
+(the message itself can never be applied; ``error`` says why) or ``parked`` (its handling failed
+and may succeed after a fix: ``payload`` and ``error`` are kept for an operator to replay it,
+see ``service.salesforce.parked``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from service.db import utcnow
 from service.models import InboxMessage
+
+# Salesforce redelivers events of the last 72 hours; a row younger than that is the only thing
+# that makes a redelivery a no-op, so it is never pruned, whatever the retention says.
+REPLAY_WINDOW = timedelta(hours=72)
+PROCESSED = "processed"
+PARKED_STATES = ("failed", "parked")
+FAILED = "failed"
+PARKED = "parked"
 
 
 def record_once(
@@ -70,3 +85,49 @@ def record_many(
     # RETURNING yields a row only for an insert that happened (rowcount is not reliable across
     # drivers for ON CONFLICT statements).
     return set(session.scalars(statement))
+
+
+def prune(
+    session: Session,
+    states: Collection[str],
+    before: datetime,
+    *,
+    now: datetime | None = None,
+    limit: int = 1000,
+) -> int:
+    """Delete up to ``limit`` rows in ``states`` received before ``before``; returns how many.
+
+    One bounded batch (the caller commits and calls again), oldest first. ``before`` is moved
+    back to the replay window when it falls inside it.
+    """
+    before = min(before, (now or utcnow()) - REPLAY_WINDOW)
+    oldest = (
+        select(InboxMessage.id)
+        .where(InboxMessage.status.in_(list(states)), InboxMessage.received_at < before)
+        .order_by(InboxMessage.id)
+        .limit(limit)
+    )
+    ids = list(session.scalars(oldest))
+    if ids:
+        session.execute(delete(InboxMessage).where(InboxMessage.id.in_(ids)))
+    return len(ids)
+
+
+def parked_rows(
+    session: Session, limit: int = 200, source: str | None = None
+) -> list[InboxMessage]:
+    """Parked messages (of one source, or all), oldest first: the order they are replayed in."""
+    query = select(InboxMessage).where(InboxMessage.status == PARKED)
+    if source is not None:
+        query = query.where(InboxMessage.source == source)
+    return list(session.scalars(query.order_by(InboxMessage.id).limit(limit)))
+
+
+def count_parked(session: Session) -> int:
+    """How many messages are parked (the ``/metrics`` gauge)."""
+    return (
+        session.scalar(
+            select(func.count()).select_from(InboxMessage).where(InboxMessage.status == PARKED)
+        )
+        or 0
+    )

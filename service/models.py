@@ -138,12 +138,16 @@ class CollectionAction(Base):
     """A ``Collection_Action__c``: logged by people in Salesforce, or by the service itself.
 
     Promises, disputes and hold overrides are actions with a type; the engine reads them as such.
+    An action logged on an Account no customer is linked to yet is kept with no customer and
+    its Account's id; it is attached when the link appears (``service.pending_actions``).
     """
 
     __tablename__ = "collection_actions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    # The Account it was logged on (18-character form), kept for linking pending actions.
+    salesforce_account_id: Mapped[str | None] = mapped_column(String(18), index=True)
     salesforce_id: Mapped[str | None] = mapped_column(String(18), unique=True)
     type: Mapped[str] = mapped_column(String(40))
     outcome: Mapped[str | None] = mapped_column(String(255))
@@ -250,6 +254,8 @@ class OutboxMessage(Base):
     error_code: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Written by each claim; acknowledgements touch only rows that still carry it (a fence).
+    claim_token: Mapped[str | None] = mapped_column(String(32))
 
 
 class StreamCursor(Base):
@@ -260,6 +266,23 @@ class StreamCursor(Base):
     channel: Mapped[str] = mapped_column(String(255), primary_key=True)
     replay_id: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class JobRun(Base):
+    """One run of a cluster-wide scheduled job (``daily-roll`` of one day), claimed by one worker.
+
+    The primary key elects the worker: the first to insert the row runs the job, the others see
+    it and skip. ``heartbeat_at`` lets a worker take over a run whose holder died mid-way.
+    """
+
+    __tablename__ = "job_runs"
+
+    job: Mapped[str] = mapped_column(String(80), primary_key=True)
+    run_key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(255))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Lease(Base):
@@ -273,3 +296,21 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(80), primary_key=True)
     holder: Mapped[str] = mapped_column(String(255))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Erasure(Base):
+    """A customer erased on request (``credit-control customer erase``): its number and when.
+
+    Every row about the customer is gone; this one keeps the number so that erasing it again is
+    recognised (and finishes in Salesforce what was left there) rather than refused as unknown.
+    ``salesforce_account_id`` and ``item_ids`` (the Receivable__c keys the service wrote) are
+    kept only until the org has been cleaned (``org_done_at``), then cleared.
+    """
+
+    __tablename__ = "erasures"
+
+    number: Mapped[str] = mapped_column(String(80), primary_key=True)
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    salesforce_account_id: Mapped[str | None] = mapped_column(String(18))
+    item_ids: Mapped[list[str] | None] = mapped_column(JSON)
+    org_done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -13,7 +13,12 @@ Row states::
 
 A claim is a lease: ``in_flight`` rows whose ``available_at`` passed belong to a worker that died
 (SIGKILL, OOM); the next claim takes them back and flags them ``recovered`` so the pusher
-re-reads the org before writing and nothing is applied twice.
+re-reads the org before writing and nothing is applied twice. The pusher renews the lease of the
+rows in hand while their push runs (``renew``), so a slow push is never taken for a dead one. And
+each claim writes a token of its own on its rows: every acknowledgement (``mark_sent``,
+``mark_retry``, ``mark_failed``, ``release``) touches only rows that still carry the token they
+were claimed with, so a claimer whose rows were taken over (it stalled past its lease) has its
+result discarded instead of overwriting the newer claimer's (``held``).
 
 Helpers here never commit; the caller's transaction decides.
 """
@@ -22,11 +27,24 @@ from __future__ import annotations
 
 import json
 import random
+import uuid
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import ARRAY, BigInteger, String, and_, bindparam, func, or_, select, text, update
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    String,
+    and_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session, aliased
 
 from service.bulk import bulk_insert
@@ -216,10 +234,15 @@ def _pending_targets(session: Session, targets: list[str], now: datetime) -> set
 
 @dataclass
 class Claim:
-    """Rows taken for one push, grouped by target, and the targets recovered from a dead worker."""
+    """Rows taken for one push, grouped by target, and the targets recovered from a dead worker.
+
+    ``token`` is written on every row of the claim (``claim_token``): the lease is renewed and
+    the rows acknowledged only while they still carry it.
+    """
 
     rows: list[OutboxMessage] = field(default_factory=list)
     recovered: set[str] = field(default_factory=set)
+    token: str | None = None
 
     def by_target(self) -> dict[str, list[OutboxMessage]]:
         out: dict[str, list[OutboxMessage]] = {}
@@ -279,16 +302,67 @@ def claim(
             extra = extra.with_for_update(skip_locked=True)
         rows.extend(r for r in session.scalars(extra) if r.id not in have)
     lease_until = now + timedelta(seconds=lease_seconds)
+    token = uuid.uuid4().hex
     for row in rows:
         row.status = IN_FLIGHT
         row.available_at = lease_until
         row.attempts = (row.attempts or 0) + 1
+        row.claim_token = token
     session.flush()
-    return Claim(rows, recovered)
+    return Claim(rows, recovered, token)
 
 
-def mark_sent(session: Session, rows: Sequence[OutboxMessage], now: datetime | None = None) -> None:
+def renew(session: Session, token: str, lease_seconds: float, now: datetime | None = None) -> int:
+    """Extend the lease of the rows this claim still holds; returns how many it holds.
+
+    Called by the pusher's heartbeat while a push runs, so rows whose push outlives the lease
+    (a slow org, API pacing, a large batch) are not taken for a dead worker's and pushed again.
+    """
+    until = (now or utcnow()) + timedelta(seconds=lease_seconds)
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.claim_token == token, OutboxMessage.status == IN_FLIGHT)
+        .values(available_at=until)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+def held(session: Session, rows: Sequence[OutboxMessage]) -> list[OutboxMessage]:
+    """The rows that still carry the claim token they were read with, locked until commit.
+
+    The fence of every acknowledgement: a row claimed again by another pusher (this claimer
+    stalled past its lease) carries the newer claim's token, and this claimer's result for it is
+    discarded. On PostgreSQL the rows are locked ``FOR UPDATE``, so a claim cannot take them
+    between this check and the caller's commit; on SQLite the transaction holds the write lock.
+    """
+    by_token: dict[str | None, list[OutboxMessage]] = {}
+    for row in rows:
+        by_token.setdefault(row.claim_token, []).append(row)
+    kept: set[int] = set()
+    for token, group in by_token.items():
+        ids = [r.id for r in group]
+        same = (
+            OutboxMessage.claim_token.is_(None)
+            if token is None
+            else OutboxMessage.claim_token == token
+        )
+        for start in range(0, len(ids), 500):
+            query = select(OutboxMessage.id).where(
+                OutboxMessage.id.in_(ids[start : start + 500]), same
+            )
+            if is_postgres(session):
+                query = query.with_for_update()
+            kept.update(session.scalars(query))
+    return [r for r in rows if r.id in kept]
+
+
+def mark_sent(
+    session: Session, rows: Sequence[OutboxMessage], now: datetime | None = None
+) -> list[OutboxMessage]:
+    """Mark the rows still held (``held``) sent; returns them."""
     now = now or utcnow()
+    rows = held(session, rows)
     ids = [r.id for r in rows]
     for start in range(0, len(ids), 500):
         session.execute(
@@ -296,6 +370,7 @@ def mark_sent(session: Session, rows: Sequence[OutboxMessage], now: datetime | N
             .where(OutboxMessage.id.in_(ids[start : start + 500]))
             .values(status=SENT, sent_at=now, last_error=None, error_code=None)
         )
+    return rows
 
 
 def backoff_delay(attempts: int, base: float = 2.0, cap: float = 900.0) -> float:
@@ -313,14 +388,23 @@ def mark_retry(
     base: float = 2.0,
     cap: float = 900.0,
     now: datetime | None = None,
-) -> None:
+) -> list[OutboxMessage]:
+    """Put the rows still held back in the queue after a backoff; returns them."""
     now = now or utcnow()
+    rows = held(session, rows)
     for row in rows:
-        row = session.merge(row) if row not in session else row
-        row.status = PENDING
-        row.available_at = now + timedelta(seconds=backoff_delay(row.attempts or 1, base, cap))
-        row.last_error = error[:2000]
-        row.error_code = code
+        delay = backoff_delay(row.attempts or 1, base, cap)
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row.id)
+            .values(
+                status=PENDING,
+                available_at=now + timedelta(seconds=delay),
+                last_error=error[:2000],
+                error_code=code,
+            )
+        )
+    return rows
 
 
 def mark_failed(
@@ -329,17 +413,22 @@ def mark_failed(
     error: str,
     code: str | None,
     status: str = DEAD,
-) -> None:
-    for row in rows:
-        row = session.merge(row) if row not in session else row
-        row.status = status
-        row.last_error = error[:2000]
-        row.error_code = code
+) -> list[OutboxMessage]:
+    """Mark the rows still held dead (or unmatched) with the error; returns them."""
+    rows = held(session, rows)
+    ids = [r.id for r in rows]
+    for start in range(0, len(ids), 500):
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids[start : start + 500]))
+            .values(status=status, last_error=error[:2000], error_code=code)
+        )
+    return rows
 
 
 def release(session: Session, rows: Sequence[OutboxMessage]) -> None:
-    """Give rows back untouched (a shutdown before they were sent)."""
-    ids = [r.id for r in rows]
+    """Give the rows still held back untouched (a shutdown before they were sent)."""
+    ids = [r.id for r in held(session, rows)]
     for start in range(0, len(ids), 500):
         session.execute(
             update(OutboxMessage)
@@ -396,3 +485,23 @@ def pending_count(session: Session) -> int:
         )
         or 0
     )
+
+
+def prune(session: Session, states: Collection[str], before: datetime, limit: int = 1000) -> int:
+    """Delete up to ``limit`` rows in ``states`` that ended before ``before``; returns how many.
+
+    One bounded batch, oldest first (the caller commits and calls again, so no statement holds
+    locks on a whole backlog). A sent row ended at ``sent_at``; a dead or unmatched one at its
+    last claim (``available_at``, which a failure leaves as it was).
+    """
+    ended = OutboxMessage.sent_at if set(states) == {SENT} else OutboxMessage.available_at
+    oldest = (
+        select(OutboxMessage.id)
+        .where(OutboxMessage.status.in_(list(states)), ended < before)
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    ids = list(session.scalars(oldest))
+    if ids:
+        session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(ids)))
+    return len(ids)

@@ -30,31 +30,13 @@ from service.db import make_engine, make_session_factory
 from service.logs import configure_logging
 from service.metrics import Metrics
 from service.salesforce.auth import Authenticator
-from service.salesforce.client import SalesforceClient
-from service.salesforce.errors import PermanentError
+from service.salesforce.client import SalesforceClient, read_record_with
 from service.salesforce.handlers import Handlers
 from service.salesforce.http import make_http_session
 from service.salesforce.push import Pusher
 from service.salesforce.subscriber import Subscriber
 
 log = logging.getLogger(__name__)
-
-
-def read_record_with(client: SalesforceClient):
-    """A record by Id through REST, or None when it is gone (deleted, never existed)."""
-
-    def read(sobject: str, record_id: str) -> dict | None:
-        try:
-            record = client.rest("GET", f"sobjects/{sobject}/{record_id}")
-        except PermanentError as exc:
-            if exc.code in ("NOT_FOUND", "ENTITY_IS_DELETED"):
-                return None
-            raise
-        if record:
-            record.pop("attributes", None)
-        return record
-
-    return read
 
 
 class Worker:

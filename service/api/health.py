@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 
 from flask_smorest import Blueprint
+from marshmallow import INCLUDE, Schema, fields
 from sqlalchemy import inspect, text
 
 from service.api.auth import public
@@ -28,7 +29,41 @@ blp = Blueprint("health", __name__, description="Liveness and readiness")
 NOT_CONFIGURED = {"status": "not configured"}
 
 
+class HealthOut(Schema):
+    status = fields.String(required=True, metadata={"enum": ["ok"]})
+
+
+class CheckOut(Schema):
+    """One readiness check. Checks registered by the sync may add fields of their own."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    status = fields.String(required=True, metadata={"enum": ["ok", "not configured", "failing"]})
+    detail = fields.String(metadata={"description": "why, when not ok"})
+    backend = fields.String(metadata={"description": "database: sqlite or postgresql"})
+    requests = fields.Integer(metadata={"description": "assessment_queue: requests waiting"})
+    oldest_seconds = fields.Float(
+        metadata={"description": "assessment_queue: age of the oldest request"}
+    )
+
+
+class ReadinessOut(Schema):
+    status = fields.String(required=True, metadata={"enum": ["ok", "failing"]})
+    checks = fields.Dict(
+        keys=fields.String(),
+        values=fields.Nested(CheckOut),
+        required=True,
+        metadata={
+            "description": "by name: database, assessment_queue (when the database answers), "
+            "salesforce, subscriber, and any check the worker registers"
+        },
+    )
+
+
 @blp.route("/healthz", methods=["GET"])
+@blp.doc(security=[])
+@blp.alt_response(200, schema=HealthOut, description="The process answers")
 @public
 def healthz():
     """Alive: answers without touching the database (no token needed)."""
@@ -36,6 +71,9 @@ def healthz():
 
 
 @blp.route("/readyz", methods=["GET"])
+@blp.alt_response(200, schema=ReadinessOut, description="Ready: every check ok or not configured")
+@blp.alt_response(503, schema=ReadinessOut, description="Not ready: a check is failing")
+@blp.alt_response(401, schema="Errors", description="No or wrong bearer token")
 def readyz():
     """Ready: database reachable and migrated; Salesforce login and subscriber lag."""
     svc = services()

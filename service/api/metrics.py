@@ -17,6 +17,11 @@ Besides the request and feed counters, the book's credit figures, computed when 
   age of the oldest, i.e. how far behind the stored assessments may be. A count over the
   primary key and one row, per scrape.
 
+- ``inbox_parked_events`` — inbound events whose handling failed and that wait for
+  ``credit-control events replay``; ``outbox_dead_rows`` — pushes Salesforce refused for good,
+  and ``outbox_unmatched_rows`` — pushes for customers no Account carries the number of (both
+  wait for ``credit-control outbox retry``). Alert on any of them above 0. Two counts per scrape.
+
 If the database cannot answer, the credit figures are left out of that scrape (and the problem
 logged); the process's own metrics are still served.
 """
@@ -28,11 +33,15 @@ from collections.abc import Iterator
 
 from flask import Flask, Response
 from prometheus_client.core import GaugeMetricFamily, Metric
+from sqlalchemy import func, select
 
+from service import outbox
 from service.assessments.portfolio import status_counts
 from service.assessments.queue import depth
 from service.extensions import EXTENSION, services
+from service.inbox import count_parked
 from service.metrics import CONTENT_TYPE
+from service.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +71,15 @@ _QUEUE_OLDEST = (
     "assessment_queue_oldest_seconds",
     "Age of the oldest waiting re-assessment request (0 when none wait).",
 )
+_PARKED = (
+    "inbox_parked_events",
+    "Inbound events whose handling failed, waiting for `credit-control events replay`.",
+)
+_DEAD = ("outbox_dead_rows", "Outbox rows Salesforce refused for good (`credit-control outbox`).")
+_UNMATCHED = (
+    "outbox_unmatched_rows",
+    "Outbox rows for customers no Account carries the ERP number of.",
+)
 
 
 class CreditCollector:
@@ -89,12 +107,34 @@ class CreditCollector:
             ),
             GaugeMetricFamily(*_QUEUE_REQUESTS),
             GaugeMetricFamily(*_QUEUE_OLDEST),
+            GaugeMetricFamily(*_PARKED),
+            GaugeMetricFamily(*_DEAD),
+            GaugeMetricFamily(*_UNMATCHED),
         ]
 
     def collect(self) -> Iterator[Metric]:
         yield from self._accounts()
         yield from self._queue()
+        yield from self._failures()
         yield from self._portfolio()
+
+    def _failures(self) -> Iterator[Metric]:
+        try:
+            with self.svc.sessions() as session:
+                parked = count_parked(session)
+                failed = dict(
+                    session.execute(
+                        select(OutboxMessage.status, func.count())
+                        .where(OutboxMessage.status.in_(outbox.FAILED_STATES))
+                        .group_by(OutboxMessage.status)
+                    ).all()
+                )
+        except Exception:
+            log.warning("parked events and dead outbox rows left out of /metrics", exc_info=True)
+            return
+        yield GaugeMetricFamily(*_PARKED, value=parked)
+        yield GaugeMetricFamily(*_DEAD, value=failed.get(outbox.DEAD, 0))
+        yield GaugeMetricFamily(*_UNMATCHED, value=failed.get(outbox.UNMATCHED, 0))
 
     def _queue(self) -> Iterator[Metric]:
         try:
@@ -149,6 +189,29 @@ class CreditCollector:
             "When the portfolio figures were computed (Unix time).",
             value=cached.computed_at.timestamp(),
         )
+
+
+# The route is a plain Flask one (Prometheus text, no marshmallow), so its OpenAPI entry is
+# written out here and added to the document by ``service.app``.
+OPENAPI_OPERATIONS = {
+    "get": {
+        "tags": ["metrics"],
+        "summary": "Prometheus metrics (text exposition format 0.0.4).",
+        "responses": {
+            "200": {
+                "description": "The metrics, one sample a line",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            },
+            "401": {
+                "description": "No or wrong bearer token",
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/Errors"}}
+                },
+            },
+            "default": {"$ref": "#/components/responses/DEFAULT_ERROR"},
+        },
+    }
+}
 
 
 def init_app(app: Flask) -> None:

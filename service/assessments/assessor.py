@@ -26,8 +26,9 @@ class Assessor:
 
     Each batch is one transaction (``queue.drain_once``); after each commit the
     pushers are woken. A batch that fails is rolled back whole, so its requests stay queued; the
-    failure is logged and retried after a pause that doubles (up to a minute). So that one
-    customer the engine chokes on cannot hold up everyone queued behind it, a failed batch is
+    failure is logged and retried after a pause that doubles (up to a minute). An exception in
+    the engine on one customer never fails a batch (``service.assessments.storing`` stores it as
+    that customer's error); for anything else on one customer's rows, a failed batch is
     retried at half the size, down to one customer; a customer that fails alone is set aside
     for ``quarantine_seconds`` (its requests stay queued, and a credit read still assesses it on
     the spot) while the others are drained, and the batch size grows back after each success.

@@ -1,33 +1,36 @@
 """The daily roll: every customer assessed before today is re-assessed, so ageing moves on.
 
 It runs at ``CREDIT_CONTROL_REASSESS_AT`` in ``CREDIT_CONTROL_TIMEZONE`` (and once at start-up,
-to catch up after a pause), queues the pushes of the Accounts it re-assessed, and prunes sent
-outbox rows older than ``SENT_RETENTION``.
+to catch up after a pause), queues the pushes of the Accounts it re-assessed, and prunes what is
+past its retention (``service.retention``: inbox, parked events, sent and dead outbox rows). Every worker runs this scheduler, and each day's run
+is elected through the database (``service.job_runs``): the first worker to claim the day runs
+it, the others skip it.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from service import outbox
+from service import job_runs, outbox, retention
 from service.assessments.reassess import Reassessor
 from service.config import SyncSettings
 from service.db import transaction, utcnow
-from service.models import Assessment, OutboxMessage
+from service.models import Assessment
 
 log = logging.getLogger(__name__)
 
-SENT_RETENTION = timedelta(days=7)
 REASSESS_BATCH = 500
+JOB = "daily-roll"
 
 
 class DailyRoll:
-    """Daily re-assessment at ``reassess_at`` in ``timezone``; also prunes old sent outbox rows."""
+    """Daily re-assessment at ``reassess_at`` in ``timezone``; also prunes what is past retention."""
 
     def __init__(
         self,
@@ -41,6 +44,7 @@ class DailyRoll:
         self.reassess = reassess
         self.stop = stop
         self.busy = threading.Lock()
+        self.holder = f"{threading.current_thread().name}:{uuid.uuid4().hex[:12]}"
 
     def next_run(self, now: datetime) -> datetime:
         hour, minute = (int(x) for x in self.settings.reassess_at.split(":"))
@@ -64,13 +68,24 @@ class DailyRoll:
                 self.run_due()
 
     def run_due(self, today: date | None = None) -> int:
-        """Re-assess customers assessed before today; returns how many were re-assessed."""
+        """Re-assess customers assessed before today; returns how many were re-assessed.
+
+        Only in the worker that claims today's run (``job_runs``); elsewhere it returns 0.
+        """
         today = today or datetime.now(self.settings.zone).date()
+        key = today.isoformat()
         done = 0
         after = 0  # keyset: a customer the engine cannot assess keeps its old as_of
         try:
+            with transaction(self.factory) as session:
+                if not job_runs.start(session, JOB, key, self.holder):
+                    log.info("daily re-assessment of %s: run by another worker", key)
+                    return 0
             while not self.stop.is_set():
                 with self.busy, transaction(self.factory) as session:
+                    if not job_runs.beat(session, JOB, key, self.holder):
+                        log.warning("daily re-assessment of %s taken over by another worker", key)
+                        return done
                     ids = list(
                         session.scalars(
                             select(Assessment.customer_id)
@@ -85,13 +100,10 @@ class DailyRoll:
                     outbox.queue_for_salesforce(session, ids)
                     done += len(ids)
                     after = ids[-1]
-            with transaction(self.factory) as session:
-                session.execute(
-                    delete(OutboxMessage).where(
-                        OutboxMessage.status == outbox.SENT,
-                        OutboxMessage.sent_at < utcnow() - SENT_RETENTION,
-                    )
-                )
+            retention.prune(self.factory, self.settings, self.stop)
+            if not self.stop.is_set():
+                with transaction(self.factory) as session:
+                    job_runs.finish(session, JOB, key, self.holder)
         except Exception:
             log.exception("daily re-assessment failed")
         if done:

@@ -4,12 +4,17 @@ Documents are serialised once (orjson, in ``service.credit.document_json``) and 
 text. On PostgreSQL a chunk of at least ``COPY_AT_LEAST`` rows is COPYed into a temporary table
 and merged with one ``INSERT ... ON CONFLICT`` (SQLAlchemy has no COPY). A customer the engine
 cannot assess (say, a missing exchange rate) gets ``error`` set on its row and keeps its last
-good figures.
+good figures (a first assessment that fails is stored with status ``ERROR``).
+
+One customer never fails the others: any exception while assessing or serialising one customer
+(an ``AssessmentError``, or a bug or an overflow on that customer's data) is caught for that
+customer alone, logged with its number and stored as its error, and the chunk goes on.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -37,6 +42,34 @@ from service.credit import (
 )
 from service.models import Assessment as AssessmentRow
 
+log = logging.getLogger(__name__)
+
+
+class UnexpectedFailure(AssessmentError):
+    """The engine (or the serialiser) raised something other than ``AssessmentError`` for one
+    customer: a bug or a value it cannot handle. Stored as that customer's error like any other
+    ``AssessmentError``, so the rest of the chunk is assessed."""
+
+    code = "unexpected_error"
+
+    def __init__(self, customer: str, exc: BaseException) -> None:
+        super().__init__(
+            customer,
+            f"the credit engine failed on this customer ({type(exc).__name__}: {str(exc)[:300]}); "
+            "the other customers were assessed",
+        )
+
+
+def _unexpected(customer: str, exc: Exception, logged: list[int]) -> UnexpectedFailure:
+    """Log an unexpected failure with the customer's number (the first traceback of a run in
+    full, the rest in one line each, so a bug that hits the whole book does not flood the log)."""
+    if logged[0] == 0:
+        log.error("customer %s cannot be assessed", customer, exc_info=exc)
+    else:
+        log.error("customer %s cannot be assessed: %s: %s", customer, type(exc).__name__, exc)
+    logged[0] += 1
+    return UnexpectedFailure(customer, exc)
+
 
 @dataclass
 class ReassessReport:
@@ -61,11 +94,16 @@ class ReassessReport:
 def assess_inputs(
     inputs: dict[int, CustomerInputs], as_of: date, policy: Policy
 ) -> Iterator[tuple[int, Assessment | AssessmentError]]:
+    """Each customer's assessment, or why it could not be made: never raises for one customer."""
+    logged = [0]
     for cid, customer in inputs.items():
         try:
-            yield cid, assess(customer, policy, as_of)
+            result: Assessment | AssessmentError = assess(customer, policy, as_of)
         except AssessmentError as exc:
-            yield cid, exc
+            result = exc
+        except Exception as exc:  # one customer's bug or overflow must not fail the others
+            result = _unexpected(customer.number, exc, logged)
+        yield cid, result
 
 
 class _JSONText(TypeDecorator[str]):
@@ -222,7 +260,13 @@ def prepare_rows(
     statuses = report.statuses
     good: list[tuple[Any, ...]] = []
     bad: list[dict[str, Any]] = []
+    logged = [0]
     for cid, result in results:
+        if not isinstance(result, AssessmentError):
+            try:
+                document = document_json(result)
+            except Exception as exc:  # a figure the serialiser cannot write: this customer only
+                result = _unexpected(result.customer, exc, logged)
         if isinstance(result, AssessmentError):
             report.errors[result.customer] = result.message
             bad.append(_error_row(cid, result.message, as_of, now))
@@ -239,7 +283,7 @@ def prepare_rows(
                 result.days_past_due,
                 result.risk_score,
                 result.collection_priority,
-                document_json(result),
+                document,
                 None,
                 now,
             )

@@ -18,6 +18,7 @@ from marshmallow import ValidationError, fields
 
 from service.credit.money import MAX_AMOUNT
 from service.feeds.currencies import is_currency
+from service.salesforce_ids import to18
 
 # ASCII digits only (``\d`` takes "٣") and nothing after (``$`` lets a trailing newline through).
 _AMOUNT = re.compile(r"-?[0-9]{1,14}(\.[0-9]{1,4})?")
@@ -29,7 +30,6 @@ AMOUNT_LIMIT = (
 _INSTANT_RANGE = (
     "Must be within 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z once converted to UTC."
 )
-_SALESFORCE_ID = re.compile(r"[A-Za-z0-9]{15}([A-Za-z0-9]{3})?")
 
 
 class Parsed:
@@ -201,8 +201,13 @@ class Count(Parsed, fields.Integer):
 
 
 class SalesforceId(Parsed, fields.String):
+    """A record id in either form, stored in its 18-character form (``service.salesforce_ids``)."""
+
     def parse(self, value):
-        # fullmatch: with ``$``, "001000000000001AAA\n" passed and overflowed VARCHAR(18).
-        if not isinstance(value, str) or not _SALESFORCE_ID.fullmatch(value):
-            raise ValueError("Must be a 15- or 18-character Salesforce record id.")
-        return value
+        try:
+            return to18(value)
+        except ValueError:
+            raise ValueError(
+                "Must be a 15- or 18-character Salesforce record id (an 18-character id's "
+                "last 3 characters are the checksum of the first 15)."
+            ) from None

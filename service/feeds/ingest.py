@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from service import payment_matching
 from service.bulk import (
     bulk_insert,
     bulk_update,
@@ -30,6 +31,7 @@ from service.bulk import (
 )
 from service.errors import FieldError
 from service.models import CONFIRMED, Allocation, Customer, Payment, Receivable
+from service.pending_actions import attach_pending_actions
 
 _CUSTOMER_FIELDS = (
     "name",
@@ -170,6 +172,8 @@ def apply_batch(
     """
     result = ApplyResult()
     source = batch["source"]
+    if batch["payments"]:
+        _lock_paying_customers(session, batch, stored_customers or {})
     customer_ids = _apply_customers(session, source, batch["customers"], now, result)
     numbers = {row["customer"] for kind in ("receivables", "payments") for row in batch[kind]}
     missing = numbers - customer_ids.keys()
@@ -181,6 +185,23 @@ def apply_batch(
     _apply_receivables(session, source, batch["receivables"], customer_ids, now, result)
     _apply_payments(session, source, batch["payments"], customer_ids, now, result)
     return result
+
+
+def _lock_paying_customers(session: Session, batch: dict[str, Any], known: dict[str, int]) -> None:
+    """Lock the stored customers a batch with payments writes, in id order, before writing.
+
+    Its payments may supersede provisional ones (``service.payment_matching``), which needs
+    their customers locked; taking every lock of the batch at once, in id order, keeps it from
+    deadlocking with re-assessment, which locks in id order too.
+    """
+    numbers = {row["number"] for row in batch["customers"]} | {
+        row["customer"] for row in batch["payments"]
+    }
+    ids = {known[n] for n in numbers if n in known}
+    missing = numbers - known.keys()
+    if missing:
+        ids.update(customer_ids_by_number(session, missing).values())
+    payment_matching.lock_customers(session, ids)
 
 
 def _apply_customers(
@@ -239,8 +260,7 @@ def _apply_customers(
         if not changes:
             result.customers.ignored += 1
             continue
-        updates.append((old.id, changes))
-        result.customer_ids.add(old.id)
+        updates.append((old.id, version, changes))
 
     ids = {number: found.id for number, found in stored.items()}
     if inserts:
@@ -250,14 +270,28 @@ def _apply_customers(
         result.customers.accepted += len(inserts)
     # In id order, the order in which re-assessment locks customers (service.assessments.queue):
     # two transactions that lock rows in one order cannot deadlock.
-    for customer_id, changes in sorted(updates, key=lambda update: update[0]):
+    table = Customer.__table__
+    applied_links: dict[int, str] = {}
+    for customer_id, version, changes in sorted(updates, key=lambda update: update[0]):
         # Customers change rarely and each may change different fields; one UPDATE each is fine.
-        session.execute(
-            update(Customer.__table__)
-            .where(Customer.__table__.c.id == customer_id)
-            .values(**changes, updated_at=now)
-        )
-    result.customers.accepted += len(updates)
+        statement = update(table).where(table.c.id == customer_id)
+        if version is not None:
+            # Checked again by the UPDATE: a concurrent batch may have stored a newer version
+            # since the read above (PostgreSQL re-reads the row once its lock is free).
+            statement = statement.where(
+                or_(table.c.source_updated_at.is_(None), table.c.source_updated_at < version)
+            )
+        if session.execute(statement.values(**changes, updated_at=now)).rowcount:
+            result.customers.accepted += 1
+            result.customer_ids.add(customer_id)
+            if changes.get("salesforce_account_id"):
+                applied_links[customer_id] = changes["salesforce_account_id"]
+        else:
+            result.customers.ignored += 1
+    # Actions logged on these Accounts before they were linked now count (service.pending_actions).
+    links = {ids[row["number"]]: row["salesforce_account_id"] for row in inserts}
+    links.update(applied_links)
+    attach_pending_actions(session, links)
     return ids
 
 
@@ -388,6 +422,8 @@ def _apply_payments(
         for part in key_chunks(session, [u["b_id"] for u in updates]):
             session.execute(delete(Allocation).where(key_in(session, Allocation.payment_id, part)))
     result.payments.accepted += len(inserts) + len(updates)
+    # A posting of money already announced (Salesforce, Stripe, a bank file) replaces it.
+    payment_matching.supersede_provisional(session, sorted(written.values()))
 
     applied = [row for row in rows if row.get("applied_to") and row["id"] in written]
     if not applied:

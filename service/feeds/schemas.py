@@ -212,13 +212,20 @@ class ErpBatchOut(Schema):
 
 
 class ErrorOut(Schema):
-    code = fields.String()
-    path = fields.String()
-    message = fields.String()
+    code = fields.String(
+        required=True,
+        metadata={"description": "stable, e.g. invalid, unauthorized, not_found, too_large"},
+    )
+    path = fields.String(
+        metadata={"description": "where in the request body, e.g. receivables[3].due_date"}
+    )
+    message = fields.String(required=True, metadata={"description": "for people, in English"})
 
 
 class ErrorsOut(Schema):
-    errors = fields.List(fields.Nested(ErrorOut))
+    """The body of every error answer (4xx and 5xx), whatever the endpoint: always a list."""
+
+    errors = fields.List(fields.Nested(ErrorOut), required=True)
 
 
 # --- the fast path ------------------------------------------------------------------------------

@@ -24,7 +24,12 @@ from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSessi
 
 from service.config import SyncSettings
 from service.salesforce.auth import Authenticator, Token
-from service.salesforce.errors import RetryableError, SessionExpired, error_from_response
+from service.salesforce.errors import (
+    PermanentError,
+    RetryableError,
+    SessionExpired,
+    error_from_response,
+)
 from service.salesforce.http import dumps, make_http_session
 
 log = logging.getLogger(__name__)
@@ -119,9 +124,17 @@ class SalesforceClient:
             lambda sf: sf.restful(path, params=params or None, method=method, **kwargs)
         )
 
-    def query_all(self, soql: str) -> list[dict]:
-        """Every record of a SOQL query (follows nextRecordsUrl); build soql with format_soql."""
-        result = self.call(lambda sf: sf.query(soql, timeout=self.settings.request_timeout))
+    def query_all(self, soql: str, *, include_deleted: bool = False) -> list[dict]:
+        """Every record of a SOQL query (follows nextRecordsUrl); build soql with format_soql.
+
+        ``include_deleted`` runs it as ``queryAll``: records in the recycle bin come too, with
+        ``IsDeleted`` true (until they are purged from it).
+        """
+        result = self.call(
+            lambda sf: sf.query(
+                soql, include_deleted=include_deleted, timeout=self.settings.request_timeout
+            )
+        )
         records = list(result.get("records", []))
         while not result.get("done", True) and result.get("nextRecordsUrl"):
             url = result["nextRecordsUrl"]
@@ -146,3 +159,21 @@ def build_client(
 ) -> SalesforceClient:
     """The factory every caller uses (worker threads share one Authenticator)."""
     return SalesforceClient(settings, authenticator)
+
+
+def read_record_with(client: SalesforceClient) -> Callable[[str, str], dict | None]:
+    """A record by Id through REST, or None when it is gone (deleted, never existed): what the
+    event handlers re-read a record with (the worker's subscriber, ``events replay``)."""
+
+    def read(sobject: str, record_id: str) -> dict | None:
+        try:
+            record = client.rest("GET", f"sobjects/{sobject}/{record_id}")
+        except PermanentError as exc:
+            if exc.code in ("NOT_FOUND", "ENTITY_IS_DELETED"):
+                return None
+            raise
+        if record:
+            record.pop("attributes", None)
+        return record
+
+    return read

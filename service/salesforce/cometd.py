@@ -14,8 +14,13 @@ This client does only what the Streaming API needs (wire facts §1):
   handshake again and re-subscribe (a new handshake drops every subscription);
 * ``401`` / ``reconnect: none``: log in again (shared Authenticator), then handshake;
   but ``503::Server is too busy`` hidden behind a 401 is only backed off, not re-authenticated;
-* a rejected replay id (any 400 on a subscribe carrying N >= 0): fall back to -2 and tell the
-  owner, who reconciles what may have been missed (the inbox makes the replay harmless);
+* a rejected replay id (a 400 on a subscribe carrying N >= 0, other than "does not exist"):
+  tell the owner, who recovers what the gap may hold, then subscribe at -2 (the inbox makes the
+  replay harmless); if the owner cannot recover it yet, the channel waits like a refused one
+  and the stored id is asked again, so the gap is never skipped;
+* a refused subscription (no permission, a channel not enabled, a limit): only that channel
+  waits, and is asked again with its own exponential backoff before a later connect; the
+  other channels keep streaming. ``refused`` says which channels wait and why;
 * 5xx, timeouts and "too busy": exponential backoff with jitter, interruptible by ``stop``.
 
 The transport sits behind ``poll()`` returning ``StreamEvent``s, so it can be swapped for the
@@ -28,6 +33,7 @@ import itertools
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +64,15 @@ class StreamEvent:
     @property
     def event_uuid(self) -> str | None:
         return (self.data.get("event") or {}).get("EventUuid")
+
+
+@dataclass
+class Refusal:
+    """A channel the org would not subscribe us to: the error, how often, when to ask again."""
+
+    error: str
+    attempts: int
+    retry_at: float  # time.monotonic()
 
 
 class _Rehandshake(Exception):
@@ -91,6 +106,7 @@ class BayeuxClient:
         replay: dict[str, int],
         on_replay_reset: Callable[[str, int], None] | None = None,
         backoff_max: float = 30.0,
+        resubscribe_max: float = 300.0,
         stop: threading.Event | None = None,
     ):
         self._instance_url = instance_url
@@ -100,13 +116,21 @@ class BayeuxClient:
         self.replay = dict(replay)
         self.on_replay_reset = on_replay_reset
         self.backoff_max = backoff_max
+        self.resubscribe_max = resubscribe_max
+        self.refused: dict[str, Refusal] = {}
         self.stop = stop or threading.Event()
         self.client_id: str | None = None
         self._ids = itertools.count(1)
         self._interval_ms = 0
         self._timeout_ms = 110_000
         self._failures = 0
-        self.stats = {"handshakes": 0, "reauth": 0, "replay_fallbacks": 0, "backoffs": 0}
+        self.stats = {
+            "handshakes": 0,
+            "reauth": 0,
+            "replay_fallbacks": 0,
+            "backoffs": 0,
+            "refusals": 0,
+        }
 
     # -- wire ---------------------------------------------------------------------------
 
@@ -177,6 +201,7 @@ class BayeuxClient:
         raise _Rehandshake
 
     def _subscribe(self, channels: Iterable[str]) -> None:
+        """Subscribe ``channels`` at their replay markers; a refused one waits on its own."""
         channels = list(channels)
         msgs = [
             {
@@ -189,31 +214,71 @@ class BayeuxClient:
         ]
         retry: list[str] = []
         for reply in self._send(msgs):
-            if reply.get("channel") != "/meta/subscribe" or reply.get("successful"):
+            if reply.get("channel") != "/meta/subscribe":
                 continue
             channel = reply.get("subscription")
+            if channel not in channels:
+                continue
+            if reply.get("successful"):
+                refusal = self.refused.pop(channel, None)
+                if refusal is not None:
+                    log.info("subscribed to %s after %s refusal(s)", channel, refusal.attempts)
+                continue
             error = str(reply.get("error", ""))
             code = _code(error)
             asked = self.replay.get(channel, NEW_EVENTS)
-            if code == "400" and asked >= 0:
-                # The stored replay id is outside retention (or unknown): take everything still
-                # retained and let the owner reconcile the gap; the inbox drops duplicates.
+            if code == "400" and asked >= 0 and "does not exist" not in error:
+                # The stored replay id is outside retention (or unknown). The owner recovers
+                # what the gap may hold first; then everything still retained is replayed.
                 log.warning(
-                    "replay id %s rejected on %s; replaying all retained events", asked, channel
+                    "replay id %s rejected on %s; recovering the gap, then replaying all "
+                    "retained events",
+                    asked,
+                    channel,
                 )
-                self.replay[channel] = ALL_EVENTS
                 self.stats["replay_fallbacks"] += 1
-                if self.on_replay_reset:
-                    self.on_replay_reset(channel, asked)
+                try:
+                    if self.on_replay_reset:
+                        self.on_replay_reset(channel, asked)
+                except Exception as exc:
+                    # Keep asking with the stored id: subscribing at -2 now would skip the gap.
+                    log.warning("recovering the gap on %s failed", channel, exc_info=True)
+                    self._refuse(channel, f"gap not recovered yet: {type(exc).__name__}: {exc}")
+                    continue
+                self.replay[channel] = ALL_EVENTS
                 retry.append(channel)
             elif code == "403" and (
                 "handshake" in error.lower() or "unknown client" in error.lower()
             ):
                 raise _Rehandshake
             else:
-                raise StreamingError(f"cannot subscribe to {channel}: {error}")
+                self._refuse(channel, error)
         if retry:
             self._subscribe(retry)
+
+    def _refuse(self, channel: str, error: str) -> None:
+        """Leave ``channel`` out for now and ask again after its own backoff (with jitter)."""
+        previous = self.refused.get(channel)
+        attempts = (previous.attempts if previous else 0) + 1
+        delay = min(self.resubscribe_max, 2.0 ** min(attempts - 1, 16))
+        delay *= 0.75 + random.random() / 2
+        self.refused[channel] = Refusal(error[:500], attempts, time.monotonic() + delay)
+        self.stats["refusals"] += 1
+        log.warning(
+            "subscription to %s refused (%s); the other channels keep running; "
+            "asking again in %.1fs (refusal %s)",
+            channel,
+            error[:200],
+            delay,
+            attempts,
+        )
+
+    def _resubscribe_due(self) -> None:
+        """Ask again for the refused channels whose backoff has run out."""
+        now = time.monotonic()
+        due = [ch for ch, r in self.refused.items() if r.retry_at <= now]
+        if due:
+            self._subscribe(due)
 
     def start(self) -> None:
         """Handshake and subscribe every channel at its replay marker, recovering as needed."""
@@ -249,6 +314,15 @@ class BayeuxClient:
             self.start()
             if self.client_id is None:
                 return []
+        try:
+            self._resubscribe_due()
+        except _Rehandshake:
+            self.client_id = None
+            return []
+        except _Reauthenticate:
+            self.client_id = None
+            self._reauthenticate()
+            return []
         if self._interval_ms:
             self.stop.wait(self._interval_ms / 1000)
         msg = {

@@ -6,12 +6,18 @@ so the new credit status reaches the Account by the outbox, atomically with its 
 
 * ``/data/Collection_Action__ChangeEvent``: upsert the action by Salesforce Id. A CDC UPDATE
   carries only the changed fields, so they are merged into our row; when we have no row yet
-  (or the event is a GAP_*), the record is re-read through REST instead.
-* ``/data/AccountChangeEvent``: link by ``ERP_Customer_Number__c``, take ``Credit_Limit__c`` and
-  ``Credit_Hold_Override_Until__c``. Changes that touch none of these (our own pushes echo back
-  as change events) are ignored, which keeps push -> CDC -> push from looping.
+  (or the event is a GAP_*), the record is re-read through REST instead. An action on an Account
+  no customer is linked to yet is kept without a customer (``service.pending_actions``).
+* ``/data/AccountChangeEvent``: link by ``ERP_Customer_Number__c`` (and attach the Account's
+  waiting actions), take ``Credit_Limit__c`` and ``Credit_Hold_Override_Until__c``. Changes that
+  touch none of these (our own pushes echo back as change events) are ignored, which keeps
+  push -> CDC -> push from looping.
 * ``/event/Credit_Review_Request__e``: re-assess at once and always publish a status event.
-* ``/event/Payment_Received__e``: a provisional payment, counted until the ERP confirms it.
+* ``/event/Payment_Received__e``: a provisional payment, counted until the ERP posts it
+  (``service.payment_matching`` says when a posting is the same payment).
+
+Account ids are compared exactly, in their 18-character form (``service.salesforce_ids``); an
+event naming a malformed one is rejected.
 
 A handler raises ``EventRejected`` for an event it can never apply (unknown account, malformed
 payload): the subscriber records it as failed in the inbox, advances the cursor, changes nothing.
@@ -22,16 +28,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from service import outbox
+from service import outbox, payment_matching
 from service.models import (
-    CONFIRMED,
     PROVISIONAL,
     SUPERSEDED,
     CollectionAction,
@@ -40,8 +45,10 @@ from service.models import (
     Payment,
     Receivable,
 )
+from service.pending_actions import attach_pending_actions
 from service.salesforce.cometd import StreamEvent
 from service.salesforce.errors import PermanentError
+from service.salesforce_ids import to18
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +63,6 @@ ACCOUNT_FIELDS_OF_INTEREST = (
     "Credit_Hold_Override_Until__c",
 )
 PAYMENT_SOURCE = "salesforce"
-MATCH_WINDOW = timedelta(days=10)
 
 
 class EventRejected(Exception):
@@ -106,22 +112,22 @@ def _instant(value: Any, name: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _id15(record_id: str | None) -> str | None:
-    return record_id[:15] if record_id else None
-
-
-def customer_by_account(session: Session, account_id: str | None) -> Customer | None:
-    """The customer linked to an Account Id (15- or 18-character forms both match)."""
-    if not account_id:
+def account_id(value: Any, name: str) -> str | None:
+    """An Account id from an event in its 18-character form; ``EventRejected`` when malformed."""
+    if value is None or value == "":
         return None
-    rows = session.scalars(
-        select(Customer).where(Customer.salesforce_account_id.in_({account_id, account_id[:15]}))
-    ).all()
-    if rows:
-        return rows[0]
-    # A customer may be linked with the other form of the same Id.
+    try:
+        return to18(value)
+    except ValueError as exc:
+        raise EventRejected(f"{name}: {exc}") from None
+
+
+def customer_by_account(session: Session, account: str | None) -> Customer | None:
+    """The customer linked to an Account (its id in 18-character form, as stored)."""
+    if not account:
+        return None
     return session.scalars(
-        select(Customer).where(Customer.salesforce_account_id.like(account_id[:15] + "%"))
+        select(Customer).where(Customer.salesforce_account_id == account)
     ).first()
 
 
@@ -149,7 +155,7 @@ class Handlers:
         # Inside ``batch()``: customer id -> announce, re-assessed once at the end of the batch.
         self._touched: dict[int, bool] | None = None
         self._receivables: set[int] = set()
-        # Account Id (15) -> customer, per batch. The objects themselves: the session's identity
+        # Account Id (18) -> customer, per batch. The objects themselves: the session's identity
         # map holds them only weakly, and an id alone costs a SELECT per event once they are gone.
         self._customers: dict[str, Customer] = {}
         self._actions: dict[str, CollectionAction] = {}
@@ -201,18 +207,21 @@ class Handlers:
         for event in events:
             payload = event.payload if isinstance(event.payload, dict) else {}
             for key in ("Account__c", "Account_Id__c"):
-                if isinstance(payload.get(key), str) and payload[key]:
-                    accounts.update({payload[key], payload[key][:15]})
+                try:
+                    account = to18(payload.get(key))
+                except ValueError:
+                    continue  # the handler rejects the event
+                accounts.add(account)
             if event.channel == ACTION_CHANNEL:
                 header = payload.get("ChangeEventHeader") or {}
                 for rid in header.get("recordIds") or []:
                     if isinstance(rid, str):
                         actions.update({rid, rid[:15]})
-        if accounts:  # both Id forms in one IN list, so the index is used
+        if accounts:
             for customer in session.scalars(
                 select(Customer).where(Customer.salesforce_account_id.in_(sorted(accounts)))
             ):
-                self._customers[customer.salesforce_account_id[:15]] = customer
+                self._customers[customer.salesforce_account_id] = customer
         if actions:
             self._actions = {
                 a.salesforce_id[:15]: a
@@ -224,16 +233,16 @@ class Handlers:
             }
             self._actions_known = {r[:15] for r in actions}
 
-    def _customer(self, session: Session, account_id: str | None) -> Customer | None:
+    def _customer(self, session: Session, account: str | None) -> Customer | None:
         """customer_by_account, remembered for the batch (bursts hit the same Accounts)."""
-        if not account_id:
+        if not account:
             return None
-        customer = self._customers.get(account_id[:15])
+        customer = self._customers.get(account)
         if customer is not None:
             return customer
-        customer = customer_by_account(session, account_id)
+        customer = customer_by_account(session, account)
         if customer is not None and self._touched is not None:
-            self._customers[account_id[:15]] = customer
+            self._customers[account] = customer
         return customer
 
     def _changed(
@@ -269,16 +278,20 @@ class Handlers:
             raise EventRejected("change event without ChangeEventHeader.recordIds")
         change = str(header.get("changeType", ""))
         touched: set[int] = set()
+        stored = False
         for record_id in header["recordIds"]:
-            touched |= self._apply_action(session, record_id, change, payload)
+            changed = self._apply_action(session, record_id, change, payload)
+            stored = stored or changed is not None
+            touched |= changed or set()
+        touched.discard(None)
         if touched:
             self._changed(session, touched)
-            return "processed"
-        return "ignored"
+        return "processed" if stored else "ignored"
 
     def _apply_action(
         self, session: Session, record_id: str, change: str, body: dict[str, Any]
-    ) -> set[int]:
+    ) -> set[int | None] | None:
+        """Apply one record's change; the customers it moved, or None when nothing changed."""
         if record_id[:15] in self._actions_known:  # prefetched for the batch
             row = self._actions.get(record_id[:15])
         else:
@@ -289,7 +302,7 @@ class Handlers:
             ).first()
         if change == "DELETE":
             if row is None or row.is_deleted:
-                return set()
+                return None
             row.is_deleted = True
             return {row.customer_id}
         fields = dict(body)
@@ -305,25 +318,21 @@ class Handlers:
         if change == "UNDELETE" and row is not None:
             row.is_deleted = False
         before = row.customer_id if row is not None else None
-        account_id = fields.get("Account__c") if "Account__c" in fields else None
-        customer = None
-        if account_id is not None or row is None:
-            customer = self._customer(session, account_id)
-            if customer is None:
-                raise EventRejected(
-                    f"Collection_Action__c {record_id}: unknown account {account_id!r}"
-                )
+        account = account_id(fields.get("Account__c"), "Account__c")
+        if account is None and row is None:
+            raise EventRejected(f"Collection_Action__c {record_id} without Account__c")
+        # An Account no customer is linked to yet: the action waits for the link (customer None).
+        customer = self._customer(session, account)
         if row is None:
-            row = CollectionAction(
-                salesforce_id=record_id[:18], customer_id=customer.id, type="Note"
-            )
+            row = CollectionAction(salesforce_id=record_id[:18], type="Note")
             row.occurred_at = _instant(fields.get("CreatedDate"), "CreatedDate") or datetime.now(
                 UTC
             )
             session.add(row)
             self._actions[record_id[:15]] = row  # a later event of this batch finds it
-        elif customer is not None:
-            row.customer_id = customer.id
+        if account is not None:
+            row.salesforce_account_id = account
+            row.customer_id = customer.id if customer is not None else None
         self._merge_action(session, row, fields)
         # In a batch the new and changed actions are flushed together (one multi-row INSERT)
         # before the batch re-assesses its customers; later events of the batch find them in
@@ -405,6 +414,7 @@ class Handlers:
         self, session: Session, record_id: str, f: dict[str, Any], change: str
     ) -> set[int]:
         self._customers.clear()  # links may change below
+        record_id = account_id(record_id, "ChangeEventHeader.recordIds")
         linked = customer_by_account(session, record_id)
         touched: set[int] = set()
         if change == "DELETE":
@@ -426,6 +436,8 @@ class Handlers:
             if target is not None and target.salesforce_account_id != record_id:
                 target.salesforce_account_id = record_id
                 requeue_unmatched(session, target.id)
+            if target is not None:
+                attach_pending_actions(session, {target.id: record_id})
             customer = target
             if target is None:
                 # An Account whose ERP number we do not know (yet): nothing to link. The pusher
@@ -447,16 +459,16 @@ class Handlers:
     # -- platform events -----------------------------------------------------------------
 
     def review_request(self, session: Session, event: StreamEvent) -> str:
-        account_id = event.payload.get("Account_Id__c")
-        customer = self._customer(session, account_id)
+        account = account_id(event.payload.get("Account_Id__c"), "Account_Id__c")
+        customer = self._customer(session, account)
         if customer is None:
-            raise EventRejected(f"Credit_Review_Request__e for unknown account {account_id!r}")
+            raise EventRejected(f"Credit_Review_Request__e for unknown account {account!r}")
         self._changed(session, [customer.id], announce=True)
         return "processed"
 
     def payment_received(self, session: Session, event: StreamEvent) -> str:
         p = event.payload
-        customer = self._customer(session, p.get("Account_Id__c"))
+        customer = self._customer(session, account_id(p.get("Account_Id__c"), "Account_Id__c"))
         if customer is None and p.get("ERP_Customer_Number__c"):
             customer = session.scalars(
                 select(Customer).where(Customer.number == str(p["ERP_Customer_Number__c"]))
@@ -492,10 +504,14 @@ class Handlers:
             status=PROVISIONAL,
             reference=reference,
         )
-        # The ERP may have confirmed it already: then it is recorded but never counted.
-        confirmed = find_confirming_payment(
-            session, customer.id, amount, currency, reference, payment.received_at
+        facts = payment_matching.PaymentFacts(
+            0, customer.id, amount, currency, payment.received_at, reference
         )
+        payment_matching.lock_customers(session, [customer.id])
+        if payment_matching.announced_before(session, PAYMENT_SOURCE, facts):
+            return "ignored"  # the same payment announced again (a Flow firing twice)
+        # The ERP may have posted it already: then it is recorded but never counted.
+        confirmed = payment_matching.confirmation_of(session, facts)
         if confirmed is not None:
             payment.status = SUPERSEDED
             payment.superseded_by_id = confirmed
@@ -503,41 +519,6 @@ class Handlers:
         session.flush()
         self._changed(session, [customer.id])
         return "processed"
-
-
-def find_confirming_payment(
-    session: Session,
-    customer_id: int,
-    amount: Decimal,
-    currency: str,
-    reference: str | None,
-    received_at: datetime,
-) -> int | None:
-    """A confirmed payment this provisional one duplicates: same reference, else same amount.
-
-    Matching by amount alone takes only a confirmed payment received within ``MATCH_WINDOW`` of
-    it that no other provisional payment already claims, so last month's equal instalment or
-    two equal provisional payments are never folded into one.
-    """
-    base = select(Payment).where(
-        Payment.customer_id == customer_id,
-        Payment.status == CONFIRMED,
-        Payment.currency == currency,
-    )
-    if reference:
-        match = session.scalars(base.where(Payment.reference == reference)).first()
-        if match is not None:
-            return match.id
-    claimed = select(Payment.superseded_by_id).where(Payment.superseded_by_id.is_not(None))
-    match = session.scalars(
-        base.where(
-            Payment.amount == amount,
-            Payment.id.not_in(claimed),
-            Payment.received_at >= received_at - MATCH_WINDOW,
-            Payment.received_at <= received_at + MATCH_WINDOW,
-        ).order_by(Payment.received_at.desc())
-    ).first()
-    return match.id if match is not None else None
 
 
 def is_permanent(exc: Exception) -> bool:

@@ -13,6 +13,11 @@ exponential backoff, permanent ones to ``dead`` with the error; a customer with 
 ``unmatched`` (never guessed). What the org acknowledged is recorded in the same transaction
 that marks the rows sent. Rows recovered from a dead worker are diffed against the org's
 current values instead, so a push the org applied before the crash is not applied twice.
+
+While a claim is pushed its lease is renewed (``ClaimHeartbeat``), and every acknowledgement is
+fenced by the claim's token (``outbox.held``): a pusher whose rows were taken over after it
+stalled past its lease records nothing for them, and the pusher that took them over compares
+with the org before writing or announcing a status.
 """
 
 from __future__ import annotations
@@ -31,9 +36,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service import outbox
+from service.assessments import queue as assessment_queue
 from service.config import SyncSettings
 from service.db import transaction, utcnow
 from service.models import Assessment, CollectionAction, Customer, OutboxMessage, Receivable
+from service.pending_actions import attach_pending_actions
+from service.salesforce.claim_heartbeat import ClaimHeartbeat
 from service.salesforce.client import SalesforceClient
 from service.salesforce.errors import (
     Disposition,
@@ -54,6 +62,7 @@ from service.salesforce.fields import (
     fields_hash,
 )
 from service.salesforce.http import json_default
+from service.salesforce.keys import receivable_item_id
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +88,7 @@ class PushReport:
     retried: int = 0
     dead: int = 0
     unmatched: int = 0
+    fenced: int = 0
     calls: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -94,6 +104,7 @@ class _AccountPush:
     announce: bool
     computed_at: datetime | None = None
     event: dict[str, Any] | None = None
+    org_has_status: bool = False
 
 
 def _status_event(account_id: str, previous: str | None, desired: dict[str, Any]) -> dict[str, Any]:
@@ -182,19 +193,22 @@ class Pusher:
             if t not in accounts and t not in receivables
             for r in rows
         ]
-        if other:
-            with transaction(self.factory) as session:
-                outbox.mark_failed(session, other, "unknown outbox target", "UNKNOWN_TARGET")
-            report.dead += len(other)
         try:
-            if accounts:
-                self._push_accounts(accounts, claim.recovered, report, preloaded)
-            if receivables:
-                self._push_receivables(receivables, report)
+            with ClaimHeartbeat(self.factory, claim.token, self.settings.claim_lease_seconds):
+                if other:
+                    with transaction(self.factory) as session:
+                        outbox.mark_failed(
+                            session, other, "unknown outbox target", "UNKNOWN_TARGET"
+                        )
+                    report.dead += len(other)
+                if accounts:
+                    self._push_accounts(accounts, claim.recovered, report, preloaded)
+                if receivables:
+                    self._push_receivables(receivables, report)
         finally:
             report.calls = self.client.calls - calls_before
         log.info(
-            "push: claimed=%s accounts=%s unchanged=%s receivables=%s events=%s retry=%s dead=%s unmatched=%s calls=%s",
+            "push: claimed=%s accounts=%s unchanged=%s receivables=%s events=%s retry=%s dead=%s unmatched=%s fenced=%s calls=%s",
             report.claimed,
             report.accounts_sent,
             report.accounts_unchanged,
@@ -203,6 +217,7 @@ class Pusher:
             report.retried,
             report.dead,
             report.unmatched,
+            report.fenced,
             report.calls,
         )
         return report
@@ -242,6 +257,10 @@ class Pusher:
                     update(Customer),
                     [{"id": cid, "salesforce_account_id": acc} for cid, acc in found.items()],
                 )
+                # Actions logged on these Accounts before the link count from now on.
+                attached = attach_pending_actions(session, found)
+                if attached:
+                    assessment_queue.request(session, attached, utcnow())
         return found
 
     def _org_values(self, account_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -338,10 +357,16 @@ class Pusher:
                 pushes = [p for p in pushes if p not in recovered_pushes]
                 org = {}
             for p in recovered_pushes:
-                if p.account_id[:15] in org:
-                    p.changes = diff(p.desired, org[p.account_id[:15]])
+                current = org.get(p.account_id[:15])
+                if current is not None:
+                    p.changes = diff(p.desired, current)
+                    # The org shows the status already: the claimer before wrote it, and its
+                    # status event went in the same call. Announcing it again would double it.
+                    p.org_has_status = current.get(STATUS_FIELD) == p.desired.get(STATUS_FIELD)
         for p in pushes:
-            status_changed = (p.previous_status or "OK") != p.desired.get(STATUS_FIELD)
+            status_changed = (p.previous_status or "OK") != p.desired.get(
+                STATUS_FIELD
+            ) and not p.org_has_status
             if status_changed or p.announce:
                 p.event = _status_event(p.account_id, p.previous_status, p.desired)
         to_write = [p for p in pushes if p.changes]
@@ -541,6 +566,7 @@ class Pusher:
         event_failed.update({cid: err for cid, err in events.items() if err is not None})
         now = utcnow()
         with transaction(self.factory) as session:
+            pushes = self._still_held(session, pushes, report)
             updates = []
             for p in pushes:
                 pushed = canonical_fields(p.desired)
@@ -617,7 +643,10 @@ class Pusher:
             return
         events = events or {}
         with transaction(self.factory) as session:
+            fresh = {id(p) for p in self._still_held(session, [p for p, _, _ in failed], report)}
             for p, code, message in failed:
+                if id(p) not in fresh:
+                    continue
                 if p.customer_id in events and events[p.customer_id] is None:
                     # Its status event went out in the same call: do not announce it twice.
                     session.execute(
@@ -633,6 +662,24 @@ class Pusher:
                     report,
                     None,
                 )
+
+    @staticmethod
+    def _still_held(
+        session: Session, pushes: list[_AccountPush], report: PushReport
+    ) -> list[_AccountPush]:
+        """The pushes whose rows this claim still holds; the others' results are discarded.
+
+        A push whose rows were claimed again by another pusher (this one stalled past its
+        lease) records nothing: not what the org acknowledged, not the status it announced,
+        not its rows' state. The other pusher compares with the org before writing.
+        """
+        kept = {r.id for r in outbox.held(session, [r for p in pushes for r in p.rows])}
+        fresh = [p for p in pushes if all(r.id in kept for r in p.rows)]
+        stale = len(pushes) - len(fresh)
+        if stale:
+            report.fenced += stale
+            log.warning("claim taken over by another pusher: %s results discarded", stale)
+        return fresh
 
     def _mark(self, session, rows, code, message, report, http_status) -> None:
         if classify(code, http_status) is Disposition.RETRY:
@@ -783,11 +830,12 @@ def receivable_status(item: Receivable, disputed: bool) -> str:
 def receivable_record(
     item: Receivable, customer: Customer, disputed: bool, today
 ) -> dict[str, Any]:
-    """A Receivable__c upsert record, its Account linked by ERP_Customer_Number__c."""
+    """A Receivable__c upsert record keyed by source and item id (``salesforce.keys``), its
+    Account linked by ERP_Customer_Number__c."""
     days = (today - item.due_date).days if item.is_open else 0
     return {
         "attributes": {"type": "Receivable__c"},
-        "ERP_Item_Id__c": item.external_id,
+        "ERP_Item_Id__c": receivable_item_id(item.source, item.external_id),
         "Name": item.number[:80],
         "Account__r": {"ERP_Customer_Number__c": customer.number},
         "Type__c": "Credit Note" if item.kind == "credit_note" else "Invoice",

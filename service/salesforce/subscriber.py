@@ -6,18 +6,31 @@ transaction:
 1. record them in the inbox under their dedupe keys (``EventUuid`` for platform events;
    channel, replay id, commit number and record id for change events), in one statement — a
    duplicate changes nothing;
-2. run each handler (the batch in one savepoint; if one is rejected, the batch again with a
-   savepoint per event); an ``EventRejected`` (unknown account, malformed payload) rolls back
-   only its savepoint and marks its inbox row ``failed`` with the error; the touched customers
-   are re-assessed and queued once;
+2. run each handler (the batch in one savepoint; if one fails, the batch again with a
+   savepoint per event); an event whose handler fails rolls back only its savepoint and its
+   inbox row is marked ``failed`` (``EventRejected``: unknown account, malformed payload) or
+   ``parked`` (anything else: a bug, an overflow; payload and error kept for
+   ``credit-control events replay``); the touched customers are re-assessed and queued once;
 3. move each channel's ``stream_cursors`` row forward to its newest replay id in the batch.
 
 So the stored replay id is durable only once the handler's work is committed, and a restart
 resumes exactly after the last handled event. A transient failure (database busy, org down
-while re-reading a record) rolls everything back and the same event is tried again.
+while re-reading a record, see ``service.salesforce.parked.is_transient``) rolls everything back
+and the same events are tried again until they pass. Any other failure of the batch as a whole
+(the batch's re-assessment, say) gets the batch taken apart: each event is handled and its
+customers re-assessed in a savepoint of its own, so the one that fails is parked and the others
+commit. A poison event never holds up the channel.
 
-Only the elected leader subscribes (see leader.py). When the org rejects a stored replay id the
-client falls back to -2 and we reconcile the gap by querying records changed since the cursor.
+Only the elected leader subscribes (see leader.py). A channel the org refuses to subscribe us
+to waits on its own backoff while the others keep streaming (cometd.py).
+
+When the org rejects a stored replay id (outside the 72-hour retention) the gap is recovered
+before anything of the channel is replayed: the change-event channels re-read every record
+changed since the cursor last moved, deleted ones included (``queryAll``), and apply them as
+change events; platform events cannot be read again, so the window they may have been lost in
+is reported (a WARNING and an ``unrecoverable`` inbox row, see ``gaps.py``). Only then does
+the channel subscribe at -2. A crash before the recovery commits leaves the cursor at the
+rejected id, so the next start recovers the gap again.
 """
 
 from __future__ import annotations
@@ -26,7 +39,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from simple_salesforce import format_soql
@@ -35,24 +48,24 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import SyncSettings
 from service.db import transaction, utcnow
-from service.inbox import record_many
-from service.models import InboxMessage, StreamCursor
+from service.inbox import PARKED, record_many
+from service.models import CollectionAction, InboxMessage, StreamCursor
 from service.salesforce.client import SalesforceClient
 from service.salesforce.cometd import BayeuxClient, StreamEvent
-from service.salesforce.errors import PermanentError, RetryableError
+from service.salesforce.errors import PermanentError
+from service.salesforce.gaps import Gap, record_gap
 from service.salesforce.handlers import (
     ACCOUNT_CHANNEL,
     ACTION_CHANNEL,
     EventRejected,
     Handlers,
-    is_permanent,
 )
 from service.salesforce.http import make_http_session
 from service.salesforce.leader import Leadership
+from service.salesforce.parked import INBOX_SOURCE, describe, failure_status, is_transient
 
 log = logging.getLogger(__name__)
 
-INBOX_SOURCE = "salesforce"
 # Events per transaction. Per-transaction work (re-assessment queries, outbox look-ups, commit)
 # is shared by the batch, so a backlog is worked off faster in bigger batches; at 100 events/s
 # a connect carries a handful, and on SQLite a pusher waits at most one batch for the lock.
@@ -62,6 +75,18 @@ ACTION_FIELDS = (
     "Disputed_Amount__c, Dispute_Reason__c, Dispute_Status__c, Follow_Up_Date__c, "
     "Override_Until__c, Notes__c, Source__c, CreatedDate"
 )
+ACCOUNT_FIELDS = "Id, ERP_Customer_Number__c, Credit_Limit__c, Credit_Hold_Override_Until__c"
+# What a change-event channel's gap is recovered from: the object and the fields its handler reads.
+RECONCILE = {
+    ACTION_CHANNEL: ("Collection_Action__c", ACTION_FIELDS),
+    ACCOUNT_CHANNEL: ("Account", ACCOUNT_FIELDS),
+}
+# Records re-applied per transaction while recovering a gap.
+RECONCILE_BATCH = 200
+# The cursor moves when an event is handled, a little after it happened in the org.
+GAP_MARGIN = timedelta(minutes=10)
+# Salesforce keeps deleted records in the recycle bin for 15 days; queryAll finds them until then.
+RECYCLE_BIN = timedelta(days=15)
 
 
 def dedupe_key(event: StreamEvent) -> str:
@@ -134,7 +159,7 @@ def save_cursor(session: Session, channel: str, replay_id: int | None) -> None:
 
 
 class _Isolate(Exception):
-    """An event in a batch was rejected: run the batch again, one savepoint per event."""
+    """An event in a batch failed: run the batch again, one savepoint per event."""
 
 
 class Subscriber:
@@ -161,11 +186,12 @@ class Subscriber:
         # Held while a batch of events is being handled: shutdown waits for it.
         self.busy = threading.Lock()
         self.bayeux: BayeuxClient | None = None
-        self._to_reconcile: dict[str, int] = {}
         self._inbox_updates: list[dict] = []
         self.on_commit: Callable[[], None] | None = None  # e.g. wake the pushers
         self.handled = 0
         self.last_event_at: float | None = None
+        # Replay-id gaps met: records re-applied, and gaps that could not be recovered in full.
+        self.stats = {"gaps": 0, "reconciled": 0, "unrecoverable": 0}
 
     # -- loop -----------------------------------------------------------------------------
 
@@ -195,6 +221,8 @@ class Subscriber:
             replay=replay,
             on_replay_reset=self._replay_reset,
             backoff_max=self.settings.cometd_backoff_max,
+            # A refused channel is asked again less eagerly: a permission is not fixed in seconds.
+            resubscribe_max=self.settings.cometd_backoff_max * 10,
             stop=self.stop,
         )
         self.bayeux.start()
@@ -202,7 +230,6 @@ class Subscriber:
         heartbeat.start()
         try:
             while not self.stop.is_set() and not heartbeat.lost.is_set():
-                self._reconcile_pending()
                 events = self.bayeux.poll()
                 if not events:
                     continue
@@ -217,7 +244,13 @@ class Subscriber:
             heartbeat.done.set()
 
     def _replay_reset(self, channel: str, rejected: int) -> None:
-        self._to_reconcile[channel] = rejected
+        """The org rejected ``rejected`` on ``channel``: recover the gap before replaying.
+
+        Called by the Bayeux client before it subscribes the channel at -2. Raising keeps the
+        channel waiting, and it is recovered again on the next attempt.
+        """
+        with self.busy:
+            self.recover_gap(channel, rejected)
 
     # -- one event ------------------------------------------------------------------------
 
@@ -230,25 +263,42 @@ class Subscriber:
 
         The batch commits as a whole (inbox rows, changes, re-assessments, outbox rows, cursors),
         so a crash or a transient error leaves the cursors where they were and the whole batch
-        is delivered and handled again, the inbox turning repeats into no-ops.
+        is delivered and handled again, the inbox turning repeats into no-ops. A failure that is
+        not transient is tried once more at once with the batch taken apart (``apart``): one
+        savepoint and one re-assessment per event, the failing one parked.
         """
         delay = 0.5
+        apart = False
         while True:
             try:
-                return self._process_once(events)
+                return self._process_once(events, apart=apart)
             except Exception as exc:
                 if self.stop.is_set():
                     raise
+                if not apart and not is_transient(exc):
+                    log.warning(
+                        "events failed (%s: %s); handling them one by one, parking any that fails",
+                        type(exc).__name__,
+                        exc,
+                    )
+                    apart = True
+                    continue
                 log.warning("events failed (%s: %s); trying again", type(exc).__name__, exc)
                 self.stop.wait(delay)
                 delay = min(30.0, delay * 2)
 
-    def _process_once(self, events: list[StreamEvent] | StreamEvent) -> list[str] | str:
+    def _process_once(
+        self, events: list[StreamEvent] | StreamEvent, *, apart: bool = False
+    ) -> list[str] | str:
+        """One transaction over the events; ``apart``: each event handled and its customers
+        re-assessed in a savepoint of its own (so a failing re-assessment is that event's)."""
         single = isinstance(events, StreamEvent)
         batch = [events] if single else events
         with transaction(self.factory) as session:
             outcomes = None
-            if len(batch) > 1:
+            if apart:
+                outcomes = self._run(session, batch, isolate=True, together=False)
+            elif len(batch) > 1:
                 # Fast path: one savepoint for the batch. If an event is rejected, the savepoint
                 # is rolled back and the batch is run again with a savepoint per event.
                 try:
@@ -264,12 +314,22 @@ class Subscriber:
         self.last_event_at = time.time()
         return outcomes[0] if single else outcomes
 
-    def _run(self, session: Session, batch: list[StreamEvent], *, isolate: bool) -> list[str]:
+    def _run(
+        self, session: Session, batch: list[StreamEvent], *, isolate: bool, together: bool = True
+    ) -> list[str]:
+        """Record and handle the events; ``together``: their customers re-assessed once at the
+        end, else each event's in its own savepoint."""
         self._inbox_updates = []
         keys = _first_keys(batch)
         fresh = record_batch(session, batch, keys)
-        with self.handlers.batch(session):
-            self.handlers.prefetch(session, batch)
+        if together:
+            with self.handlers.batch(session):
+                self.handlers.prefetch(session, batch)
+                outcomes = [
+                    self._handle(session, event, key in fresh, isolate)
+                    for event, key in zip(batch, keys, strict=True)
+                ]
+        else:
             outcomes = [
                 self._handle(session, event, key in fresh, isolate)
                 for event, key in zip(batch, keys, strict=True)
@@ -299,16 +359,18 @@ class Subscriber:
                     outcome = self.handlers.handle(session, event)
             else:
                 outcome = self.handlers.handle(session, event)
-        except RetryableError:
-            raise
         except Exception as exc:
-            if not is_permanent(exc):
+            if is_transient(exc):
                 raise
             if not isolate:
                 raise _Isolate from exc
-            log.warning("event %s rejected: %s", key, exc)
-            self._set_inbox(session, key, "failed", f"{type(exc).__name__}: {exc}"[:2000])
-            return "failed"
+            status = failure_status(exc)
+            if status == PARKED:
+                log.error("event %s parked: %s", key, describe(exc), exc_info=exc)
+            else:
+                log.warning("event %s rejected: %s", key, exc)
+            self._set_inbox(session, key, status, describe(exc))
+            return status
         self._set_inbox(session, key, outcome, None)
         return outcome
 
@@ -316,58 +378,120 @@ class Subscriber:
         """Noted now, written for the whole batch in one executemany before the commit."""
         self._inbox_updates.append({"key": key, "status": status, "error": error})
 
-    # -- reconciliation after a rejected replay id -----------------------------------------
+    # -- recovering a gap after a rejected replay id ---------------------------------------
 
-    def _reconcile_pending(self) -> None:
-        while self._to_reconcile:
-            channel, _ = self._to_reconcile.popitem()
-            try:
-                self.reconcile(channel)
-            except Exception:
-                log.exception("reconciling %s failed", channel)
-
-    def reconcile(self, channel: str) -> int:
-        """Re-read records changed since the channel's cursor moved last (minus a margin)."""
+    def gap_start(self, channel: str) -> datetime:
+        """When the channel's cursor last moved (minus a margin): the gap starts no earlier."""
         with self.factory() as session:
             cursor = session.get(StreamCursor, channel)
-            since = (cursor.updated_at if cursor else utcnow() - timedelta(days=3)) - timedelta(
-                minutes=10
-            )
-        if channel == ACTION_CHANNEL:
-            soql = format_soql(
-                "SELECT {fields:literal} FROM Collection_Action__c WHERE LastModifiedDate >= {since}",
-                fields=ACTION_FIELDS,
-                since=since,
-            )
-            kind, obj = "CREATE", "Collection_Action__c"  # full records: no re-read needed
-        elif channel == ACCOUNT_CHANNEL:
-            soql = format_soql(
-                "SELECT Id, ERP_Customer_Number__c, Credit_Limit__c, Credit_Hold_Override_Until__c "
-                "FROM Account WHERE LastModifiedDate >= {since} AND ERP_Customer_Number__c != null",
-                since=since,
-            )
-            kind, obj = "UPDATE", "Account"
+            moved = cursor.updated_at if cursor and cursor.updated_at else None
+        return (moved or utcnow() - timedelta(days=3)) - GAP_MARGIN
+
+    def recover_gap(self, channel: str, rejected: int | None = None) -> Gap:
+        """Re-read what a change-event channel missed; report what cannot be read again."""
+        gap = Gap(channel, rejected, self.gap_start(channel), utcnow())
+        self.stats["gaps"] += 1
+        if channel in RECONCILE:
+            gap.reconciled, gap.deleted, gap.skipped = self._reconcile(channel, gap.since)
+            self.stats["reconciled"] += gap.reconciled
+            if gap.until - gap.since > RECYCLE_BIN:
+                gap.lost = (
+                    f"records deleted and purged from the recycle bin (kept {RECYCLE_BIN.days} "
+                    "days) before the gap was recovered cannot be found"
+                )
         else:
-            log.warning("events on %s older than the retention window cannot be re-read", channel)
-            return 0
-        records = self.client.query_all(soql)
-        applied = 0
-        for record in records:
-            record.pop("attributes", None)
-            fake = _reconcile_event(channel, obj, kind, record)
-            try:
-                with transaction(self.factory) as session, session.begin_nested():
-                    self.handlers.handle(session, fake)
-                applied += 1
-            except (EventRejected, PermanentError) as exc:
-                log.info("reconcile skipped %s %s: %s", obj, record.get("Id"), exc)
-        log.info("reconciled %s: %s of %s records re-applied", channel, applied, len(records))
-        return applied
+            gap.lost = "platform events cannot be read again once outside the retention"
+        if gap.lost:
+            self.stats["unrecoverable"] += 1
+            log.warning(
+                "events on %s between %s and %s may be lost: %s (retained ones are replayed)",
+                channel,
+                gap.since.isoformat(timespec="seconds"),
+                gap.until.isoformat(timespec="seconds"),
+                gap.lost,
+            )
+        log.info(
+            "gap on %s since %s recovered: %s records re-applied (%s deleted), %s skipped",
+            channel,
+            gap.since.isoformat(timespec="seconds"),
+            gap.reconciled,
+            gap.deleted,
+            gap.skipped,
+        )
+        with transaction(self.factory) as session:
+            record_gap(session, gap)
+        return gap
+
+    def reconcile(self, channel: str) -> int:
+        """Re-apply the records changed since the channel's cursor moved last; returns how many."""
+        return self._reconcile(channel, self.gap_start(channel))[0]
+
+    def _reconcile(self, channel: str, since: datetime) -> tuple[int, int, int]:
+        """Re-read the object's records changed since ``since`` (deleted ones too) and apply
+        them as change events, 200 to a transaction; returns (applied, deleted, skipped)."""
+        obj, fields = RECONCILE[channel]
+        soql = format_soql(
+            "SELECT {fields:literal}, IsDeleted FROM {obj:literal} WHERE SystemModstamp >= {since}",
+            fields=fields,
+            obj=obj,
+            since=since,
+        )
+        records = self.client.query_all(soql, include_deleted=True)
+        applied = deleted = skipped = 0
+        for start in range(0, len(records), RECONCILE_BATCH):
+            part = records[start : start + RECONCILE_BATCH]
+            with transaction(self.factory) as session, self.handlers.batch(session):
+                gone = _deleted_locally(session, obj, [r["Id"] for r in part])
+                for record in part:
+                    event = _reconcile_event(channel, obj, record, gone)
+                    try:
+                        with session.begin_nested():
+                            outcome = self.handlers.handle(session, event)
+                    except (EventRejected, PermanentError) as exc:
+                        skipped += 1
+                        log.info("gap on %s: skipped %s %s: %s", channel, obj, record["Id"], exc)
+                        continue
+                    applied += 1
+                    deleted += record.get("IsDeleted") is True and outcome == "processed"
+        if self.on_commit is not None and applied:
+            self.on_commit()
+        return applied, deleted, skipped
 
 
-def _reconcile_event(channel: str, obj: str, kind: str, record: dict[str, Any]) -> StreamEvent:
-    header = {"entityName": obj, "recordIds": [record["Id"]], "changeType": kind}
-    body = {k: v for k, v in record.items() if k != "Id"}
+def _deleted_locally(session: Session, obj: str, ids: list[str]) -> set[str]:
+    """The actions among ``ids`` that we hold as deleted (a live record means an undelete)."""
+    if obj != "Collection_Action__c" or not ids:
+        return set()
+    keys = {i[:18] for i in ids} | {i[:15] for i in ids}
+    rows = session.scalars(
+        select(CollectionAction.salesforce_id).where(
+            CollectionAction.salesforce_id.in_(sorted(keys)), CollectionAction.is_deleted
+        )
+    )
+    return {r[:15] for r in rows}
+
+
+def _reconcile_event(
+    channel: str, obj: str, record: dict[str, Any], deleted_here: set[str]
+) -> StreamEvent:
+    """A record read back from the org, as the change event that would have brought it.
+
+    A deleted record is a DELETE; a live one carries every field the handler reads: a CREATE
+    for an action (an UNDELETE when we hold it as deleted), an UPDATE for an Account.
+    """
+    rid = record["Id"]
+    if record.get("IsDeleted") is True:
+        kind = "DELETE"
+    elif obj == "Account":
+        kind = "UPDATE"
+    else:
+        kind = "UNDELETE" if rid[:15] in deleted_here else "CREATE"
+    header = {"entityName": obj, "recordIds": [rid], "changeType": kind}
+    body = (
+        {}
+        if kind == "DELETE"
+        else {k: v for k, v in record.items() if k not in ("Id", "IsDeleted", "attributes")}
+    )
     return StreamEvent(
         channel, None, {"payload": {"ChangeEventHeader": header, **body}, "event": {}}
     )

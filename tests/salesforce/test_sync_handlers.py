@@ -28,7 +28,7 @@ from tests.salesforce.sync_helpers import make_customer
 # imports whichever comes first under that name when both folders run in one call.
 FIXTURES = ALL_FIXTURES / "salesforce"
 
-ACCOUNT = "001Dv0000000001AAA"
+ACCOUNT = "001Dv0000000001IAA"
 
 
 def load(name: str) -> StreamEvent:

@@ -44,6 +44,14 @@ INVALID_REPLAY = (
 NO_BROWSER_COOKIE = (
     "400::Client {client_id} has established a session, but no BAYEUX_BROWSER cookie present"
 )
+# A subscription refused for one channel (wire facts §1.5): the rest of the session goes on.
+RESTRICTED_CHANNEL = "403::Restricted channel"
+CDC_PERMISSION = "403::User not allowed to subscribe CDC without View All Data permissions"
+SUBSCRIBE_REFUSALS = {
+    "restricted": RESTRICTED_CHANNEL,
+    "cdc_permission": CDC_PERMISSION,
+    "concurrent_limit": CONCURRENT_LIMIT,
+}
 PUBLISH_DENIED = "403::Publish not allowed"  # [inf] clients never publish over CometD here
 
 

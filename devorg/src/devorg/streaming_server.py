@@ -48,12 +48,17 @@ class StreamingConfig:
 
 @dataclass
 class StreamingFaults:
-    """One-shot fault counters; each affected request decrements its counter."""
+    """One-shot fault counters; each affected request decrements its counter.
+
+    ``refused_channels`` is not a counter: channel -> the error every subscribe to it gets
+    until it is allowed again (``refuse_subscribe`` / ``allow_subscribe``).
+    """
 
     busy_handshakes: int = 0
     busy_connects: int = 0
     hang_connects: int = 0
     too_many_connections: int = 0
+    refused_channels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -295,6 +300,9 @@ class StreamingServer:
                 return m.subscription_ok(msg, cid)
             if not self.bus.channel_exists(channel):
                 return m.channel_error(msg, cid, m.UNKNOWN_CHANNEL.format(channel=channel))
+            refusal = self.faults.refused_channels.get(channel)
+            if refusal is not None:
+                return m.channel_error(msg, cid, refusal)
             if not client.subscriptions and self._subscribers() >= self.config.max_clients:
                 return m.channel_error(msg, cid, m.CONCURRENT_LIMIT)
             if self._daily_used() >= self.config.daily_delivery_limit:
@@ -349,6 +357,26 @@ class StreamingServer:
             self._cond.notify_all()
             return len(targets)
 
+    def refuse_subscribe(self, channel: str, reason: str = "restricted") -> None:
+        """Refuse every subscribe to ``channel`` (one of ``SUBSCRIBE_REFUSALS``) until allowed.
+
+        What an org does when the integration user lacks permission on the object
+        (``403::Restricted channel``, or the CDC one without View All Data); a client already
+        subscribed keeps its subscription, as the check is made when subscribing.
+        """
+        if reason not in m.SUBSCRIBE_REFUSALS:
+            raise ValueError(f"reason must be one of {sorted(m.SUBSCRIBE_REFUSALS)}")
+        with self._cond:
+            self.faults.refused_channels[channel] = m.SUBSCRIBE_REFUSALS[reason]
+
+    def allow_subscribe(self, channel: str | None = None) -> None:
+        """Stop refusing ``channel`` (every channel when None)."""
+        with self._cond:
+            if channel is None:
+                self.faults.refused_channels.clear()
+            else:
+                self.faults.refused_channels.pop(channel, None)
+
     def reset_faults(self) -> None:
         """Clear pending faults and release any hanging connect."""
         with self._cond:
@@ -372,10 +400,13 @@ class StreamingServer:
 
         ``{"drop_clients": true, "disconnect": true | "<clientId>", "busy_handshakes": n,
         "busy_connects": n, "hang_connects": n, "too_many_connections": n,
-        "config": {"hold_seconds": 2, ...}, "reset": true}``
+        "refuse_subscribe": {"<channel>": "restricted" | "cdc_permission" | "concurrent_limit"
+        | null (allow again)}, "config": {"hold_seconds": 2, ...}, "reset": true}``
         """
         done: dict[str, Any] = {}
-        unknown = set(spec) - {"drop_clients", "disconnect", "config", "reset", *vars(self.faults)}
+        counters = [name for name in vars(self.faults) if name != "refused_channels"]
+        known = {"drop_clients", "disconnect", "config", "reset", "refuse_subscribe", *counters}
+        unknown = set(spec) - known
         if unknown:
             raise ValueError(f"unknown streaming faults: {sorted(unknown)}")
         if spec.get("reset"):
@@ -383,7 +414,13 @@ class StreamingServer:
             done["reset"] = True
         if "config" in spec:
             done["config"] = dict(vars(self.configure(**spec["config"])))
-        for name in vars(self.faults):
+        for channel, reason in dict(spec.get("refuse_subscribe") or {}).items():
+            if reason is None:
+                self.allow_subscribe(channel)
+            else:
+                self.refuse_subscribe(channel, reason)
+            done.setdefault("refuse_subscribe", {})[channel] = reason
+        for name in counters:
             if name in spec:
                 with self._cond:
                     setattr(self.faults, name, int(spec[name]))
@@ -431,6 +468,7 @@ class StreamingServer:
             ]
             config = dict(vars(self.config))
             faults = dict(vars(self.faults))
+            faults["refused_channels"] = dict(self.faults.refused_channels)
             delivered = self._delivered_total
         return {
             "clients": clients,
