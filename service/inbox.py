@@ -28,9 +28,11 @@ from service.models import InboxMessage
 # that makes a redelivery a no-op, so it is never pruned, whatever the retention says.
 REPLAY_WINDOW = timedelta(hours=72)
 PROCESSED = "processed"
-PARKED_STATES = ("failed", "parked")
 FAILED = "failed"
 PARKED = "parked"
+# An event about an Account no customer is linked to yet: applied when the link appears.
+WAITING = "waiting"
+PARKED_STATES = (FAILED, PARKED, WAITING)
 
 
 def record_once(

@@ -36,11 +36,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from service import outbox, payment_matching
+from service.inbox import FAILED, WAITING
 from service.models import (
     PROVISIONAL,
     SUPERSEDED,
     CollectionAction,
     Customer,
+    InboxMessage,
     OutboxMessage,
     Payment,
     Receivable,
@@ -63,6 +65,23 @@ ACCOUNT_FIELDS_OF_INTEREST = (
     "Credit_Hold_Override_Until__c",
 )
 PAYMENT_SOURCE = "salesforce"
+
+
+INBOX_SOURCE = "salesforce"  # the inbox rows of the events the subscriber receives
+
+
+class AwaitingLink(Exception):
+    """The event is about an Account no customer is linked to yet: keep it until one is.
+
+    People announce payments and ask for reviews on Accounts whose ERP number is not set yet;
+    the event waits in the inbox (``waiting``) and is applied when the link appears
+    (``Handlers.apply_waiting``).
+    """
+
+    def __init__(self, what: str, account: str | None, number: str | None) -> None:
+        super().__init__(f"{what}: no customer is linked to this Account yet; applied when one is")
+        self.account = account
+        self.number = number
 
 
 class EventRejected(Exception):
@@ -438,6 +457,7 @@ class Handlers:
                 requeue_unmatched(session, target.id)
             if target is not None:
                 attach_pending_actions(session, {target.id: record_id})
+                self.apply_waiting(session, {record_id}, {target.number})
             customer = target
             if target is None:
                 # An Account whose ERP number we do not know (yet): nothing to link. The pusher
@@ -456,13 +476,70 @@ class Handlers:
         touched.add(customer.id)
         return touched
 
+    def apply_waiting(self, session: Session, accounts: set[str], numbers: set[str]) -> int:
+        """Apply the waiting events that name one of these Accounts or ERP numbers, each in a
+        savepoint of its own; returns how many were applied. Their customers are re-assessed
+        with the caller's batch."""
+        rows = session.scalars(
+            select(InboxMessage)
+            .where(InboxMessage.source == INBOX_SOURCE, InboxMessage.status == WAITING)
+            .order_by(InboxMessage.id)
+        ).all()
+        applied = 0
+        for row in rows:
+            account, number = waiting_for(row)
+            if account not in accounts and number not in numbers:
+                continue
+            try:
+                with session.begin_nested():
+                    row.status, row.error = self.handle(session, event_of(row)), None
+                applied += 1
+            except AwaitingLink:
+                continue  # named by number and by an Account that is still not linked
+            except EventRejected as exc:
+                row.status, row.error = FAILED, f"EventRejected: {exc}"
+        if applied:
+            log.info("applied %s event(s) that waited for their Account's link", applied)
+        return applied
+
+    def apply_linked_waiting(self, session: Session) -> int:
+        """Apply every waiting event whose Account or ERP number now has a customer (links made
+        by an ERP feed or the pusher, which do not pass through this module)."""
+        named = [
+            waiting_for(row)
+            for row in session.scalars(
+                select(InboxMessage).where(
+                    InboxMessage.source == INBOX_SOURCE, InboxMessage.status == WAITING
+                )
+            )
+        ]
+        accounts = {a for a, _ in named if a}
+        numbers = {n for _, n in named if n}
+        if not accounts and not numbers:
+            return 0
+        linked_accounts = set(
+            session.scalars(
+                select(Customer.salesforce_account_id).where(
+                    Customer.salesforce_account_id.in_(sorted(accounts))
+                )
+            )
+        )
+        known_numbers = set(
+            session.scalars(select(Customer.number).where(Customer.number.in_(sorted(numbers))))
+        )
+        if not linked_accounts and not known_numbers:
+            return 0
+        return self.apply_waiting(session, linked_accounts, known_numbers)
+
     # -- platform events -----------------------------------------------------------------
 
     def review_request(self, session: Session, event: StreamEvent) -> str:
         account = account_id(event.payload.get("Account_Id__c"), "Account_Id__c")
+        if account is None:
+            raise EventRejected("Credit_Review_Request__e without Account_Id__c")
         customer = self._customer(session, account)
         if customer is None:
-            raise EventRejected(f"Credit_Review_Request__e for unknown account {account!r}")
+            raise AwaitingLink(f"Credit_Review_Request__e for Account {account}", account, None)
         self._changed(session, [customer.id], announce=True)
         return "processed"
 
@@ -474,9 +551,12 @@ class Handlers:
                 select(Customer).where(Customer.number == str(p["ERP_Customer_Number__c"]))
             ).first()
         if customer is None:
-            raise EventRejected(
-                f"Payment_Received__e for unknown account {p.get('Account_Id__c') or p.get('ERP_Customer_Number__c')!r}"
-            )
+            number = str(p["ERP_Customer_Number__c"]) if p.get("ERP_Customer_Number__c") else None
+            account = account_id(p.get("Account_Id__c"), "Account_Id__c")
+            if account is None and number is None:
+                raise EventRejected("Payment_Received__e names no Account_Id__c or ERP number")
+            where = account or f"ERP number {number}"
+            raise AwaitingLink(f"Payment_Received__e for {where}", account, number)
         amount = _money(p.get("Amount__c"), "Amount__c")
         if amount is None or amount <= 0:
             raise EventRejected("Payment_Received__e needs a positive Amount__c")
@@ -519,6 +599,26 @@ class Handlers:
         session.flush()
         self._changed(session, [customer.id])
         return "processed"
+
+
+def event_of(row: InboxMessage) -> StreamEvent:
+    """An event as it was delivered, rebuilt from its inbox row (channel and ``data``)."""
+    data = row.payload or {}
+    replay_id = (data.get("event") or {}).get("replayId") if isinstance(data, dict) else None
+    return StreamEvent(row.kind, replay_id if isinstance(replay_id, int) else None, data)
+
+
+def waiting_for(row: InboxMessage) -> tuple[str | None, str | None]:
+    """(Account id, ERP number) a waiting event names, from its stored payload."""
+    payload = (row.payload or {}).get("payload") if isinstance(row.payload, dict) else None
+    if not isinstance(payload, dict):
+        return None, None
+    try:
+        account = to18(payload.get("Account_Id__c")) if payload.get("Account_Id__c") else None
+    except ValueError:
+        account = None
+    number = payload.get("ERP_Customer_Number__c")
+    return account, (str(number) if number else None)
 
 
 def is_permanent(exc: Exception) -> bool:

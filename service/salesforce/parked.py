@@ -30,15 +30,19 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service import inbox
 from service.db import transaction
-from service.inbox import FAILED, PARKED
+from service.inbox import FAILED, PARKED, WAITING
 from service.models import InboxMessage
-from service.salesforce.cometd import StreamEvent
 from service.salesforce.errors import AuthenticationError, RetryableError, SessionExpired
-from service.salesforce.handlers import EventRejected, Handlers
+from service.salesforce.handlers import (
+    INBOX_SOURCE,
+    AwaitingLink,
+    EventRejected,
+    Handlers,
+    event_of,
+)
 
 log = logging.getLogger(__name__)
 
-INBOX_SOURCE = "salesforce"
 ERROR_CHARS = 2000
 
 
@@ -53,20 +57,16 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def failure_status(exc: BaseException) -> str:
-    """``failed`` for an event that can never be applied, ``parked`` for one that may be later."""
+    """``failed`` for an event that can never be applied, ``waiting`` for one about an Account
+    not linked yet, ``parked`` for one that may be applied after a fix."""
+    if isinstance(exc, AwaitingLink):
+        return WAITING
     return FAILED if isinstance(exc, EventRejected) else PARKED
 
 
 def describe(exc: BaseException) -> str:
     """The error as stored on the inbox row (type and message, bounded)."""
     return f"{type(exc).__name__}: {exc}"[:ERROR_CHARS]
-
-
-def event_of(row: InboxMessage) -> StreamEvent:
-    """The event as it was delivered, rebuilt from its inbox row (channel and ``data``)."""
-    data = row.payload or {}
-    replay_id = (data.get("event") or {}).get("replayId") if isinstance(data, dict) else None
-    return StreamEvent(row.kind, replay_id if isinstance(replay_id, int) else None, data)
 
 
 @dataclass

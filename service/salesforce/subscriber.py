@@ -48,7 +48,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import SyncSettings
 from service.db import transaction, utcnow
-from service.inbox import PARKED, record_many
+from service.inbox import PARKED, WAITING, record_many
 from service.models import CollectionAction, InboxMessage, StreamCursor
 from service.salesforce.client import SalesforceClient
 from service.salesforce.cometd import BayeuxClient, StreamEvent
@@ -57,12 +57,13 @@ from service.salesforce.gaps import Gap, record_gap
 from service.salesforce.handlers import (
     ACCOUNT_CHANNEL,
     ACTION_CHANNEL,
+    INBOX_SOURCE,
     EventRejected,
     Handlers,
 )
 from service.salesforce.http import make_http_session
 from service.salesforce.leader import Leadership
-from service.salesforce.parked import INBOX_SOURCE, describe, failure_status, is_transient
+from service.salesforce.parked import describe, failure_status, is_transient
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,8 @@ log = logging.getLogger(__name__)
 # is shared by the batch, so a backlog is worked off faster in bigger batches; at 100 events/s
 # a connect carries a handful, and on SQLite a pusher waits at most one batch for the lock.
 BATCH_EVENTS = 100
+# How often an idle subscriber looks for waiting events whose Account has been linked meanwhile.
+WAITING_SWEEP_SECONDS = 30.0
 ACTION_FIELDS = (
     "Id, Account__c, Type__c, Outcome__c, Promised_Amount__c, Promised_Date__c, Receivable__c, "
     "Disputed_Amount__c, Dispute_Reason__c, Dispute_Status__c, Follow_Up_Date__c, "
@@ -189,6 +192,7 @@ class Subscriber:
         self._inbox_updates: list[dict] = []
         self.on_commit: Callable[[], None] | None = None  # e.g. wake the pushers
         self.handled = 0
+        self._swept = 0.0
         self.last_event_at: float | None = None
         # Replay-id gaps met: records re-applied, and gaps that could not be recovered in full.
         self.stats = {"gaps": 0, "reconciled": 0, "unrecoverable": 0}
@@ -232,6 +236,7 @@ class Subscriber:
             while not self.stop.is_set() and not heartbeat.lost.is_set():
                 events = self.bayeux.poll()
                 if not events:
+                    self._sweep_waiting()
                     continue
                 with self.busy:
                     # Bounded transactions: SQLite has one writer, and the pushers need it too.
@@ -242,6 +247,26 @@ class Subscriber:
                             self.bayeux.ack(event.channel, event.replay_id)
         finally:
             heartbeat.done.set()
+
+    def _sweep_waiting(self, every: float = WAITING_SWEEP_SECONDS) -> None:
+        """Now and then, apply the waiting events whose Account was linked meanwhile by an ERP
+        feed or the pusher (a link made by an Account change applies them at once)."""
+        if time.monotonic() - self._swept < every:
+            return
+        self._swept = time.monotonic()
+        try:
+            self.apply_linked_waiting()
+        except Exception:
+            log.warning("waiting events not swept; trying again later", exc_info=True)
+
+    def apply_linked_waiting(self) -> int:
+        """Apply the waiting events whose customer is known now; one transaction."""
+        with self.busy, transaction(self.factory) as session:
+            with self.handlers.batch(session):
+                applied = self.handlers.apply_linked_waiting(session)
+        if applied and self.on_commit is not None:
+            self.on_commit()
+        return applied
 
     def _replay_reset(self, channel: str, rejected: int) -> None:
         """The org rejected ``rejected`` on ``channel``: recover the gap before replaying.
@@ -367,6 +392,8 @@ class Subscriber:
             status = failure_status(exc)
             if status == PARKED:
                 log.error("event %s parked: %s", key, describe(exc), exc_info=exc)
+            elif status == WAITING:
+                log.info("event %s waits: %s", key, exc)
             else:
                 log.warning("event %s rejected: %s", key, exc)
             self._set_inbox(session, key, status, describe(exc))

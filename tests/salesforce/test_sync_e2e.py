@@ -289,26 +289,47 @@ def test_review_request__status_event_even_when_nothing_changed(db, devorg, work
     assert payload["New_Status__c"] == payload["Previous_Status__c"] == "HOLD"
 
 
-def test_unknown_account_event__failed_in_inbox_cursor_moves(db, devorg, worker, book):
+def test_payment_on_an_unlinked_account__waits_and_counts_once_the_erp_number_is_set(
+    db, devorg, worker, book
+):
     client, _, _ = book
+    with transaction(db[1]) as s:  # a customer the ERP sent, not yet linked to any Account
+        s.add(Customer(number="E2", source="erp-main", name="E2 Ltd", currency="EUR"))
     worker()
     _subscribed(devorg)
-    other = create_accounts(client, ["NOT-A-CUSTOMER"])["NOT-A-CUSTOMER"]
-    client.rest("POST", "sobjects/Credit_Review_Request__e", {"Account_Id__c": other})
+    other = create_accounts(client, ["NOT-YET"])["NOT-YET"]
+    client.rest("PATCH", f"sobjects/Account/{other}", {"ERP_Customer_Number__c": None})
+    client.rest(
+        "POST",
+        "sobjects/Payment_Received__e",
+        {"Account_Id__c": other, "Amount__c": 125, "Currency_Code__c": "EUR"},
+    )
 
-    def failed():
+    def waiting():
         with db[1]() as s:
             return s.scalars(
                 select(InboxMessage).where(
-                    InboxMessage.status == "failed",
-                    InboxMessage.kind == "/event/Credit_Review_Request__e",
+                    InboxMessage.status == "waiting",
+                    InboxMessage.kind == "/event/Payment_Received__e",
                 )
             ).first()
 
-    row = wait_for(failed, timeout=5)
-    assert "unknown account" in row.error
+    row = wait_for(waiting, timeout=5)
+    assert "no customer is linked to this Account yet" in row.error
     with db[1]() as s:
-        assert s.get(StreamCursor, "/event/Credit_Review_Request__e").replay_id > 0
+        assert s.get(StreamCursor, "/event/Payment_Received__e").replay_id > 0  # moved on
+
+    client.rest("PATCH", f"sobjects/Account/{other}", {"ERP_Customer_Number__c": "E2"})
+
+    assert wait_for(
+        lambda: (
+            read_account(client, other, "Balance_Outstanding__c")["Balance_Outstanding__c"] == -125
+        ),
+        timeout=10,
+    )
+    with db[1]() as s:
+        [payment] = s.scalars(select(Payment).join(Customer).where(Customer.number == "E2")).all()
+        assert (payment.amount, payment.status) == (Decimal("125.00"), "provisional")
 
 
 def test_payment_received__lowers_the_balance_by_exactly_the_amount(db, devorg, worker, book):

@@ -16,7 +16,14 @@ from sqlalchemy import select
 
 from service.config import SyncSettings
 from service.db import transaction
-from service.models import CollectionAction, InboxMessage, OutboxMessage, Payment, StreamCursor
+from service.models import (
+    CollectionAction,
+    Customer,
+    InboxMessage,
+    OutboxMessage,
+    Payment,
+    StreamCursor,
+)
 from service.salesforce.client import SalesforceClient
 from service.salesforce.cometd import StreamEvent
 from service.salesforce.handlers import Handlers
@@ -29,6 +36,7 @@ from tests.salesforce.sync_helpers import make_customer
 FIXTURES = ALL_FIXTURES / "salesforce"
 
 ACCOUNT = "001Dv0000000001IAA"
+UNLINKED = "001Dv0000000777IAA"
 
 
 def load(name: str) -> StreamEvent:
@@ -83,16 +91,72 @@ def test_same_event_twice__one_effect(world):
     assert len(reassessed) == 1
 
 
-def test_unknown_account__recorded_failed_cursor_advances_nothing_else(world):
+def test_unlinked_account__event_waits_cursor_advances_nothing_else(world):
     sub, factory, _, reassessed = world
-    assert sub._process_once(load("pe_credit_review_unknown_account")) == "failed"
+    assert sub._process_once(load("pe_credit_review_unknown_account")) == "waiting"
     with factory() as s:
         row = s.scalars(select(InboxMessage)).one()
-        assert row.status == "failed"
-        assert "unknown account" in row.error
+        assert row.status == "waiting"
+        assert "no customer is linked to this Account yet" in row.error
+        assert row.payload["payload"]["Account_Id__c"] == "001Dv0000000999IAA"  # kept whole
         assert s.scalars(select(OutboxMessage)).all() == []
     assert reassessed == []
     assert _cursor(factory, "/event/Credit_Review_Request__e") == 4
+
+
+def _unlinked_payment() -> StreamEvent:
+    event = load("pe_payment_received")
+    event.data["payload"]["Account_Id__c"] = UNLINKED
+    event.data["event"]["EventUuid"] = "unlinked-payment-uuid"
+    return event
+
+
+def _link_event(number: str) -> StreamEvent:
+    """The Account change that sets the Account's ERP number (as an admin does)."""
+    event = load("cdc_account_update_own_fields")
+    payload = event.data["payload"]
+    header = payload["ChangeEventHeader"]
+    header["recordIds"] = [UNLINKED]
+    header["changedFields"] = ["ERP_Customer_Number__c", "LastModifiedDate"]
+    event.data["payload"] = {"ChangeEventHeader": header, "ERP_Customer_Number__c": number}
+    event.data["event"]["replayId"] = 41
+    return event
+
+
+def test_payment_for_an_unlinked_account__applied_when_the_account_change_links_it(world):
+    sub, factory, _, reassessed = world
+    with transaction(factory) as s:
+        later = make_customer(s, "C-LATER").id
+    assert sub._process_once(_unlinked_payment()) == "waiting"
+    with factory() as s:
+        assert s.scalars(select(Payment)).all() == []
+
+    assert sub._process_once(_link_event("C-LATER")) == "processed"
+
+    with factory() as s:
+        [payment] = s.scalars(select(Payment)).all()
+        assert (payment.customer_id, payment.status) == (later, "provisional")
+        assert payment.amount == Decimal("250.0")
+        statuses = sorted(s.scalars(select(InboxMessage.status)))
+    assert statuses == ["processed", "processed"]
+    assert reassessed[-1] == [later]  # re-assessed once, with the link and the payment
+
+
+def test_payment_for_an_unlinked_account__applied_by_the_sweep_after_an_erp_link(world):
+    sub, factory, _, _ = world
+    with transaction(factory) as s:
+        later = make_customer(s, "C-FEED").id
+    assert sub._process_once(_unlinked_payment()) == "waiting"
+    assert sub.apply_linked_waiting() == 0  # still nobody's Account
+    with transaction(factory) as s:  # the ERP feed names the customer's Account
+        s.get(Customer, later).salesforce_account_id = UNLINKED
+
+    assert sub.apply_linked_waiting() == 1
+
+    with factory() as s:
+        assert s.scalars(select(Payment)).one().customer_id == later
+        assert s.scalars(select(InboxMessage.status)).one() == "processed"
+    assert sub.apply_linked_waiting() == 0  # applied once
 
 
 def test_own_push_echo__ignored(world):
@@ -123,12 +187,12 @@ def test_batch_with_one_rejected_event__others_applied_rejected_recorded(world):
     good = load("cdc_collection_action_create")
     bad = load("pe_credit_review_unknown_account")
     pay = load("pe_payment_received")
-    assert sub._process_once([good, bad, pay]) == ["processed", "failed", "processed"]
+    assert sub._process_once([good, bad, pay]) == ["processed", "waiting", "processed"]
     with factory() as s:
         assert s.scalars(select(CollectionAction)).one().customer_id == cid
         assert s.scalars(select(Payment)).one().status == "provisional"
         statuses = dict(s.execute(select(InboxMessage.kind, InboxMessage.status)).all())
-    assert statuses["/event/Credit_Review_Request__e"] == "failed"
+    assert statuses["/event/Credit_Review_Request__e"] == "waiting"
     assert reassessed == [[cid]]  # once for the batch, not once per event
 
 
