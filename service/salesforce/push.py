@@ -33,7 +33,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from service import outbox
 from service.config import SyncSettings
 from service.db import transaction, utcnow
-from service.models import Assessment, CollectionAction, Customer, OutboxMessage, Receivable
+from service.models import (
+    INVOICE,
+    Assessment,
+    CollectionAction,
+    Customer,
+    OutboxMessage,
+    Receivable,
+)
+from service.paylinks import PayLinks
 from service.salesforce.client import SalesforceClient
 from service.salesforce.errors import (
     Disposition,
@@ -60,6 +68,7 @@ log = logging.getLogger(__name__)
 STATUS_EVENT = "Credit_Status_Change__e"
 LOOKUP_CHUNK = 200
 EVENTS_PER_COMPOSITE = 25  # /composite allows 25 subrequests
+URL_FIELD_LENGTH = 255  # a Url field's limit (Pay_Link__c)
 
 
 def chunks(items: Sequence, size: int) -> Iterable[Sequence]:
@@ -117,10 +126,13 @@ class Pusher:
         client: SalesforceClient,
         settings: SyncSettings,
         stop: threading.Event | None = None,
+        pay_links: PayLinks | None = None,
     ):
         self.factory = factory
         self.client = client
         self.settings = settings
+        # Signs Account.Pay_Link__c and Receivable__c.Pay_Link__c; None leaves them empty.
+        self.pay_links = pay_links
         self.stop = stop or threading.Event()
         self.busy = threading.Lock()
         self.kick = threading.Event()
@@ -206,6 +218,14 @@ class Pusher:
             report.calls,
         )
         return report
+
+    def _link(self, customer: str, invoice: str | None = None) -> str | None:
+        """The pay link, when configured and within a Url field's 255 characters (a longer one
+        would fail the whole record; the invoice's link falls back to the customer's)."""
+        if self.pay_links is None:
+            return None
+        url = self.pay_links.url(customer, [invoice] if invoice else ())
+        return url if len(url) <= URL_FIELD_LENGTH else None
 
     # -- pacing ----------------------------------------------------------------------------
 
@@ -302,7 +322,8 @@ class Pusher:
             if not account_id:
                 unmatched.append((customer, rows))
                 continue
-            desired = account_fields(assessment.document)
+            pay_link = self._link(customer.number)
+            desired = account_fields({**assessment.document, "pay_link": pay_link})
             announce = any((r.payload or {}).get("announce") for r in rows)
             pushes.append(
                 _AccountPush(
@@ -717,7 +738,12 @@ class Pusher:
             if not (customer.salesforce_account_id or linked.get(customer.id)):
                 unmatched.append((customer.number, rows))
                 continue
-            records.append((rid, rows, receivable_record(item, customer, rid in disputed, today)))
+            link = None
+            if item.is_open and item.kind == INVOICE:
+                link = self._link(customer.number, item.external_id) or self._link(customer.number)
+            records.append(
+                (rid, rows, receivable_record(item, customer, rid in disputed, today, link))
+            )
         with transaction(self.factory) as session:
             outbox.mark_sent(session, skipped)
             for number, rows in unmatched:
@@ -781,9 +807,13 @@ def receivable_status(item: Receivable, disputed: bool) -> str:
 
 
 def receivable_record(
-    item: Receivable, customer: Customer, disputed: bool, today
+    item: Receivable, customer: Customer, disputed: bool, today, pay_link: str | None = None
 ) -> dict[str, Any]:
-    """A Receivable__c upsert record, its Account linked by ERP_Customer_Number__c."""
+    """A Receivable__c upsert record, its Account linked by ERP_Customer_Number__c.
+
+    ``Pay_Link__c`` is the ERP's own link for the item when its feed sent one, else ``pay_link``
+    (our signed link to the customer's pay page with this invoice chosen; open invoices only).
+    """
     days = (today - item.due_date).days if item.is_open else 0
     return {
         "attributes": {"type": "Receivable__c"},
@@ -798,5 +828,5 @@ def receivable_record(
         "Currency_Code__c": item.currency,
         "Status__c": receivable_status(item, disputed),
         "Days_Past_Due__c": max(0, days),
-        "Pay_Link__c": item.pay_link,
+        "Pay_Link__c": item.pay_link or pay_link,
     }
