@@ -25,6 +25,7 @@ from service.extensions import EXTENSION, Services
 from service.feeds import views as feed_views
 from service.feeds.schemas import ErpBatchIn, ErrorsOut
 from service.metrics import Metrics
+from service.portal import views as portal_views
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +116,8 @@ def configure_blueprints(app: Flask) -> None:
     api.register_blueprint(accounts.blp)
     api.register_blueprint(portfolio.blp)
     api.register_blueprint(feed_views.blp)
+    # The customer pay page: HTML, public (the signed link is the credential), not in the API.
+    app.register_blueprint(portal_views.blp)
     auth.init_app(app)
 
 
