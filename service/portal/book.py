@@ -54,7 +54,11 @@ class Page:
 
     @property
     def total_open(self) -> Decimal:
-        return sum((i.open_amount for i in self.items), Decimal(0))
+        """Open invoices less open credit notes (which the ERP sends as positive amounts)."""
+        return sum(
+            (i.open_amount if i.kind == INVOICE else -abs(i.open_amount) for i in self.items),
+            Decimal(0),
+        )
 
     def item(self, external_id: str) -> Item | None:
         return next((i for i in self.items if i.external_id == external_id), None)

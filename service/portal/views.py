@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 blp = Blueprint("portal", __name__, url_prefix="/pay", template_folder="templates")
 
 PROMISE_HORIZON_DAYS = 365
+CENT = Decimal("0.01")
 _REFUSALS = {Refusal.EXPIRED: ("expired", 410), Refusal.TAMPERED: ("tampered", 403)}
 
 
@@ -130,9 +131,11 @@ def _amount(text: str | None, limit: Decimal, words: Words) -> Decimal:
         amount = Decimal((text or "").strip().replace(",", "."))
     except InvalidOperation:
         raise _Problem(words.t("dispute_amount")) from None
-    if not amount.is_finite() or amount <= 0 or amount > limit or amount.as_tuple().exponent < -2:
+    if not amount.is_finite() or amount <= 0 or amount > limit:
         raise _Problem(words.t("dispute_amount"))
-    return amount
+    if amount != amount.quantize(CENT):  # 12.50 and 12.5000 are fine, 12.505 is not
+        raise _Problem(words.t("dispute_amount"))
+    return amount.quantize(CENT)
 
 
 @blp.route("/<token>/dispute", methods=["POST"])

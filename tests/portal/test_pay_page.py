@@ -44,6 +44,8 @@ def test_the_page_speaks_german_to_a_german_browser(pay_client, fed, links):
 
     page = answer.get_data(as_text=True)
     assert 'lang="de"' in page and "Offene Posten" in page and "12.400,00" in page
+    # Invoices 12,400 + 800 less the 150 credit note.
+    assert "13.050,00" in page
 
 
 @pytest.mark.parametrize(
