@@ -13,7 +13,7 @@ from service import outbox
 from service.app import create_app
 from service.assessments import reassess
 from service.db import transaction
-from service.models import CollectionAction, Receivable
+from service.models import CollectionAction, InboxMessage, Receivable
 from service.paylinks import PayLinks
 from service.worker import Worker
 from tests.salesforce.sync_helpers import read_account, seed_cursors, wait_for
@@ -97,6 +97,8 @@ def test_pay_links_and_a_portal_dispute_reach_the_org(db, devorg, sync_settings,
             lambda: all(a.salesforce_id for a in _actions(factory)),
             timeout=5,
         )
+        # Wait for the org's change event of that record to be handled, then count.
+        wait_for(lambda: _handled_action_events(factory), timeout=10)
         assert len(_actions(factory)) == 1
     finally:
         worker.shutdown(timeout=5)
@@ -105,3 +107,15 @@ def test_pay_links_and_a_portal_dispute_reach_the_org(db, devorg, sync_settings,
 def _actions(factory):
     with factory() as s:
         return list(s.scalars(select(CollectionAction)))
+
+
+def _handled_action_events(factory) -> int:
+    with factory() as s:
+        return len(
+            s.scalars(
+                select(InboxMessage.id).where(
+                    InboxMessage.kind == "/data/Collection_Action__ChangeEvent",
+                    InboxMessage.status != "processing",
+                )
+            ).all()
+        )
