@@ -41,6 +41,7 @@ test-python: venv node
 	$(VENV)/bin/ruff check service devorg tests bench
 	$(VENV)/bin/ruff format --check service devorg tests bench
 	$(VENV)/bin/lint-imports
+	@command -v chromium >/dev/null || echo "make test: no Chromium found, the pay page's browser tests are skipped (apt-get install chromium)"
 	$(PY) -m pytest
 
 test-js: node

@@ -26,6 +26,7 @@ from service.extensions import EXTENSION, Services
 from service.feeds import views as feed_views
 from service.feeds.schemas import ErpBatchIn, ErrorsOut
 from service.metrics import Metrics
+from service.portal import views as portal_views
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,8 @@ def configure_blueprints(app: Flask) -> None:
     api.register_blueprint(feed_views.blp)
     # /metrics is a plain Flask route (service.api.metrics); its entry is written out there.
     api.spec.path(rule=Rule("/metrics"), operations=metrics.OPENAPI_OPERATIONS)
+    # The customer pay page: HTML, public (the signed link is the credential), not in the API.
+    app.register_blueprint(portal_views.blp)
     auth.init_app(app)
 
 

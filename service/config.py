@@ -22,12 +22,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from service.errors import ConfigError
+from service.paylinks import DEFAULT_TTL_DAYS, PayLinks
 
 # Where the embedded default database lives, relative to the working directory.
 DEFAULT_DATA_DIR = Path("var")
 DEFAULT_DATABASE_FILE = "credit-control.sqlite3"
 
 MIN_SECRET_LENGTH = 16
+# HS256 keys shorter than the hash (32 bytes) are weaker than the signature (RFC 7518 3.2).
+PAY_LINK_MIN_SECRET_LENGTH = 32
 DEFAULT_FEED_MAX_BYTES = 16 * 1024 * 1024
 FEED_MAX_ROWS = 5_000
 SIGNATURE_TOLERANCE_SECONDS = 300
@@ -38,6 +41,7 @@ SECRET_FIELDS = frozenset(
         "service_api_tokens",
         "stripe_api_key",
         "stripe_webhook_secret",
+        "pay_link_secrets",
     }
 )
 
@@ -58,6 +62,10 @@ class Config:
     salesforce: SyncSettings | None = None
     stripe_api_key: str | None = field(default=None, repr=False)
     stripe_webhook_secret: str | None = field(default=None, repr=False)
+    # The customer pay page: the first secret signs links, all verify (rotation).
+    pay_link_secrets: tuple[str, ...] = field(default=(), repr=False)
+    public_base_url: str | None = None
+    pay_link_ttl_days: int = DEFAULT_TTL_DAYS
     credit_policy_file: str | None = None
     feed_max_bytes: int = DEFAULT_FEED_MAX_BYTES
     feed_max_rows: int = FEED_MAX_ROWS
@@ -84,6 +92,13 @@ class Config:
     def salesforce_configured(self) -> bool:
         """The sync needs an org to talk to; without one the service still takes feeds."""
         return self.salesforce is not None
+
+    @property
+    def pay_links(self) -> PayLinks | None:
+        """The pay-link signer, or None when ``PAY_LINK_SECRET`` is not set (no pay links)."""
+        if not self.pay_link_secrets or not self.public_base_url:
+            return None
+        return PayLinks(self.pay_link_secrets, self.public_base_url, self.pay_link_ttl_days)
 
     @property
     def is_sqlite(self) -> bool:
@@ -130,6 +145,11 @@ def load_config(
         salesforce=salesforce_settings(env) if _names_an_org(env) else None,
         stripe_api_key=text("STRIPE_API_KEY"),
         stripe_webhook_secret=text("STRIPE_WEBHOOK_SECRET"),
+        pay_link_secrets=_pay_link_secrets(text("PAY_LINK_SECRET")),
+        public_base_url=_public_base_url(text("PAY_LINK_SECRET"), text("PUBLIC_BASE_URL")),
+        pay_link_ttl_days=_positive_int(
+            "PAY_LINK_TTL_DAYS", text("PAY_LINK_TTL_DAYS"), DEFAULT_TTL_DAYS
+        ),
         credit_policy_file=_existing_file("CREDIT_POLICY_FILE", text("CREDIT_POLICY_FILE")),
         feed_max_bytes=_positive_int(
             "FEED_MAX_BYTES", text("FEED_MAX_BYTES"), DEFAULT_FEED_MAX_BYTES
@@ -161,6 +181,9 @@ _EXPECTS = {
     "CREDIT_POLICY_FILE": "the path of a JSON credit policy file",
     "FEED_MAX_BYTES": "a whole number of bytes greater than 0",
     "LOG_LEVEL": "one of " + ", ".join(LOG_LEVELS),
+    "PAY_LINK_SECRET": f"comma-separated secrets of at least {PAY_LINK_MIN_SECRET_LENGTH} characters each (the first signs pay links, all verify)",
+    "PUBLIC_BASE_URL": "the https:// URL where customers reach this service (pay links start with it)",
+    "PAY_LINK_TTL_DAYS": "a whole number of days greater than 0",
 }
 
 
@@ -197,6 +220,22 @@ def _tokens(value: str | None) -> tuple[str, ...]:
     if any(len(t) < MIN_SECRET_LENGTH for t in tokens):
         raise ConfigError("SERVICE_API_TOKENS", _EXPECTS["SERVICE_API_TOKENS"])
     return tokens
+
+
+def _pay_link_secrets(value: str | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    secrets = tuple(s.strip() for s in value.split(","))
+    if any(len(s) < PAY_LINK_MIN_SECRET_LENGTH for s in secrets):
+        raise ConfigError("PAY_LINK_SECRET", _EXPECTS["PAY_LINK_SECRET"])
+    return secrets
+
+
+def _public_base_url(secret: str | None, value: str | None) -> str | None:
+    """Where pay links point; required once pay links are signed at all."""
+    if secret is not None and value is None:
+        raise ConfigError("PUBLIC_BASE_URL", _EXPECTS["PUBLIC_BASE_URL"], missing=True)
+    return _url("PUBLIC_BASE_URL", value)
 
 
 def _url(name: str, value: str | None) -> str | None:

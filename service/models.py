@@ -53,6 +53,8 @@ class Customer(Base):
     payment_terms_days: Mapped[int | None] = mapped_column(Integer)
     segment: Mapped[str | None] = mapped_column(String(80))
     salesforce_account_id: Mapped[str | None] = mapped_column(String(18), index=True)
+    # The pay page's language (``de``, ``de-at``); None: the browser's Accept-Language decides.
+    language: Mapped[str | None] = mapped_column(String(8))
     # Set in Salesforce by a permitted person; keeps the account out of HOLD until that date.
     hold_override_until: Mapped[date | None] = mapped_column(Date)
     source_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

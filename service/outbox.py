@@ -1,6 +1,7 @@
 """The outbox: changes that must reach Salesforce, written in the same transaction as their cause.
 
-A row names a target (``Account:<customer id>``, ``Receivable__c:<receivable id>``) and carries
+A row names a target (``Account:<customer id>``, ``Receivable__c:<receivable id>``,
+``Collection_Action__c:<action id>`` for an action the service creates) and carries
 no field values: the pusher coalesces all pending rows of a target and computes the latest state
 when it pushes, so ten re-assessments of one customer in a second cost one write.
 
@@ -53,6 +54,7 @@ from service.models import OutboxMessage
 
 ACCOUNT = "account"
 RECEIVABLE = "receivable"
+COLLECTION_ACTION = "collection_action"
 
 PENDING = "pending"
 IN_FLIGHT = "in_flight"
@@ -71,6 +73,14 @@ RECEIVABLE_TARGET = "Receivable__c:"
 
 def receivable_target(receivable_id: int) -> str:
     return f"{RECEIVABLE_TARGET}{receivable_id}"
+
+
+# A Collection_Action__c the service creates (a dispute or promise from the pay page).
+COLLECTION_ACTION_TARGET = "Collection_Action__c:"
+
+
+def collection_action_target(action_id: int) -> str:
+    return f"{COLLECTION_ACTION_TARGET}{action_id}"
 
 
 def target_id(target: str) -> int:

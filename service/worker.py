@@ -29,6 +29,7 @@ from service.config import ConfigError, SyncSettings, load_config
 from service.db import make_engine, make_session_factory
 from service.logs import configure_logging
 from service.metrics import Metrics
+from service.paylinks import PayLinks
 from service.salesforce.auth import Authenticator
 from service.salesforce.client import SalesforceClient, read_record_with
 from service.salesforce.handlers import Handlers
@@ -53,6 +54,7 @@ class Worker:
         push: bool = True,
         schedule: bool = True,
         assess: bool = True,
+        pay_links: PayLinks | None = None,
     ):
         self.engine = engine
         self.factory = factory
@@ -63,7 +65,13 @@ class Worker:
         # Pushers overlap their waits on the org; a target is never in two pushes at once.
         self.pushers = (
             [
-                Pusher(factory, SalesforceClient(settings, self.auth), settings, self.stop)
+                Pusher(
+                    factory,
+                    SalesforceClient(settings, self.auth),
+                    settings,
+                    self.stop,
+                    pay_links=pay_links,
+                )
                 for _ in range(max(1, settings.push_threads))
             ]
             if push
@@ -172,5 +180,6 @@ def worker_command(no_subscriber: bool, no_pusher: bool, no_scheduler: bool) -> 
         subscribe=not no_subscriber,
         push=not no_pusher,
         schedule=not no_scheduler,
+        pay_links=config.pay_links,
     )
     sys.exit(worker.run_forever())

@@ -84,6 +84,10 @@ class AccountCreditOut(Schema):
     avg_days_to_pay = fields.Raw(allow_none=True)
     collection_priority = fields.Integer(allow_none=True)
     next_action_date = fields.String(allow_none=True)
+    pay_link = fields.String(
+        allow_none=True,
+        metadata={"description": "the customer's signed pay page (null: PAY_LINK_SECRET not set)"},
+    )
     override_active = fields.Boolean(allow_none=True)
     assessed_at = fields.String()
     error = fields.String(
@@ -152,5 +156,6 @@ def credit_view(number: str) -> dict:
         assessed_at=assessment.computed_at.isoformat(),
         error=assessment.error,
         portfolio=None if figures is None else customer_document(figures),
+        pay_link=svc.config.pay_links.url(customer_number) if svc.config.pay_links else None,
     )
     return document

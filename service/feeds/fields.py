@@ -211,3 +211,35 @@ class SalesforceId(Parsed, fields.String):
                 "Must be a 15- or 18-character Salesforce record id (an 18-character id's "
                 "last 3 characters are the checksum of the first 15)."
             ) from None
+
+
+class HttpsUrl(Parsed, fields.Url):
+    """An absolute ``https://`` URL with a host, no spaces or control characters (a pay link
+    shown to customers: plain http, ``javascript:`` and relative links are refused)."""
+
+    def __init__(self, *, max_length: int, **kwargs) -> None:
+        kwargs.setdefault("metadata", {})["maxLength"] = max_length
+        super().__init__(**kwargs)
+        self.max_length = max_length
+
+    def parse(self, value):
+        if not isinstance(value, str):
+            raise ValueError("Not a valid string.")
+        if len(value) > self.max_length:
+            raise ValueError(f"Longer than {self.max_length} characters.")
+        if not _HTTPS_URL.fullmatch(value):
+            raise ValueError("Must be an absolute https:// URL.")
+        return value
+
+
+class LanguageTag(Parsed, fields.String):
+    """A language as ``de`` or ``de-AT`` (BCP 47 language and optional region), lower-cased."""
+
+    def parse(self, value):
+        if not isinstance(value, str) or not _LANGUAGE.fullmatch(value):
+            raise ValueError("Must be a language code such as de or de-AT.")
+        return value.lower()
+
+
+_HTTPS_URL = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[!#-;=?-~]*)?")
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z]{2})?")

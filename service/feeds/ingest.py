@@ -39,6 +39,7 @@ _CUSTOMER_FIELDS = (
     "credit_limit",
     "payment_terms_days",
     "salesforce_account_id",
+    "language",
 )
 
 
@@ -237,6 +238,7 @@ def _apply_customers(
                     "credit_limit": row.get("credit_limit"),
                     "payment_terms_days": row.get("payment_terms_days"),
                     "salesforce_account_id": row.get("salesforce_account_id"),
+                    "language": row.get("language"),
                     "source_updated_at": version,
                     "created_at": now,
                     "updated_at": now,
@@ -351,6 +353,7 @@ def _apply_receivables(
             "open_amount": row["open_amount"],
             "is_open": row["open_amount"] != 0,
             "closed_on": _closed_on(row, old.closed_on if old is not None else None),
+            "pay_link": row.get("pay_link"),
             "source_updated_at": row["updated_at"],
             "updated_at": now,
         }

@@ -24,8 +24,10 @@ from service.feeds.fields import (
     Choice,
     Count,
     CurrencyCode,
+    HttpsUrl,
     Instant,
     IsoDate,
+    LanguageTag,
     SalesforceId,
     Text,
 )
@@ -132,6 +134,9 @@ class CustomerIn(_Checked):
     credit_limit = Amount(allow_none=True)
     payment_terms_days = Count(maximum=3650, allow_none=True)
     salesforce_account_id = SalesforceId(allow_none=True)
+    language = LanguageTag(
+        allow_none=True, metadata={"description": "the pay page's language, e.g. de"}
+    )
     updated_at = Instant(metadata={"description": "optional; an older version is ignored"})
 
 
@@ -156,6 +161,11 @@ class ReceivableIn(_Checked):
     currency = CurrencyCode(required=True)
     amount = Amount(required=True)
     open_amount = Amount(required=True)
+    pay_link = HttpsUrl(
+        max_length=255,
+        allow_none=True,
+        metadata={"description": "the ERP's own pay link; wins over the service's pay page"},
+    )
     updated_at = Instant(required=True)
 
 

@@ -40,6 +40,9 @@ _DATES = {
     "Last_Payment_Date__c": "last_payment_date",
     "Next_Action_Date__c": "next_action_date",
 }
+# Text the pusher adds to the document before mapping: Account.Pay_Link__c is signed with the
+# pay-link secret, which the engine and its stored document never see.
+_TEXT = {"Pay_Link__c": "pay_link"}
 _NUMBERS = {
     "Days_Past_Due__c": "days_past_due",
     "Risk_Score__c": "risk_score",
@@ -77,6 +80,7 @@ ACCOUNT_FIELDS = (
     *_AGING,
     *_NUMBERS,
     *_DATES,
+    *_TEXT,
 )
 REASON_LENGTH = 255  # Credit_Status_Reason__c is text(255)
 
@@ -92,6 +96,7 @@ def account_fields(doc: dict[str, Any]) -> dict[str, Any]:
     out.update({f: _decimal(aging.get(k)) for f, k in _AGING.items()})
     out.update({f: _number(doc.get(k)) for f, k in _NUMBERS.items()})
     out.update({f: _date(doc.get(k)) for f, k in _DATES.items()})
+    out.update({f: doc.get(k) or None for f, k in _TEXT.items()})
     return {name: out[name] for name in ACCOUNT_FIELDS}
 
 

@@ -150,6 +150,14 @@ def customer_by_account(session: Session, account: str | None) -> Customer | Non
     ).first()
 
 
+def _own_action(session: Session, service_id: Any) -> CollectionAction | None:
+    """The action this service logged and pushed with ``Service_Action_Id__c`` = ``cc-<id>``."""
+    if not isinstance(service_id, str) or not service_id.startswith("cc-"):
+        return None
+    number = service_id[3:]
+    return session.get(CollectionAction, int(number)) if number.isdecimal() else None
+
+
 def requeue_unmatched(session: Session, customer_id: int) -> None:
     """A customer just got an Account: give its 'unmatched' outbox rows another go."""
     session.execute(
@@ -342,6 +350,11 @@ class Handlers:
             raise EventRejected(f"Collection_Action__c {record_id} without Account__c")
         # An Account no customer is linked to yet: the action waits for the link (customer None).
         customer = self._customer(session, account)
+        if row is None:
+            row = _own_action(session, fields.get("Service_Action_Id__c"))
+            if row is not None:  # our own push echoing back: link it, do not log it twice
+                row.salesforce_id = record_id[:18]
+                self._actions[record_id[:15]] = row
         if row is None:
             row = CollectionAction(salesforce_id=record_id[:18], type="Note")
             row.occurred_at = _instant(fields.get("CreatedDate"), "CreatedDate") or datetime.now(

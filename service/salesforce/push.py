@@ -39,7 +39,15 @@ from service import outbox
 from service.assessments import queue as assessment_queue
 from service.config import SyncSettings
 from service.db import transaction, utcnow
-from service.models import Assessment, CollectionAction, Customer, OutboxMessage, Receivable
+from service.models import (
+    INVOICE,
+    Assessment,
+    CollectionAction,
+    Customer,
+    OutboxMessage,
+    Receivable,
+)
+from service.paylinks import PayLinks
 from service.pending_actions import attach_pending_actions
 from service.salesforce.claim_heartbeat import ClaimHeartbeat
 from service.salesforce.client import SalesforceClient
@@ -69,6 +77,16 @@ log = logging.getLogger(__name__)
 STATUS_EVENT = "Credit_Status_Change__e"
 LOOKUP_CHUNK = 200
 EVENTS_PER_COMPOSITE = 25  # /composite allows 25 subrequests
+URL_FIELD_LENGTH = 255
+SERVICE_ACTION_ID = "Service_Action_Id__c"
+
+
+def service_action_id(action_id: int) -> str:
+    """Our id of an action we created, as Collection_Action__c.Service_Action_Id__c holds it."""
+    return f"cc-{action_id}"
+
+
+# a Url field's limit (Pay_Link__c)
 
 
 def chunks(items: Sequence, size: int) -> Iterable[Sequence]:
@@ -128,10 +146,13 @@ class Pusher:
         client: SalesforceClient,
         settings: SyncSettings,
         stop: threading.Event | None = None,
+        pay_links: PayLinks | None = None,
     ):
         self.factory = factory
         self.client = client
         self.settings = settings
+        # Signs Account.Pay_Link__c and Receivable__c.Pay_Link__c; None leaves them empty.
+        self.pay_links = pay_links
         self.stop = stop or threading.Event()
         self.busy = threading.Lock()
         self.kick = threading.Event()
@@ -187,10 +208,13 @@ class Pusher:
         grouped = claim.by_target()
         accounts = {t: r for t, r in grouped.items() if t.startswith("Account:")}
         receivables = {t: r for t, r in grouped.items() if t.startswith("Receivable__c:")}
+        actions = {
+            t: r for t, r in grouped.items() if t.startswith(outbox.COLLECTION_ACTION_TARGET)
+        }
         other = [
             r
             for t, rows in grouped.items()
-            if t not in accounts and t not in receivables
+            if t not in accounts and t not in receivables and t not in actions
             for r in rows
         ]
         try:
@@ -205,6 +229,9 @@ class Pusher:
                     self._push_accounts(accounts, claim.recovered, report, preloaded)
                 if receivables:
                     self._push_receivables(receivables, report)
+                if actions:
+                    # After the receivables: a disputed invoice's Receivable__c exists by now.
+                    self._push_actions(actions, report)
         finally:
             report.calls = self.client.calls - calls_before
         log.info(
@@ -221,6 +248,14 @@ class Pusher:
             report.calls,
         )
         return report
+
+    def _link(self, customer: str, invoice: str | None = None) -> str | None:
+        """The pay link, when configured and within a Url field's 255 characters (a longer one
+        would fail the whole record; the invoice's link falls back to the customer's)."""
+        if self.pay_links is None:
+            return None
+        url = self.pay_links.url(customer, [invoice] if invoice else ())
+        return url if len(url) <= URL_FIELD_LENGTH else None
 
     # -- pacing ----------------------------------------------------------------------------
 
@@ -321,7 +356,8 @@ class Pusher:
             if not account_id:
                 unmatched.append((customer, rows))
                 continue
-            desired = account_fields(assessment.document)
+            pay_link = self._link(customer.number)
+            desired = account_fields({**assessment.document, "pay_link": pay_link})
             announce = any((r.payload or {}).get("announce") for r in rows)
             pushes.append(
                 _AccountPush(
@@ -764,7 +800,12 @@ class Pusher:
             if not (customer.salesforce_account_id or linked.get(customer.id)):
                 unmatched.append((customer.number, rows))
                 continue
-            records.append((rid, rows, receivable_record(item, customer, rid in disputed, today)))
+            link = None
+            if item.is_open and item.kind == INVOICE:
+                link = self._link(customer.number, item.external_id) or self._link(customer.number)
+            records.append(
+                (rid, rows, receivable_record(item, customer, rid in disputed, today, link))
+            )
         with transaction(self.factory) as session:
             outbox.mark_sent(session, skipped)
             for number, rows in unmatched:
@@ -808,6 +849,83 @@ class Pusher:
                         )
             self._pace()
 
+    # -- Collection_Action__c (created by the service) ------------------------------------
+
+    def _push_actions(self, targets: dict[str, list[OutboxMessage]], report: PushReport) -> None:
+        """Create the actions the service logged (the pay page's disputes and promises).
+
+        An upsert by Service_Action_Id__c: a push retried after a lost answer, or by a worker
+        that took over a dead one's claim, finds the record and creates nothing twice.
+        """
+        ids = {outbox.target_id(t): rows for t, rows in targets.items()}
+        with self.factory() as session:
+            found = session.execute(
+                select(CollectionAction, Customer, Receivable.external_id)
+                .join(Customer, Customer.id == CollectionAction.customer_id)
+                .outerjoin(Receivable, Receivable.id == CollectionAction.receivable_id)
+                .where(CollectionAction.id.in_(sorted(ids)))
+            ).all()
+            session.expunge_all()
+        records = [(a.id, ids[a.id], action_record(a, c, inv)) for a, c, inv in found]
+        gone = [
+            r for aid, rows in ids.items() if aid not in {a.id for a, _, _ in found} for r in rows
+        ]
+        if gone:
+            with transaction(self.factory) as session:
+                outbox.mark_sent(session, gone)
+        for batch in chunks(records, self.settings.push_batch_size):
+            body = {"allOrNone": False, "records": [rec for _, _, rec in batch]}
+            try:
+                results = self.client.rest(
+                    "PATCH", f"composite/sobjects/Collection_Action__c/{SERVICE_ACTION_ID}", body
+                )
+            except SalesforceSyncError as exc:
+                self._fail_all([r for _, rows, _ in batch for r in rows], exc, report)
+                continue
+            with transaction(self.factory) as session:
+                for (aid, rows, _), result in zip(batch, results or [], strict=False):
+                    if result.get("success"):
+                        if result.get("id"):
+                            session.execute(
+                                update(CollectionAction)
+                                .where(
+                                    CollectionAction.id == aid,
+                                    CollectionAction.salesforce_id.is_(None),
+                                )
+                                .values(salesforce_id=result["id"][:18])
+                            )
+                        outbox.mark_sent(session, rows)
+                    else:
+                        code, message = first_error(result.get("errors"))
+                        self._mark(
+                            session,
+                            rows,
+                            code,
+                            f"Collection_Action__c {aid}: {code}: {message}",
+                            report,
+                            None,
+                        )
+
+
+def action_record(action: CollectionAction, customer: Customer, invoice: str | None) -> dict:
+    """A Collection_Action__c the service logged, upserted by Service_Action_Id__c."""
+    record: dict[str, Any] = {
+        "attributes": {"type": "Collection_Action__c"},
+        SERVICE_ACTION_ID: service_action_id(action.id),
+        "Account__r": {"ERP_Customer_Number__c": customer.number},
+        "Type__c": action.type,
+        "Source__c": action.origin,
+        "Promised_Amount__c": action.promised_amount,
+        "Promised_Date__c": action.promised_date,
+        "Disputed_Amount__c": action.disputed_amount,
+        "Dispute_Reason__c": action.dispute_reason,
+        "Dispute_Status__c": action.dispute_status,
+        "Notes__c": action.notes,
+    }
+    if invoice:
+        record["Receivable__r"] = {"ERP_Item_Id__c": invoice}
+    return record
+
 
 def _group_by_keys(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     """executemany needs the same keys in every row of one statement."""
@@ -828,10 +946,14 @@ def receivable_status(item: Receivable, disputed: bool) -> str:
 
 
 def receivable_record(
-    item: Receivable, customer: Customer, disputed: bool, today
+    item: Receivable, customer: Customer, disputed: bool, today, pay_link: str | None = None
 ) -> dict[str, Any]:
     """A Receivable__c upsert record keyed by source and item id (``salesforce.keys``), its
-    Account linked by ERP_Customer_Number__c."""
+    Account linked by ERP_Customer_Number__c.
+
+    ``Pay_Link__c`` is the ERP's own link for the item when its feed sent one, else ``pay_link``
+    (our signed link to the customer's pay page with this invoice chosen; open invoices only).
+    """
     days = (today - item.due_date).days if item.is_open else 0
     return {
         "attributes": {"type": "Receivable__c"},
@@ -846,5 +968,5 @@ def receivable_record(
         "Currency_Code__c": item.currency,
         "Status__c": receivable_status(item, disputed),
         "Days_Past_Due__c": max(0, days),
-        "Pay_Link__c": item.pay_link,
+        "Pay_Link__c": item.pay_link or pay_link,
     }

@@ -39,6 +39,7 @@ SERVICE_OWNED = {
     "Collection_Priority__c": "Number",
     "Next_Action_Date__c": "Date",
     "Amount_To_Release__c": "Currency",
+    "Pay_Link__c": "Url",
 }
 PEOPLE_OWNED = {
     "ERP_Customer_Number__c": "Text",
@@ -74,6 +75,7 @@ COLLECTION_ACTION = {
     "Follow_Up_Date__c": "Date",
     "Notes__c": "LongTextArea",
     "Source__c": "Picklist",
+    "Service_Action_Id__c": "Text",
 }
 EVENTS = {
     "Credit_Status_Change__e": {
@@ -224,7 +226,7 @@ def test_formulas():
             "Dispute_Status__c",
             ["Open", "Resolved Valid", "Resolved Invalid"],
         ),
-        ("Collection_Action__c", "Source__c", ["Salesforce", "Service"]),
+        ("Collection_Action__c", "Source__c", ["Salesforce", "Service", "Customer Portal"]),
     ],
 )
 def test_restricted_picklists(obj, field, values):
@@ -244,6 +246,8 @@ def test_lookups_and_external_ids():
     assert _text(action_account, "required") == "true"
     invoice = _field("Collection_Action__c", "Receivable__c")
     assert _text(invoice, "referenceTo") == "Receivable__c"
+    service_id = _field("Collection_Action__c", "Service_Action_Id__c")
+    assert (_text(service_id, "externalId"), _text(service_id, "unique")) == ("true", "true")
     name = _xml(META / "objects/Collection_Action__c/Collection_Action__c.object-meta.xml")
     assert name.find("m:nameField/m:type", NS).text == "AutoNumber"
 

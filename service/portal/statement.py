@@ -1,0 +1,17 @@
+"""The statement PDF: the pay page's open items rendered by WeasyPrint from an HTML template.
+
+WeasyPrint needs Pango at run time (Debian: libpango-1.0-0, libpangoft2-1.0-0; see README).
+"""
+
+from __future__ import annotations
+
+from flask import render_template
+from weasyprint import HTML
+
+from service.portal.book import Page
+from service.portal.texts import Words
+
+
+def statement_pdf(page: Page, words: Words) -> bytes:
+    html = render_template("portal/statement.html", page=page, w=words)
+    return HTML(string=html).write_pdf()
