@@ -860,15 +860,18 @@ class Pusher:
         ids = {outbox.target_id(t): rows for t, rows in targets.items()}
         with self.factory() as session:
             found = session.execute(
-                select(CollectionAction, Customer, Receivable.external_id)
+                select(CollectionAction, Customer, Receivable.source, Receivable.external_id)
                 .join(Customer, Customer.id == CollectionAction.customer_id)
                 .outerjoin(Receivable, Receivable.id == CollectionAction.receivable_id)
                 .where(CollectionAction.id.in_(sorted(ids)))
             ).all()
             session.expunge_all()
-        records = [(a.id, ids[a.id], action_record(a, c, inv)) for a, c, inv in found]
+        records = [
+            (a.id, ids[a.id], action_record(a, c, receivable_item_id(src, inv) if inv else None))
+            for a, c, src, inv in found
+        ]
         gone = [
-            r for aid, rows in ids.items() if aid not in {a.id for a, _, _ in found} for r in rows
+            r for aid, rows in ids.items() if aid not in {a.id for a, *_ in found} for r in rows
         ]
         if gone:
             with transaction(self.factory) as session:
@@ -908,6 +911,7 @@ class Pusher:
 
 
 def action_record(action: CollectionAction, customer: Customer, invoice: str | None) -> dict:
+    # ``invoice``: the disputed receivable's ERP_Item_Id__c (``salesforce.keys``), or None.
     """A Collection_Action__c the service logged, upserted by Service_Action_Id__c."""
     record: dict[str, Any] = {
         "attributes": {"type": "Collection_Action__c"},

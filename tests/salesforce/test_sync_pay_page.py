@@ -15,6 +15,7 @@ from service.assessments import reassess
 from service.db import transaction
 from service.models import CollectionAction, InboxMessage, Receivable
 from service.paylinks import PayLinks
+from service.salesforce.keys import receivable_item_id
 from service.worker import Worker
 from tests.salesforce.sync_helpers import read_account, seed_cursors, wait_for
 from tests.salesforce.test_sync_e2e import book  # noqa: F401 - the shared fixture
@@ -60,7 +61,10 @@ def test_pay_links_and_a_portal_dispute_reach_the_org(db, devorg, sync_settings,
         receivable = wait_for(
             lambda: list(
                 client.query_all(
-                    "SELECT Pay_Link__c FROM Receivable__c WHERE ERP_Item_Id__c = 'INV-E1-1'"
+                    format_soql(
+                        "SELECT Pay_Link__c FROM Receivable__c WHERE ERP_Item_Id__c = {key}",
+                        key=receivable_item_id("erp-main", "INV-E1-1"),
+                    )
                 )
             ),
             timeout=5,
