@@ -298,6 +298,8 @@ def claim(
     if is_postgres(session):
         query = query.with_for_update(skip_locked=True)
     rows = list(session.scalars(query))
+    if rows and is_postgres(session):
+        rows = _targets_held_alone(session, rows, now)
     if not rows:
         return Claim()
     recovered = {r.target for r in rows if r.status == IN_FLIGHT}
@@ -320,6 +322,41 @@ def claim(
         row.claim_token = token
     session.flush()
     return Claim(rows, recovered, token)
+
+
+def _targets_held_alone(
+    session: Session, rows: list[OutboxMessage], now: datetime
+) -> list[OutboxMessage]:
+    """PostgreSQL: the rows whose target no other claimer is taking or holds.
+
+    ``SKIP LOCKED`` gives concurrent claimers disjoint rows, not disjoint targets: with two
+    pending rows for one record (two changes queued at the same moment), one claimer could lock
+    one while another locks the other, and both would push the record and announce its status.
+    A transaction-scoped advisory lock per target decides who takes it; once a claimer holds it,
+    a fresh look drops targets another claim has put in flight since this statement began.
+    """
+    targets = sorted({r.target for r in rows})
+    mine = set(
+        session.execute(
+            text(
+                "SELECT t FROM unnest(CAST(:targets AS text[])) AS t "
+                "WHERE pg_try_advisory_xact_lock(hashtext('outbox:' || t))"
+            ),
+            {"targets": targets},
+        ).scalars()
+    )
+    if mine:
+        taken = set(
+            session.scalars(
+                select(OutboxMessage.target).where(
+                    OutboxMessage.target.in_(sorted(mine)),
+                    OutboxMessage.status == IN_FLIGHT,
+                    OutboxMessage.available_at > now,
+                )
+            )
+        )
+        mine -= taken
+    return [r for r in rows if r.target in mine]
 
 
 def renew(session: Session, token: str, lease_seconds: float, now: datetime | None = None) -> int:

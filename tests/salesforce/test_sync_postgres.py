@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from service import outbox
 from service.db import make_engine, make_session_factory, transaction
+from service.models import OutboxMessage
 from service.salesforce.leader import Leadership
 
 pytestmark = pytest.mark.postgres
@@ -41,6 +42,37 @@ def test_claim__concurrent_workers_take_disjoint_rows(pg):
         first.commit()
     finally:
         first.close()
+
+
+def test_claim__two_pending_rows_of_one_record_never_go_to_two_pushers(pg):
+    """Two changes queued at once can leave two pending rows for one Account. SKIP LOCKED gives
+    claimers disjoint rows, not disjoint targets: without a lock per target, one claimer could
+    take one row while another holds the other, and both push (and announce) the same record."""
+    _, factory = pg
+    with transaction(factory) as s:
+        first = outbox.enqueue(s, outbox.ACCOUNT, "Account:7")
+        outbox.enqueue(s, outbox.ACCOUNT, "Account:7")
+        s.flush()
+        first_row = first.id
+    a = factory()
+    a.begin()
+    b = factory()
+    b.begin()
+    try:
+        # A is inside its claim: its SELECT ... FOR UPDATE has locked the first row.
+        a.execute(
+            select(OutboxMessage).where(OutboxMessage.id == first_row).with_for_update()
+        ).all()
+        theirs = outbox.claim(b, limit=10)  # B skips the locked row and takes the other
+        mine = outbox.claim(a, limit=10)  # A goes on, B not committed yet
+        claimed = [r.target for r in theirs.rows] + [r.target for r in mine.rows]
+        assert claimed.count("Account:7") == len(theirs.rows) + len(mine.rows)
+        assert not (theirs.rows and mine.rows), "one record in two pushes at once"
+        b.commit()
+        a.commit()
+    finally:
+        a.close()
+        b.close()
 
 
 def test_advisory_lock__one_subscriber_per_org(pg):
