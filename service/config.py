@@ -71,6 +71,8 @@ class Config:
     feed_max_rows: int = FEED_MAX_ROWS
     signature_tolerance_seconds: int = SIGNATURE_TOLERANCE_SECONDS
     log_level: str = "INFO"
+    # Where every web process keeps its counters (gunicorn.conf.py sets it; None: one process).
+    metrics_multiprocess_dir: str | None = None
     testing: bool = False
 
     def __repr__(self) -> str:
@@ -155,12 +157,16 @@ def load_config(
             "FEED_MAX_BYTES", text("FEED_MAX_BYTES"), DEFAULT_FEED_MAX_BYTES
         ),
         log_level=_choice("LOG_LEVEL", text("LOG_LEVEL"), LOG_LEVELS, "INFO"),
+        metrics_multiprocess_dir=_directory(
+            "PROMETHEUS_MULTIPROC_DIR", text("PROMETHEUS_MULTIPROC_DIR")
+        ),
         testing=bool(env.get("TESTING")),
     )
 
 
 _EXPECTS = {
     "DATABASE_URL": "a SQLAlchemy URL such as postgresql+psycopg://user@host/db or sqlite:///var/cc.db",
+    "PROMETHEUS_MULTIPROC_DIR": "an existing directory where the web processes keep their metrics",
     "FEED_SIGNING_SECRET": f"a random secret of at least {MIN_SECRET_LENGTH} characters shared with the ERP",
     "SERVICE_API_TOKENS": f"comma-separated bearer tokens of at least {MIN_SECRET_LENGTH} characters each",
     "SALESFORCE_LOGIN_URL": "an https:// URL such as https://login.salesforce.com",
@@ -204,6 +210,12 @@ def _database_url(value: str | None) -> str:
         raise ConfigError("DATABASE_URL", _EXPECTS["DATABASE_URL"])
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    return value
+
+
+def _directory(name: str, value: str | None) -> str | None:
+    if value is not None and not Path(value).is_dir():
+        raise ConfigError(name, _EXPECTS[name])
     return value
 
 
