@@ -27,7 +27,7 @@ from service.erasure import customer_command
 from service.errors import ConfigError
 from service.feeds.importer import import_files
 from service.feeds.reading import ImportReadError
-from service.migrations import upgrade
+from service.migrations import downgrade, upgrade
 from service.salesforce.cli import events_command, outbox_command, stream_command
 from service.salesforce.fields import ACCOUNT_FIELD_MAP
 from service.worker import worker_command
@@ -63,6 +63,15 @@ def db_upgrade(revision: str) -> None:
     """Migrate the database (DATABASE_URL) to the latest schema. Safe to run again."""
     config = load_config(require=())
     upgrade(config.database_url, revision)
+    click.echo(f"database {safe_database_url(config.database_url)} is at {revision}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Migrate the database back to REVISION (e.g. 0007) before rolling the code back to it."""
+    config = load_config(require=())
+    downgrade(config.database_url, revision)
     click.echo(f"database {safe_database_url(config.database_url)} is at {revision}")
 
 
