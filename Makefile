@@ -42,6 +42,7 @@ test-python: venv node
 	$(VENV)/bin/ruff format --check service devorg tests bench
 	$(VENV)/bin/lint-imports
 	@command -v chromium >/dev/null || echo "make test: no Chromium found, the pay page's browser tests are skipped (apt-get install chromium)"
+	@command -v promtool >/dev/null || echo "make test: no promtool found, docs/alerts.yml is not checked (apt-get install prometheus)"
 	$(PY) -m pytest
 
 test-js: node

@@ -89,7 +89,7 @@ def configure_database(app: Flask, config: Config) -> Services:
         config=config,
         engine=engine,
         sessions=make_session_factory(engine),
-        metrics=Metrics(),
+        metrics=Metrics(config.metrics_multiprocess_dir),
         policy=load_policy_file(config.credit_policy_file),
     )
     svc.portfolio = _portfolio_cache(svc)

@@ -71,6 +71,8 @@ class Config:
     feed_max_rows: int = FEED_MAX_ROWS
     signature_tolerance_seconds: int = SIGNATURE_TOLERANCE_SECONDS
     log_level: str = "INFO"
+    # Where every web process keeps its counters (gunicorn.conf.py sets it; None: one process).
+    metrics_multiprocess_dir: str | None = None
     testing: bool = False
 
     def __repr__(self) -> str:
@@ -139,7 +141,7 @@ def load_config(
             raise ConfigError(name, _EXPECTS[name], missing=True)
 
     return Config(
-        database_url=_database_url(text("DATABASE_URL")),
+        database_url=_database_url(text("DATABASE_URL"), _flag(text("CREDIT_CONTROL_SQLITE"))),
         feed_signing_secret=_secret("FEED_SIGNING_SECRET", text("FEED_SIGNING_SECRET")),
         service_api_tokens=_tokens(text("SERVICE_API_TOKENS")),
         salesforce=salesforce_settings(env) if _names_an_org(env) else None,
@@ -155,12 +157,21 @@ def load_config(
             "FEED_MAX_BYTES", text("FEED_MAX_BYTES"), DEFAULT_FEED_MAX_BYTES
         ),
         log_level=_choice("LOG_LEVEL", text("LOG_LEVEL"), LOG_LEVELS, "INFO"),
+        metrics_multiprocess_dir=_directory(
+            "PROMETHEUS_MULTIPROC_DIR", text("PROMETHEUS_MULTIPROC_DIR")
+        ),
         testing=bool(env.get("TESTING")),
     )
 
 
 _EXPECTS = {
     "DATABASE_URL": "a SQLAlchemy URL such as postgresql+psycopg://user@host/db or sqlite:///var/cc.db",
+    "DATABASE_URL_OR_SQLITE": (
+        "a SQLAlchemy URL such as postgresql+psycopg://user@host/db, or CREDIT_CONTROL_SQLITE=1 "
+        "for a SQLite file under var/ on this one machine"
+    ),
+    "CREDIT_CONTROL_SQLITE": "1 (or true/yes) to use a SQLite file under var/ when DATABASE_URL is not set",
+    "PROMETHEUS_MULTIPROC_DIR": "an existing directory where the web processes keep their metrics",
     "FEED_SIGNING_SECRET": f"a random secret of at least {MIN_SECRET_LENGTH} characters shared with the ERP",
     "SERVICE_API_TOKENS": f"comma-separated bearer tokens of at least {MIN_SECRET_LENGTH} characters each",
     "SALESFORCE_LOGIN_URL": "an https:// URL such as https://login.salesforce.com",
@@ -187,8 +198,16 @@ _EXPECTS = {
 }
 
 
-def _database_url(value: str | None) -> str:
+def _database_url(value: str | None, sqlite_opt_in: bool) -> str:
+    """The database URL; without one, SQLite under var/ only when asked for by name.
+
+    A platform that forgets ``DATABASE_URL`` (or loses the add-on) would otherwise give each dyno
+    a throwaway file of its own: feeds taken by one web process invisible to the others and gone
+    at the next restart. Only the developer who says ``CREDIT_CONTROL_SQLITE=1`` gets the file.
+    """
     if value is None:
+        if not sqlite_opt_in:
+            raise ConfigError("DATABASE_URL", _EXPECTS["DATABASE_URL_OR_SQLITE"], missing=True)
         DEFAULT_DATA_DIR.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{DEFAULT_DATA_DIR / DEFAULT_DATABASE_FILE}"
     # Heroku hands out postgres:// URLs; SQLAlchemy wants the driver spelled out.
@@ -204,6 +223,22 @@ def _database_url(value: str | None) -> str:
         raise ConfigError("DATABASE_URL", _EXPECTS["DATABASE_URL"])
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    return value
+
+
+def _flag(value: str | None) -> bool:
+    if value is None:
+        return False
+    if value.lower() in ("1", "true", "yes"):
+        return True
+    if value.lower() in ("0", "false", "no"):
+        return False
+    raise ConfigError("CREDIT_CONTROL_SQLITE", _EXPECTS["CREDIT_CONTROL_SQLITE"])
+
+
+def _directory(name: str, value: str | None) -> str | None:
+    if value is not None and not Path(value).is_dir():
+        raise ConfigError(name, _EXPECTS[name])
     return value
 
 

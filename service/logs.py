@@ -21,7 +21,8 @@ request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 # A caller-supplied id is echoed only if it is short and harmless in a log line or header.
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
-_HANDLER_NAME = "credit-control-json"
+# gunicorn.conf.py names its root handler the same, so the app finds it and adds none.
+HANDLER_NAME = "credit-control-json"
 
 
 def new_request_id(supplied: str | None = None) -> str:
@@ -37,20 +38,30 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+def json_formatter() -> JsonFormatter:
+    """The one JSON line format: ``time``, ``level``, ``logger``, ``message``, ``request_id``.
+
+    Shared with ``gunicorn.conf.py``, so gunicorn's own lines read like the app's.
+    """
+    return JsonFormatter(
+        "{asctime}{levelname}{name}{message}{request_id}",
+        style="{",
+        rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+    )
+
+
 def configure_logging(level: str = "INFO") -> None:
-    """Send the root logger's records to stderr as JSON. Safe to call once per app."""
+    """Send the root logger's records to stderr as JSON. Safe to call once per app.
+
+    Under gunicorn, ``gunicorn.conf.py`` has already installed this handler (same name) on the
+    root logger, so it is kept rather than doubled.
+    """
     root = logging.getLogger()
-    handler = next((h for h in root.handlers if h.get_name() == _HANDLER_NAME), None)
+    handler = next((h for h in root.handlers if h.get_name() == HANDLER_NAME), None)
     if handler is None:
         handler = logging.StreamHandler(sys.stderr)
-        handler.set_name(_HANDLER_NAME)
+        handler.set_name(HANDLER_NAME)
         handler.addFilter(RequestIdFilter())
-        handler.setFormatter(
-            JsonFormatter(
-                "{asctime}{levelname}{name}{message}{request_id}",
-                style="{",
-                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
-            )
-        )
+        handler.setFormatter(json_formatter())
         root.addHandler(handler)
     root.setLevel(level)

@@ -3,19 +3,35 @@
 A registry per app (not the library's global one) lets tests build many apps in one process and
 lets each app's ``/metrics`` show only its own figures. Other parts of the service add their
 collectors to ``Metrics.registry`` (e.g. the engine's portfolio gauges, the sync's lag, the
-assessment queue's depth, which ``service.api.metrics`` reads from the database at scrape time).
+assessment queue's depth, which ``service.api.metrics`` reads from the database at scrape time)
+with ``add_collector``.
+
+Several web processes (gunicorn's workers) each count only the requests they answered, and a
+scrape reaches one of them. With ``multiprocess_dir`` (``PROMETHEUS_MULTIPROC_DIR``, which
+``gunicorn.conf.py`` sets for every web process) the counters and histograms live in files there
+(prometheus_client picks that storage when the variable is in the environment at import time) and
+``render`` sums every process's files, dead workers' included, so ``/metrics`` shows the whole
+server whichever worker answers. The custom collectors read the shared database, so each process
+yields them itself, once per scrape.
 """
 
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class Metrics:
-    def __init__(self) -> None:
+    def __init__(self, multiprocess_dir: str | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        # What a scrape shows: this process's registry, or every web process's files.
+        self.scraped = self.registry
+        if multiprocess_dir is not None:
+            self.scraped = CollectorRegistry()
+            MultiProcessCollector(self.scraped, path=multiprocess_dir)
         self.http_requests = Counter(
             "http_requests",
             "HTTP requests answered, by endpoint and status.",
@@ -52,5 +68,9 @@ class Metrics:
         self.assessment_duration.observe(seconds)
         self.assessed_customers.inc(len(customer_ids))
 
+    def add_collector(self, collector: Collector) -> None:
+        """A collector computed at scrape time (e.g. from the database), in every scrape."""
+        self.scraped.register(collector)
+
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        return generate_latest(self.scraped)

@@ -3,21 +3,62 @@
 from __future__ import annotations
 
 import pytest
+from click.testing import CliRunner
 
 from service.app import create_app
+from service.cli import main
 from service.config import load_config
 from service.errors import ConfigError
 
-GOOD = {"FEED_SIGNING_SECRET": "s" * 32, "SERVICE_API_TOKENS": "a" * 20 + "," + "b" * 20}
+SECRETS = {"FEED_SIGNING_SECRET": "s" * 32, "SERVICE_API_TOKENS": "a" * 20 + "," + "b" * 20}
+GOOD = {**SECRETS, "DATABASE_URL": "sqlite://"}
+NO_DATABASE = (
+    "DATABASE_URL is not set: expected a SQLAlchemy URL such as "
+    "postgresql+psycopg://user@host/db, or CREDIT_CONTROL_SQLITE=1 for a SQLite file under "
+    "var/ on this one machine"
+)
 
 
-def test_load_config__database_falls_back_to_sqlite_under_var(tmp_path, monkeypatch):
+def test_load_config__sqlite_under_var_only_when_asked_for(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
 
-    config = load_config(GOOD)
+    config = load_config({**SECRETS, "CREDIT_CONTROL_SQLITE": "1"})
 
     assert config.database_url == "sqlite:///var/credit-control.sqlite3"
     assert (tmp_path / "var").is_dir()
+
+
+@pytest.mark.parametrize("opt_in", [None, "0", "no"])
+def test_load_config__no_database_url_stops_start_up_with_one_line(tmp_path, monkeypatch, opt_in):
+    monkeypatch.chdir(tmp_path)
+    env = SECRETS if opt_in is None else {**SECRETS, "CREDIT_CONTROL_SQLITE": opt_in}
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(env)
+
+    assert str(caught.value) == NO_DATABASE
+    assert not (tmp_path / "var").exists()  # no throwaway database file made on the side
+
+
+def test_load_config__a_malformed_sqlite_opt_in_is_refused():
+    with pytest.raises(ConfigError, match=r"^CREDIT_CONTROL_SQLITE is malformed"):
+        load_config({**SECRETS, "CREDIT_CONTROL_SQLITE": "please"})
+
+
+def test_worker_and_web__refuse_to_start_without_a_database(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("CREDIT_CONTROL_SQLITE", raising=False)
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+
+    with pytest.raises(ConfigError, match=r"^DATABASE_URL is not set"):
+        create_app()
+    result = CliRunner().invoke(main, ["worker"])
+
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [f"Error: {NO_DATABASE}"]
+    assert not (tmp_path / "var").exists()
 
 
 def test_load_config__heroku_postgres_url_gets_the_driver():

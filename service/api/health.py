@@ -1,6 +1,7 @@
 """``/healthz`` (the process answers) and ``/readyz`` (it can do its job).
 
-``/readyz`` checks the database (reachable and migrated) and then every check registered in
+``/readyz`` checks the database (reachable and migrated; a SQLite file is named and said to serve
+one machine only, since processes elsewhere would each have a file of their own) and then every check registered in
 ``Services.readiness_checks``. The Salesforce sync registers ``salesforce`` (login) and
 ``subscriber`` (lag); until it does, both read "not configured", which does not fail readiness:
 the service takes feeds and serves assessments without an org.
@@ -20,6 +21,7 @@ from sqlalchemy import inspect, text
 
 from service.api.auth import public
 from service.assessments.queue import depth
+from service.config import safe_database_url
 from service.extensions import services
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,9 @@ log = logging.getLogger(__name__)
 blp = Blueprint("health", __name__, description="Liveness and readiness")
 
 NOT_CONFIGURED = {"status": "not configured"}
+SQLITE_SCOPE = (
+    "single machine: every web and worker process must run on this machine and share this file"
+)
 
 
 class HealthOut(Schema):
@@ -42,6 +47,10 @@ class CheckOut(Schema):
     status = fields.String(required=True, metadata={"enum": ["ok", "not configured", "failing"]})
     detail = fields.String(metadata={"description": "why, when not ok"})
     backend = fields.String(metadata={"description": "database: sqlite or postgresql"})
+    url = fields.String(metadata={"description": "database, SQLite only: the file in use"})
+    scope = fields.String(
+        metadata={"description": "database, SQLite only: that it serves one machine alone"}
+    )
     requests = fields.Integer(metadata={"description": "assessment_queue: requests waiting"})
     oldest_seconds = fields.Float(
         metadata={"description": "assessment_queue: age of the oldest request"}
@@ -102,7 +111,12 @@ def _database(svc) -> dict:
         return {"status": "failing", "detail": "not reachable"}
     if not migrated:
         return {"status": "failing", "detail": "not migrated; run: credit-control db upgrade"}
-    return {"status": "ok", "backend": svc.engine.dialect.name}
+    check = {"status": "ok", "backend": svc.engine.dialect.name}
+    if svc.engine.dialect.name == "sqlite":
+        # Chosen with CREDIT_CONTROL_SQLITE=1 or a sqlite:// DATABASE_URL: say what it means.
+        check["url"] = safe_database_url(svc.config.database_url)
+        check["scope"] = SQLITE_SCOPE
+    return check
 
 
 def _assessment_queue(svc) -> dict:

@@ -216,7 +216,7 @@ OPENAPI_OPERATIONS = {
 
 def init_app(app: Flask) -> None:
     svc = app.extensions[EXTENSION]
-    svc.metrics.registry.register(CreditCollector(svc))
+    svc.metrics.add_collector(CreditCollector(svc))
 
     def metrics():
         return Response(services().metrics.render(), mimetype=CONTENT_TYPE.split(";")[0])

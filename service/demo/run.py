@@ -9,17 +9,19 @@ Accounts as the org holds them) between them without reshaping the command:
     load_book(app, settings)            # through the real signed feed
     log_actions(app)                    # a dispute and a promise, as Salesforce would send
     server = start_web(app, port)       # werkzeug in a thread
-    print_summary(...); wait_for_ctrl_c(server)
+    print_summary(...)                  # then serve until SIGINT or SIGTERM
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -218,14 +220,25 @@ def print_summary(
     echo(f"OK {counts['OK']}  WATCH {counts['WATCH']}  HOLD {counts['HOLD']}   {tail}")
 
 
-def wait_for_ctrl_c(server: BaseWSGIServer) -> None:
+@contextmanager
+def stop_requested() -> Iterator[threading.Event]:
+    """An event set by SIGINT (Ctrl-C) or SIGTERM (``kill``, ``timeout``, a process manager).
+
+    Installed before the local org and the worker start, so a signal at any moment of the demo
+    only asks it to stop: the caller then stops the web server, the worker and the local org in
+    order and the demo exits 0. (SIGTERM's default action would end the process at once,
+    mid-push, with the status of a killed process.) The previous handlers come back on exit.
+    """
+    stop = threading.Event()
+    previous = {
+        signum: signal.signal(signum, lambda *_: stop.set())
+        for signum in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
+        yield stop
     finally:
-        server.shutdown()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def run_demo(
@@ -239,20 +252,25 @@ def run_demo(
     book = load_book(app, settings, today)
     story = log_actions(app, book, today)
     assess_queued(app, today)
-    sync = None
-    if serve:  # devorg + the worker: the Accounts fill in the local org (docs/sync.md)
-        svc = app.extensions[EXTENSION]
+    if not serve:
+        table = account_table(app)
+        print_summary(echo, settings, "(not serving)", table, story, time.perf_counter() - started)
+        return table
+    svc = app.extensions[EXTENSION]
+    with stop_requested() as stop:
+        # devorg + the worker: the Accounts fill in the local org (docs/sync.md)
         sync = start_demo_sync(svc.engine, svc.sessions, echo)
-    server = start_web(app, port) if serve else None
-    base_url = f"http://127.0.0.1:{server.server_port}" if server else "(not serving)"
-    table = account_table(app)
-    print_summary(echo, settings, base_url, table, story, time.perf_counter() - started)
-    if sync is not None:
-        print_demo_sync(sync, echo, today)
-    if server is not None:
         try:
-            wait_for_ctrl_c(server)
+            server = start_web(app, port)
+            try:
+                table = account_table(app)
+                base_url = f"http://127.0.0.1:{server.server_port}"
+                print_summary(echo, settings, base_url, table, story, time.perf_counter() - started)
+                print_demo_sync(sync, echo, today)
+                while not stop.wait(0.5):  # short waits: the handler runs between them
+                    pass
+            finally:
+                server.shutdown()
         finally:
-            if sync is not None:
-                sync.close()
+            sync.close()
     return table

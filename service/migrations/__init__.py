@@ -27,6 +27,12 @@ def upgrade(database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
 
 
+def downgrade(database_url: str, revision: str) -> None:
+    """Undo migrations down to ``revision``, before rolling the code back to a release that
+    expects it (docs/operations.md); the newer code holds the steps that undo its migrations."""
+    command.downgrade(alembic_config(database_url), revision)
+
+
 def current_head() -> str:
     from alembic.script import ScriptDirectory
 

@@ -119,7 +119,11 @@ def test_keys_rotate_the_new_key_signs_and_the_old_still_verifies_until_removed(
     assert refused.value.reason is Refusal.TAMPERED
 
 
-GOOD = {"FEED_SIGNING_SECRET": "s" * 32, "SERVICE_API_TOKENS": "a" * 20}
+GOOD = {
+    "FEED_SIGNING_SECRET": "s" * 32,
+    "SERVICE_API_TOKENS": "a" * 20,
+    "DATABASE_URL": "sqlite://",
+}
 
 
 def test_settings_read_several_secrets_and_the_base_url():
