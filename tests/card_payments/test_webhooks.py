@@ -24,7 +24,7 @@ from tests.card_payments.conftest import (
     sign,
     stripe_event,
 )
-from tests.conftest import signed_headers, snapshot
+from tests.conftest import TOKEN, signed_headers, snapshot
 
 STRIPE_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "stripe"
 
@@ -152,7 +152,11 @@ def _erp_posts(web, fed, reference, received_at="2026-03-15T10:00:00Z"):
     assert answer.status_code == 200, answer.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("reference", ["pi_test_1", None], ids=["by-reference", "by-amount"])
+@pytest.mark.parametrize(
+    "reference",
+    ["pi_test_1", "Stripe payout PI_TEST_1 / March", None],
+    ids=["by-reference", "named-in-remittance", "by-amount"],
+)
 def test_the_erp_posting_the_payment_afterwards_leaves_the_balance_unchanged(
     web, fed, factory, reference
 ):
@@ -162,7 +166,7 @@ def test_the_erp_posting_the_payment_afterwards_leaves_the_balance_unchanged(
     _erp_posts(web, fed, reference)
 
     posted = credit(web)
-    assert posted["balance_outstanding"] == paid["balance_outstanding"]
+    assert Decimal(posted["balance_outstanding"]) == Decimal(paid["balance_outstanding"])
     assert posted["status"] == paid["status"]
     assert posted["in_flight_amount"] == "0.00"
     with factory() as s:
@@ -295,3 +299,11 @@ def test_payloads_of_other_api_versions_and_payments_not_ours_are_understood(
     with factory() as s:
         assert not s.scalars(select(Payment).where(Payment.source == "stripe")).all()
         assert s.scalars(select(InboxMessage.kind).where(InboxMessage.source == "stripe")).all()
+
+
+def test_the_webhook_is_in_the_openapi_document_signed_by_stripe(web):
+    spec = web.get("/openapi.json", headers={"Authorization": f"Bearer {TOKEN}"}).get_json()
+
+    operation = spec["paths"]["/api/v1/webhooks/stripe"]["post"]
+    assert operation["security"] == [{"stripeSignature": []}]
+    assert {"200", "400"} <= set(operation["responses"])
