@@ -165,7 +165,16 @@ def checkout(token: str):
 @blp.route("/<token>/paid", methods=["GET"])
 @_public
 def paid(token: str):
-    """Where Stripe sends the customer back after paying: thanks, whatever the link's state."""
+    """Where Stripe sends the customer back after paying: thanks, for any valid link (its
+    invoices may all be settled by now, so the open items are not read)."""
+    svc = services()
+    links = svc.config.pay_links
+    if links is None:
+        raise LinkRefused("unknown", 404)
+    try:
+        links.verify(token, now=svc.clock())
+    except PayLinkRefused as refused:
+        raise LinkRefused(*_REFUSALS[refused.reason]) from None
     words = Words(choose_language(None, request.accept_languages))
     return render_template("portal/paid.html", w=words, token=token)
 

@@ -159,4 +159,5 @@ def test_a_customer_pays_on_stripe_s_page_and_comes_back_with_the_hold_lifted(db
     assert after["in_flight_amount"] == "13200.00"
     back = web.get(urlsplit(paid.headers["Location"]).path)
     assert back.status_code == 200 and 'id="paid"' in back.get_data(as_text=True)
+    assert web.get("/pay/not-a-link/paid").status_code == 403
     app.extensions[EXTENSION].engine.dispose()
