@@ -117,6 +117,15 @@ def test_pressing_pay_twice_is_one_session_and_another_choice_a_new_one(shop, lo
     assert other.location != first.location
 
 
+def test_a_cancelled_payment_shows_the_page_again_with_a_notice(shop):
+    app, web, _ = shop
+
+    answer = web.get(_pay_path(app) + "/cancelled")
+
+    assert answer.status_code == 200
+    assert "Payment cancelled. Nothing was charged." in answer.get_data(as_text=True)
+
+
 def test_stripe_unreachable_is_a_clear_page_not_an_error(db_url, local_stripe):
     app = _app(db_url, local_stripe)
     web = app.test_client()
