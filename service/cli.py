@@ -32,7 +32,8 @@ from service.salesforce.cli import events_command, outbox_command, stream_comman
 from service.salesforce.fields import ACCOUNT_FIELD_MAP
 from service.worker import worker_command
 
-LOCAL_ORG_INSTALLED = importlib.util.find_spec("devorg") is not None
+# The demo also runs the local Stripe (``devstripe``), installed beside the local org.
+LOCAL_ORG_INSTALLED = all(importlib.util.find_spec(n) is not None for n in ("devorg", "devstripe"))
 if LOCAL_ORG_INSTALLED:  # development and demo only; see the module's docstring
     from service.demo.commands import demo_command, devorg_command
 

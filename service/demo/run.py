@@ -20,7 +20,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from service.app import create_app
 from service.assessments import queue as assessment_queue
 from service.db import transaction
 from service.demo.book import build_book, demo_actions
+from service.demo.card import print_pay_story, start_demo_stripe
 from service.demo.sync import print_demo_sync, start_demo_sync
 from service.extensions import EXTENSION
 from service.migrations import upgrade
@@ -47,6 +48,8 @@ class DemoSettings:
     database_url: str
     api_token: str
     feed_secret: str
+    # Pay links and card payments through the local Stripe (the second story), when serving.
+    extra: dict[str, str] = field(default_factory=dict)
 
     def overrides(self) -> dict[str, str]:
         return {
@@ -54,6 +57,7 @@ class DemoSettings:
             "SERVICE_API_TOKENS": self.api_token,
             "FEED_SIGNING_SECRET": self.feed_secret,
             "LOG_LEVEL": "WARNING",
+            **self.extra,
         }
 
 
@@ -233,6 +237,11 @@ def run_demo(
 ) -> list[dict]:
     started = time.perf_counter()
     settings = demo_settings()
+    stand_in = None
+    if serve:  # the local Stripe, so the pay page takes cards (the second story)
+        port = free_port(port)
+        stand_in, extra = start_demo_stripe(f"http://127.0.0.1:{port}")
+        settings = replace(settings, extra=extra)
     prepare_database(settings)
     app = build_app(settings)
     today = today or app.extensions[EXTENSION].clock().date()
@@ -242,17 +251,23 @@ def run_demo(
     sync = None
     if serve:  # devorg + the worker: the Accounts fill in the local org (docs/sync.md)
         svc = app.extensions[EXTENSION]
-        sync = start_demo_sync(svc.engine, svc.sessions, echo)
+        sync = start_demo_sync(svc.engine, svc.sessions, echo, pay_links=svc.config.pay_links)
     server = start_web(app, port) if serve else None
     base_url = f"http://127.0.0.1:{server.server_port}" if server else "(not serving)"
     table = account_table(app)
     print_summary(echo, settings, base_url, table, story, time.perf_counter() - started)
     if sync is not None:
         print_demo_sync(sync, echo, today)
+    if stand_in is not None:
+        held = next((r["number"] for r in table if r["status"] == "HOLD"), table[0]["number"])
+        links = app.extensions[EXTENSION].config.pay_links
+        print_pay_story(echo, links.url(held) if links else None, held, stand_in)
     if server is not None:
         try:
             wait_for_ctrl_c(server)
         finally:
             if sync is not None:
                 sync.close()
+            if stand_in is not None:
+                stand_in.stop()
     return table
