@@ -20,6 +20,7 @@ from service import logs
 from service.api import accounts, auth, errors, health, metrics, observe, operations, portfolio
 from service.assessments import load_policy_file
 from service.assessments.portfolio import PortfolioCache, book_figures
+from service.card_payments import webhooks as stripe_webhooks
 from service.config import Config, load_config
 from service.db import make_engine, make_session_factory
 from service.extensions import EXTENSION, Services
@@ -121,6 +122,15 @@ def configure_blueprints(app: Flask) -> None:
             "description": 't=<unix>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">',
         },
     )
+    api.spec.components.security_scheme(
+        "stripeSignature",
+        {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Stripe-Signature",
+            "description": "Stripe's webhook signature (t=<unix>,v1=<hex HMAC-SHA256>)",
+        },
+    )
     api.spec.options["security"] = [{"bearerAuth": []}]
     api.spec.components.schema("ErpBatchIn", schema=ErpBatchIn)
     api.register_blueprint(health.blp)
@@ -128,6 +138,7 @@ def configure_blueprints(app: Flask) -> None:
     api.register_blueprint(portfolio.blp)
     api.register_blueprint(operations.blp)
     api.register_blueprint(feed_views.blp)
+    api.register_blueprint(stripe_webhooks.blp)
     # /metrics is a plain Flask route (service.api.metrics); its entry is written out there.
     api.spec.path(rule=Rule("/metrics"), operations=metrics.OPENAPI_OPERATIONS)
     # The customer pay page: HTML, public (the signed link is the credential), not in the API.

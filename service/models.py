@@ -37,6 +37,8 @@ CREDIT_NOTE = "credit_note"
 PROVISIONAL = "provisional"
 CONFIRMED = "confirmed"
 SUPERSEDED = "superseded"
+# A provisional payment taken back before the ERP posted it (a card refund, a lost dispute).
+REVERSED = "reversed"
 
 
 class Customer(Base):
@@ -134,6 +136,34 @@ class Allocation(Base):
     amount: Mapped[Decimal] = mapped_column(Money)
 
     payment: Mapped[Payment] = relationship(back_populates="allocations")
+
+
+class CardPayment(Base):
+    """What Stripe told us about one card payment (one PaymentIntent), from any of its events.
+
+    Events arrive in any order; each one adds what it knows (who paid for which receivables, the
+    amount received, refunded, a lost dispute) and ``service.card_payments.in_flight`` derives
+    the provisional ``Payment`` from the sum of it. Amounts are in the currency's major unit.
+    """
+
+    __tablename__ = "card_payments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    payment_intent: Mapped[str] = mapped_column(String(255), unique=True)
+    charge_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    checkout_session: Mapped[str | None] = mapped_column(String(255))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    # The ERP ids of the receivables paid for, in the order they were chosen.
+    receivables: Mapped[list[str] | None] = mapped_column(JSON)
+    pay_link: Mapped[str | None] = mapped_column(String(80))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    amount: Mapped[Decimal | None] = mapped_column(Money)
+    paid: Mapped[bool] = mapped_column(Boolean, default=False)
+    refunded: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    dispute_lost: Mapped[bool] = mapped_column(Boolean, default=False)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class CollectionAction(Base):

@@ -9,9 +9,10 @@ posts confirm a provisional one?). One rule, ``same_payment``, for both.
 A provisional payment P and a confirmed payment C are the same payment when
 
 1. they are of the same customer, in the same currency, for the same amount; and
-2. if both carry a reference, the references are equal (ignoring case and surrounding spaces),
-   however far apart their dates; if either has none, they were received within
-   ``MATCH_WINDOW`` of each other.
+2. if both carry a reference, the references are equal (ignoring case and surrounding spaces)
+   or one is a Stripe PaymentIntent id (``pi_...``) that the other names as a word (an ERP's
+   remittance text such as "Stripe pi_3Rk2..."), however far apart their dates; if either has
+   none, they were received within ``MATCH_WINDOW`` of each other.
 
 Each confirmed payment supersedes at most one provisional payment and each provisional payment
 is superseded at most once, so two equal instalments are never folded into one. The same
@@ -26,6 +27,7 @@ each other: whichever commits second sees the first.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,6 +41,8 @@ from service.db import is_postgres
 from service.models import CONFIRMED, PROVISIONAL, SUPERSEDED, Customer, Payment
 
 MATCH_WINDOW = timedelta(days=10)
+STRIPE_INTENT_PREFIX = "pi_"
+_WORDS = re.compile(r"[a-z0-9_]+")
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,18 @@ def _reference(value: str | None) -> str | None:
     return text or None
 
 
+def references_match(mine: str | None, theirs: str | None) -> bool:
+    """Equal references, or a PaymentIntent id named as a word in the other (both normalised)."""
+    if mine is None or theirs is None:
+        return False
+    if mine == theirs:
+        return True
+    return any(
+        ref.startswith(STRIPE_INTENT_PREFIX) and ref in _WORDS.findall(text)
+        for ref, text in ((mine, theirs), (theirs, mine))
+    )
+
+
 def same_payment(provisional: PaymentFacts, confirmed: PaymentFacts) -> bool:
     """The module's rule: are these two records of one payment?"""
     if (provisional.customer_id, provisional.currency.upper(), provisional.amount) != (
@@ -68,7 +84,7 @@ def same_payment(provisional: PaymentFacts, confirmed: PaymentFacts) -> bool:
         return False
     mine, theirs = _reference(provisional.reference), _reference(confirmed.reference)
     if mine is not None and theirs is not None:
-        return mine == theirs
+        return references_match(mine, theirs)
     return abs(provisional.received_at - confirmed.received_at) <= MATCH_WINDOW
 
 
@@ -85,7 +101,7 @@ def best_match(payment: PaymentFacts, candidates: Iterable[PaymentFacts]) -> Pay
     return min(
         found,
         key=lambda c: (
-            not (ref is not None and _reference(c.reference) == ref),
+            not references_match(ref, _reference(c.reference)),
             abs(c.received_at - payment.received_at),
             c.id,
         ),

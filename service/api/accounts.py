@@ -73,6 +73,13 @@ class AccountCreditOut(Schema):
     as_of = fields.String(metadata={"format": "date"})
     # Present when the credit engine computes them.
     amount_to_release = fields.String(**MONEY)
+    in_flight_amount = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "provisional payments (card, Salesforce) the ERP has not posted yet",
+            "example": "1250.00",
+        },
+    )
     exposure = fields.String(**MONEY)
     utilisation = fields.String(allow_none=True)
     credit_available = fields.String(**MONEY)

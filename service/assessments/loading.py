@@ -47,6 +47,7 @@ PROMISE = "Promise to Pay"
 DISPUTE = "Dispute"
 PROVISIONAL = "provisional"
 SUPERSEDED = "superseded"
+REVERSED = "reversed"
 # Collection_Action__c.Dispute_Status__c picklist values -> the engine's dispute states.
 DISPUTE_STATES = {
     "open": "open",
@@ -169,7 +170,7 @@ def _statements(by_ids: bool) -> dict[str, Any]:
         )
         .select_from(PaymentRow.__table__)
         .outerjoin(AllocationRow.__table__, a.payment_id == p.id)
-        .where(of(p.customer_id), p.status != SUPERSEDED)
+        .where(of(p.customer_id), p.status.not_in((SUPERSEDED, REVERSED)))
         # By customer first: SQLite then walks ix_payments_customer_id in order; ordered by id
         # alone it would scan the whole payments table for every chunk.
         .order_by(p.customer_id, p.id),

@@ -118,6 +118,8 @@ class Assessment:
     next_action_date: date | None
     amount_to_release: Decimal | None
     override_active: bool
+    # Provisional payments (card, Salesforce) not yet posted by the ERP, in ``currency``.
+    in_flight_amount: Decimal = Decimal(0)
 
     @property
     def reason_codes(self) -> tuple[str, ...]:

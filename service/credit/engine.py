@@ -100,6 +100,14 @@ def assess(inputs: CustomerInputs, policy: Policy, as_of: date) -> Assessment:
         next_action_date=next_action_date(fig, promises, policy, inputs.follow_ups, as_of),
         amount_to_release=release,
         override_active=decision.override_active,
+        in_flight_amount=sum(
+            (
+                convert(p.currency, p.amount)
+                for p in inputs.payments
+                if p.provisional and p.received_on <= as_of
+            ),
+            Decimal(0),
+        ),
     )
     _check_range(assessment)
     return assessment

@@ -137,6 +137,7 @@ def assessment_document(a: Assessment) -> dict[str, Any]:
         "collection_priority": a.collection_priority,
         "next_action_date": _day(a.next_action_date),
         "amount_to_release": _money(a.amount_to_release),
+        "in_flight_amount": _money(a.in_flight_amount),
         "override_active": a.override_active,
     }
 

@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -33,6 +33,7 @@ from service.app import create_app
 from service.assessments import queue as assessment_queue
 from service.db import transaction
 from service.demo.book import build_book, demo_actions
+from service.demo.card import print_pay_story, start_demo_stripe
 from service.demo.sync import print_demo_sync, start_demo_sync
 from service.extensions import EXTENSION
 from service.migrations import upgrade
@@ -49,6 +50,8 @@ class DemoSettings:
     database_url: str
     api_token: str
     feed_secret: str
+    # Pay links and card payments through the local Stripe (the second story), when serving.
+    extra: dict[str, str] = field(default_factory=dict)
 
     def overrides(self) -> dict[str, str]:
         return {
@@ -56,6 +59,7 @@ class DemoSettings:
             "SERVICE_API_TOKENS": self.api_token,
             "FEED_SIGNING_SECRET": self.feed_secret,
             "LOG_LEVEL": "WARNING",
+            **self.extra,
         }
 
 
@@ -246,6 +250,11 @@ def run_demo(
 ) -> list[dict]:
     started = time.perf_counter()
     settings = demo_settings()
+    stand_in = None
+    if serve:  # the local Stripe, so the pay page takes cards (the second story)
+        port = free_port(port)
+        stand_in, extra = start_demo_stripe(f"http://127.0.0.1:{port}")
+        settings = replace(settings, extra=extra)
     prepare_database(settings)
     app = build_app(settings)
     today = today or app.extensions[EXTENSION].clock().date()
@@ -258,19 +267,28 @@ def run_demo(
         return table
     svc = app.extensions[EXTENSION]
     with stop_requested() as stop:
-        # devorg + the worker: the Accounts fill in the local org (docs/sync.md)
-        sync = start_demo_sync(svc.engine, svc.sessions, echo)
         try:
-            server = start_web(app, port)
+            # devorg + the worker: the Accounts fill in the local org (docs/sync.md)
+            sync = start_demo_sync(svc.engine, svc.sessions, echo, pay_links=svc.config.pay_links)
             try:
-                table = account_table(app)
-                base_url = f"http://127.0.0.1:{server.server_port}"
-                print_summary(echo, settings, base_url, table, story, time.perf_counter() - started)
-                print_demo_sync(sync, echo, today)
-                while not stop.wait(0.5):  # short waits: the handler runs between them
-                    pass
+                server = start_web(app, port)
+                try:
+                    table = account_table(app)
+                    base_url = f"http://127.0.0.1:{server.server_port}"
+                    elapsed = time.perf_counter() - started
+                    print_summary(echo, settings, base_url, table, story, elapsed)
+                    print_demo_sync(sync, echo, today)
+                    held = next(
+                        (r["number"] for r in table if r["status"] == "HOLD"), table[0]["number"]
+                    )
+                    links = svc.config.pay_links
+                    print_pay_story(echo, links.url(held) if links else None, held, stand_in)
+                    while not stop.wait(0.5):  # short waits: the handler runs between them
+                        pass
+                finally:
+                    server.shutdown()
             finally:
-                server.shutdown()
+                sync.close()
         finally:
-            sync.close()
+            stand_in.stop()
     return table

@@ -27,11 +27,18 @@ from service import outbox
 from service.config import SyncSettings, salesforce_settings
 from service.db import transaction
 from service.models import Customer, OutboxMessage
+from service.paylinks import PayLinks
 from service.salesforce.client import SalesforceClient, build_client
 from service.worker import Worker
 
 Echo = Callable[[str], None]
-SHOWN = ("Credit_Status__c", "Overdue_Amount__c", "Days_Past_Due__c", "Promise_To_Pay_Date__c")
+SHOWN = (
+    "Credit_Status__c",
+    "Overdue_Amount__c",
+    "Days_Past_Due__c",
+    "Promise_To_Pay_Date__c",
+    "In_Flight_Amount__c",
+)
 
 
 @dataclass
@@ -50,7 +57,11 @@ class DemoSync:
 
 
 def start_demo_sync(
-    engine, factory, echo: Echo, key_dir: Path = Path("var") / "devorg-demo"
+    engine,
+    factory,
+    echo: Echo,
+    key_dir: Path = Path("var") / "devorg-demo",
+    pay_links: PayLinks | None = None,
 ) -> DemoSync:
     org = DevOrg(key_dir=key_dir).start()
     streaming_for(org).configure(hold_seconds=25.0)
@@ -69,7 +80,7 @@ def start_demo_sync(
         accounts.update({number: r["id"] for (_, number, _), r in zip(chunk, results, strict=True)})
     with transaction(factory) as session:
         outbox.queue_for_salesforce(session, [cid for cid, _, _ in customers])
-    worker = Worker(engine, factory, settings, schedule=False).start()
+    worker = Worker(engine, factory, settings, schedule=False, pay_links=pay_links).start()
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         with factory() as session:

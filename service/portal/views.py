@@ -1,8 +1,10 @@
 """The pay page's routes: public (the signed token is the credential), HTML, never a stack trace.
 
 * ``GET /pay/<token>``: open items, the amount that releases a hold, forms.
-* ``POST /pay/<token>/checkout``: the chosen invoices' amount, computed now. Card payments are
-  the seam for Stripe Checkout: without ``STRIPE_API_KEY`` a clear "not configured" page.
+* ``POST /pay/<token>/checkout``: the chosen invoices' amount, computed now, paid through a
+  Stripe Checkout Session (``service.card_payments.checkout``): a redirect to Stripe's page.
+  Without ``STRIPE_API_KEY`` a clear "not configured" page (503), and when Stripe cannot be
+  reached a "try again" page (502). ``/paid`` and ``/cancelled`` are where Stripe sends back.
 * ``POST /pay/<token>/dispute`` and ``/promise``: recorded as collection actions.
 * ``GET /pay/<token>/statement.pdf``: the statement.
 
@@ -12,14 +14,21 @@ Expired, tampered, unknown and paid links each get their own page (410, 403, 404
 from __future__ import annotations
 
 import logging
+import secrets
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, redirect, render_template, request
 
+from service.card_payments.checkout import (
+    CheckoutUnavailable,
+    Purchase,
+    client,
+    create_session,
+)
 from service.db import transaction
 from service.extensions import services
-from service.paylinks import PayLinkRefused, Refusal
+from service.paylinks import PayLinkRefused, Refusal, link_id
 from service.portal import actions
 from service.portal.book import LinkRefused, Page, chosen_total, open_page
 from service.portal.statement import statement_pdf
@@ -74,6 +83,8 @@ def _render(page: Page, words: Words, token: str, *, notice=None, problem=None, 
         problem=problem,
         reasons=actions.DISPUTE_REASONS,
         today=page.as_of,
+        # One rendering, one payment attempt: its Checkout idempotency key (pressing twice).
+        attempt=secrets.token_hex(16),
     )
     return html, status
 
@@ -118,12 +129,62 @@ def checkout(token: str):
     if amount <= 0:
         return _render(page, words, token, problem=words.t("nothing_chosen"), status=400)
     shown = words.money(amount, page.currency)
-    # The seam for Stripe Checkout (issue 14, must-have 3): the amount above is what it charges.
-    status = 503 if not svc.config.stripe_api_key else 501
-    html = render_template(
-        "portal/checkout.html", page=page, w=words, token=token, amount=shown, chosen=chosen
+    if not svc.config.stripe_api_key:
+        html = render_template(
+            "portal/checkout.html", page=page, w=words, token=token, amount=shown, chosen=chosen
+        )
+        return html, 503
+    wanted = set(chosen)
+    items = [i for i in page.items if i.kind == "invoice" and i.external_id in wanted]
+    purchase = Purchase(
+        customer_number=page.number,
+        receivables=[i.external_id for i in items],
+        numbers=[i.number for i in items],
+        amount=amount,
+        currency=page.currency,
+        pay_link=link_id(token),
+        attempt=request.form.get("attempt") or secrets.token_hex(16),
     )
-    return html, status
+    base = svc.config.public_base_url or request.host_url.rstrip("/")
+    try:
+        url = create_session(
+            client(svc.config.stripe_api_key, svc.config.stripe_api_base),
+            purchase,
+            success_url=f"{base}/pay/{token}/paid?session_id={{CHECKOUT_SESSION_ID}}",
+            cancel_url=f"{base}/pay/{token}/cancelled",
+        )
+    except CheckoutUnavailable as exc:
+        log.warning("stripe checkout failed for customer %s: %s", page.number, exc)
+        html = render_template(
+            "portal/checkout.html", page=page, w=words, token=token, amount=shown, failed=True
+        )
+        return html, 502
+    return redirect(url, 303)
+
+
+@blp.route("/<token>/paid", methods=["GET"])
+@_public
+def paid(token: str):
+    """Where Stripe sends the customer back after paying: thanks, for any valid link (its
+    invoices may all be settled by now, so the open items are not read)."""
+    svc = services()
+    links = svc.config.pay_links
+    if links is None:
+        raise LinkRefused("unknown", 404)
+    try:
+        links.verify(token, now=svc.clock())
+    except PayLinkRefused as refused:
+        raise LinkRefused(*_REFUSALS[refused.reason]) from None
+    words = Words(choose_language(None, request.accept_languages))
+    return render_template("portal/paid.html", w=words, token=token)
+
+
+@blp.route("/<token>/cancelled", methods=["GET"])
+@_public
+def cancelled(token: str):
+    with services().sessions() as session:
+        page, words = _page(token, session)
+    return _render(page, words, token, notice=words.t("payment_cancelled"))
 
 
 def _amount(text: str | None, limit: Decimal, words: Words) -> Decimal:

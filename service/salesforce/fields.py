@@ -27,6 +27,8 @@ _MONEY = {
     "Last_Payment_Amount__c": "last_payment_amount",
     # Account.Amount_To_Release__c: added by the package beside design.md's list.
     "Amount_To_Release__c": "amount_to_release",
+    # Account.In_Flight_Amount__c: provisional payments the ERP has not posted yet.
+    "In_Flight_Amount__c": "in_flight_amount",
 }
 _AGING = {
     "Aging_Current__c": "current",

@@ -39,6 +39,7 @@ SERVICE_OWNED = {
     "Collection_Priority__c": "Number",
     "Next_Action_Date__c": "Date",
     "Amount_To_Release__c": "Currency",
+    "In_Flight_Amount__c": "Currency",
     "Pay_Link__c": "Url",
 }
 PEOPLE_OWNED = {

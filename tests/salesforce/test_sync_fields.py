@@ -49,6 +49,7 @@ DESIGN_ACCOUNT_FIELDS = {
     "Promise_To_Pay_Date__c", "Last_Payment_Date__c", "Last_Payment_Amount__c",
     "Avg_Days_To_Pay__c", "Collection_Priority__c", "Next_Action_Date__c",
     "Amount_To_Release__c",  # the package's addition: what lifts a HOLD
+    "In_Flight_Amount__c",  # provisional payments the ERP has not posted (design.md)
     "Pay_Link__c",  # the customer's pay page (signed by the pusher, not in the document)
 }  # fmt: skip
 

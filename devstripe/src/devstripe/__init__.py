@@ -1,0 +1,1 @@
+"""A local stand-in for the Stripe API (Checkout Sessions, PaymentIntents, refunds, signed webhooks)."""
