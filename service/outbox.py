@@ -87,6 +87,10 @@ def target_id(target: str) -> int:
     return int(target.split(":", 1)[1])
 
 
+# Payload key: the row's target was taken over from a claimer that never acknowledged it.
+RECOVERED = "recovered"
+
+
 def enqueue(
     session: Session,
     kind: str,
@@ -302,7 +306,13 @@ def claim(
         rows = _targets_held_alone(session, rows, now)
     if not rows:
         return Claim()
-    recovered = {r.target for r in rows if r.status == IN_FLIGHT}
+    # A target is recovered when a claimer died (or stalled) with it in flight: the org may have
+    # its push already, so the pusher compares with the org rather than with what was last
+    # acknowledged. The mark stays on the rows until they are sent, so a recovered push that
+    # fails and is retried is still compared with the org (and its status not announced twice).
+    recovered = {
+        r.target for r in rows if r.status == IN_FLIGHT or (r.payload or {}).get(RECOVERED)
+    }
     have = {r.id for r in rows}
     targets = sorted({r.target for r in rows})
     for start in range(0, len(targets), 500):
@@ -316,6 +326,8 @@ def claim(
     lease_until = now + timedelta(seconds=lease_seconds)
     token = uuid.uuid4().hex
     for row in rows:
+        if row.target in recovered and not (row.payload or {}).get(RECOVERED):
+            row.payload = {**(row.payload or {}), RECOVERED: True}
         row.status = IN_FLIGHT
         row.available_at = lease_until
         row.attempts = (row.attempts or 0) + 1

@@ -7,7 +7,11 @@ import pytest
 from service.config import load_config
 from service.errors import ConfigError
 
-GOOD = {"FEED_SIGNING_SECRET": "f" * 20, "SERVICE_API_TOKENS": "t" * 20}
+GOOD = {
+    "FEED_SIGNING_SECRET": "f" * 20,
+    "SERVICE_API_TOKENS": "t" * 20,
+    "DATABASE_URL": "sqlite:///:memory:",
+}
 
 
 def test_several_webhook_secrets_a_local_api_base_and_nothing_shown():

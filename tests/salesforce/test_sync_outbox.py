@@ -111,6 +111,26 @@ def test_claim__expired_lease_is_recovered(factory):
     assert claim.rows[0].attempts == 2
 
 
+def test_claim__a_recovered_target_stays_recovered_when_its_push_is_retried(factory):
+    """The org may hold the dead claimer's push; after a failed retry the next pusher must
+    still compare with the org, or it would announce the status a second time."""
+    with transaction(factory) as s:
+        outbox.enqueue(s, outbox.ACCOUNT, "Account:1")
+    with transaction(factory) as s:
+        outbox.claim(s, lease_seconds=60)  # this claimer dies
+    later = utcnow() + timedelta(seconds=61)
+    with transaction(factory) as s:
+        taken = outbox.claim(s, now=later)
+        assert taken.recovered == {"Account:1"}
+        outbox.mark_retry(s, taken.rows, "org busy", "UNABLE_TO_LOCK_ROW", base=0.0, cap=0.0)
+    with transaction(factory) as s:
+        outbox.enqueue(s, outbox.ACCOUNT, "Account:1")  # a later change of the same Account
+    with transaction(factory) as s:
+        again = outbox.claim(s, now=later + timedelta(seconds=1))
+    assert again.recovered == {"Account:1"}
+    assert {r.target for r in again.rows} == {"Account:1"}
+
+
 def test_retry_then_dead_then_retry_command(factory):
     with transaction(factory) as s:
         outbox.enqueue(s, outbox.ACCOUNT, "Account:1")
