@@ -33,8 +33,6 @@ from bench.postgres import postgres_reachable, scratch_schema
 from bench.sync import POSTGRES_URL, EventBench, load_average, percentile
 from service.app import create_app
 from service.models import Customer as CustomerRow
-from service.salesforce.cometd import BayeuxClient
-from service.salesforce.http import make_http_session
 
 LATENCY_TARGET_P99 = 1.0
 SECRET = "whsec_bench_0123456789abcdefghij"
@@ -69,27 +67,6 @@ def _event(i: int, number: str, receivable: str) -> dict:
 
 
 class CardBench(EventBench):
-    def watch_in_flight(self, seen: dict[str, float], stop: threading.Event) -> None:
-        bayeux = BayeuxClient(
-            lambda: self.client.instance_url,
-            self.client.auth,
-            make_http_session(self.settings, retries=False),
-            api_version=self.settings.api_version,
-            replay={"/data/AccountChangeEvent": -1},
-            stop=stop,
-        )
-        bayeux.start()
-
-        def run():
-            while not stop.is_set():
-                for event in bayeux.poll():
-                    header = event.payload.get("ChangeEventHeader") or {}
-                    if "In_Flight_Amount__c" in (header.get("changedFields") or []):
-                        for rid in header.get("recordIds", []):
-                            seen.setdefault(rid[:15], header["commitTimestamp"] / 1000)
-
-        threading.Thread(target=run, daemon=True).start()
-
     def run(self, rate: float, seconds: float) -> tuple[str, bool]:
         count = int(rate * seconds)
         book = self.book(count)
@@ -111,7 +88,7 @@ class CardBench(EventBench):
         self.start_worker()
         seen: dict[str, float] = {}
         stop = threading.Event()
-        self.watch_in_flight(seen, stop)
+        self.watch_accounts(seen, stop, "In_Flight_Amount__c")
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and self.subscribed_clients() < 2:
             time.sleep(0.05)

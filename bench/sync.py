@@ -370,8 +370,14 @@ class EventBench:
         self.proc.join(20)
         self.engine.dispose()
 
-    def watch_accounts(self, seen: dict[str, float], stop: threading.Event) -> threading.Thread:
-        """Our own Bayeux client on /data/AccountChangeEvent: record id -> org commit time."""
+    def watch_accounts(
+        self,
+        seen: dict[str, float],
+        stop: threading.Event,
+        field: str = "Promise_To_Pay_Date__c",
+    ) -> threading.Thread:
+        """Our own Bayeux client on /data/AccountChangeEvent: record id -> org commit time of
+        the first change to ``field``."""
         bayeux = BayeuxClient(
             lambda: self.client.instance_url,
             self.client.auth,
@@ -386,7 +392,7 @@ class EventBench:
             while not stop.is_set():
                 for event in bayeux.poll():
                     header = event.payload.get("ChangeEventHeader") or {}
-                    if "Promise_To_Pay_Date__c" in (header.get("changedFields") or []):
+                    if field in (header.get("changedFields") or []):
                         for rid in header.get("recordIds", []):
                             seen.setdefault(rid[:15], header["commitTimestamp"] / 1000)
 
