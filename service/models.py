@@ -153,6 +153,9 @@ class CardPayment(Base):
     charge_id: Mapped[str | None] = mapped_column(String(255), index=True)
     checkout_session: Mapped[str | None] = mapped_column(String(255))
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    # The ERP customer number the payment names. Kept while no such customer exists yet: the
+    # payment is applied when the ERP feed brings the customer (``in_flight.adopt_waiting``).
+    customer_number: Mapped[str | None] = mapped_column(String(80), index=True)
     # The ERP ids of the receivables paid for, in the order they were chosen.
     receivables: Mapped[list[str] | None] = mapped_column(JSON)
     pay_link: Mapped[str | None] = mapped_column(String(80))

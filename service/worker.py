@@ -25,8 +25,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.assessments import Reassessor, load_policy_file
 from service.assessments.assessor import Assessor
 from service.assessments.daily import DailyRoll
+from service.card_payments import in_flight
 from service.config import ConfigError, SyncSettings, load_config
-from service.db import make_engine, make_session_factory
+from service.db import make_engine, make_session_factory, transaction
 from service.logs import configure_logging
 from service.metrics import Metrics
 from service.paylinks import PayLinks
@@ -85,7 +86,15 @@ class Worker:
             self.subscriber = Subscriber(engine, factory, client, settings, handlers, self.stop)
             self.subscriber.on_commit = self._kick_pushers
         self.scheduler = (
-            DailyRoll(factory, settings, self.reassess, self.stop) if schedule else None
+            DailyRoll(
+                factory,
+                settings,
+                self.reassess,
+                self.stop,
+                chores=[lambda: self._adopt_card_payments(None)],
+            )
+            if schedule
+            else None
         )
         # The worker's own registry: the drains' timings and counts (the worker serves no HTTP).
         self.metrics = Metrics()
@@ -97,9 +106,20 @@ class Worker:
                 self.reassess.policy,
                 self.stop,
                 on_commit=self._kick_pushers,
+                after_drain=self._adopt_card_payments,
                 observe=self.metrics.observe_assessment,
             )
         self.threads: list[threading.Thread] = []
+
+    def _adopt_card_payments(self, customer_ids: list[int] | None) -> int:
+        """Apply card payments that named these customers before the ERP sent them."""
+        with transaction(self.factory) as session:
+            adopted = in_flight.adopt_waiting(
+                session, self.reassess.as_of(), self.reassess.policy, customer_ids
+            )
+        if adopted:
+            log.info("card payments applied to customers who arrived since: %s", adopted)
+        return adopted
 
     def _kick_pushers(self) -> None:
         for pusher in self.pushers:
