@@ -60,10 +60,31 @@ def _decimal(value: Any) -> Decimal | None:
     return Decimal(str(value))
 
 
+# The dates a Salesforce date field holds; outside them a write fails whole with
+# FIELD_INTEGRITY_EXCEPTION (SOQL and SOSL Reference, "Minimum and Maximum Dates").
+SALESFORCE_FIRST_DATE = date(1700, 1, 1)
+SALESFORCE_LAST_DATE = date(4000, 12, 31)
+
+
+def salesforce_date(value: date | None) -> date | None:
+    """``value``, or None where Salesforce cannot hold it.
+
+    ERPs use far dates as "none": SAP's 9999-12-31 for an item with no due date. The service
+    keeps and assesses such dates as they are; the org is told "no date" rather than refusing
+    the record (and with it every other field of the push).
+    """
+    if value is None:
+        return None
+    day = value.date() if isinstance(value, datetime) else value
+    return value if SALESFORCE_FIRST_DATE <= day <= SALESFORCE_LAST_DATE else None
+
+
 def _date(value: Any) -> date | None:
     if value in (None, ""):
         return None
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+    return salesforce_date(
+        value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+    )
 
 
 def _number(value: Any) -> int | Decimal | None:

@@ -68,6 +68,7 @@ from service.salesforce.fields import (
     canonical_fields,
     diff,
     fields_hash,
+    salesforce_date,
 )
 from service.salesforce.http import json_default
 from service.salesforce.keys import receivable_item_id
@@ -965,8 +966,8 @@ def receivable_record(
         "Name": item.number[:80],
         "Account__r": {"ERP_Customer_Number__c": customer.number},
         "Type__c": "Credit Note" if item.kind == "credit_note" else "Invoice",
-        "Issue_Date__c": item.issue_date,
-        "Due_Date__c": item.due_date,
+        "Issue_Date__c": salesforce_date(item.issue_date),
+        "Due_Date__c": salesforce_date(item.due_date),
         "Amount__c": item.amount,
         "Open_Amount__c": item.open_amount,
         "Currency_Code__c": item.currency,

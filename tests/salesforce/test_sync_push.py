@@ -280,3 +280,31 @@ def test_api_usage_above_the_share__pusher_slows_down(devorg, factory, sync_sett
         assert time.monotonic() - started >= 0.3
     finally:
         devorg.limits.reset(daily_max=15000)
+
+
+def test_an_item_due_9999_12_31_reaches_the_org_with_no_due_date(devorg, factory, pusher):
+    """SAP's "no due date": kept and assessed here, written empty where Salesforce cannot hold
+    it, so the item and its Account's figures still arrive (the org refuses years past 4000)."""
+    accounts = create_accounts(pusher.client, ["FAR1"])
+    (cid,) = _customers(factory, ["FAR1"], accounts)
+    with transaction(factory) as s:
+        r = Receivable(
+            source="erp-main",
+            external_id="INV-FAR-1",
+            customer_id=cid,
+            kind="invoice",
+            number="INV-FAR-1",
+            issue_date=date(2026, 9, 1),
+            due_date=date(9999, 12, 31),
+            currency="EUR",
+            amount=Decimal("100.00"),
+            open_amount=Decimal("100.00"),
+            source_updated_at=datetime.now(UTC),
+        )
+        s.add(r)
+        s.flush()
+        outbox.queue_for_salesforce(s, [], [r.id])
+    report = pusher.run_once()
+    assert report.receivables_sent == 1 and report.dead == 0
+    (rec,) = pusher.client.query_all("SELECT Due_Date__c, Issue_Date__c FROM Receivable__c")
+    assert rec["Due_Date__c"] is None and rec["Issue_Date__c"] == "2026-09-01"
