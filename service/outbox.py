@@ -372,13 +372,15 @@ def _targets_held_alone(
     one while another locks the other, and both would push the record and announce its status.
     A transaction-scoped advisory lock per target decides who takes it; once a claimer holds it,
     a fresh look drops targets another claim has put in flight since this statement began.
+    Advisory locks are database-wide: the key names the schema, so installations (or test runs)
+    in other schemas of the same database never hold each other's targets.
     """
     targets = sorted({r.target for r in rows})
     mine = set(
         session.execute(
             text(
                 "SELECT t FROM unnest(CAST(:targets AS text[])) AS t "
-                "WHERE pg_try_advisory_xact_lock(hashtext('outbox:' || t))"
+                "WHERE pg_try_advisory_xact_lock(hashtext(current_schema() || '.outbox:' || t))"
             ),
             {"targets": targets},
         ).scalars()
