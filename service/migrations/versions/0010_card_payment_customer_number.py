@@ -1,6 +1,6 @@
 """Card payments keep the customer number they name, to be applied once that customer exists.
 
-Revision ID: 0015
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-06
 """
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0015"
+revision: str = "0010"
 down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
