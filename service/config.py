@@ -34,6 +34,9 @@ PAY_LINK_MIN_SECRET_LENGTH = 32
 DEFAULT_FEED_MAX_BYTES = 16 * 1024 * 1024
 FEED_MAX_ROWS = 5_000
 SIGNATURE_TOLERANCE_SECONDS = 300
+# A worker beats every 15 s (WORKER_HEARTBEAT_SECONDS); eight missed beats mean it is gone.
+DEFAULT_WORKER_SILENT_SECONDS = 120.0
+DEFAULT_WORKER_HEARTBEAT_SECONDS = 15.0
 DEFAULT_STRIPE_API_BASE = "https://api.stripe.com"
 
 SECRET_FIELDS = frozenset(
@@ -77,6 +80,8 @@ class Config:
     log_level: str = "INFO"
     # Where every web process keeps its counters (gunicorn.conf.py sets it; None: one process).
     metrics_multiprocess_dir: str | None = None
+    # /readyz fails when no worker has written a heartbeat for this long (service.worker_status).
+    worker_silent_seconds: float = DEFAULT_WORKER_SILENT_SECONDS
     testing: bool = False
 
     def __repr__(self) -> str:
@@ -165,6 +170,9 @@ def load_config(
         metrics_multiprocess_dir=_directory(
             "PROMETHEUS_MULTIPROC_DIR", text("PROMETHEUS_MULTIPROC_DIR")
         ),
+        worker_silent_seconds=_positive_number(
+            "WORKER_SILENT_SECONDS", text("WORKER_SILENT_SECONDS"), DEFAULT_WORKER_SILENT_SECONDS
+        ),
         testing=bool(env.get("TESTING")),
     )
 
@@ -196,6 +204,8 @@ _EXPECTS = {
     "RETENTION_OUTBOX_DEAD_DAYS": "a whole number of days, at least 1",
     "CREDIT_POLICY_FILE": "the path of a JSON credit policy file",
     "FEED_MAX_BYTES": "a whole number of bytes greater than 0",
+    "WORKER_SILENT_SECONDS": "a number of seconds greater than 0 (default 120)",
+    "WORKER_HEARTBEAT_SECONDS": "a number of seconds greater than 0 (default 15)",
     "LOG_LEVEL": "one of " + ", ".join(LOG_LEVELS),
     "PAY_LINK_SECRET": f"comma-separated secrets of at least {PAY_LINK_MIN_SECRET_LENGTH} characters each (the first signs pay links, all verify)",
     "PUBLIC_BASE_URL": "the https:// URL where customers reach this service (pay links start with it)",
@@ -320,6 +330,18 @@ def _positive_int(name: str, value: str | None, default: int) -> int:
     return number
 
 
+def _positive_number(name: str, value: str | None, default: float) -> float:
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(name, _EXPECTS[name]) from None
+    if not number > 0 or number == float("inf"):
+        raise ConfigError(name, _EXPECTS[name])
+    return number
+
+
 def _choice(name: str, value: str | None, choices: tuple[str, ...], default: str) -> str:
     if value is None:
         return default
@@ -386,6 +408,8 @@ class SyncSettings:
     retention_outbox_sent_days: int = 7
     retention_outbox_dead_days: int = 90
     retention_parked_days: int = 90
+    # How often the worker writes its heartbeat (service.worker_status).
+    heartbeat_seconds: float = DEFAULT_WORKER_HEARTBEAT_SECONDS
 
     @property
     def zone(self) -> ZoneInfo:
@@ -509,6 +533,11 @@ def salesforce_settings(environ: Mapping[str, object] | None = None) -> SyncSett
             "RETENTION_OUTBOX_DEAD_DAYS", defaults.retention_outbox_dead_days, int
         ),
         retention_parked_days=number("RETENTION_PARKED_DAYS", defaults.retention_parked_days, int),
+        heartbeat_seconds=_positive_number(
+            "WORKER_HEARTBEAT_SECONDS",
+            text("WORKER_HEARTBEAT_SECONDS"),
+            defaults.heartbeat_seconds,
+        ),
     )
     settings.validate()
     return settings

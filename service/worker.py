@@ -26,7 +26,7 @@ from service.assessments import Reassessor, load_policy_file
 from service.assessments.assessor import Assessor
 from service.assessments.daily import DailyRoll
 from service.config import ConfigError, SyncSettings, load_config
-from service.db import make_engine, make_session_factory
+from service.db import make_engine, make_session_factory, utcnow
 from service.logs import configure_logging
 from service.metrics import Metrics
 from service.paylinks import PayLinks
@@ -34,8 +34,10 @@ from service.salesforce.auth import Authenticator
 from service.salesforce.client import SalesforceClient, read_record_with
 from service.salesforce.handlers import Handlers
 from service.salesforce.http import make_http_session
+from service.salesforce.leader import default_holder
 from service.salesforce.push import Pusher
 from service.salesforce.subscriber import Subscriber
+from service.worker_status import Heartbeat, Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +102,36 @@ class Worker:
                 observe=self.metrics.observe_assessment,
             )
         self.threads: list[threading.Thread] = []
+        # When each channel's session was last seen healthy here (kept across beats).
+        self._channels_seen: dict = {}
+        self.heartbeat = Heartbeat(
+            factory, default_holder(), self.snapshot, settings.heartbeat_seconds, self.stop
+        )
+
+    def snapshot(self) -> Snapshot:
+        """What this worker reports in its heartbeat (``service.worker_status``)."""
+        if self.auth.login_state == "unknown" and (self.pushers or self.subscriber):
+            try:  # the login state is what /readyz reports: find it out at start
+                self.auth.token()
+            except Exception as exc:  # the authenticator records it as failing, with the reason
+                log.debug("first login failed: %s", type(exc).__name__)
+        now = utcnow()
+        if self.subscriber is not None:
+            for channel in self.subscriber.healthy_channels():
+                self._channels_seen[channel] = now
+        clients = [p.client for p in self.pushers]
+        if self.subscriber is not None:
+            clients.append(self.subscriber.client)
+        usages = [usage for client in clients if (usage := client.api_usage()) is not None]
+        used, total = max(usages) if usages else (None, None)
+        return Snapshot(
+            parts=tuple(t.name for t in self.threads if t.is_alive()),
+            login=self.auth.login_state,
+            login_error=self.auth.login_error,
+            api_used=used,
+            api_total=total,
+            channels=dict(self._channels_seen),
+        )
 
     def _kick_pushers(self) -> None:
         for pusher in self.pushers:
@@ -117,6 +149,7 @@ class Worker:
                 thread = threading.Thread(target=part.run, name=name, daemon=True)
                 thread.start()
                 self.threads.append(thread)
+        self.heartbeat.start()
         log.info("worker started: %s", ", ".join(t.name for t in self.threads))
         return self
 
@@ -139,6 +172,9 @@ class Worker:
                 self.subscriber.leadership.release()
             except Exception:
                 log.warning("could not release the subscriber lease", exc_info=True)
+        if self.heartbeat.is_alive():
+            self.heartbeat.join(timeout)
+        self.heartbeat.mark_stopped()
         log.info("worker stopped")
 
     def run_forever(self) -> int:
