@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from limits import parse_many
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -46,6 +47,7 @@ SECRET_FIELDS = frozenset(
         "stripe_api_key",
         "stripe_webhook_secrets",
         "pay_link_secrets",
+        "rate_limit_storage_url",  # a redis:// URL may carry a password
     }
 )
 
@@ -80,6 +82,13 @@ class Config:
     log_level: str = "INFO"
     # Where every web process keeps its counters (gunicorn.conf.py sets it; None: one process).
     metrics_multiprocess_dir: str | None = None
+    # Per client address on the public endpoints (service.rate_limits), ``limits`` notation.
+    rate_limit_feeds: str = "6000 per minute"
+    rate_limit_webhooks: str = "6000 per minute"
+    rate_limit_pay_page: str = "120 per minute"
+    rate_limit_storage_url: str = "memory://"
+    # Proxies in front whose X-Forwarded-For is trusted (Heroku's router, nginx: 1).
+    trusted_proxy_hops: int = 0
     # /readyz fails when no worker has written a heartbeat for this long (service.worker_status).
     worker_silent_seconds: float = DEFAULT_WORKER_SILENT_SECONDS
     testing: bool = False
@@ -170,6 +179,17 @@ def load_config(
         metrics_multiprocess_dir=_directory(
             "PROMETHEUS_MULTIPROC_DIR", text("PROMETHEUS_MULTIPROC_DIR")
         ),
+        rate_limit_feeds=_rate_limit(
+            "RATE_LIMIT_FEEDS", text("RATE_LIMIT_FEEDS"), "6000 per minute"
+        ),
+        rate_limit_webhooks=_rate_limit(
+            "RATE_LIMIT_WEBHOOKS", text("RATE_LIMIT_WEBHOOKS"), "6000 per minute"
+        ),
+        rate_limit_pay_page=_rate_limit(
+            "RATE_LIMIT_PAY_PAGE", text("RATE_LIMIT_PAY_PAGE"), "120 per minute"
+        ),
+        rate_limit_storage_url=_rate_limit_storage(text("RATE_LIMIT_STORAGE_URL")),
+        trusted_proxy_hops=_whole_number("TRUSTED_PROXY_HOPS", text("TRUSTED_PROXY_HOPS"), 0),
         worker_silent_seconds=_positive_number(
             "WORKER_SILENT_SECONDS", text("WORKER_SILENT_SECONDS"), DEFAULT_WORKER_SILENT_SECONDS
         ),
@@ -204,6 +224,9 @@ _EXPECTS = {
     "RETENTION_OUTBOX_DEAD_DAYS": "a whole number of days, at least 1",
     "CREDIT_POLICY_FILE": "the path of a JSON credit policy file",
     "FEED_MAX_BYTES": "a whole number of bytes greater than 0",
+    "RATE_LIMIT": 'a rate limit such as "100 per minute" or "10/second;1000/hour"',
+    "RATE_LIMIT_STORAGE_URL": "memory:// (per process) or a redis:// URL shared by every process",
+    "TRUSTED_PROXY_HOPS": "a whole number of proxies in front of the service (0, or 1 on Heroku)",
     "WORKER_SILENT_SECONDS": "a number of seconds greater than 0 (default 120)",
     "WORKER_HEARTBEAT_SECONDS": "a number of seconds greater than 0 (default 15)",
     "LOG_LEVEL": "one of " + ", ".join(LOG_LEVELS),
@@ -328,6 +351,34 @@ def _positive_int(name: str, value: str | None, default: int) -> int:
     if number <= 0:
         raise ConfigError(name, _EXPECTS[name])
     return number
+
+
+def _rate_limit(name: str, value: str | None, default: str) -> str:
+    """A limit in the ``limits`` notation ("100 per minute", "10/second;1000/hour")."""
+    if value is None:
+        return default
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(name, _EXPECTS["RATE_LIMIT"]) from None
+    return value
+
+
+def _rate_limit_storage(value: str | None) -> str:
+    if value is None:
+        return "memory://"
+    scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+    if scheme not in ("memory", "redis", "rediss", "redis+sentinel", "redis+cluster"):
+        raise ConfigError("RATE_LIMIT_STORAGE_URL", _EXPECTS["RATE_LIMIT_STORAGE_URL"])
+    return value
+
+
+def _whole_number(name: str, value: str | None, default: int) -> int:
+    if value is None:
+        return default
+    if not value.isdecimal():
+        raise ConfigError(name, _EXPECTS[name])
+    return int(value)
 
 
 def _positive_number(name: str, value: str | None, default: float) -> float:
