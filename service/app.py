@@ -16,7 +16,7 @@ from flask import Flask
 from flask_smorest import Api
 from werkzeug.routing import Rule
 
-from service import logs, rate_limits
+from service import logs, rate_limits, tracing
 from service.api import accounts, auth, errors, health, metrics, observe, operations, portfolio
 from service.assessments import load_policy_file
 from service.assessments.portfolio import PortfolioCache, book_figures
@@ -76,6 +76,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     configure_rate_limits(app, config)
     configure_errors(app)
     configure_metrics(app)
+    # Off, and nothing imported, unless OTEL_* variables ask for it (service.tracing).
+    tracing.configure(app=app, engine=svc.engine)
     log.info("app ready", extra={"database": config.database_url.split(":", 1)[0]})
     return app
 

@@ -22,6 +22,7 @@ import click
 from sqlalchemy import Engine, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
+from service import tracing
 from service.assessments import Reassessor, load_policy_file
 from service.assessments.assessor import Assessor
 from service.assessments.daily import DailyRoll
@@ -206,6 +207,7 @@ def worker_command(no_subscriber: bool, no_pusher: bool, no_scheduler: bool) -> 
     # The same policy as the web process, or the worker would judge customers differently.
     policy = load_policy_file(config.credit_policy_file)
     engine = make_engine(config.database_url)
+    tracing.configure(engine=engine)  # off unless OTEL_* variables ask for it
     if not inspect(engine).has_table("assessment_requests"):
         raise click.ClickException("the database has no tables: run `credit-control db upgrade`")
     worker = Worker(
