@@ -25,7 +25,7 @@ APP = textwrap.dedent(
 
     app = create_app({"DATABASE_URL": sys.argv[1]})
     client = app.test_client()
-    status = client.get("/readyz", headers={"Authorization": "Bearer %s"}).status_code
+    status = client.get("/readyz", headers={"Authorization": "Bearer " + sys.argv[2]}).status_code
 
     class Ok(BaseHTTPRequestHandler):
         def do_GET(self):
@@ -37,21 +37,22 @@ APP = textwrap.dedent(
 
     server = HTTPServer(("127.0.0.1", 0), Ok)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    requests.get("http://127.0.0.1:%%d/" %% server.server_port, timeout=5)
+    requests.get(f"http://127.0.0.1:{server.server_port}/", timeout=5)
     server.shutdown()
     loaded = sorted({m.split(".")[0] for m in sys.modules if m.startswith("opentelemetry")})
     print("RESULT " + json.dumps({"status": status, "otel_modules": loaded}), flush=True)
     """
-    % TOKEN
 )
 
 
 def _run(sqlite_url: str, **otel: str) -> tuple[dict, str]:
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith("OTEL_")
-    } | {"SERVICE_API_TOKENS": TOKEN, "FEED_SIGNING_SECRET": FEED_SECRET, "LOG_LEVEL": "WARNING"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")} | {
+        "SERVICE_API_TOKENS": TOKEN,
+        "FEED_SIGNING_SECRET": FEED_SECRET,
+        "LOG_LEVEL": "WARNING",
+    }
     done = subprocess.run(
-        [sys.executable, "-c", APP, sqlite_url],
+        [sys.executable, "-c", APP, sqlite_url, TOKEN],
         env=env | otel,
         capture_output=True,
         text=True,
