@@ -99,11 +99,16 @@ class Progress:
     def _rate_text(self) -> str:
         return f"{self.rate:,.0f} {self.unit}/s"
 
-    def finish(self) -> None:
+    def finish(self, failed: bool = False) -> None:
+        """End the bar and write the summary; a failure before any progress writes nothing
+        more than its own error will (a file that cannot be read says so in one line)."""
         if self._bar is not None:
             self._bar.__exit__(None, None, None)
-        elif self.terminal:
+        elif self.terminal and self._drawn:
             self.stream.write("\r")
+        if failed and not self.done:
+            self.stream.flush()
+            return
         self.stream.write(self.summary() + "\n")
         self.stream.flush()
 
@@ -115,7 +120,7 @@ class _Silent(Progress):
     def set(self, done: int) -> None:
         self.done = done
 
-    def finish(self) -> None:
+    def finish(self, failed: bool = False) -> None:
         pass
 
 
@@ -130,8 +135,9 @@ def progress(
 ) -> Iterator[Progress]:
     """Report a long operation's progress (see the module's docstring); a summary at the end.
 
-    The summary line is written when the block ends, also when it raises (so a stopped import
-    says how far it got).
+    The summary line is written when the block ends, also when it raises after some progress
+    (so a stopped import says how far it got); a failure before any progress leaves the stage
+    to its own error line.
     """
     if quiet:
         yield _Silent()
@@ -141,5 +147,7 @@ def progress(
     reporter = Progress(label, total, unit, stream, terminal)
     try:
         yield reporter
-    finally:
-        reporter.finish()
+    except BaseException:
+        reporter.finish(failed=True)
+        raise
+    reporter.finish()

@@ -69,6 +69,15 @@ def test_a_failing_operation__still_says_how_far_it_got():
     assert stream.getvalue().startswith("importing: 3 rows in ")
 
 
+def test_a_failure_before_any_progress__leaves_the_stage_to_its_own_error():
+    stream = io.StringIO()
+
+    with pytest.raises(OSError), progress("importing", total=10, stream=stream):
+        raise OSError("cannot read the file")
+
+    assert stream.getvalue() == ""
+
+
 def test_quiet__writes_nothing(capsys):
     with progress("importing", total=10, quiet=True) as bar:
         bar.advance(10)
