@@ -18,7 +18,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from limits import parse_many
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -357,6 +356,9 @@ def _rate_limit(name: str, value: str | None, default: str) -> str:
     """A limit in the ``limits`` notation ("100 per minute", "10/second;1000/hour")."""
     if value is None:
         return default
+    # Only when set: every command loads this module, most never serve a request.
+    from limits import parse_many
+
     try:
         parse_many(value)
     except ValueError:
