@@ -17,6 +17,7 @@ import logging
 import signal
 import sys
 import threading
+from datetime import timedelta
 
 import click
 from sqlalchemy import Engine, inspect
@@ -41,6 +42,9 @@ from service.salesforce.subscriber import Subscriber
 from service.worker_status import Heartbeat, Snapshot
 
 log = logging.getLogger(__name__)
+
+# How often the heartbeat tries a login again while the last one failed.
+LOGIN_RETRY = timedelta(minutes=1)
 
 
 class Worker:
@@ -105,18 +109,23 @@ class Worker:
         self.threads: list[threading.Thread] = []
         # When each channel's session was last seen healthy here (kept across beats).
         self._channels_seen: dict = {}
+        self._login_tried = None
         self.heartbeat = Heartbeat(
             factory, default_holder(), self.snapshot, settings.heartbeat_seconds, self.stop
         )
 
     def snapshot(self) -> Snapshot:
         """What this worker reports in its heartbeat (``service.worker_status``)."""
-        if self.auth.login_state == "unknown" and (self.pushers or self.subscriber):
-            try:  # the login state is what /readyz reports: find it out at start
+        now = utcnow()
+        # The login state is what /readyz reports: found out at start, and a failed login is
+        # tried again now and then, so a fixed setting shows without waiting for a push.
+        due = self._login_tried is None or now - self._login_tried >= LOGIN_RETRY
+        if (self.pushers or self.subscriber) and self.auth.login_state != "ok" and due:
+            self._login_tried = now
+            try:
                 self.auth.token()
             except Exception as exc:  # the authenticator records it as failing, with the reason
-                log.debug("first login failed: %s", type(exc).__name__)
-        now = utcnow()
+                log.debug("login failed: %s", type(exc).__name__)
         if self.subscriber is not None:
             for channel in self.subscriber.healthy_channels():
                 self._channels_seen[channel] = now

@@ -24,7 +24,7 @@ from service.app import create_app
 from service.config import CHANNELS
 from service.db import transaction, utcnow
 from service.salesforce.client import build_client
-from service.worker import Worker
+from service.worker import LOGIN_RETRY, Worker
 from service.worker_status import Heartbeat
 from tests.conftest import TOKEN, app_overrides
 from tests.salesforce.sync_helpers import create_accounts, make_customer, seed_cursors, wait_for
@@ -146,6 +146,14 @@ def test_refused_login__readyz_fails_naming_the_refusal_and_metrics_say_login_no
     assert _sample(_metrics(web), "salesforce_login_ok") == 0
     key = Path(devorg.env_settings()["SALESFORCE_PRIVATE_KEY"]).read_text()
     assert key.splitlines()[1] not in json.dumps(body)
+
+    # The setting fixed (here: the authenticator's), a later beat tries again and says so.
+    worker.auth.settings = sync_settings
+    worker._login_tried -= LOGIN_RETRY
+    beat.beat_once()
+    status, body = _readyz(web)
+    assert body["checks"]["salesforce"]["status"] == "ok"
+    assert _sample(_metrics(web), "salesforce_login_ok") == 1
 
 
 def test_no_worker_yet__outbox_backlog_shown_worker_not_configured_unless_an_org_is(db, db_url):
