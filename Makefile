@@ -34,6 +34,7 @@ lint: venv node
 	$(VENV)/bin/ruff check service devorg devstripe tests bench
 	$(VENV)/bin/ruff format --check service devorg devstripe tests bench
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/hadolint Dockerfile
 	npm run --silent lint
 	npm run --silent prettier:verify
 
@@ -42,6 +43,7 @@ test-python: venv node
 	$(VENV)/bin/ruff check service devorg devstripe tests bench
 	$(VENV)/bin/ruff format --check service devorg devstripe tests bench
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/hadolint Dockerfile
 	@command -v chromium >/dev/null || echo "make test: no Chromium found, the pay page's browser tests are skipped (apt-get install chromium)"
 	@command -v promtool >/dev/null || echo "make test: no promtool found, docs/alerts.yml is not checked (apt-get install prometheus)"
 	$(PY) -m pytest

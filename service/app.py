@@ -16,7 +16,7 @@ from flask import Flask
 from flask_smorest import Api
 from werkzeug.routing import Rule
 
-from service import logs
+from service import logs, rate_limits, tracing
 from service.api import accounts, auth, errors, health, metrics, observe, operations, portfolio
 from service.assessments import load_policy_file
 from service.assessments.portfolio import PortfolioCache, book_figures
@@ -73,8 +73,11 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     if clock is not None:
         svc.clock = clock
     configure_blueprints(app)
+    configure_rate_limits(app, config)
     configure_errors(app)
     configure_metrics(app)
+    # Off, and nothing imported, unless OTEL_* variables ask for it (service.tracing).
+    tracing.configure(app=app, engine=svc.engine)
     log.info("app ready", extra={"database": config.database_url.split(":", 1)[0]})
     return app
 
@@ -144,6 +147,15 @@ def configure_blueprints(app: Flask) -> None:
     # The customer pay page: HTML, public (the signed link is the credential), not in the API.
     app.register_blueprint(portal_views.blp)
     auth.init_app(app)
+
+
+def configure_rate_limits(app: Flask, config: Config) -> None:
+    """The public endpoints, limited per client address (``service.rate_limits``)."""
+    rate_limits.init_app(
+        app,
+        config,
+        {"feeds": feed_views.blp, "webhooks": stripe_webhooks.blp, "pay_page": portal_views.blp},
+    )
 
 
 def configure_errors(app: Flask) -> None:

@@ -34,6 +34,9 @@ PAY_LINK_MIN_SECRET_LENGTH = 32
 DEFAULT_FEED_MAX_BYTES = 16 * 1024 * 1024
 FEED_MAX_ROWS = 5_000
 SIGNATURE_TOLERANCE_SECONDS = 300
+# A worker beats every 15 s (WORKER_HEARTBEAT_SECONDS); eight missed beats mean it is gone.
+DEFAULT_WORKER_SILENT_SECONDS = 120.0
+DEFAULT_WORKER_HEARTBEAT_SECONDS = 15.0
 DEFAULT_STRIPE_API_BASE = "https://api.stripe.com"
 
 SECRET_FIELDS = frozenset(
@@ -43,6 +46,7 @@ SECRET_FIELDS = frozenset(
         "stripe_api_key",
         "stripe_webhook_secrets",
         "pay_link_secrets",
+        "rate_limit_storage_url",  # a redis:// URL may carry a password
     }
 )
 
@@ -77,6 +81,15 @@ class Config:
     log_level: str = "INFO"
     # Where every web process keeps its counters (gunicorn.conf.py sets it; None: one process).
     metrics_multiprocess_dir: str | None = None
+    # Per client address on the public endpoints (service.rate_limits), ``limits`` notation.
+    rate_limit_feeds: str = "6000 per minute"
+    rate_limit_webhooks: str = "6000 per minute"
+    rate_limit_pay_page: str = "120 per minute"
+    rate_limit_storage_url: str = "memory://"
+    # Proxies in front whose X-Forwarded-For is trusted (Heroku's router, nginx: 1).
+    trusted_proxy_hops: int = 0
+    # /readyz fails when no worker has written a heartbeat for this long (service.worker_status).
+    worker_silent_seconds: float = DEFAULT_WORKER_SILENT_SECONDS
     testing: bool = False
 
     def __repr__(self) -> str:
@@ -165,6 +178,20 @@ def load_config(
         metrics_multiprocess_dir=_directory(
             "PROMETHEUS_MULTIPROC_DIR", text("PROMETHEUS_MULTIPROC_DIR")
         ),
+        rate_limit_feeds=_rate_limit(
+            "RATE_LIMIT_FEEDS", text("RATE_LIMIT_FEEDS"), "6000 per minute"
+        ),
+        rate_limit_webhooks=_rate_limit(
+            "RATE_LIMIT_WEBHOOKS", text("RATE_LIMIT_WEBHOOKS"), "6000 per minute"
+        ),
+        rate_limit_pay_page=_rate_limit(
+            "RATE_LIMIT_PAY_PAGE", text("RATE_LIMIT_PAY_PAGE"), "120 per minute"
+        ),
+        rate_limit_storage_url=_rate_limit_storage(text("RATE_LIMIT_STORAGE_URL")),
+        trusted_proxy_hops=_whole_number("TRUSTED_PROXY_HOPS", text("TRUSTED_PROXY_HOPS"), 0),
+        worker_silent_seconds=_positive_number(
+            "WORKER_SILENT_SECONDS", text("WORKER_SILENT_SECONDS"), DEFAULT_WORKER_SILENT_SECONDS
+        ),
         testing=bool(env.get("TESTING")),
     )
 
@@ -196,6 +223,11 @@ _EXPECTS = {
     "RETENTION_OUTBOX_DEAD_DAYS": "a whole number of days, at least 1",
     "CREDIT_POLICY_FILE": "the path of a JSON credit policy file",
     "FEED_MAX_BYTES": "a whole number of bytes greater than 0",
+    "RATE_LIMIT": 'a rate limit such as "100 per minute" or "10/second;1000/hour"',
+    "RATE_LIMIT_STORAGE_URL": "memory:// (per process) or a redis:// URL shared by every process",
+    "TRUSTED_PROXY_HOPS": "a whole number of proxies in front of the service (0, or 1 on Heroku)",
+    "WORKER_SILENT_SECONDS": "a number of seconds greater than 0 (default 120)",
+    "WORKER_HEARTBEAT_SECONDS": "a number of seconds greater than 0 (default 15)",
     "LOG_LEVEL": "one of " + ", ".join(LOG_LEVELS),
     "PAY_LINK_SECRET": f"comma-separated secrets of at least {PAY_LINK_MIN_SECRET_LENGTH} characters each (the first signs pay links, all verify)",
     "PUBLIC_BASE_URL": "the https:// URL where customers reach this service (pay links start with it)",
@@ -320,6 +352,49 @@ def _positive_int(name: str, value: str | None, default: int) -> int:
     return number
 
 
+def _rate_limit(name: str, value: str | None, default: str) -> str:
+    """A limit in the ``limits`` notation ("100 per minute", "10/second;1000/hour")."""
+    if value is None:
+        return default
+    # Only when set: every command loads this module, most never serve a request.
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(name, _EXPECTS["RATE_LIMIT"]) from None
+    return value
+
+
+def _rate_limit_storage(value: str | None) -> str:
+    if value is None:
+        return "memory://"
+    scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+    if scheme not in ("memory", "redis", "rediss", "redis+sentinel", "redis+cluster"):
+        raise ConfigError("RATE_LIMIT_STORAGE_URL", _EXPECTS["RATE_LIMIT_STORAGE_URL"])
+    return value
+
+
+def _whole_number(name: str, value: str | None, default: int) -> int:
+    if value is None:
+        return default
+    if not value.isdecimal():
+        raise ConfigError(name, _EXPECTS[name])
+    return int(value)
+
+
+def _positive_number(name: str, value: str | None, default: float) -> float:
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(name, _EXPECTS[name]) from None
+    if not number > 0 or number == float("inf"):
+        raise ConfigError(name, _EXPECTS[name])
+    return number
+
+
 def _choice(name: str, value: str | None, choices: tuple[str, ...], default: str) -> str:
     if value is None:
         return default
@@ -386,6 +461,8 @@ class SyncSettings:
     retention_outbox_sent_days: int = 7
     retention_outbox_dead_days: int = 90
     retention_parked_days: int = 90
+    # How often the worker writes its heartbeat (service.worker_status).
+    heartbeat_seconds: float = DEFAULT_WORKER_HEARTBEAT_SECONDS
 
     @property
     def zone(self) -> ZoneInfo:
@@ -509,6 +586,11 @@ def salesforce_settings(environ: Mapping[str, object] | None = None) -> SyncSett
             "RETENTION_OUTBOX_DEAD_DAYS", defaults.retention_outbox_dead_days, int
         ),
         retention_parked_days=number("RETENTION_PARKED_DAYS", defaults.retention_parked_days, int),
+        heartbeat_seconds=_positive_number(
+            "WORKER_HEARTBEAT_SECONDS",
+            text("WORKER_HEARTBEAT_SECONDS"),
+            defaults.heartbeat_seconds,
+        ),
     )
     settings.validate()
     return settings

@@ -349,3 +349,25 @@ class Erasure(Base):
     salesforce_account_id: Mapped[str | None] = mapped_column(String(18))
     item_ids: Mapped[list[str] | None] = mapped_column(JSON)
     org_done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# -- Operations: the worker's heartbeat, read by /readyz and /metrics in any process ----------
+
+
+class WorkerHeartbeat(Base):
+    """One worker process's latest word: alive at ``heartbeat_at``, and what it sees.
+
+    Written every few seconds by each ``credit-control worker`` (``service.worker_status``);
+    any web process reads the table, so ``/readyz`` and ``/metrics`` say the same whichever one
+    answers. ``state`` holds the Salesforce login state, the API usage of the last
+    ``Sforce-Limit-Info`` header, the worker's running parts and, on the subscriber's holder,
+    when each channel's streaming session was last seen healthy.
+    """
+
+    __tablename__ = "worker_heartbeats"
+
+    holder: Mapped[str] = mapped_column(String(255), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -17,17 +17,19 @@ import logging
 import signal
 import sys
 import threading
+from datetime import timedelta
 
 import click
 from sqlalchemy import Engine, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
+from service import tracing
 from service.assessments import Reassessor, load_policy_file
 from service.assessments.assessor import Assessor
 from service.assessments.daily import DailyRoll
 from service.card_payments import in_flight
 from service.config import ConfigError, SyncSettings, load_config
-from service.db import make_engine, make_session_factory, transaction
+from service.db import make_engine, make_session_factory, transaction, utcnow
 from service.logs import configure_logging
 from service.metrics import Metrics
 from service.paylinks import PayLinks
@@ -35,10 +37,15 @@ from service.salesforce.auth import Authenticator
 from service.salesforce.client import SalesforceClient, read_record_with
 from service.salesforce.handlers import Handlers
 from service.salesforce.http import make_http_session
+from service.salesforce.leader import default_holder
 from service.salesforce.push import Pusher
 from service.salesforce.subscriber import Subscriber
+from service.worker_status import Heartbeat, Snapshot
 
 log = logging.getLogger(__name__)
+
+# How often the heartbeat tries a login again while the last one failed.
+LOGIN_RETRY = timedelta(minutes=1)
 
 
 class Worker:
@@ -110,6 +117,41 @@ class Worker:
                 observe=self.metrics.observe_assessment,
             )
         self.threads: list[threading.Thread] = []
+        # When each channel's session was last seen healthy here (kept across beats).
+        self._channels_seen: dict = {}
+        self._login_tried = None
+        self.heartbeat = Heartbeat(
+            factory, default_holder(), self.snapshot, settings.heartbeat_seconds, self.stop
+        )
+
+    def snapshot(self) -> Snapshot:
+        """What this worker reports in its heartbeat (``service.worker_status``)."""
+        now = utcnow()
+        # The login state is what /readyz reports: found out at start, and a failed login is
+        # tried again now and then, so a fixed setting shows without waiting for a push.
+        due = self._login_tried is None or now - self._login_tried >= LOGIN_RETRY
+        if (self.pushers or self.subscriber) and self.auth.login_state != "ok" and due:
+            self._login_tried = now
+            try:
+                self.auth.token()
+            except Exception as exc:  # the authenticator records it as failing, with the reason
+                log.debug("login failed: %s", type(exc).__name__)
+        if self.subscriber is not None:
+            for channel in self.subscriber.healthy_channels():
+                self._channels_seen[channel] = now
+        clients = [p.client for p in self.pushers]
+        if self.subscriber is not None:
+            clients.append(self.subscriber.client)
+        usages = [usage for client in clients if (usage := client.api_usage()) is not None]
+        used, total = max(usages) if usages else (None, None)
+        return Snapshot(
+            parts=tuple(t.name for t in self.threads if t.is_alive()),
+            login=self.auth.login_state,
+            login_error=self.auth.login_error,
+            api_used=used,
+            api_total=total,
+            channels=dict(self._channels_seen),
+        )
 
     def _adopt_card_payments(self, customer_ids: list[int] | None) -> int:
         """Apply card payments that named these customers before the ERP sent them."""
@@ -137,6 +179,7 @@ class Worker:
                 thread = threading.Thread(target=part.run, name=name, daemon=True)
                 thread.start()
                 self.threads.append(thread)
+        self.heartbeat.start()
         log.info("worker started: %s", ", ".join(t.name for t in self.threads))
         return self
 
@@ -159,6 +202,9 @@ class Worker:
                 self.subscriber.leadership.release()
             except Exception:
                 log.warning("could not release the subscriber lease", exc_info=True)
+        if self.heartbeat.is_alive():
+            self.heartbeat.join(timeout)
+        self.heartbeat.mark_stopped()
         log.info("worker stopped")
 
     def run_forever(self) -> int:
@@ -190,6 +236,7 @@ def worker_command(no_subscriber: bool, no_pusher: bool, no_scheduler: bool) -> 
     # The same policy as the web process, or the worker would judge customers differently.
     policy = load_policy_file(config.credit_policy_file)
     engine = make_engine(config.database_url)
+    tracing.configure(engine=engine)  # off unless OTEL_* variables ask for it
     if not inspect(engine).has_table("assessment_requests"):
         raise click.ClickException("the database has no tables: run `credit-control db upgrade`")
     worker = Worker(

@@ -197,6 +197,13 @@ class Subscriber:
         # Replay-id gaps met: records re-applied, and gaps that could not be recovered in full.
         self.stats = {"gaps": 0, "reconciled": 0, "unrecoverable": 0}
 
+    def healthy_channels(self) -> set[str]:
+        """Channels this worker streams right now (none unless it holds the subscriber)."""
+        bayeux = self.bayeux
+        if bayeux is None or not self.leadership.is_leader:
+            return set()
+        return bayeux.healthy_channels()
+
     # -- loop -----------------------------------------------------------------------------
 
     def run(self) -> None:
