@@ -9,7 +9,7 @@ const path = require('path');
 const ROOT = path.resolve(__dirname, '..', '..');
 const LABELS_FILE = path.join(
     ROOT,
-    'sfdx/main/default/labels/CustomLabels.labels-meta.xml'
+    'ui/labels/CustomLabels.labels-meta.xml'
 );
 
 function componentSources(dir) {
@@ -24,7 +24,7 @@ function componentSources(dir) {
 
 function usedLabels() {
     const used = new Set();
-    componentSources(path.join(ROOT, 'lwc')).forEach((file) => {
+    componentSources(path.join(ROOT, 'ui', 'lwc')).forEach((file) => {
         const source = fs.readFileSync(file, 'utf8');
         for (const match of source.matchAll(/@salesforce\/label\/c\.(\w+)/g)) {
             used.add(match[1]);
