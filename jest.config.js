@@ -22,6 +22,9 @@ module.exports = {
         '^c/(.+)$': '<rootDir>/ui/lwc/$1/$1',
         '^lightning/empApi$': '<rootDir>/jest-mocks/lightning/empApi',
         '^lightning/navigation$': '<rootDir>/jest-mocks/lightning/navigation',
+        '^lightning/messageService$':
+            '<rootDir>/jest-mocks/lightning/messageService',
+        '^lightning/modal$': '<rootDir>/jest-mocks/lightning/modal',
         '^test/utils$': '<rootDir>/jest-mocks/testUtils'
     },
     setupFilesAfterEnv: [

@@ -192,6 +192,8 @@ const EXPECTED_UI = {
     CustomLabels: ['CustomLabels'],
     LightningMessageChannel: ['Credit_Control_Account'],
     PermissionSet: ['Credit_Control_App'],
+    Flow: ['Request_Credit_Review'],
+    QuickAction: ['Account.Request_Credit_Review'],
     LightningComponentBundle: COMPONENT_BUNDLES
 };
 // What each package of sfdx-project.json must hold (by its `package` name).
@@ -366,6 +368,13 @@ async function crossReferences(rows, own = rows) {
                 );
             }
         }
+        for (const f of asArray(x.flowAccesses)) {
+            if (!has('Flow', f.flow)) {
+                problem(
+                    `PermissionSet ${ps.fullName}: flow ${f.flow} is not in the package`
+                );
+            }
+        }
         if (asArray(x.userPermissions).some((u) => u.name === 'ViewAllData')) {
             problem(
                 `PermissionSet ${ps.fullName}: grants ViewAllData; give View All on the objects instead`
@@ -387,6 +396,37 @@ async function crossReferences(rows, own = rows) {
                 problem(
                     `CustomApplication ${app.fullName}: page ${o.content} is not in the package`
                 );
+            }
+        }
+    }
+
+    for (const action of byType('QuickAction')) {
+        const x = (await xmlOf(action)).QuickAction ?? {};
+        if (x.flowDefinition && !has('Flow', x.flowDefinition)) {
+            problem(
+                `QuickAction ${action.fullName}: flow ${x.flowDefinition} is not in the package`
+            );
+        }
+    }
+
+    for (const flow of byType('Flow')) {
+        const x = (await xmlOf(flow)).Flow ?? {};
+        for (const create of asArray(x.recordCreates)) {
+            const object = String(create.object ?? '');
+            if (/__[ce]$/.test(object) && !has('CustomObject', object)) {
+                problem(
+                    `Flow ${flow.fullName}: object ${object} is not in the package`
+                );
+            }
+            for (const a of asArray(create.inputAssignments)) {
+                if (
+                    String(a.field).endsWith('__c') &&
+                    !has('CustomField', `${object}.${a.field}`)
+                ) {
+                    problem(
+                        `Flow ${flow.fullName}: field ${object}.${a.field} is not in the package`
+                    );
+                }
             }
         }
     }

@@ -7,10 +7,7 @@ const fs = require('fs');
 const path = require('path');
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const LABELS_FILE = path.join(
-    ROOT,
-    'ui/labels/CustomLabels.labels-meta.xml'
-);
+const LABELS_FILE = path.join(ROOT, 'ui/labels/CustomLabels.labels-meta.xml');
 
 function componentSources(dir) {
     return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {

@@ -1,15 +1,15 @@
 import { LightningElement, api, wire } from 'lwc';
-import {
-    getRecord,
-    getFieldValue,
-    notifyRecordUpdateAvailable
-} from 'lightning/uiRecordApi';
+import { getRecord, getFieldValue } from 'lightning/uiRecordApi';
+import { MessageContext } from 'lightning/messageService';
 import { isAccessError } from 'c/ldsUtils';
 import {
-    CreditStatusListener,
+    CREDIT_CURRENCY_FIELD,
+    RECORD_CURRENCY_FIELD,
+    accountCurrency,
     formatCurrency,
     formatLabel
 } from 'c/creditUtils';
+import { AccountWatch, STAMP_FIELD, rereadAccount } from 'c/creditLive';
 
 import ACCOUNT_NAME from '@salesforce/schema/Account.Name';
 import AGING_CURRENT from '@salesforce/schema/Account.Aging_Current__c';
@@ -64,25 +64,48 @@ export default class AgingChart extends LightningElement {
         total: LABEL_TOTAL
     };
 
-    listener = new CreditStatusListener({
+    account;
+
+    @wire(MessageContext) messageContext;
+
+    watch = new AccountWatch({
         getAccountId: () => this.recordId,
-        onChange: (accountId) =>
-            notifyRecordUpdateAvailable([{ recordId: accountId }])
+        refresh: () => rereadAccount(this.recordId),
+        detectsChanges: true,
+        getMessageContext: () => this.messageContext
     });
 
     @wire(getRecord, {
         recordId: '$recordId',
         fields: [ACCOUNT_NAME],
-        optionalFields: AGING_FIELDS
+        optionalFields: [
+            ...AGING_FIELDS,
+            CREDIT_CURRENCY_FIELD,
+            RECORD_CURRENCY_FIELD,
+            STAMP_FIELD
+        ]
     })
-    account;
+    wiredAccount(result) {
+        this.account = result;
+        if (result.data) {
+            this.watch.seen(
+                result.data.id,
+                getFieldValue(result.data, STAMP_FIELD)
+            );
+        }
+    }
 
     connectedCallback() {
-        this.listener.start();
+        this.watch.start();
     }
 
     disconnectedCallback() {
-        this.listener.stop();
+        this.watch.stop();
+    }
+
+    /** The customer's currency: the buckets are in it. */
+    get currencyCode() {
+        return accountCurrency(this.record);
     }
 
     get record() {
@@ -121,7 +144,7 @@ export default class AgingChart extends LightningElement {
                 key: bucket.key,
                 label: bucket.label,
                 amount,
-                formattedAmount: formatCurrency(amount),
+                formattedAmount: formatCurrency(amount, this.currencyCode),
                 barClass: `bar bar-${bucket.key}`,
                 // A visible sliver for small non-zero amounts
                 style: `height: ${amount > 0 ? Math.max(height, 2) : 0}%`
@@ -134,7 +157,7 @@ export default class AgingChart extends LightningElement {
     }
 
     get formattedTotal() {
-        return formatCurrency(this.total);
+        return formatCurrency(this.total, this.currencyCode);
     }
 
     get isEmpty() {

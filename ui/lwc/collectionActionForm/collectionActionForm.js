@@ -6,6 +6,8 @@ import {
 } from 'lightning/uiObjectInfoApi';
 import { gql, graphql } from 'lightning/graphql';
 import { ShowToastEvent } from 'lightning/platformShowToastEvent';
+import { MessageContext } from 'lightning/messageService';
+import { announceActionLogged } from 'c/creditLive';
 import hasOverridePermission from '@salesforce/customPermission/Credit_Hold_Override';
 import {
     ACTION_SOURCE_SALESFORCE,
@@ -78,6 +80,8 @@ const DISPUTE_STATUS_OPEN = 'Open';
 export default class CollectionActionForm extends LightningElement {
     /** The Account the action concerns. */
     @api recordId;
+
+    @wire(MessageContext) messageContext;
     /** Type to preselect, e.g. "Dispute" when opened from an open item. */
     @api defaultType;
     /** Receivable__c to preselect for a dispute. */
@@ -537,6 +541,12 @@ export default class CollectionActionForm extends LightningElement {
                     variant: 'success'
                 })
             );
+            // Every component on the page showing this Account hears of it, and the page
+            // re-reads the Account every few seconds until the service's answer shows.
+            announceActionLogged(this.messageContext, this.recordId, {
+                id: record.id,
+                type: this.selectedType
+            });
             this.dispatchEvent(
                 new CustomEvent('logged', {
                     detail: { id: record.id, type: this.selectedType }

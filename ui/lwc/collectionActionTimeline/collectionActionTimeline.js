@@ -1,6 +1,9 @@
 import { LightningElement, api, wire } from 'lwc';
 import { gql, graphql } from 'lightning/graphql';
+import { MessageContext } from 'lightning/messageService';
+import { AccountWatch } from 'c/creditLive';
 import {
+    USER_CURRENCY,
     ACTION_SOURCE_SALESFORCE,
     ACTION_TYPE,
     formatCurrency,
@@ -52,6 +55,24 @@ export default class CollectionActionTimeline extends LightningElement {
     graphqlResult;
     actions;
     errors;
+
+    @wire(MessageContext) messageContext;
+
+    // Re-read when another component on the page logged an action or saw the figures change.
+    watch = new AccountWatch({
+        getAccountId: () => this.recordId,
+        refresh: () => this.refresh(),
+        getMessageContext: () => this.messageContext,
+        onMessage: () => this.refresh()
+    });
+
+    connectedCallback() {
+        this.watch.start();
+    }
+
+    disconnectedCallback() {
+        this.watch.stop();
+    }
 
     @wire(graphql, {
         query: gql`
@@ -116,6 +137,11 @@ export default class CollectionActionTimeline extends LightningElement {
                                             value
                                         }
                                     }
+                                    Account__r: Account__r {
+                                        Credit_Currency__c {
+                                            value
+                                        }
+                                    }
                                 }
                             }
                         }
@@ -175,18 +201,35 @@ export default class CollectionActionTimeline extends LightningElement {
         return this.items.length > 0;
     }
 
+    /** The customer's currency (the service writes it on the Account). */
+    currencyOf(action) {
+        const account = action.Account__r;
+        return (
+            (account &&
+                account.Credit_Currency__c &&
+                account.Credit_Currency__c.value) ||
+            USER_CURRENCY
+        );
+    }
+
     summarise(action) {
         switch (action.Type__c.value) {
             case ACTION_TYPE.PROMISE:
                 return formatLabel(
                     LABEL_SUMMARY_PROMISE,
-                    formatCurrency(action.Promised_Amount__c.value),
+                    formatCurrency(
+                        action.Promised_Amount__c.value,
+                        this.currencyOf(action)
+                    ),
                     formatDate(action.Promised_Date__c.value)
                 );
             case ACTION_TYPE.DISPUTE:
                 return formatLabel(
                     LABEL_SUMMARY_DISPUTE,
-                    formatCurrency(action.Disputed_Amount__c.value),
+                    formatCurrency(
+                        action.Disputed_Amount__c.value,
+                        this.currencyOf(action)
+                    ),
                     action.Receivable__r ? action.Receivable__r.Name.value : '',
                     action.Dispute_Reason__c.displayValue ||
                         action.Dispute_Reason__c.value,

@@ -1,14 +1,20 @@
 import { LightningElement, wire } from 'lwc';
 import { NavigationMixin } from 'lightning/navigation';
 import { gql, graphql } from 'lightning/graphql';
+import { MessageContext } from 'lightning/messageService';
 import USER_ID from '@salesforce/user/Id';
 import {
-    CreditStatusListener,
     STATUS,
     USER_CURRENCY,
     formatLabel,
     refreshGraphQLResult
 } from 'c/creditUtils';
+import {
+    REASON,
+    subscribeAccountMessages,
+    unsubscribeAccountMessages
+} from 'c/creditLive';
+import CollectionActionModal from 'c/collectionActionModal';
 
 import LABEL_TITLE from '@salesforce/label/c.CC_Worklist_Title';
 import LABEL_TITLE_COUNT from '@salesforce/label/c.CC_Worklist_TitleCount';
@@ -32,18 +38,19 @@ import LABEL_DAYS_PAST_DUE from '@salesforce/label/c.CC_Worklist_DaysPastDue';
 import LABEL_RISK from '@salesforce/label/c.CC_Worklist_Risk';
 import LABEL_PROMISE from '@salesforce/label/c.CC_Worklist_PromiseDate';
 import LABEL_NEXT_ACTION from '@salesforce/label/c.CC_Worklist_NextAction';
-import LABEL_OWNER from '@salesforce/label/c.CC_Worklist_Owner';
+import LABEL_COLLECTOR from '@salesforce/label/c.CC_Worklist_Collector';
 import LABEL_OPEN from '@salesforce/label/c.CC_Worklist_OpenRecord';
 import LABEL_LOG from '@salesforce/label/c.CC_Worklist_LogAction';
 import LABEL_LOG_HEADING from '@salesforce/label/c.CC_Worklist_LogHeading';
-import LABEL_CANCEL from '@salesforce/label/c.CC_Common_Cancel';
 
 const PAGE_SIZE = 200;
 const OWNER_MINE = 'mine';
 const OWNER_ALL = 'all';
 const STATUS_ALL = 'ALL';
-// A burst of status changes becomes one re-query.
+// A burst of logged actions becomes one re-query.
 const LIVE_REFRESH_DELAY_MS = 2000;
+// The list re-queries this often while the tab is visible (never while hidden).
+export const WORKLIST_POLL_MS = 60000;
 
 const STATUS_ICONS = {
     [STATUS.HOLD]: 'utility:ban',
@@ -52,7 +59,9 @@ const STATUS_ICONS = {
 
 /**
  * Credit controllers' worklist: accounts on Watch or Credit Hold, most urgent first, with
- * owner and status filters, sorting and quick actions. Re-queries when statuses change.
+ * collector ("Mine": Collector__c is me) and status filters, sorting and quick actions, amounts
+ * in each customer's currency. Re-queries every minute while visible and after an action is
+ * logged.
  */
 export default class CollectionsWorklist extends NavigationMixin(
     LightningElement
@@ -64,8 +73,7 @@ export default class CollectionsWorklist extends NavigationMixin(
         more: LABEL_MORE,
         ownerFilter: LABEL_OWNER_FILTER,
         statusFilter: LABEL_STATUS_FILTER,
-        refresh: LABEL_REFRESH,
-        cancel: LABEL_CANCEL
+        refresh: LABEL_REFRESH
     };
 
     ownerFilter = OWNER_MINE;
@@ -112,7 +120,7 @@ export default class CollectionsWorklist extends NavigationMixin(
             fieldName: 'overdueAmount',
             type: 'currency',
             sortable: true,
-            typeAttributes: { currencyCode: USER_CURRENCY }
+            typeAttributes: { currencyCode: { fieldName: 'currencyCode' } }
         },
         {
             label: LABEL_DAYS_PAST_DUE,
@@ -140,7 +148,7 @@ export default class CollectionsWorklist extends NavigationMixin(
             sortable: true,
             typeAttributes: { month: 'short', day: '2-digit' }
         },
-        { label: LABEL_OWNER, fieldName: 'ownerName', sortable: true },
+        { label: LABEL_COLLECTOR, fieldName: 'collectorName', sortable: true },
         {
             type: 'action',
             typeAttributes: {
@@ -156,12 +164,11 @@ export default class CollectionsWorklist extends NavigationMixin(
     accounts;
     hasMore = false;
     errors;
-    logAccount;
     refreshTimer;
+    pollTimer;
+    subscription;
 
-    listener = new CreditStatusListener({
-        onChange: () => this.scheduleRefresh()
-    });
+    @wire(MessageContext) messageContext;
 
     @wire(graphql, {
         query: gql`
@@ -209,7 +216,10 @@ export default class CollectionsWorklist extends NavigationMixin(
                                     Next_Action_Date__c: Next_Action_Date__c {
                                         value
                                     }
-                                    Owner {
+                                    Credit_Currency__c: Credit_Currency__c {
+                                        value
+                                    }
+                                    Collector__r: Collector__r {
                                         Name {
                                             value
                                         }
@@ -241,7 +251,34 @@ export default class CollectionsWorklist extends NavigationMixin(
             this.hasMore = !!(
                 connection.pageInfo && connection.pageInfo.hasNextPage
             );
+            this.addRecordUrls(this.accounts);
         }
+    }
+
+    /** Links to the Accounts' record pages, from the navigation service. */
+    async addRecordUrls(accounts) {
+        const urls = await Promise.all(
+            accounts.map((row) =>
+                this[NavigationMixin.GenerateUrl](this.pageOf(row))
+            )
+        );
+        if (this.accounts === accounts) {
+            this.accounts = accounts.map((row, i) => ({
+                ...row,
+                recordUrl: urls[i]
+            }));
+        }
+    }
+
+    pageOf(row) {
+        return {
+            type: 'standard__recordPage',
+            attributes: {
+                recordId: row.id,
+                objectApiName: 'Account',
+                actionName: 'view'
+            }
+        };
     }
 
     /** Accounts on Watch or Credit Hold (never "not OK" by `ne`, which would match blanks). */
@@ -252,18 +289,33 @@ export default class CollectionsWorklist extends NavigationMixin(
                 : [this.statusFilter];
         const filters = [{ Credit_Status__c: { in: statuses } }];
         if (this.ownerFilter === OWNER_MINE) {
-            filters.push({ OwnerId: { eq: USER_ID } });
+            filters.push({ Collector__c: { eq: USER_ID } });
         }
         return { where: { and: filters }, pageSize: PAGE_SIZE };
     }
 
     connectedCallback() {
-        this.listener.start();
+        // eslint-disable-next-line @lwc/lwc/no-async-operation -- the list's own re-query
+        this.pollTimer = setInterval(() => {
+            if (document.visibilityState !== 'hidden') {
+                this.refresh();
+            }
+        }, WORKLIST_POLL_MS);
+        this.subscription = subscribeAccountMessages(
+            this.messageContext,
+            (message) => {
+                if (message && message.reason === REASON.ACTION_LOGGED) {
+                    this.scheduleRefresh();
+                }
+            }
+        );
     }
 
     disconnectedCallback() {
-        this.listener.stop();
+        clearInterval(this.pollTimer);
         clearTimeout(this.refreshTimer);
+        unsubscribeAccountMessages(this.subscription);
+        this.subscription = undefined;
     }
 
     toRow(node) {
@@ -271,7 +323,7 @@ export default class CollectionsWorklist extends NavigationMixin(
         return {
             id: node.Id,
             name: node.Name.value,
-            recordUrl: `/lightning/r/Account/${node.Id}/view`,
+            recordUrl: undefined,
             status,
             statusLabel: node.Credit_Status__c.displayValue || status,
             statusIcon: STATUS_ICONS[status],
@@ -283,7 +335,12 @@ export default class CollectionsWorklist extends NavigationMixin(
             riskScore: node.Risk_Score__c.value,
             promiseDate: node.Promise_To_Pay_Date__c.value,
             nextActionDate: node.Next_Action_Date__c.value,
-            ownerName: node.Owner ? node.Owner.Name.value : undefined
+            currencyCode:
+                (node.Credit_Currency__c && node.Credit_Currency__c.value) ||
+                USER_CURRENCY,
+            collectorName: node.Collector__r
+                ? node.Collector__r.Name.value
+                : undefined
         };
     }
 
@@ -323,12 +380,6 @@ export default class CollectionsWorklist extends NavigationMixin(
         });
     }
 
-    get logHeading() {
-        return this.logAccount
-            ? formatLabel(LABEL_LOG_HEADING, this.logAccount.name)
-            : '';
-    }
-
     // ----- handlers -----
 
     handleOwnerChange(event) {
@@ -363,28 +414,19 @@ export default class CollectionsWorklist extends NavigationMixin(
         }, LIVE_REFRESH_DELAY_MS);
     }
 
-    handleRowAction(event) {
+    async handleRowAction(event) {
         const { action, row } = event.detail;
         if (action.name === 'open') {
-            this[NavigationMixin.Navigate]({
-                type: 'standard__recordPage',
-                attributes: {
-                    recordId: row.id,
-                    objectApiName: 'Account',
-                    actionName: 'view'
-                }
-            });
+            this[NavigationMixin.Navigate](this.pageOf(row));
         } else if (action.name === 'log') {
-            this.logAccount = row;
+            const logged = await CollectionActionModal.open({
+                size: 'medium',
+                label: formatLabel(LABEL_LOG_HEADING, row.name),
+                accountId: row.id
+            });
+            if (logged) {
+                this.refresh();
+            }
         }
-    }
-
-    closeLog() {
-        this.logAccount = undefined;
-    }
-
-    handleLogged() {
-        this.closeLog();
-        this.refresh();
     }
 }

@@ -1,18 +1,23 @@
 import { LightningElement, api, wire } from 'lwc';
-import {
-    getRecord,
-    getFieldValue,
-    notifyRecordUpdateAvailable
-} from 'lightning/uiRecordApi';
+import { getRecord, getFieldValue } from 'lightning/uiRecordApi';
+import { MessageContext } from 'lightning/messageService';
 import { isAccessError } from 'c/ldsUtils';
 import {
-    CreditStatusListener,
+    CREDIT_CURRENCY_FIELD,
+    RECORD_CURRENCY_FIELD,
     STATUS,
-    USER_CURRENCY,
+    accountCurrency,
     formatLabel,
     statusPresentation,
     todayIso
 } from 'c/creditUtils';
+import {
+    AccountWatch,
+    FAST_FOR_MS,
+    STAMP_FIELD,
+    rereadAccount
+} from 'c/creditLive';
+import CreditReviewModal from 'c/creditReviewModal';
 
 import OPPORTUNITY_ACCOUNT_ID from '@salesforce/schema/Opportunity.AccountId';
 import ORDER_ACCOUNT_ID from '@salesforce/schema/Order.AccountId';
@@ -50,8 +55,8 @@ import LABEL_REASON from '@salesforce/label/c.CC_Banner_Reason';
 import LABEL_UTILIZATION from '@salesforce/label/c.CC_Banner_Utilization';
 import LABEL_UTILIZATION_VALUE from '@salesforce/label/c.CC_Banner_UtilizationValue';
 import LABEL_NO_LIMIT from '@salesforce/label/c.CC_Banner_NoLimit';
-import LABEL_LIVE_UNAVAILABLE from '@salesforce/label/c.CC_Common_LiveUnavailable';
 import LABEL_ACCOUNT from '@salesforce/label/c.CC_Banner_Account';
+import LABEL_REQUEST_REVIEW from '@salesforce/label/c.CC_Banner_RequestReview';
 
 // The field that leads from each supported record page to its Account.
 const ACCOUNT_LOOKUP_FIELDS = {
@@ -73,12 +78,15 @@ const CREDIT_FIELDS = [
     CREDIT_UTILIZATION,
     PROMISE_TO_PAY_DATE,
     AMOUNT_TO_RELEASE,
-    OVERRIDE_UNTIL
+    OVERRIDE_UNTIL,
+    CREDIT_CURRENCY_FIELD,
+    RECORD_CURRENCY_FIELD,
+    STAMP_FIELD
 ];
 
 /**
  * Credit standing of the Account behind the record page (Account, Opportunity, Order,
- * Quote, Case), kept current by Credit_Status_Change__e.
+ * Quote, Case), in the customer's currency, kept current by c/creditLive.
  */
 export default class CreditStatusBanner extends LightningElement {
     @api recordId;
@@ -103,31 +111,30 @@ export default class CreditStatusBanner extends LightningElement {
         reason: LABEL_REASON,
         utilization: LABEL_UTILIZATION,
         noLimit: LABEL_NO_LIMIT,
-        liveUnavailable: LABEL_LIVE_UNAVAILABLE,
-        account: LABEL_ACCOUNT
+        account: LABEL_ACCOUNT,
+        requestReview: LABEL_REQUEST_REVIEW
     };
 
-    currencyCode = USER_CURRENCY;
     lookupAccountId;
     lookupLoaded = false;
     lookupError;
-    liveUnavailable = false;
+    account;
 
-    listener = new CreditStatusListener({
+    @wire(MessageContext) messageContext;
+
+    watch = new AccountWatch({
         getAccountId: () => this.accountId,
-        onChange: (accountId) =>
-            notifyRecordUpdateAvailable([{ recordId: accountId }]),
-        onError: () => {
-            this.liveUnavailable = true;
-        }
+        refresh: () => rereadAccount(this.accountId),
+        detectsChanges: true,
+        getMessageContext: () => this.messageContext
     });
 
     connectedCallback() {
-        this.listener.start();
+        this.watch.start();
     }
 
     disconnectedCallback() {
-        this.listener.stop();
+        this.watch.stop();
     }
 
     get isAccountPage() {
@@ -161,7 +168,37 @@ export default class CreditStatusBanner extends LightningElement {
         fields: [ACCOUNT_NAME],
         optionalFields: CREDIT_FIELDS
     })
-    account;
+    wiredAccount(result) {
+        this.account = result;
+        if (result.data) {
+            this.watch.seen(
+                result.data.id,
+                getFieldValue(result.data, STAMP_FIELD)
+            );
+        }
+    }
+
+    /** A review can be asked for an assessed Account the user can see. */
+    get canRequestReview() {
+        return !!this.record && !this.noAccess && !!this.accountId;
+    }
+
+    /** Runs the Request Credit Review flow; the service answers within seconds. */
+    async handleRequestReview() {
+        const requested = await CreditReviewModal.open({
+            size: 'small',
+            label: LABEL_REQUEST_REVIEW,
+            accountId: this.accountId
+        });
+        if (requested) {
+            this.watch.expectChange(FAST_FOR_MS);
+        }
+    }
+
+    /** The customer's currency: every amount on the banner is in it. */
+    get currencyCode() {
+        return accountCurrency(this.record);
+    }
 
     // ----- state -----
 

@@ -1,20 +1,13 @@
 /**
  * Shared by the Credit Control components: status presentation, collection action types,
- * formatting, record-id comparison, and the live subscription to Credit_Status_Change__e.
+ * formatting (money in the customer's currency) and record-id comparison. Live updates are
+ * c/creditLive's.
  */
-import {
-    subscribe,
-    unsubscribe,
-    onError,
-    isEmpEnabled
-} from 'lightning/empApi';
 import LOCALE from '@salesforce/i18n/locale';
 import CURRENCY from '@salesforce/i18n/currency';
 import LABEL_STATUS_OK from '@salesforce/label/c.CC_Status_OK';
 import LABEL_STATUS_WATCH from '@salesforce/label/c.CC_Status_WATCH';
 import LABEL_STATUS_HOLD from '@salesforce/label/c.CC_Status_HOLD';
-
-export const CREDIT_STATUS_CHANNEL = '/event/Credit_Status_Change__e';
 
 export const STATUS = Object.freeze({ OK: 'OK', WATCH: 'WATCH', HOLD: 'HOLD' });
 
@@ -56,6 +49,27 @@ export function statusPresentation(status) {
 
 /** The default currency of the user, as an ISO code. */
 export const USER_CURRENCY = CURRENCY;
+
+/**
+ * The Account fields that say which currency its credit figures are in, for getRecord's
+ * optionalFields: Credit_Currency__c, written by the service with every push (the customer's
+ * currency in the ERP), and CurrencyIsoCode, which exists only in multi-currency orgs (named
+ * as a string, never a schema import, so the package deploys to single-currency orgs too).
+ */
+export const CREDIT_CURRENCY_FIELD = 'Account.Credit_Currency__c';
+export const RECORD_CURRENCY_FIELD = 'Account.CurrencyIsoCode';
+
+/**
+ * The currency of an Account's credit figures in a getRecord result: the currency the service
+ * wrote them in, else the record's currency (multi-currency orgs), else the user's.
+ */
+export function accountCurrency(record) {
+    const fields = (record && record.fields) || {};
+    const written =
+        fields.Credit_Currency__c && fields.Credit_Currency__c.value;
+    const own = fields.CurrencyIsoCode && fields.CurrencyIsoCode.value;
+    return written || own || USER_CURRENCY;
+}
 
 /**
  * Replaces {0}, {1}, ... in a custom label with the given values.
@@ -137,92 +151,4 @@ export function refreshGraphQLResult(result) {
     return result && typeof result.refresh === 'function'
         ? result.refresh()
         : Promise.resolve();
-}
-
-/**
- * Listens to Credit_Status_Change__e through empApi. Every message whose Account_Id__c
- * names the account returned by `getAccountId()` (or every message, when `getAccountId` is
- * omitted) calls `onChange(accountId)`. The payload itself is never handed on: components
- * re-read the record through Lightning Data Service instead.
- *
- * `start()` in connectedCallback, `stop()` in disconnectedCallback; stopping before the
- * subscription is confirmed still unsubscribes once it is.
- */
-export class CreditStatusListener {
-    constructor({ getAccountId, onChange, onError: handleError }) {
-        this.getAccountId = getAccountId;
-        this.onChange = onChange;
-        this.handleError = handleError;
-        this.pending = undefined;
-        this.stopped = false;
-    }
-
-    start() {
-        this.stopped = false;
-        this.pending = this.subscribe();
-        return this.pending;
-    }
-
-    async subscribe() {
-        try {
-            const enabled = await isEmpEnabled();
-            if (!enabled || this.stopped) {
-                return undefined;
-            }
-            onError((error) => this.reportError(error));
-            return await subscribe(CREDIT_STATUS_CHANNEL, -1, (message) =>
-                this.handleMessage(message)
-            );
-        } catch (error) {
-            this.reportError(error);
-            return undefined;
-        }
-    }
-
-    handleMessage(message) {
-        if (this.stopped) {
-            return;
-        }
-        const payload = message && message.data && message.data.payload;
-        const eventAccountId = payload && payload.Account_Id__c;
-        if (!eventAccountId) {
-            return;
-        }
-        if (this.getAccountId) {
-            const accountId = this.getAccountId();
-            if (sameRecordId(eventAccountId, accountId)) {
-                this.notify(accountId);
-            }
-        } else {
-            this.notify(eventAccountId);
-        }
-    }
-
-    notify(accountId) {
-        // A failed re-read is reported, never left as an unhandled rejection.
-        Promise.resolve()
-            .then(() => this.onChange(accountId))
-            .catch((error) => this.reportError(error));
-    }
-
-    reportError(error) {
-        if (this.handleError && !this.stopped) {
-            this.handleError(error);
-        }
-    }
-
-    stop() {
-        this.stopped = true;
-        const pending = this.pending;
-        this.pending = undefined;
-        if (!pending) {
-            return Promise.resolve();
-        }
-        return pending.then((subscription) => {
-            if (subscription) {
-                return unsubscribe(subscription, () => {});
-            }
-            return undefined;
-        });
-    }
 }

@@ -1,11 +1,10 @@
 import { LightningElement, api, wire } from 'lwc';
 import { gql, graphql } from 'lightning/graphql';
-import {
-    CreditStatusListener,
-    daysPastDue,
-    formatLabel,
-    refreshGraphQLResult
-} from 'c/creditUtils';
+import { MessageContext } from 'lightning/messageService';
+import { NavigationMixin } from 'lightning/navigation';
+import { daysPastDue, formatLabel, refreshGraphQLResult } from 'c/creditUtils';
+import { AccountWatch } from 'c/creditLive';
+import CollectionActionModal from 'c/collectionActionModal';
 
 import LABEL_TITLE from '@salesforce/label/c.CC_Receivables_Title';
 import LABEL_TITLE_COUNT from '@salesforce/label/c.CC_Receivables_TitleCount';
@@ -24,7 +23,6 @@ import LABEL_PAY_LINK from '@salesforce/label/c.CC_Receivables_PayLink';
 import LABEL_PAY from '@salesforce/label/c.CC_Receivables_Pay';
 import LABEL_DISPUTE from '@salesforce/label/c.CC_Receivables_Dispute';
 import LABEL_DISPUTE_HEADING from '@salesforce/label/c.CC_Receivables_DisputeHeading';
-import LABEL_CANCEL from '@salesforce/label/c.CC_Common_Cancel';
 
 const PAGE_SIZE = 200;
 const TYPE_INVOICE = 'Invoice';
@@ -34,26 +32,30 @@ const STATUS_DISPUTED = 'Disputed';
  * The Account's open Receivable__c items, oldest due first, with days past due, the pay
  * link and a dispute action that opens the collection action log on the item.
  */
-export default class OpenReceivables extends LightningElement {
+export default class OpenReceivables extends NavigationMixin(LightningElement) {
     @api recordId;
 
     labels = {
         loading: LABEL_LOADING,
         loadError: LABEL_LOAD_ERROR,
         empty: LABEL_EMPTY,
-        more: LABEL_MORE,
-        cancel: LABEL_CANCEL
+        more: LABEL_MORE
     };
 
     graphqlResult;
     items;
     hasMore = false;
     errors;
-    disputeRow;
 
-    listener = new CreditStatusListener({
+    @wire(MessageContext) messageContext;
+
+    // Re-query when the Account's figures change or an action is logged on the page; polls
+    // on its own only when no component on the page reads the Account itself.
+    watch = new AccountWatch({
         getAccountId: () => this.recordId,
-        onChange: () => this.refresh()
+        refresh: () => this.refresh(),
+        getMessageContext: () => this.messageContext,
+        onMessage: () => this.refresh()
     });
 
     columns = [
@@ -181,6 +183,29 @@ export default class OpenReceivables extends LightningElement {
             this.hasMore = !!(
                 connection.pageInfo && connection.pageInfo.hasNextPage
             );
+            this.addRecordUrls(this.items);
+        }
+    }
+
+    /** Links to the items' record pages, from the navigation service (never hand-built). */
+    async addRecordUrls(items) {
+        const urls = await Promise.all(
+            items.map((row) =>
+                this[NavigationMixin.GenerateUrl]({
+                    type: 'standard__recordPage',
+                    attributes: {
+                        recordId: row.id,
+                        objectApiName: 'Receivable__c',
+                        actionName: 'view'
+                    }
+                })
+            )
+        );
+        if (this.items === items) {
+            this.items = items.map((row, i) => ({
+                ...row,
+                recordUrl: urls[i]
+            }));
         }
     }
 
@@ -189,11 +214,11 @@ export default class OpenReceivables extends LightningElement {
     }
 
     connectedCallback() {
-        this.listener.start();
+        this.watch.start();
     }
 
     disconnectedCallback() {
-        this.listener.stop();
+        this.watch.stop();
     }
 
     toRow(node) {
@@ -207,7 +232,7 @@ export default class OpenReceivables extends LightningElement {
         return {
             id: node.Id,
             name: node.Name.value,
-            recordUrl: `/lightning/r/Receivable__c/${node.Id}/view`,
+            recordUrl: undefined,
             type: node.Type__c.displayValue || type,
             dueDate: node.Due_Date__c.value,
             daysPastDue: days,
@@ -241,29 +266,26 @@ export default class OpenReceivables extends LightningElement {
         return !!this.items && this.items.length > 0;
     }
 
-    get disputeHeading() {
-        return this.disputeRow
-            ? formatLabel(LABEL_DISPUTE_HEADING, this.disputeRow.name)
-            : '';
-    }
-
     refresh() {
         return refreshGraphQLResult(this.graphqlResult);
     }
 
-    handleRowAction(event) {
+    async handleRowAction(event) {
         const { action, row } = event.detail;
-        if (action.name === 'dispute' && row.canDispute) {
-            this.disputeRow = row;
+        if (action.name !== 'dispute' || !row.canDispute) {
+            return;
         }
-    }
-
-    closeDispute() {
-        this.disputeRow = undefined;
-    }
-
-    handleLogged() {
-        this.closeDispute();
-        this.refresh();
+        const logged = await CollectionActionModal.open({
+            size: 'medium',
+            label: formatLabel(LABEL_DISPUTE_HEADING, row.name),
+            accountId: this.recordId,
+            defaultType: 'Dispute',
+            receivableId: row.id,
+            amount: row.openAmount,
+            hideTimeline: true
+        });
+        if (logged) {
+            this.refresh();
+        }
     }
 }

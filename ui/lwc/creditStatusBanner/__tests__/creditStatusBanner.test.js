@@ -1,11 +1,9 @@
 import CreditStatusBanner from 'c/creditStatusBanner';
 import { getRecord, notifyRecordUpdateAvailable } from 'lightning/uiRecordApi';
-import {
-    empApiMock,
-    subscribe,
-    unsubscribe,
-    isEmpEnabled
-} from 'lightning/empApi';
+import * as empApi from 'lightning/empApi';
+import { messageServiceMock } from 'lightning/messageService';
+import CreditReviewModal from 'c/creditReviewModal';
+import { POLL_MS, FAST_POLL_MS, announceActionLogged } from 'c/creditLive';
 import { flushPromises, mount, query, queryAll } from 'test/utils';
 
 const mockHold = require('./data/getRecordHold.json');
@@ -17,7 +15,29 @@ const mockCaseWithoutAccount = require('./data/getCaseWithoutAccount.json');
 
 const TAG = 'c-credit-status-banner';
 const ACCOUNT_ID = '001RM000003UNu6YAG';
-const CHANNEL = '/event/Credit_Status_Change__e';
+
+/** A copy of a getRecord result with more fields set. */
+function withFields(record, values) {
+    const fields = { ...record.fields };
+    Object.entries(values).forEach(([name, value]) => {
+        fields[name] = { displayValue: null, value };
+    });
+    return { ...record, fields };
+}
+
+/** A getRecord result with SystemModstamp number n (each change moves it). */
+function stamped(record, n) {
+    return withFields(record, {
+        SystemModstamp: `2026-12-01T10:00:0${n}.000Z`
+    });
+}
+
+function setVisibility(state) {
+    Object.defineProperty(document, 'visibilityState', {
+        configurable: true,
+        get: () => state
+    });
+}
 
 const forRecord = (recordId) => (config) => config.recordId === recordId;
 
@@ -213,53 +233,128 @@ describe('c-credit-status-banner', () => {
         });
     });
 
-    describe('live update', () => {
-        it('subscribes to Credit_Status_Change__e from the latest event on', async () => {
-            await mountOnAccount();
-            expect(subscribe).toHaveBeenCalledWith(
-                CHANNEL,
-                -1,
-                expect.any(Function)
+    describe('money in the customer currency', () => {
+        it('shows a GBP customer in pounds', async () => {
+            const element = await mountOnAccount();
+            await emitAccount(
+                withFields(mockHold, { Credit_Currency__c: 'GBP' })
             );
+            const amounts = queryAll(element, 'lightning-formatted-number');
+            expect(amounts.length).toBeGreaterThan(0);
+            amounts.forEach((amount) =>
+                expect(amount.currencyCode).toBe('GBP')
+            );
+            const overdue = query(
+                element,
+                '.overdue lightning-formatted-number'
+            );
+            expect(
+                new Intl.NumberFormat('en-GB', {
+                    style: 'currency',
+                    currency: overdue.currencyCode
+                }).format(overdue.value)
+            ).toBe('£12,400.00');
         });
 
-        it('re-reads the account when an event names it, without copying the payload', async () => {
+        it('falls back to the record currency of a multi-currency org', async () => {
             const element = await mountOnAccount();
-            await emitAccount(mockWatch);
+            await emitAccount(withFields(mockHold, { CurrencyIsoCode: 'CHF' }));
+            expect(
+                query(element, '.overdue lightning-formatted-number')
+                    .currencyCode
+            ).toBe('CHF');
+        });
 
-            empApiMock.fireMockEvent(CHANNEL, {
-                Account_Id__c: ACCOUNT_ID,
-                Previous_Status__c: 'WATCH',
-                New_Status__c: 'HOLD',
-                Reason__c: 'HOLD: 1 invoice 61 days past due'
-            });
+        it('prefers the currency the service wrote the figures in', async () => {
+            const element = await mountOnAccount();
+            await emitAccount(
+                withFields(mockHold, {
+                    Credit_Currency__c: 'GBP',
+                    CurrencyIsoCode: 'EUR'
+                })
+            );
+            expect(
+                query(element, '.overdue lightning-formatted-number')
+                    .currencyCode
+            ).toBe('GBP');
+        });
+
+        it('asks for the currency fields as optional fields', async () => {
+            await mountOnAccount();
+            const config = getRecord.getLastConfig();
+            expect(config.optionalFields).toEqual(
+                expect.arrayContaining([
+                    'Account.Credit_Currency__c',
+                    'Account.CurrencyIsoCode',
+                    'Account.SystemModstamp'
+                ])
+            );
+        });
+    });
+
+    describe('live update', () => {
+        beforeEach(() => {
+            jest.useFakeTimers();
+        });
+
+        afterEach(() => {
+            jest.useRealTimers();
+        });
+
+        it('re-reads the account every ten seconds while the page is visible', async () => {
+            await mountOnAccount();
+            await emitAccount(stamped(mockWatch, 1));
+            jest.advanceTimersByTime(POLL_MS - FAST_POLL_MS);
+            expect(notifyRecordUpdateAvailable).not.toHaveBeenCalled();
+            jest.advanceTimersByTime(FAST_POLL_MS);
             await flushPromises();
-
             expect(notifyRecordUpdateAvailable).toHaveBeenCalledWith([
                 { recordId: ACCOUNT_ID }
             ]);
-            // Nothing changes until LDS delivers the re-read record.
-            expect(query(element, '.hold-warning')).toBeNull();
-            await emitAccount(mockHold);
-            expect(query(element, '.hold-warning')).not.toBeNull();
         });
 
-        it('matches the 15-character form of the account id', async () => {
-            await mountOnAccount();
-            empApiMock.fireMockEvent(CHANNEL, {
-                Account_Id__c: ACCOUNT_ID.substring(0, 15)
-            });
+        it('shows the re-read figures and tells the page they changed', async () => {
+            const element = await mountOnAccount();
+            await emitAccount(stamped(mockWatch, 1));
+            jest.advanceTimersByTime(POLL_MS);
             await flushPromises();
-            expect(notifyRecordUpdateAvailable).toHaveBeenCalledTimes(1);
+            await emitAccount(stamped(mockHold, 2));
+            expect(query(element, '.hold-warning')).not.toBeNull();
+            expect(messageServiceMock.published()).toEqual([
+                { accountId: ACCOUNT_ID, reason: 'figuresChanged' }
+            ]);
         });
 
-        it('ignores events for other accounts', async () => {
+        it('says nothing when the re-read account did not change', async () => {
             await mountOnAccount();
-            empApiMock.fireMockEvent(CHANNEL, {
-                Account_Id__c: '001RM000009ZZZZYAA'
-            });
+            await emitAccount(stamped(mockWatch, 1));
+            await emitAccount(stamped(mockWatch, 1));
+            expect(messageServiceMock.published()).toEqual([]);
+        });
+
+        it('does not poll while the browser tab is hidden', async () => {
+            await mountOnAccount();
+            await emitAccount(stamped(mockWatch, 1));
+            setVisibility('hidden');
+            jest.advanceTimersByTime(POLL_MS * 6);
             await flushPromises();
             expect(notifyRecordUpdateAvailable).not.toHaveBeenCalled();
+            setVisibility('visible');
+        });
+
+        it('polls every two seconds after an action is logged on the page', async () => {
+            await mountOnAccount();
+            await emitAccount(stamped(mockWatch, 1));
+            announceActionLogged(undefined, ACCOUNT_ID, {
+                id: 'a00000000000001AAA',
+                type: 'Promise to Pay'
+            });
+            jest.advanceTimersByTime(FAST_POLL_MS);
+            await flushPromises();
+            expect(notifyRecordUpdateAvailable).toHaveBeenCalledTimes(1);
+            jest.advanceTimersByTime(FAST_POLL_MS);
+            await flushPromises();
+            expect(notifyRecordUpdateAvailable).toHaveBeenCalledTimes(2);
         });
 
         it('re-reads the account of an Opportunity page', async () => {
@@ -270,39 +365,65 @@ describe('c-credit-status-banner', () => {
             await flushPromises();
             getRecord.emit(mockOpportunity, forRecord(mockOpportunity.id));
             await flushPromises();
-
-            empApiMock.fireMockEvent(CHANNEL, { Account_Id__c: ACCOUNT_ID });
+            jest.advanceTimersByTime(POLL_MS);
             await flushPromises();
             expect(notifyRecordUpdateAvailable).toHaveBeenCalledWith([
                 { recordId: ACCOUNT_ID }
             ]);
         });
 
-        it('unsubscribes when removed from the page', async () => {
-            const element = await mountOnAccount();
-            expect(empApiMock.activeSubscriptions()).toHaveLength(1);
-
-            element.remove();
-            await flushPromises();
-
-            expect(unsubscribe).toHaveBeenCalled();
-            expect(empApiMock.activeSubscriptions()).toHaveLength(0);
-        });
-
-        it('does not subscribe when empApi is unavailable', async () => {
-            empApiMock.setMockEmpEnabled(false);
+        it('one re-read per page however many components show the account', async () => {
             await mountOnAccount();
-            expect(isEmpEnabled).toHaveBeenCalled();
-            expect(subscribe).not.toHaveBeenCalled();
+            await mountOnAccount();
+            await emitAccount(stamped(mockWatch, 1));
+            jest.advanceTimersByTime(POLL_MS);
+            await flushPromises();
+            expect(notifyRecordUpdateAvailable).toHaveBeenCalledTimes(1);
         });
 
-        it('says live updates are unavailable when the subscription fails', async () => {
-            empApiMock.setMockSubscribeError(new Error('Handshake denied'));
+        it('stops polling when removed from the page', async () => {
             const element = await mountOnAccount();
-            await emitAccount(mockHold);
+            await emitAccount(stamped(mockWatch, 1));
+            element.remove();
+            jest.advanceTimersByTime(POLL_MS * 3);
+            await flushPromises();
+            expect(notifyRecordUpdateAvailable).not.toHaveBeenCalled();
+        });
 
-            expect(query(element, '.live-unavailable')).not.toBeNull();
-            expect(query(element, '.hold-warning')).not.toBeNull();
+        it('opens no streaming connection', async () => {
+            await mountOnAccount();
+            expect(empApi.subscribe).not.toHaveBeenCalled();
+        });
+    });
+
+    describe('request credit review', () => {
+        it('runs the review flow for the account in a modal', async () => {
+            const element = await mountOnAccount();
+            await emitAccount(mockWatch);
+            query(element, 'lightning-button.request-review').click();
+            await flushPromises();
+            expect(CreditReviewModal.open).toHaveBeenCalledWith(
+                expect.objectContaining({ accountId: ACCOUNT_ID })
+            );
+        });
+
+        it('runs the Request_Credit_Review flow with the account id', () => {
+            const modal = mount('c-credit-review-modal', CreditReviewModal, {
+                accountId: ACCOUNT_ID
+            });
+            const flow = query(modal, 'lightning-flow');
+            expect(flow.flowApiName).toBe('Request_Credit_Review');
+            expect(flow.flowInputVariables).toEqual([
+                { name: 'recordId', type: 'String', value: ACCOUNT_ID }
+            ]);
+        });
+
+        it('is not offered when the user cannot see the credit fields', async () => {
+            const element = await mountOnAccount();
+            await emitAccount(mockNoFieldAccess);
+            expect(
+                query(element, 'lightning-button.request-review')
+            ).toBeNull();
         });
     });
 
