@@ -3,7 +3,8 @@ import LABEL_TITLE from '@salesforce/label/c.CC_Log_Title';
 
 /**
  * The collection action log of an Account: the form to log an action above the timeline of
- * the Account's actions, which is refreshed after each save.
+ * the Account's actions. The form announces each saved action on the page's message channel
+ * (c/creditLive), and the timeline re-reads on it.
  */
 export default class CollectionActionLog extends LightningElement {
     /** The Account the actions concern. */
@@ -23,11 +24,8 @@ export default class CollectionActionLog extends LightningElement {
         return !this.hideTimeline;
     }
 
-    /** Refreshes the timeline and passes the form's `logged` event ({ id, type }) on. */
+    /** Passes the form's `logged` event ({ id, type }) on (a modal closes on it). */
     handleLogged(event) {
-        if (this.refs.timeline) {
-            this.refs.timeline.refresh();
-        }
         this.dispatchEvent(new CustomEvent('logged', { detail: event.detail }));
     }
 }

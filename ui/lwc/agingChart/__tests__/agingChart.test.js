@@ -1,6 +1,7 @@
 import AgingChart from 'c/agingChart';
 import { getRecord, notifyRecordUpdateAvailable } from 'lightning/uiRecordApi';
-import { empApiMock, unsubscribe } from 'lightning/empApi';
+import { messageServiceMock } from 'lightning/messageService';
+import { POLL_MS } from 'c/creditLive';
 import { flushPromises, mount, query, queryAll } from 'test/utils';
 
 const mockRecord = require('./data/getRecord.json');
@@ -9,7 +10,14 @@ const mockNoFieldAccess = require('./data/getRecordNoFieldAccess.json');
 
 const TAG = 'c-aging-chart';
 const ACCOUNT_ID = '001RM000003UNu6YAG';
-const CHANNEL = '/event/Credit_Status_Change__e';
+
+function withFields(record, values) {
+    const fields = { ...record.fields };
+    Object.entries(values).forEach(([name, value]) => {
+        fields[name] = { displayValue: null, value };
+    });
+    return { ...record, fields };
+}
 
 async function mountChart() {
     const element = mount(TAG, AgingChart, { recordId: ACCOUNT_ID });
@@ -62,14 +70,32 @@ describe('c-aging-chart', () => {
             const config = getRecord.getLastConfig();
             expect(config.recordId).toBe(ACCOUNT_ID);
             expect(
-                config.optionalFields.map((field) => field.fieldApiName)
+                config.optionalFields.map((field) => {
+                    return typeof field === 'string'
+                        ? field
+                        : field.fieldApiName;
+                })
             ).toEqual([
                 'Aging_Current__c',
                 'Aging_1_30__c',
                 'Aging_31_60__c',
                 'Aging_61_90__c',
-                'Aging_91_Plus__c'
+                'Aging_91_Plus__c',
+                'Account.Credit_Currency__c',
+                'Account.CurrencyIsoCode',
+                'Account.SystemModstamp'
             ]);
+        });
+
+        it("shows the amounts in the customer's currency", async () => {
+            const element = await mountChart();
+            await emit(withFields(mockRecord, { Credit_Currency__c: 'GBP' }));
+            const rows = queryAll(
+                element,
+                'table.slds-assistive-text tbody tr'
+            );
+            expect(rows[3].querySelector('td').textContent).toBe('£12,400.00');
+            expect(rows[5].querySelector('td').textContent).toBe('£23,600.00');
         });
     });
 
@@ -106,24 +132,37 @@ describe('c-aging-chart', () => {
     });
 
     describe('live update', () => {
-        it('re-reads the account when its credit status changes', async () => {
+        beforeEach(() => jest.useFakeTimers());
+        afterEach(() => jest.useRealTimers());
+
+        it('re-reads the account while visible and tells the page when it changed', async () => {
             await mountChart();
-            empApiMock.fireMockEvent(CHANNEL, { Account_Id__c: ACCOUNT_ID });
-            empApiMock.fireMockEvent(CHANNEL, {
-                Account_Id__c: '001RM000009ZZZZYAA'
-            });
+            await emit(
+                withFields(mockRecord, {
+                    SystemModstamp: '2026-12-01T10:00:01Z'
+                })
+            );
+            jest.advanceTimersByTime(POLL_MS);
             await flushPromises();
-            expect(notifyRecordUpdateAvailable).toHaveBeenCalledTimes(1);
             expect(notifyRecordUpdateAvailable).toHaveBeenCalledWith([
                 { recordId: ACCOUNT_ID }
             ]);
+            await emit(
+                withFields(mockEmpty, {
+                    SystemModstamp: '2026-12-01T10:00:02Z'
+                })
+            );
+            expect(messageServiceMock.published()).toEqual([
+                { accountId: ACCOUNT_ID, reason: 'figuresChanged' }
+            ]);
         });
 
-        it('unsubscribes when removed', async () => {
+        it('stops when removed', async () => {
             const element = await mountChart();
             element.remove();
+            jest.advanceTimersByTime(POLL_MS * 3);
             await flushPromises();
-            expect(unsubscribe).toHaveBeenCalled();
+            expect(notifyRecordUpdateAvailable).not.toHaveBeenCalled();
         });
     });
 

@@ -68,7 +68,7 @@ describe('c-collection-action-log', () => {
         expect(timeline(element)).not.toBeNull();
     });
 
-    it('refreshes the timeline after an action is logged, and says so', async () => {
+    it('refreshes the timeline once after an action is logged, and says so', async () => {
         const element = await mountLog();
         const loggedHandler = jest.fn();
         element.addEventListener('logged', loggedHandler);

@@ -1,6 +1,6 @@
 import {
-    CREDIT_STATUS_CHANNEL,
-    CreditStatusListener,
+    accountCurrency,
+    USER_CURRENCY,
     daysPastDue,
     formatCurrency,
     formatDate,
@@ -9,8 +9,6 @@ import {
     statusPresentation,
     todayIso
 } from 'c/creditUtils';
-import { empApiMock, onError, subscribe, unsubscribe } from 'lightning/empApi';
-import { flushPromises } from 'test/utils';
 
 describe('c/creditUtils', () => {
     it('presents each credit status', () => {
@@ -54,115 +52,42 @@ describe('c/creditUtils', () => {
         expect(todayIso(new Date(2026, 0, 5))).toBe('2026-01-05');
     });
 
-    describe('CreditStatusListener', () => {
-        it('hands on matching events only, never the payload', async () => {
-            const onChange = jest.fn();
-            const listener = new CreditStatusListener({
-                getAccountId: () => '001RM000003UNu6YAG',
-                onChange
-            });
-            await listener.start();
-            expect(subscribe).toHaveBeenCalledWith(
-                CREDIT_STATUS_CHANNEL,
-                -1,
-                expect.any(Function)
+    describe('accountCurrency', () => {
+        const record = (fields) => ({
+            fields: Object.fromEntries(
+                Object.entries(fields).map(([k, v]) => [k, { value: v }])
+            )
+        });
+
+        it('is the currency the service wrote the figures in', () => {
+            expect(
+                accountCurrency(
+                    record({
+                        Credit_Currency__c: 'GBP',
+                        CurrencyIsoCode: 'EUR'
+                    })
+                )
+            ).toBe('GBP');
+        });
+
+        it("is the record's currency in a multi-currency org without it", () => {
+            expect(accountCurrency(record({ CurrencyIsoCode: 'CHF' }))).toBe(
+                'CHF'
             );
-            expect(onError).toHaveBeenCalled();
-
-            empApiMock.fireMockEvent(CREDIT_STATUS_CHANNEL, {
-                Account_Id__c: '001RM000003UNu6YAG',
-                New_Status__c: 'HOLD'
-            });
-            empApiMock.fireMockEvent(CREDIT_STATUS_CHANNEL, {
-                Account_Id__c: '001OTHER00000000AA'
-            });
-            empApiMock.fireMockEvent(CREDIT_STATUS_CHANNEL, {});
-            await flushPromises();
-            expect(onChange.mock.calls).toEqual([['001RM000003UNu6YAG']]);
         });
 
-        it('hands on every event without an account filter', async () => {
-            const onChange = jest.fn();
-            const listener = new CreditStatusListener({ onChange });
-            await listener.start();
-            empApiMock.fireMockEvent(CREDIT_STATUS_CHANNEL, {
-                Account_Id__c: '001A'
-            });
-            empApiMock.fireMockEvent(CREDIT_STATUS_CHANNEL, {
-                Account_Id__c: '001B'
-            });
-            await flushPromises();
-            expect(onChange.mock.calls).toEqual([['001A'], ['001B']]);
+        it("is the user's currency when the Account says nothing", () => {
+            expect(accountCurrency(record({}))).toBe(USER_CURRENCY);
+            expect(accountCurrency(undefined)).toBe(USER_CURRENCY);
         });
 
-        it('reports a failed re-read instead of leaving it unhandled', async () => {
-            const handleError = jest.fn();
-            const failure = new Error('refresh failed');
-            const listener = new CreditStatusListener({
-                onChange: () => Promise.reject(failure),
-                onError: handleError
-            });
-            await listener.start();
-            empApiMock.fireMockEvent(CREDIT_STATUS_CHANNEL, {
-                Account_Id__c: '001A'
-            });
-            await flushPromises();
-            expect(handleError).toHaveBeenCalledWith(failure);
-        });
-
-        it('leaves no subscription when stopped before it is confirmed', async () => {
-            const listener = new CreditStatusListener({ onChange: jest.fn() });
-            listener.start();
-            await listener.stop();
-            await flushPromises();
-            expect(empApiMock.activeSubscriptions()).toHaveLength(0);
-        });
-
-        it('unsubscribes when stopped', async () => {
-            const listener = new CreditStatusListener({ onChange: jest.fn() });
-            await listener.start();
-            expect(empApiMock.activeSubscriptions()).toHaveLength(1);
-            await listener.stop();
-            expect(unsubscribe).toHaveBeenCalledWith(
-                expect.objectContaining({ channel: CREDIT_STATUS_CHANNEL }),
-                expect.any(Function)
-            );
-            expect(empApiMock.activeSubscriptions()).toHaveLength(0);
-        });
-
-        it('reports subscription and streaming errors', async () => {
-            const handleError = jest.fn();
-            empApiMock.setMockSubscribeError({ error: 'denied' });
-            const listener = new CreditStatusListener({
-                onChange: jest.fn(),
-                onError: handleError
-            });
-            await listener.start();
-            expect(handleError).toHaveBeenCalledWith({ error: 'denied' });
-
-            empApiMock.setMockSubscribeError(undefined);
-            const second = new CreditStatusListener({
-                onChange: jest.fn(),
-                onError: handleError
-            });
-            await second.start();
-            empApiMock.fireMockError({ error: '403::Unknown client' });
-            expect(handleError).toHaveBeenLastCalledWith({
-                error: '403::Unknown client'
-            });
-            await flushPromises();
-        });
-
-        it('ignores events once stopped', async () => {
-            const onChange = jest.fn();
-            const listener = new CreditStatusListener({ onChange });
-            await listener.start();
-            const stopping = listener.stop();
-            empApiMock.fireMockEvent(CREDIT_STATUS_CHANNEL, {
-                Account_Id__c: '001A'
-            });
-            await stopping;
-            expect(onChange).not.toHaveBeenCalled();
+        it('formats a GBP amount with the pound sign', () => {
+            expect(
+                formatCurrency(
+                    12400,
+                    accountCurrency(record({ Credit_Currency__c: 'GBP' }))
+                )
+            ).toBe('£12,400.00');
         });
     });
 });

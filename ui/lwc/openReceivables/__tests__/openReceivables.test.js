@@ -1,14 +1,17 @@
 import OpenReceivables from 'c/openReceivables';
 import { graphql } from 'lightning/graphql';
-import { empApiMock, unsubscribe } from 'lightning/empApi';
-import { flushPromises, mount, query, queryDialog } from 'test/utils';
+import { modalMock } from 'lightning/modal';
+import { publish } from 'lightning/messageService';
+import CollectionActionModal from 'c/collectionActionModal';
+import { POLL_MS } from 'c/creditLive';
+import ACCOUNT_CHANNEL from '@salesforce/messageChannel/Credit_Control_Account__c';
+import { flushPromises, mount, query } from 'test/utils';
 
 const mockReceivables = require('./data/graphqlReceivables.json');
 const mockEmpty = require('./data/graphqlEmpty.json');
 
 const TAG = 'c-open-receivables';
 const ACCOUNT_ID = '001RM000003UNu6YAG';
-const CHANNEL = '/event/Credit_Status_Change__e';
 
 // The refresh function lightning/graphql hands out with each result.
 const refresh = jest.fn(() => Promise.resolve());
@@ -58,7 +61,8 @@ describe('c-open-receivables', () => {
                 openAmount: 9200,
                 currencyCode: 'EUR',
                 payLink: 'https://pay.example.com/c/INV-2026-0398',
-                recordUrl: '/lightning/r/Receivable__c/a02RM0000000001YAA/view',
+                // From the navigation service, never built by hand
+                recordUrl: 'https://example.com/a02RM0000000001YAA/view',
                 daysClass: 'slds-text-color_error'
             });
             // Not yet due: computed from the due date when the service has not set it
@@ -96,53 +100,39 @@ describe('c-open-receivables', () => {
             expect(actionsFor(data[3])[0].disabled).toBe(true); // credit note
         });
 
-        it('opens the action log on the item to dispute it', async () => {
+        it('opens the action log on the item in a Lightning modal to dispute it', async () => {
             const element = await mountList();
             await rowAction(element, 'dispute', 1);
 
-            const dialog = queryDialog(element);
-            expect(dialog.getAttribute('aria-modal')).toBe('true');
-            const log = query(element, 'c-collection-action-log');
-            expect(log.recordId).toBe(ACCOUNT_ID);
-            expect(log.defaultType).toBe('Dispute');
-            expect(log.receivableId).toBe('a02RM0000000002YAA');
-            expect(log.amount).toBe(3200);
-            expect(log.hideTimeline).toBe(true);
-        });
-
-        it('closes the dialog and refreshes once the dispute is logged', async () => {
-            const element = await mountList();
-            await rowAction(element, 'dispute', 0);
-            query(element, 'c-collection-action-log').dispatchEvent(
-                new CustomEvent('logged', {
-                    detail: { id: 'a01X', type: 'Dispute' }
+            expect(CollectionActionModal.open).toHaveBeenCalledWith(
+                expect.objectContaining({
+                    label: 'c.CC_Receivables_DisputeHeading',
+                    accountId: ACCOUNT_ID,
+                    defaultType: 'Dispute',
+                    receivableId: 'a02RM0000000002YAA',
+                    amount: 3200,
+                    hideTimeline: true
                 })
             );
-            await flushPromises();
-
-            expect(queryDialog(element)).toBeNull();
-            expect(refresh).toHaveBeenCalled();
         });
 
-        it('closes the dialog on Escape and on Cancel', async () => {
+        it('refreshes once the dispute is logged', async () => {
+            modalMock.resolveWith({ id: 'a01X', type: 'Dispute' });
             const element = await mountList();
             await rowAction(element, 'dispute', 0);
-            queryDialog(element).dispatchEvent(
-                new KeyboardEvent('keydown', { key: 'Escape' })
-            );
-            await flushPromises();
-            expect(queryDialog(element)).toBeNull();
+            expect(refresh).toHaveBeenCalledTimes(1);
+        });
 
+        it('changes nothing when the modal is cancelled', async () => {
+            const element = await mountList();
             await rowAction(element, 'dispute', 0);
-            query(element, '.dialog-cancel').click();
-            await flushPromises();
-            expect(queryDialog(element)).toBeNull();
+            expect(refresh).not.toHaveBeenCalled();
         });
 
         it('ignores a dispute on an item that cannot be disputed', async () => {
             const element = await mountList();
             await rowAction(element, 'dispute', 3);
-            expect(queryDialog(element)).toBeNull();
+            expect(CollectionActionModal.open).not.toHaveBeenCalled();
         });
     });
 
@@ -170,36 +160,52 @@ describe('c-open-receivables', () => {
     });
 
     describe('live update', () => {
-        it('refreshes when the credit status of the account changes', async () => {
+        it('re-queries when the page hears the account changed or an action was logged', async () => {
             await mountList();
-            empApiMock.fireMockEvent(CHANNEL, {
-                Account_Id__c: '001RM000009ZZZZYAA'
+            publish(undefined, ACCOUNT_CHANNEL, {
+                accountId: '001RM000009ZZZZYAA',
+                reason: 'figuresChanged'
+            });
+            expect(refresh).not.toHaveBeenCalled();
+            publish(undefined, ACCOUNT_CHANNEL, {
+                accountId: ACCOUNT_ID.substring(0, 15),
+                reason: 'figuresChanged'
+            });
+            publish(undefined, ACCOUNT_CHANNEL, {
+                accountId: ACCOUNT_ID,
+                reason: 'actionLogged'
+            });
+            await flushPromises();
+            expect(refresh).toHaveBeenCalledTimes(2);
+        });
+
+        it('polls on its own when nothing else on the page reads the account', async () => {
+            jest.useFakeTimers();
+            try {
+                await mountList();
+                jest.advanceTimersByTime(POLL_MS);
+                await flushPromises();
+                expect(refresh).toHaveBeenCalledTimes(1);
+            } finally {
+                jest.useRealTimers();
+            }
+        });
+
+        it('stops listening when removed', async () => {
+            const element = await mountList();
+            element.remove();
+            publish(undefined, ACCOUNT_CHANNEL, {
+                accountId: ACCOUNT_ID,
+                reason: 'figuresChanged'
             });
             await flushPromises();
             expect(refresh).not.toHaveBeenCalled();
-
-            empApiMock.fireMockEvent(CHANNEL, { Account_Id__c: ACCOUNT_ID });
-            await flushPromises();
-            expect(refresh).toHaveBeenCalledTimes(1);
-        });
-
-        it('unsubscribes when removed', async () => {
-            const element = await mountList();
-            element.remove();
-            await flushPromises();
-            expect(unsubscribe).toHaveBeenCalled();
         });
     });
 
     describe('accessibility', () => {
         it('is accessible with data', async () => {
             const element = await mountList();
-            await expect(element).toBeAccessible();
-        });
-
-        it('is accessible with the dispute dialog open', async () => {
-            const element = await mountList();
-            await rowAction(element, 'dispute', 0);
             await expect(element).toBeAccessible();
         });
 
