@@ -85,6 +85,11 @@ def test_expired_replay_id__changes_and_deletions_reconciled_lost_events_reporte
     kept = _promise(client, account_id, amount="100.00")
     dropped = _promise(client, account_id, amount="200.00")
     wait_for(lambda: _action(factory, kept) and _action(factory, dropped), timeout=10)
+    # A person's Account edit, so the Account channel has a stored cursor too (the worker's own
+    # pushes never come back on it).
+    person = person_client(sync_settings)
+    person.rest("PATCH", f"sobjects/Account/{account_id}", {"Credit_Limit__c": 4000})
+    wait_for(lambda: _customer(factory, cid).credit_limit == Decimal("4000.00"), timeout=10)
     first.shutdown(timeout=5)
 
     # While no worker runs: an action deleted, one changed, one created, the Account's credit
@@ -93,7 +98,7 @@ def test_expired_replay_id__changes_and_deletions_reconciled_lost_events_reporte
     client.rest("PATCH", f"sobjects/Collection_Action__c/{kept}", {"Promised_Amount__c": 150})
     created = _promise(client, account_id, amount="300.00")
     override = (TODAY + timedelta(days=20)).isoformat()
-    person_client(sync_settings).rest(
+    person.rest(
         "PATCH",
         f"sobjects/Account/{account_id}",
         {"Credit_Limit__c": 5000, "Credit_Hold_Override_Until__c": override},
