@@ -802,9 +802,7 @@ class Pusher:
             link = None
             if item.is_open and item.kind == INVOICE:
                 link = self._link(customer.number, item.external_id) or self._link(customer.number)
-            records.append(
-                (rid, rows, receivable_record(item, customer, rid in disputed, link))
-            )
+            records.append((rid, rows, receivable_record(item, customer, rid in disputed, link)))
         with transaction(self.factory) as session:
             outbox.mark_sent(session, skipped)
             for number, rows in unmatched:
