@@ -1,21 +1,28 @@
 #!/usr/bin/env node
 /**
- * Validates the Salesforce package with Salesforce's own tooling (@salesforce/source-deploy-retrieve,
- * the library behind `sf project deploy/convert`).
+ * Validates the Salesforce packages with Salesforce's own tooling (@salesforce/source-deploy-retrieve,
+ * the library behind `sf project deploy` and `sf package version create`).
  *
  *   npm run validate:package            (run by `make test`)
  *
- * 1. Resolves every file of every package directory in sfdx-project.json (minus .forceignore) to a
- *    metadata component. A file no component claims fails the run.
- * 2. Converts the whole project to Metadata API format (what `sf project convert source` writes)
+ * For each package of sfdx-project.json (CreditControl: sfdx/, CreditControlUI: ui/, which depends
+ * on it), resolved with only its own directory and its dependencies' directories:
+ *
+ * 1. Resolves every file of the package (minus .forceignore) to a metadata component. A file no
+ *    component claims fails the run.
+ * 2. Converts the package alone to Metadata API format (what `sf project convert source` writes)
  *    in a temporary directory.
- * 3. Fails on any Apex (the package must need none).
- * 4. Fails when a component of EXPECTED (below: design.md's contract and issue 6) is missing, or when
- *    metadata refers to something that is not in the package: a field in a permission set (or FLS on
- *    a required field, edit on a formula), a tab in the app, the page behind a tab, a component on a
- *    page (and whether it is exposed for that page and object), a custom label, field, object or
- *    custom permission a component imports.
- * 5. Prints every component by type, with counts.
+ * 3. Fails on any Apex (the packages need none).
+ * 4. Fails when a component of EXPECTED (below: design.md's contract and issue 17's split) is not
+ *    in its package, when a component is in two packages, or when the package refers to something
+ *    that is neither in it nor in a package it depends on: a field in a permission set (or FLS on
+ *    a required field, edit on a formula), a tab, app or flow in a permission set, a tab in the
+ *    app, the page behind a tab, a component on a page (and whether it is exposed for that page
+ *    and object), the flow behind a quick action, the object and fields a flow writes, the channel
+ *    of a channel member, a custom label, field, object, message channel or custom permission a
+ *    component imports.
+ * 5. Prints every component by package and type, with counts, and the `lightning/*` modules the
+ *    components import.
  *
  * Exit code 0 when all holds, 1 otherwise (every problem is listed first).
  */
