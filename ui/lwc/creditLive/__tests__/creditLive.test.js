@@ -100,6 +100,16 @@ describe('c/creditLive', () => {
         expect(messageServiceMock.subscriberCount()).toBe(0);
     });
 
+    it('ignores malformed messages on the channel', () => {
+        const onMessage = jest.fn();
+        const { w } = watch({ onMessage });
+        w.receive(undefined);
+        w.receive({});
+        w.receive({ accountId: 42, reason: 'figuresChanged' });
+        expect(onMessage).not.toHaveBeenCalled();
+        w.stop();
+    });
+
     it('compares 15- and 18-character ids', () => {
         expect(sameAccount(ACCOUNT_ID, ACCOUNT_ID.substring(0, 15))).toBe(true);
         expect(sameAccount(ACCOUNT_ID, undefined)).toBe(false);

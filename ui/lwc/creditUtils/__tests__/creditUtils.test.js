@@ -81,6 +81,20 @@ describe('c/creditUtils', () => {
             expect(accountCurrency(undefined)).toBe(USER_CURRENCY);
         });
 
+        it('ignores a value that is not an ISO currency code', () => {
+            expect(
+                accountCurrency(
+                    record({
+                        Credit_Currency__c: 'pounds',
+                        CurrencyIsoCode: 'CHF'
+                    })
+                )
+            ).toBe('CHF');
+            expect(accountCurrency(record({ Credit_Currency__c: 42 }))).toBe(
+                USER_CURRENCY
+            );
+        });
+
         it('formats a GBP amount with the pound sign', () => {
             expect(
                 formatCurrency(
