@@ -65,10 +65,18 @@ export const RECORD_CURRENCY_FIELD = 'Account.CurrencyIsoCode';
  */
 export function accountCurrency(record) {
     const fields = (record && record.fields) || {};
-    const written =
-        fields.Credit_Currency__c && fields.Credit_Currency__c.value;
-    const own = fields.CurrencyIsoCode && fields.CurrencyIsoCode.value;
-    return written || own || USER_CURRENCY;
+    const isoCode = (field) => {
+        const value = fields[field] && fields[field].value;
+        // Only an ISO 4217 code: anything else would break the number formatting.
+        return typeof value === 'string' && /^[A-Z]{3}$/.test(value)
+            ? value
+            : undefined;
+    };
+    return (
+        isoCode('Credit_Currency__c') ||
+        isoCode('CurrencyIsoCode') ||
+        USER_CURRENCY
+    );
 }
 
 /**
