@@ -19,6 +19,7 @@ MODULES = [
     "bench.devorg_rest",
     "bench.devorg_stream",
     "bench.sync",
+    "bench.no_echo",
     "bench.card_payments",
     "bench.pay_page",
     "bench.soak",

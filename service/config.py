@@ -407,9 +407,11 @@ def _choice(name: str, value: str | None, choices: tuple[str, ...], default: str
 
 DEFAULT_API_VERSION = "62.0"  # the package's version: every org in service supports it
 
+# Account changes come on the package's custom channel, whose filter drops the changes this
+# service's own client makes (no echo of our pushes; docs/streaming.md, "No echo").
 CHANNELS = (
     "/data/Collection_Action__ChangeEvent",
-    "/data/AccountChangeEvent",
+    "/data/CreditControlSync__chn",
     "/event/Credit_Review_Request__e",
     "/event/Payment_Received__e",
 )

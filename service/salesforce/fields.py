@@ -42,9 +42,11 @@ _DATES = {
     "Last_Payment_Date__c": "last_payment_date",
     "Next_Action_Date__c": "next_action_date",
 }
-# Text the pusher adds to the document before mapping: Account.Pay_Link__c is signed with the
-# pay-link secret, which the engine and its stored document never see.
-_TEXT = {"Pay_Link__c": "pay_link"}
+# Text. Account.Pay_Link__c is added by the pusher to the document before mapping (it is signed
+# with the pay-link secret, which the engine and its stored document never see).
+# Account.Credit_Currency__c is the customer's currency, the one every figure above is in: the
+# components format money in it (an org without multi-currency has no other way to know it).
+_TEXT = {"Pay_Link__c": "pay_link", "Credit_Currency__c": "currency"}
 _NUMBERS = {
     "Days_Past_Due__c": "days_past_due",
     "Risk_Score__c": "risk_score",

@@ -8,10 +8,12 @@ so the new credit status reaches the Account by the outbox, atomically with its 
   carries only the changed fields, so they are merged into our row; when we have no row yet
   (or the event is a GAP_*), the record is re-read through REST instead. An action on an Account
   no customer is linked to yet is kept without a customer (``service.pending_actions``).
-* ``/data/AccountChangeEvent``: link by ``ERP_Customer_Number__c`` (and attach the Account's
-  waiting actions), take ``Credit_Limit__c`` and ``Credit_Hold_Override_Until__c``. Changes that
-  touch none of these (our own pushes echo back as change events) are ignored, which keeps
-  push -> CDC -> push from looping.
+* ``/data/CreditControlSync__chn``: Account change events on the package's custom channel, whose
+  filter expression leaves out the changes made by this service's own client (its pushes never
+  come back). Link by ``ERP_Customer_Number__c`` (and attach the Account's waiting actions), take
+  ``Credit_Limit__c`` and ``Credit_Hold_Override_Until__c``. Changes that touch none of these are
+  ignored, which also keeps push -> CDC -> push from looping where the standard channel
+  ``/data/AccountChangeEvent`` (handled alike) is subscribed instead.
 * ``/event/Credit_Review_Request__e``: re-assess at once and always publish a status event.
 * ``/event/Payment_Received__e``: a provisional payment, counted until the ERP posts it
   (``service.payment_matching`` says when a posting is the same payment).
@@ -55,7 +57,8 @@ from service.salesforce_ids import to18
 log = logging.getLogger(__name__)
 
 ACTION_CHANNEL = "/data/Collection_Action__ChangeEvent"
-ACCOUNT_CHANNEL = "/data/AccountChangeEvent"
+ACCOUNT_CHANNEL = "/data/CreditControlSync__chn"
+STANDARD_ACCOUNT_CHANNEL = "/data/AccountChangeEvent"
 REVIEW_CHANNEL = "/event/Credit_Review_Request__e"
 PAYMENT_CHANNEL = "/event/Payment_Received__e"
 
@@ -190,6 +193,7 @@ class Handlers:
         self.table: dict[str, Callable[[Session, StreamEvent], str]] = {
             ACTION_CHANNEL: self.collection_action,
             ACCOUNT_CHANNEL: self.account,
+            STANDARD_ACCOUNT_CHANNEL: self.account,
             REVIEW_CHANNEL: self.review_request,
             PAYMENT_CHANNEL: self.payment_received,
         }

@@ -788,7 +788,6 @@ class Pusher:
         except SalesforceSyncError as exc:
             self._fail_all([r for rows in ids.values() for r in rows], exc, report)
             return
-        today = datetime.now(self.settings.zone).date()
         records: list[tuple[int, list[OutboxMessage], dict[str, Any]]] = []
         skipped: list[OutboxMessage] = []
         unmatched: list[tuple[str, list[OutboxMessage]]] = []
@@ -804,9 +803,7 @@ class Pusher:
             link = None
             if item.is_open and item.kind == INVOICE:
                 link = self._link(customer.number, item.external_id) or self._link(customer.number)
-            records.append(
-                (rid, rows, receivable_record(item, customer, rid in disputed, today, link))
-            )
+            records.append((rid, rows, receivable_record(item, customer, rid in disputed, link)))
         with transaction(self.factory) as session:
             outbox.mark_sent(session, skipped)
             for number, rows in unmatched:
@@ -951,15 +948,16 @@ def receivable_status(item: Receivable, disputed: bool) -> str:
 
 
 def receivable_record(
-    item: Receivable, customer: Customer, disputed: bool, today, pay_link: str | None = None
+    item: Receivable, customer: Customer, disputed: bool, pay_link: str | None = None
 ) -> dict[str, Any]:
     """A Receivable__c upsert record keyed by source and item id (``salesforce.keys``), its
     Account linked by ERP_Customer_Number__c.
 
     ``Pay_Link__c`` is the ERP's own link for the item when its feed sent one, else ``pay_link``
     (our signed link to the customer's pay page with this invoice chosen; open invoices only).
+    ``Days_Past_Due__c`` is a formula in the org (always current, also in list views), so it is
+    never written.
     """
-    days = (today - item.due_date).days if item.is_open else 0
     return {
         "attributes": {"type": "Receivable__c"},
         "ERP_Item_Id__c": receivable_item_id(item.source, item.external_id),
@@ -972,6 +970,5 @@ def receivable_record(
         "Open_Amount__c": item.open_amount,
         "Currency_Code__c": item.currency,
         "Status__c": receivable_status(item, disputed),
-        "Days_Past_Due__c": max(0, days),
         "Pay_Link__c": item.pay_link or pay_link,
     }

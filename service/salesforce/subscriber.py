@@ -58,6 +58,7 @@ from service.salesforce.handlers import (
     ACCOUNT_CHANNEL,
     ACTION_CHANNEL,
     INBOX_SOURCE,
+    STANDARD_ACCOUNT_CHANNEL,
     EventRejected,
     Handlers,
 )
@@ -83,6 +84,7 @@ ACCOUNT_FIELDS = "Id, ERP_Customer_Number__c, Credit_Limit__c, Credit_Hold_Overr
 RECONCILE = {
     ACTION_CHANNEL: ("Collection_Action__c", ACTION_FIELDS),
     ACCOUNT_CHANNEL: ("Account", ACCOUNT_FIELDS),
+    STANDARD_ACCOUNT_CHANNEL: ("Account", ACCOUNT_FIELDS),
 }
 # Records re-applied per transaction while recovering a gap.
 RECONCILE_BATCH = 200
