@@ -14,6 +14,7 @@ a credit), ``RD`` reversal of a debit (money comes back).
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -36,12 +37,16 @@ from service.bank.statement import (
 
 _STATEMENT_START = re.compile(r"(?m)^(?=:20:)")
 _TRANSACTION_START = re.compile(r"(?m)^(?=:61:)")
-_TRAILER = re.compile(r"(?m)^(?=:62[FM]?:|:64:|:65:|:90[CD]:|:86:(?![\s\S]*^:61:))")
+_TRAILER = re.compile(r"(?m)^(?=:62[FM]?:|:64:|:65:|:90[CD]:)")
 _SWIFT_BLOCK = re.compile(r"\{[1235]:(?:[^{}]|\{[^{}]*\})*\}")
 _DUTCH_TAG = re.compile(
     r"/(EREF|MARF|CSID|CNTP|REMI|PURP|ULTC|ULTD|ULTB|BENM|ORDP|NAME|ADDR|ISDT|IBAN|BIC|"
     r"RTRN|CREF|SVCL|TRCD|ACCW|PREF|NRTX|BUSP|EI)/"
 )
+# The library logs every line it cannot match, at ERROR, with the line's text (payer names and
+# accounts) and its regular expression; we report the line's position and reason ourselves.
+logging.getLogger("mt940.tags").setLevel(logging.CRITICAL)
+
 _IBAN = re.compile(r"\b([A-Z]{2}[0-9]{2}[A-Z0-9]{10,30})\b")
 _NOT_PROVIDED = {"NONREF", "NOTPROVIDED", ""}
 
@@ -62,6 +67,9 @@ def parse(text: str) -> ParsedFile:
         parsed.statements.append(_statement(block, _line_of(text, start), kind))
     if not parsed.statements:
         raise NotAStatement(f"the {kind} text holds no statement (no :20: tag)")
+    if not any(statement.account for statement in parsed.statements):
+        first = parsed.all_rejected[0].message if parsed.all_rejected else "no :25: account"
+        raise NotAStatement(f"no {kind} statement in the file can be read: {first}")
     return parsed
 
 
@@ -165,7 +173,12 @@ def _one_at_a_time(block: str, first_line: int, error: Exception):
         return (
             None,
             [],
-            [Rejected(f"line {first_line}", f"the statement cannot be read: {_reason(error)}")],
+            [
+                Rejected(
+                    f"line {first_line}",
+                    f"the statement's header does not read as MT940 ({_reason(error)})",
+                )
+            ],
         )
     items: list = []
     for start, piece in pieces:
@@ -176,10 +189,11 @@ def _one_at_a_time(block: str, first_line: int, error: Exception):
             if len(one) != 1:
                 raise ValueError("not one :61: transaction")
             items.append(one[0])
-        except Exception as bad:
+        except Exception:
             line = first_line + block.count("\n", 0, start)
+            first = clean_text(piece.splitlines()[0], 60)
             items.append(
-                Rejected(f"line {line}", f"the transaction cannot be read: {_reason(bad)}")
+                Rejected(f"line {line}", f"the transaction does not read as MT940: {first}")
             )
     return header, items, []
 

@@ -1,0 +1,21 @@
+"""The bank statement fixtures (tests/fixtures/bank, see its SOURCES.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+BANK = Path(__file__).resolve().parent.parent / "fixtures" / "bank"
+SHARED = Path("/work/shared/fixtures/bank")  # where they were copied from, when it is there
+
+
+def data(name: str) -> bytes:
+    return (BANK / name).read_bytes()
+
+
+def samples() -> list[str]:
+    """Every bank's sample file (not our own ``made/`` ones, not the notes)."""
+    return sorted(
+        str(p.relative_to(BANK))
+        for p in BANK.rglob("*")
+        if p.is_file() and p.suffix != ".md" and "made" not in p.relative_to(BANK).parts
+    )
