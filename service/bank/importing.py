@@ -36,6 +36,7 @@ from service.bank.statement import (
     Rejected,
     Transaction,
     canonical_amount,
+    money,
     normalise_account,
 )
 from service.models import BankTransaction
@@ -243,7 +244,7 @@ def store_statement(
     for transaction, row in new:
         if transaction.credit:
             report.credits += 1
-            report.credited[row.currency] = (
+            report.credited[row.currency] = money(
                 report.credited.get(row.currency, Decimal(0)) + row.amount
             )
             if not transaction.reversal:
@@ -325,7 +326,7 @@ def _credit(row: BankTransaction) -> BankCredit:
         account=row.account,
         bank_reference=row.bank_reference,
         end_to_end_id=row.end_to_end_id,
-        amount=row.amount,
+        amount=money(row.amount),
         currency=row.currency,
         booking_date=row.booking_date,
         value_date=row.value_date,

@@ -198,6 +198,15 @@ def canonical_amount(amount: Decimal) -> str:
     return f"{amount.quantize(Decimal('0.0001')):f}".rstrip("0").rstrip(".") or "0"
 
 
+def money(amount: Decimal) -> Decimal:
+    """Two decimals, or more where the amount has them: how amounts are shown and handed on
+    (the database gives ``1190`` on SQLite and ``1190.0000`` on PostgreSQL)."""
+    exact = amount.normalize()
+    if -exact.as_tuple().exponent <= 2:  # type: ignore[operator]
+        return amount.quantize(Decimal("0.01"))
+    return exact
+
+
 def normalise_account(account: str, currency: str | None = None) -> str:
     """Upper case without spaces; an IBAN with its currency glued on (ING MT940) loses it."""
     account = _SPACES.sub("", account).upper()
