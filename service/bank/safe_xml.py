@@ -17,10 +17,14 @@ from lxml import etree
 from service.bank.statement import NotAStatement
 
 _DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
+_DTD = re.compile(r"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+DTD_REFUSED = "the XML declares a DTD or entities, which no bank statement does"
 
 
 def parse_xml(text: str) -> etree._Element:
     """The root element of ``text``, or ``NotAStatement`` with a one-line reason."""
+    if _DTD.search(text):
+        raise NotAStatement(DTD_REFUSED)
     parser = etree.XMLParser(
         resolve_entities=False,
         no_network=True,
@@ -39,7 +43,7 @@ def parse_xml(text: str) -> etree._Element:
     if root is None:
         raise NotAStatement("the XML document is empty")
     if root.getroottree().docinfo.doctype:
-        raise NotAStatement("the XML declares a DTD, which no bank statement does")
+        raise NotAStatement(DTD_REFUSED)
     return root
 
 
