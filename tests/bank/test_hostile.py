@@ -63,7 +63,7 @@ def engine_of(app):
 
 def camt_with_amount(amount: str) -> bytes:
     text = data("made/bad-entry.camt053.001.02.xml").decode()
-    return text.replace("<Amt Ccy=\"EUR\">40.00</Amt>", f'<Amt Ccy="EUR">{amount}</Amt>').encode()
+    return text.replace('<Amt Ccy="EUR">40.00</Amt>', f'<Amt Ccy="EUR">{amount}</Amt>').encode()
 
 
 @pytest.mark.parametrize(
@@ -176,7 +176,7 @@ def _mutate(base: bytes, edits) -> bytes:
 
 @PURE
 @given(
-    st.sampled_from(samples() + ["made/interim.mt942", "made/day2-statement.camt053.001.02.xml"]),
+    st.sampled_from([*samples(), "made/interim.mt942", "made/day2-statement.camt053.001.02.xml"]),
     st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=8),
 )
 def test_mutated_real_files_read_or_refuse_never_crash(name, edits):
