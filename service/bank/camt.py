@@ -215,20 +215,19 @@ def _details(details, credit: bool, entry_info: str | None) -> dict:
     party = "Dbtr" if credit else "Cdtr"
     names, ibans, lines, refs, e2e, own = [], [], [], [], [], []
     for tx in details:
+        parties, refs_element = find(tx, "RltdPties"), find(tx, "Refs")
         names.append(
-            text(tx, "RltdPties", party, "Nm")
-            or text(tx, "RltdPties", party, "Pty", "Nm")
-            or text(tx, "RltdPties", f"Ultmt{party}", "Nm")
-            or text(tx, "RltdPties", f"Ultmt{party}", "Pty", "Nm")
+            text(parties, party, "Nm")
+            or text(parties, party, "Pty", "Nm")
+            or text(parties, f"Ultmt{party}", "Nm")
+            or text(parties, f"Ultmt{party}", "Pty", "Nm")
         )
-        ibans.append(
-            text(tx, "RltdPties", f"{party}Acct", "Id", "IBAN")
-            or text(tx, "RltdPties", f"{party}Acct", "Id", "Othr", "Id")
-        )
-        end_to_end = text(tx, "Refs", "EndToEndId")
+        account = find(parties, f"{party}Acct", "Id")
+        ibans.append(text(account, "IBAN") or text(account, "Othr", "Id"))
+        end_to_end = text(refs_element, "EndToEndId")
         if end_to_end and end_to_end.upper() not in _NOT_PROVIDED:
             e2e.append(end_to_end)
-        own.append(text(tx, "Refs", "AcctSvcrRef"))
+        own.append(text(refs_element, "AcctSvcrRef"))
         for info in children(tx, "RmtInf"):
             lines.extend(
                 u.text.strip()
@@ -243,8 +242,9 @@ def _details(details, credit: bool, entry_info: str | None) -> dict:
                     if ref:
                         refs.append(ref)
                 lines.extend(a.text.strip() for a in children(structured, "AddtlRmtInf") if a.text)
-        if text(tx, "AddtlTxInf"):
-            lines.append(text(tx, "AddtlTxInf"))
+        additional = text(tx, "AddtlTxInf")
+        if additional:
+            lines.append(additional)
     if entry_info:
         lines.append(entry_info)
     return {

@@ -300,7 +300,12 @@ def dutch_fields(details: str) -> dict:
 
 
 def _transaction_lines(block: str, first_line: int) -> list[int]:
-    return [first_line + block.count("\n", 0, m.start()) for m in re.finditer(r"(?m)^:61:", block)]
+    lines, line, at = [], first_line, 0
+    for match in re.finditer(r"(?m)^:61:", block):
+        line += block.count("\n", at, match.start())
+        at = match.start()
+        lines.append(line)
+    return lines
 
 
 def _blocks(text: str, pattern: re.Pattern):

@@ -61,9 +61,8 @@ def namespace(element) -> str:
 
 
 def children(element, name: str) -> Iterator[etree._Element]:
-    for child in element:
-        if local(child) == name:
-            yield child
+    """Child elements called ``name`` in any namespace (lxml's ``{*}``, matched in C)."""
+    return element.iterchildren("{*}" + name)
 
 
 def find(element, *path: str):
@@ -71,7 +70,7 @@ def find(element, *path: str):
     for name in path:
         if element is None:
             return None
-        element = next(children(element, name), None)
+        element = next(element.iterchildren("{*}" + name), None)
     return element
 
 
