@@ -81,7 +81,7 @@ def run(url: str, name: str, body: bytes) -> tuple[float, float, int]:
     sessions = make_session_factory(engine)
     now = datetime(2026, 3, 1, 6, tzinfo=UTC)
     started = time.perf_counter()
-    parsed = read_statement(body)
+    read = len(read_statement(body).transactions)  # not kept: the import reads it again
     parse_seconds = time.perf_counter() - started
     started = time.perf_counter()
     report = import_statement(sessions, body, name=name, now=now)
@@ -91,7 +91,7 @@ def run(url: str, name: str, body: bytes) -> tuple[float, float, int]:
     again_seconds = time.perf_counter() - again
     engine.dispose()
     stored = report.credits + report.debits
-    assert stored == len(parsed.transactions), (stored, len(parsed.transactions))
+    assert stored == read, (stored, read)
     assert second.duplicates == stored
     return parse_seconds, total_seconds, again_seconds
 

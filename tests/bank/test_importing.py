@@ -233,3 +233,14 @@ def test_every_sample_file_imports(factory):
     with factory() as session:
         stored = session.scalar(select(func.count()).select_from(BankTransaction))
     assert stored > 200
+
+
+def test_what_cash_application_says_is_part_of_the_report(factory):
+    def matcher(session, credits):
+        return [f"{c.amount} {c.currency}: 2 invoices, applied" for c in credits]
+
+    report = import_statement(factory, data(DAY1_054), name="x", now=NOW, on_credits=matcher)
+
+    assert report.cash_application == ["1190.00 EUR: 2 invoices, applied"]
+    assert report.lines()[-2:] == ["  cash application:", "    1190.00 EUR: 2 invoices, applied"]
+    assert report.as_dict()["cash_application"] == ["1190.00 EUR: 2 invoices, applied"]
