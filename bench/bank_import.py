@@ -7,7 +7,8 @@ read whole, stored in one transaction, every key looked up first. Printed: parse
 store seconds, transactions per second, and the process's peak RSS. The issue's target covers
 import *and* matching of 100,000 transactions in under 30 s, so the import alone is shown
 against that whole budget (matching is ``service.cash_application``'s, measured there).
-Then the same file again: all duplicates. SQLite, then PostgreSQL when it answers.
+Then the same file again: all duplicates. SQLite, then PostgreSQL when it answers. The
+process's CPU time is printed too: on a shared machine it says more than the wall clock.
 
     python -m bench.bank_import [--transactions 100000] [--backends sqlite,postgresql]
 """
@@ -15,6 +16,7 @@ Then the same file again: all duplicates. SQLite, then PostgreSQL when it answer
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import tempfile
 import time
@@ -75,7 +77,7 @@ def mt940(n: int) -> bytes:
     return "\n".join(lines).encode()
 
 
-def run(url: str, name: str, body: bytes) -> tuple[float, float, int]:
+def run(url: str, name: str, body: bytes) -> tuple[float, float, float, float]:
     upgrade(url)
     engine = make_engine(url)
     sessions = make_session_factory(engine)
@@ -83,9 +85,10 @@ def run(url: str, name: str, body: bytes) -> tuple[float, float, int]:
     started = time.perf_counter()
     read = len(read_statement(body).transactions)  # not kept: the import reads it again
     parse_seconds = time.perf_counter() - started
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     report = import_statement(sessions, body, name=name, now=now)
     total_seconds = time.perf_counter() - started  # reads again, then stores
+    total_cpu = time.process_time() - cpu
     again = time.perf_counter()
     second = import_statement(sessions, body, name=name, now=now)
     again_seconds = time.perf_counter() - again
@@ -93,7 +96,7 @@ def run(url: str, name: str, body: bytes) -> tuple[float, float, int]:
     stored = report.credits + report.debits
     assert stored == read, (stored, read)
     assert second.duplicates == stored
-    return parse_seconds, total_seconds, again_seconds
+    return parse_seconds, total_seconds, total_cpu, again_seconds
 
 
 def peak_mb() -> float:
@@ -110,24 +113,26 @@ def main(argv: list[str] | None = None) -> int:
     if "postgresql" in backends and (reason := postgres_reachable()):
         print(f"bank_import: PostgreSQL skipped ({PG_SERVER} does not answer: {reason})")
         backends.remove("postgresql")
+    print(f"bank_import: load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     missed = 0
     for fmt, make in (("camt.053", camt053), ("MT940", mt940)):
         body = make(n)
         for backend in backends:
             with tempfile.TemporaryDirectory(prefix="bench-bank-") as tmp:
                 if backend == "sqlite":
-                    parse_s, total_s, again_s = run(
+                    parse_s, total_s, cpu_s, again_s = run(
                         f"sqlite:///{Path(tmp) / 'bank.sqlite3'}", fmt, body
                     )
                 else:
                     with scratch_schema(PG_URL, prefix="bench_bank") as url:
-                        parse_s, total_s, again_s = run(url, fmt, body)
+                        parse_s, total_s, cpu_s, again_s = run(url, fmt, body)
             ok = total_s < TARGET_SECONDS
             missed += not ok
             print(
                 f"bank_import {fmt:8} {backend:10} {n:,} transactions ({len(body) / 1e6:.0f} MB): "
                 f"parse {parse_s:.1f} s, parse+store {total_s:.1f} s "
-                f"({n / total_s:,.0f}/s; target: import and matching < {TARGET_SECONDS:.0f} s), "
+                f"({n / total_s:,.0f}/s; this process's CPU {cpu_s:.1f} s; "
+                f"target: import and matching < {TARGET_SECONDS:.0f} s), "
                 f"again (all duplicates) {again_s:.1f} s; peak RSS so far {peak_mb():.0f} MB",
                 flush=True,
             )

@@ -176,7 +176,7 @@ def import_statement(
     for attempt in range(1, _ATTEMPTS + 1):
         try:
             with sessions.begin() as session:
-                return store_statement(
+                report = store_statement(
                     session,
                     parsed,
                     name=name,
@@ -184,6 +184,19 @@ def import_statement(
                     on_credits=on_credits,
                     on_reversal=on_reversal,
                 )
+            log.info(
+                "bank statement imported",
+                extra={
+                    "format": report.format,
+                    "read": report.read,
+                    "credits": report.credits,
+                    "debits": report.debits,
+                    "duplicates": report.duplicates,
+                    "rejected": len(report.rejected),
+                    "checks_failed": len(report.checks_failed),
+                },
+            )
+            return report
         except IntegrityError:
             # Another import stored some of the same transactions first; ours rolled back
             # whole. Again, they are duplicates.
