@@ -107,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.bank_import")
     parser.add_argument("--transactions", type=int, default=100_000)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--formats", default="camt.053,MT940")
     args = parser.parse_args(argv)
     n = args.transactions
     backends = [b for b in args.backends.split(",") if b]
@@ -115,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         backends.remove("postgresql")
     print(f"bank_import: load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     missed = 0
-    for fmt, make in (("camt.053", camt053), ("MT940", mt940)):
+    formats = [f for f in (("camt.053", camt053), ("MT940", mt940)) if f[0] in args.formats]
+    for fmt, make in formats:
         body = make(n)
         for backend in backends:
             with tempfile.TemporaryDirectory(prefix="bench-bank-") as tmp:

@@ -15,7 +15,7 @@ import re
 from datetime import date
 from decimal import Decimal
 
-from service.bank.safe_xml import children, find, local, namespace, parse_xml, text
+from service.bank.safe_xml import children, find, iter_xml, local, namespace, text
 from service.bank.statement import (
     MAX_TEXT,
     BadTransaction,
@@ -39,6 +39,8 @@ _AMOUNT = re.compile(r"^[0-9]{1,18}(\.[0-9]{1,6})?$")
 _COUNT = re.compile(r"^[0-9]{1,15}$")
 _VERSION = re.compile(r"(camt\.05[234]\.[0-9]{3}\.[0-9]{2})")
 _NOT_PROVIDED = {"NOTPROVIDED", "NONREF"}
+_EVENT_TAGS = (*MESSAGES, "Stmt", "Rpt", "Ntfctn", "Ntry")
+_ROOT = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)")
 
 
 def looks_like_camt(text_: str) -> bool:
@@ -46,78 +48,137 @@ def looks_like_camt(text_: str) -> bool:
 
 
 def parse(text_: str) -> ParsedFile:
-    root = parse_xml(text_)
-    message = root
-    if local(root) == "Document":
-        message = next((c for c in root if local(c) in MESSAGES), None)
-    if message is None or local(message) not in MESSAGES:
+    """Read the message as it streams: each entry is read and dropped at its end tag, so the
+    tree never holds more than one entry (100,000 entries would be several hundred MB). Only
+    the message, statement and entry elements raise events; the rest is libxml2's work."""
+    parsed: ParsedFile | None = None
+    name = statement_tag = ""
+    index = 0
+    reader: _Reader | None = None
+    for event, node in iter_xml(text_, _EVENT_TAGS):
+        tag = local(node)
+        if event == "start":
+            if parsed is None and tag in MESSAGES:
+                name, statement_tag = MESSAGES[tag]
+                parent = node.getparent()
+                outer = namespace(parent) if parent is not None else ""
+                found = _VERSION.search(namespace(node) or outer)
+                parsed = ParsedFile(format=found.group(1) if found else name)
+            elif parsed is not None and tag == statement_tag and reader is None:
+                index += 1
+                reader = _Reader(node, f"{statement_tag} {index}", name)
+            continue
+        if reader is None:
+            continue
+        if (
+            tag == "Ntry"
+            and node.getparent() is not None
+            and local(node.getparent()) == statement_tag
+        ):
+            reader.entry(node)
+            node.clear()
+            node.getparent().remove(node)
+        elif tag == statement_tag:
+            parsed.statements.append(reader.finish(node))
+            reader = None
+            node.clear()
+    if parsed is None:
+        root = _ROOT.search(text_)
         raise NotAStatement(
             "the XML is not a camt.052, camt.053 or camt.054 message "
-            f"(its root element is <{local(root) or '?'}>)"
+            f"(its root element is <{root.group(1)[:40] if root else '?'}>)"
         )
-    name, statement_tag = MESSAGES[local(message)]
-    found = _VERSION.search(namespace(root) or namespace(message))
-    parsed = ParsedFile(format=found.group(1) if found else name)
-    for index, element in enumerate(children(message, statement_tag), start=1):
-        parsed.statements.append(_statement(element, f"{statement_tag} {index}", name))
     if not parsed.statements:
         raise NotAStatement(f"the {name} message holds no <{statement_tag}>")
     return parsed
 
 
-def _statement(element, where: str, message: str) -> Statement:
-    account = (
-        text(element, "Acct", "Id", "IBAN")
-        or text(element, "Acct", "Id", "Othr", "Id")
-        or text(element, "Acct", "Id", "PrtryAcct", "Id")
-    )
-    statement_id = clean_text(text(element, "Id")) or ""
-    currency = text(element, "Acct", "Ccy")
-    statement = Statement(
-        label=f"{message} {statement_id or where} ({clean_text(account) or 'no account'})",
-        account=clean_text(account, 64) or "",
-        currency=currency,
-    )
-    if not statement.account:
-        statement.rejected.append(
-            Rejected(_at(element, where), "the statement names no account; none of it is read")
+class _Reader:
+    """One statement as its entries stream past; the header is read at the first entry (the
+    schema puts account, balances and summary before the entries)."""
+
+    def __init__(self, element, where: str, message: str) -> None:
+        self.element, self.where, self.message = element, where, message
+        self.statement: Statement | None = None
+        self.index = 0
+        self.credits = self.debits = self.booked_net = Decimal(0)
+        self.counted = {"credit": 0, "debit": 0}
+
+    def _start(self) -> Statement:
+        element = self.element
+        account = (
+            text(element, "Acct", "Id", "IBAN")
+            or text(element, "Acct", "Id", "Othr", "Id")
+            or text(element, "Acct", "Id", "PrtryAcct", "Id")
         )
+        statement_id = clean_text(text(element, "Id")) or ""
+        statement = Statement(
+            label=f"{self.message} {statement_id or self.where} "
+            f"({clean_text(account) or 'no account'})",
+            account=clean_text(account, 64) or "",
+            currency=text(element, "Acct", "Ccy"),
+        )
+        if not statement.account:
+            statement.rejected.append(
+                Rejected(
+                    _at(element, self.where), "the statement names no account; none of it is read"
+                )
+            )
+        self.key = f"{self.message}:{statement_id}:{text(element, 'ElctrncSeqNb') or ''}"
+        # Some banks leave the dates off the entries; the statement's own date stands in (noted).
+        self.fallback_date = _statement_date(element)
+        self.statement = statement
         return statement
-    key = f"{message}:{statement_id}:{text(element, 'ElctrncSeqNb') or ''}"
-    # Some banks leave the dates off the entries; the statement's own date stands in (noted).
-    fallback_date = _statement_date(element)
-    credits = debits = Decimal(0)
-    booked_net = Decimal(0)
-    counted = {"credit": 0, "debit": 0}
-    for index, entry in enumerate(children(element, "Ntry"), start=1):
-        position = _at(entry, f"{where}, Ntry {index}")
+
+    def entry(self, entry) -> None:
+        statement = self.statement or self._start()
+        self.index += 1
+        if not statement.account:
+            return
+        position = _at(entry, f"{self.where}, Ntry {self.index}")
         try:
             amount, credit, booked = _entry_figures(entry)
         except BadTransaction as error:
             statement.rejected.append(Rejected(position, str(error)))
-            continue
-        counted["credit" if credit else "debit"] += 1
+            return
+        self.counted["credit" if credit else "debit"] += 1
         if credit:
-            credits += amount
+            self.credits += amount
         else:
-            debits += amount
+            self.debits += amount
         if booked:
-            booked_net += amount if credit else -amount
+            self.booked_net += amount if credit else -amount
         try:
             statement.transactions.extend(
                 _transactions(
-                    entry, statement, position, key, amount, credit, booked, fallback_date
+                    entry,
+                    statement,
+                    position,
+                    self.key,
+                    amount,
+                    credit,
+                    booked,
+                    self.fallback_date,
                 )
             )
         except BadTransaction as error:
             statement.rejected.append(Rejected(position, str(error)))
-    statement.checks.extend(_summary_checks(element, credits, debits, counted))
-    opening, closing = _balances(element)
-    if opening is not None and closing is not None:
-        statement.checks.append(
-            Check("closing balance (opening + booked entries)", closing, opening + booked_net)
-        )
-    return statement
+
+    def finish(self, element) -> Statement:
+        statement = self.statement or self._start()
+        if not statement.account:
+            return statement
+        statement.checks.extend(_summary_checks(element, self.credits, self.debits, self.counted))
+        opening, closing = _balances(element)
+        if opening is not None and closing is not None:
+            statement.checks.append(
+                Check(
+                    "closing balance (opening + booked entries)",
+                    closing,
+                    opening + self.booked_net,
+                )
+            )
+        return statement
 
 
 def _entry_figures(entry) -> tuple[Decimal, bool, bool]:

@@ -9,6 +9,7 @@ so a file that claims UTF-8 but is CP1252 is still read.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 
@@ -21,11 +22,18 @@ _DTD = re.compile(r"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 DTD_REFUSED = "the XML declares a DTD or entities, which no bank statement does"
 
 
-def parse_xml(text: str) -> etree._Element:
-    """The root element of ``text``, or ``NotAStatement`` with a one-line reason."""
+def iter_xml(text: str, tags: tuple[str, ...]) -> Iterator[tuple[str, etree._Element]]:
+    """``("start" | "end", element)`` events for the elements named ``tags`` (local names, any
+    namespace); a file that is not well-formed XML is ``NotAStatement``. The caller clears what
+    it has read, so a big file is never held whole."""
     if _DTD.search(text):
         raise NotAStatement(DTD_REFUSED)
-    parser = etree.XMLParser(
+    source = io.BytesIO(_DECLARATION.sub("", text, count=1).encode("utf-8"))
+    events = etree.iterparse(
+        source,
+        events=("start", "end"),
+        tag=["{*}" + tag for tag in tags],
+        encoding="utf-8",
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
@@ -35,16 +43,11 @@ def parse_xml(text: str) -> etree._Element:
         remove_pis=True,
     )
     try:
-        root = etree.fromstring(_DECLARATION.sub("", text, count=1), parser=parser)
+        yield from events
     except etree.XMLSyntaxError as error:
         raise NotAStatement(f"the XML is not well-formed ({_first_line(error)})") from None
     except (ValueError, MemoryError, RecursionError) as error:
         raise NotAStatement(f"the XML cannot be read ({type(error).__name__})") from None
-    if root is None:
-        raise NotAStatement("the XML document is empty")
-    if root.getroottree().docinfo.doctype:
-        raise NotAStatement(DTD_REFUSED)
-    return root
 
 
 def local(element) -> str:

@@ -71,7 +71,7 @@ def camt_with_amount(amount: str) -> bytes:
     [
         (BILLION_LAUGHS, "DTD"),
         (EXTERNAL_ENTITY, "DTD"),
-        (b"<a>" * 50_000 + b"</a>" * 50_000, "not well-formed"),
+        (b"<Document>" + b"<a>" * 50_000 + b"</a>" * 50_000 + b"</Document>", "not well-formed"),
         (b"<?xml version='1.0' encoding='utf-32'?><Document/>", "not a camt"),
         (b"\xff\xfe<\x00D\x00", "binary"),
         (b"01," + b"9" * 10_000, "no 03 account"),

@@ -330,6 +330,7 @@ def test_bai2__a_bad_detail_record_is_rejected_with_its_line():
         (b"<Document><Other/></Document>", "not a camt"),
         (b"<Document><BkToCstmrStmt></BkToCstmrStmt></Document>", "holds no <Stmt>"),
         (b"<unclosed", "not well-formed"),
+        (b"<Document><BkToCstmrStmt><Stmt><Id>x", "not well-formed"),
         (b"01,a,b\n99,1,1,1/\n", "no 03 account"),
         (b":20:X\n:25:Y\n:60F:", "statement"),
     ],
