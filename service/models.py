@@ -382,9 +382,7 @@ class BankTransaction(Base):
     remittance: Mapped[str] = mapped_column(Text, default="")
     references: Mapped[list[str]] = mapped_column(JSON, default=list)
     reversal: Mapped[bool] = mapped_column(Boolean, default=False)
-    reverses_id: Mapped[int | None] = mapped_column(
-        ForeignKey("bank_transactions.id"), index=True
-    )
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("bank_transactions.id"), index=True)
     source_format: Mapped[str] = mapped_column(String(40))
     position: Mapped[str] = mapped_column(String(255))
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
