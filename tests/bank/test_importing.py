@@ -244,3 +244,32 @@ def test_what_cash_application_says_is_part_of_the_report(factory):
     assert report.cash_application == ["1190.00 EUR: 2 invoices, applied"]
     assert report.lines()[-2:] == ["  cash application:", "    1190.00 EUR: 2 invoices, applied"]
     assert report.as_dict()["cash_application"] == ["1190.00 EUR: 2 invoices, applied"]
+
+
+def test_two_imports_of_one_file_at_once_store_it_once(factory):
+    import threading
+
+    hooks = Hooks()
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def importer():
+        start.wait()
+        try:
+            run(factory, DAY2_053, hooks)
+        except BaseException as error:  # reported below, not lost in the thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=importer) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert errors == []
+    assert len(rows(factory)) == 4
+    assert sorted(c.bank_reference for c in hooks.credits) == [
+        "BANKREF-0001",
+        "BANKREF-0004/E2E-B-1",
+        "BANKREF-0004/E2E-B-2",
+    ]
