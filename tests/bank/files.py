@@ -5,7 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 BANK = Path(__file__).resolve().parent.parent / "fixtures" / "bank"
-SHARED = Path("/work/shared/fixtures/bank")  # where they were copied from, when it is there
+# Where they were copied from: shared/ beside the checkout (as CI lays it out), when it is there.
+_ROOT = Path(__file__).resolve().parents[2]
+SHARED = next(
+    (
+        p
+        for p in (_ROOT.parent / "shared" / "fixtures" / "bank", Path("/work/shared/fixtures/bank"))
+        if p.is_dir()
+    ),
+    _ROOT.parent / "shared" / "fixtures" / "bank",
+)
 
 
 def data(name: str) -> bytes:
