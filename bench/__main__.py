@@ -22,6 +22,7 @@ MODULES = [
     "bench.no_echo",
     "bench.card_payments",
     "bench.pay_page",
+    "bench.bank_import",
     "bench.soak",
 ]
 

@@ -20,6 +20,7 @@ from service import logs, rate_limits, tracing
 from service.api import accounts, auth, errors, health, metrics, observe, operations, portfolio
 from service.assessments import load_policy_file
 from service.assessments.portfolio import PortfolioCache, book_figures
+from service.bank import views as bank_views
 from service.card_payments import webhooks as stripe_webhooks
 from service.config import Config, load_config
 from service.db import make_engine, make_session_factory
@@ -141,6 +142,7 @@ def configure_blueprints(app: Flask) -> None:
     api.register_blueprint(portfolio.blp)
     api.register_blueprint(operations.blp)
     api.register_blueprint(feed_views.blp)
+    api.register_blueprint(bank_views.blp)
     api.register_blueprint(stripe_webhooks.blp)
     # /metrics is a plain Flask route (service.api.metrics); its entry is written out there.
     api.spec.path(rule=Rule("/metrics"), operations=metrics.OPENAPI_OPERATIONS)

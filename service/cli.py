@@ -26,7 +26,7 @@ COMMANDS = {
     "customer": "service.erasure:customer_command",
     "db": "service.migrations.commands:db_command",
     "events": "service.salesforce.cli:events_command",
-    "import": "service.feeds.commands:import_command",
+    "import": "service.cli:import_with_bank",
     "outbox": "service.salesforce.cli:outbox_command",
     "stream": "service.salesforce.cli:stream_command",
     "web": "service.web:web_command",
@@ -46,6 +46,15 @@ def assess_with_account_fields() -> click.Command:
     from service.salesforce.fields import ACCOUNT_FIELD_MAP
 
     return assess_command(ACCOUNT_FIELD_MAP)
+
+
+def import_with_bank() -> click.Command:
+    """``import``: ERP files (``import erp``) and bank statement files (``import bank``)."""
+    from service.bank.commands import import_bank
+    from service.feeds.commands import import_command
+
+    import_command.add_command(import_bank)
+    return import_command
 
 
 class ServiceGroup(click.Group):

@@ -371,3 +371,41 @@ class WorkerHeartbeat(Base):
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     state: Mapped[dict[str, Any]] = mapped_column(JSON)
+# --- Bank statements (service/bank/) -------------------------------------------------------------
+
+
+class BankTransaction(Base):
+    """One booking read from a bank statement file, stored once (docs/bank.md, "Stored once").
+
+    ``dedupe_key`` is ``service.bank.statement.Transaction.dedupe_key()``: a hash of (account,
+    bank reference, direction, amount, booking date), so the same transaction reported in a
+    camt.052, then a camt.054, then a camt.053 is one row. ``amount`` is positive; ``direction``
+    says which way the money went. A reversal points at what it reverses (``reverses_id``).
+    """
+
+    __tablename__ = "bank_transactions"
+    __table_args__ = (
+        UniqueConstraint("dedupe_key"),
+        # Finding what a reversal undoes: same account, amount and direction, latest first.
+        Index("ix_bank_transactions_account_amount", "account", "amount", "direction"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(64))
+    account: Mapped[str] = mapped_column(String(64))
+    currency: Mapped[str] = mapped_column(String(3))
+    amount: Mapped[Decimal] = mapped_column(Money(18, 4))
+    direction: Mapped[str] = mapped_column(String(6))
+    booking_date: Mapped[date] = mapped_column(Date)
+    value_date: Mapped[date | None] = mapped_column(Date)
+    bank_reference: Mapped[str | None] = mapped_column(String(255))
+    end_to_end_id: Mapped[str | None] = mapped_column(String(255))
+    payer_name: Mapped[str | None] = mapped_column(String(255))
+    payer_iban: Mapped[str | None] = mapped_column(String(64))
+    remittance: Mapped[str] = mapped_column(Text, default="")
+    references: Mapped[list[str]] = mapped_column(JSON, default=list)
+    reversal: Mapped[bool] = mapped_column(Boolean, default=False)
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("bank_transactions.id"), index=True)
+    source_format: Mapped[str] = mapped_column(String(40))
+    position: Mapped[str] = mapped_column(String(255))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
