@@ -19,6 +19,7 @@ from service.bank.importing import import_statement
 from service.bank.statement import NotAStatement
 from service.config import load_config
 from service.db import make_engine, make_session_factory, utcnow
+from service.progress import progress
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
 
@@ -34,9 +35,23 @@ def import_bank(files: tuple[Path, ...]) -> None:
     sessions = make_session_factory(engine)
     on_credits, on_reversal = cash_application_hooks()
     failed = False
+    total = sum(path.stat().st_size for path in files)
     try:
-        for path in files:
-            if path.stat().st_size > MAX_FILE_BYTES:
+        with progress("importing bank statements", total=total, unit="bytes") as bar:
+            failed = _import_each(files, sessions, on_credits, on_reversal, bar)
+    finally:
+        engine.dispose()
+    if failed:
+        sys.exit(1)
+
+
+def _import_each(files, sessions, on_credits, on_reversal, bar) -> bool:
+    """Import each file in turn, reporting on stdout; True when any failed or had rejects."""
+    failed = False
+    for path in files:
+        size = path.stat().st_size
+        try:
+            if size > MAX_FILE_BYTES:
                 click.echo(f"Error: {path}: larger than {MAX_FILE_BYTES} bytes", err=True)
                 failed = True
                 continue
@@ -56,7 +71,6 @@ def import_bank(files: tuple[Path, ...]) -> None:
             for line in report.lines():
                 click.echo(line)
             failed |= bool(report.rejected)
-    finally:
-        engine.dispose()
-    if failed:
-        sys.exit(1)
+        finally:
+            bar.advance(size)
+    return failed
