@@ -179,6 +179,8 @@ export default {
             rootDir: join(HERE, 'src'),
             // The base components use lwc:is (as the platform allows them to).
             enableDynamicComponents: true,
+            // ...and ElementInternals, which synthetic shadow supports only when asked.
+            enableSyntheticElementInternals: true,
             // Plain libraries are bundled as they are, not compiled as components.
             exclude: ['**/node_modules/cometd/**'],
             modules: [
@@ -196,7 +198,10 @@ export default {
         nodeResolve({ browser: true }),
         replace({
             preventAssignment: true,
-            values: { 'process.env.NODE_ENV': JSON.stringify('production') }
+            values: {
+                'process.env.NODE_ENV': JSON.stringify('production'),
+                'import.meta.env.SSR': 'false'
+            }
         }),
         assets()
     ]

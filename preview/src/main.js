@@ -110,8 +110,9 @@ function render() {
     const main = element('main', { class: 'slds-grid slds-wrap slds-gutters_small' });
     root.appendChild(main);
     for (const region of found.page.regions) {
+        const single = found.page.regions.length === 1;
         const column = element('div', {
-            class: REGION_CLASSES[region.name] || REGION_CLASSES.header,
+            class: (!single && REGION_CLASSES[region.name]) || REGION_CLASSES.header,
             'data-region': region.name
         });
         main.appendChild(column);
