@@ -51,7 +51,10 @@ function salesforceScopedImports() {
     return {
         name: 'salesforce-scoped-imports',
         resolveId(source) {
-            if (source === 'preview:package' || source === 'preview:components') {
+            if (
+                source === 'preview:package' ||
+                source === 'preview:components'
+            ) {
                 return `${VIRTUAL}${source.slice('preview:'.length)}`;
             }
             if (!source.startsWith('@salesforce/')) {
@@ -59,14 +62,23 @@ function salesforceScopedImports() {
             }
             const rest = source.slice('@salesforce/'.length);
             const [kind] = rest.split('/');
-            if (rest in modules || ['schema', 'customPermission', 'messageChannel'].includes(kind)) {
+            if (
+                rest in modules ||
+                ['schema', 'customPermission', 'messageChannel'].includes(kind)
+            ) {
                 return `${VIRTUAL}${rest}`;
             }
             if (kind === 'label' && rest.startsWith('label/c.')) {
                 return `${VIRTUAL}${rest}`;
             }
-            if (kind === 'apex' || kind === 'resourceUrl' || kind === 'contentAssetUrl') {
-                this.error(`${source}: not implemented by the Lightning preview (docs/preview.md)`);
+            if (
+                kind === 'apex' ||
+                kind === 'resourceUrl' ||
+                kind === 'contentAssetUrl'
+            ) {
+                this.error(
+                    `${source}: not implemented by the Lightning preview (docs/preview.md)`
+                );
             }
             return null; // the base components' own scoped imports (their labels, gates)
         },
@@ -87,7 +99,10 @@ function salesforceScopedImports() {
                     (name) => pkg.components[name].renders
                 );
                 return [
-                    ...names.map((name, i) => `import c${i} from ${JSON.stringify(name)};`),
+                    ...names.map(
+                        (name, i) =>
+                            `import c${i} from ${JSON.stringify(name)};`
+                    ),
                     `export default {${names.map((name, i) => `${JSON.stringify(name)}: c${i}`).join(', ')}};`
                 ].join('\n');
             }
@@ -99,7 +114,9 @@ function salesforceScopedImports() {
             if (kind === 'label') {
                 const key = name;
                 if (!(key in pkg.labels)) {
-                    this.error(`@salesforce/label/${key}: no such custom label in the package`);
+                    this.error(
+                        `@salesforce/label/${key}: no such custom label in the package`
+                    );
                 }
                 return `export default ${JSON.stringify(pkg.labels[key])};`;
             }
@@ -143,9 +160,20 @@ function assets() {
                 join(DIST, 'manifest.json'),
                 `${JSON.stringify(
                     {
-                        components: Object.keys(pkg.components),
-                        pages: Object.keys(pkg.pages),
-                        tabs: Object.keys(pkg.tabs)
+                        // What the browser tests check: every component with a template, and
+                        // the components each page places.
+                        renders: Object.keys(pkg.components).filter(
+                            (name) => pkg.components[name].renders
+                        ),
+                        pages: Object.fromEntries(
+                            Object.entries(pkg.pages).map(([name, page]) => [
+                                name,
+                                page.regions.flatMap((r) =>
+                                    r.components.map((c) => c.name)
+                                )
+                            ])
+                        ),
+                        tabs: pkg.tabs
                     },
                     null,
                     2
@@ -167,7 +195,9 @@ export default {
         // The base components' own template warnings are Salesforce's to fix, not ours.
         if (
             warning.code === 'THIS_IS_UNDEFINED' ||
-            `${warning.id || warning.loc?.file || ''}`.includes('lightning-base-components')
+            `${warning.id || warning.loc?.file || ''}`.includes(
+                'lightning-base-components'
+            )
         ) {
             return;
         }

@@ -22,30 +22,46 @@ function tagOf(name) {
 }
 
 function route() {
-    const parts = window.location.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    const parts = window.location.pathname
+        .split('/')
+        .filter(Boolean)
+        .map(decodeURIComponent);
     if (parts[0] === 'lightning' && parts[1] === 'r' && parts.length >= 4) {
         const objectApiName = parts[2];
         const entry = Object.entries(pkg.pages).find(
-            ([, page]) => page.type === 'RecordPage' && page.sobjectType === objectApiName
+            ([, page]) =>
+                page.type === 'RecordPage' && page.sobjectType === objectApiName
         );
-        return entry && {
-            kind: 'record',
-            name: entry[0],
-            page: entry[1],
-            properties: { recordId: parts[3], objectApiName }
-        };
+        return (
+            entry && {
+                kind: 'record',
+                name: entry[0],
+                page: entry[1],
+                properties: { recordId: parts[3], objectApiName }
+            }
+        );
     }
     if (parts[0] === 'lightning' && parts[1] === 'n' && parts.length >= 3) {
         const tab = pkg.tabs[parts[2]];
         const page = tab && pkg.pages[tab.flexiPage];
-        return page && { kind: 'tab', name: tab.flexiPage, page, title: tab.label, properties: {} };
+        return (
+            page && {
+                kind: 'tab',
+                name: tab.flexiPage,
+                page,
+                title: tab.label,
+                properties: {}
+            }
+        );
     }
     return undefined;
 }
 
 function element(tag, attributes = {}, text) {
     const node = document.createElement(tag);
-    Object.entries(attributes).forEach(([key, value]) => node.setAttribute(key, value));
+    Object.entries(attributes).forEach(([key, value]) =>
+        node.setAttribute(key, value)
+    );
     if (text !== undefined) {
         node.textContent = text;
     }
@@ -75,7 +91,9 @@ function showToast(event) {
         role: 'status'
     });
     const content = element('div', { class: 'slds-notify__content' });
-    content.appendChild(element('h2', { class: 'slds-text-heading_small' }, title || ''));
+    content.appendChild(
+        element('h2', { class: 'slds-text-heading_small' }, title || '')
+    );
     if (message) {
         content.appendChild(element('p', {}, message));
     }
@@ -87,15 +105,23 @@ function showToast(event) {
 function render() {
     const root = document.getElementById('preview');
     const found = route();
-    const header = element('header', { class: 'slds-page-header slds-m-bottom_small' });
-    const heading = element('h1', { class: 'slds-page-header__title slds-truncate' });
+    const header = element('header', {
+        class: 'slds-page-header slds-m-bottom_small'
+    });
+    const heading = element('h1', {
+        class: 'slds-page-header__title slds-truncate'
+    });
     header.appendChild(heading);
     root.appendChild(header);
     document.addEventListener('lightning__showtoast', showToast);
     if (!found) {
         heading.textContent = 'Page not found';
         root.appendChild(
-            element('p', { class: 'slds-p-around_medium' }, 'The package has no page for this address.')
+            element(
+                'p',
+                { class: 'slds-p-around_medium' },
+                'The package has no page for this address.'
+            )
         );
         return;
     }
@@ -107,19 +133,25 @@ function render() {
         heading.textContent = found.title || found.page.label;
         document.title = `${heading.textContent} | Lightning preview`;
     }
-    const main = element('main', { class: 'slds-grid slds-wrap slds-gutters_small' });
+    const main = element('main', {
+        class: 'slds-grid slds-wrap slds-gutters_small'
+    });
     root.appendChild(main);
     for (const region of found.page.regions) {
         const single = found.page.regions.length === 1;
         const column = element('div', {
-            class: (!single && REGION_CLASSES[region.name]) || REGION_CLASSES.header,
+            class:
+                (!single && REGION_CLASSES[region.name]) ||
+                REGION_CLASSES.header,
             'data-region': region.name
         });
         main.appendChild(column);
         for (const instance of region.components) {
             const Ctor = components[instance.name];
             if (!Ctor) {
-                console.error(`The page ${found.name} uses ${instance.name}, which is not in the package`);
+                console.error(
+                    `The page ${found.name} uses ${instance.name}, which is not in the package`
+                );
                 continue;
             }
             const wrapper = element('div', { class: 'slds-m-bottom_small' });

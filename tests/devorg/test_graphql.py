@@ -35,8 +35,16 @@ def run(api, query, variables=None):
 @pytest.fixture
 def accounts(api):
     return {
-        "hold": new_account(api, Name="Hold Co", Credit_Status__c="HOLD", Collection_Priority__c=90, Overdue_Amount__c=900),
-        "watch": new_account(api, Name="Watch Co", Credit_Status__c="WATCH", Collection_Priority__c=50),
+        "hold": new_account(
+            api,
+            Name="Hold Co",
+            Credit_Status__c="HOLD",
+            Collection_Priority__c=90,
+            Overdue_Amount__c=900,
+        ),
+        "watch": new_account(
+            api, Name="Watch Co", Credit_Status__c="WATCH", Collection_Priority__c=50
+        ),
         "ok": new_account(api, Name="Fine Co", Credit_Status__c="OK", Collection_Priority__c=99),
         "blank": new_account(api, Name="New Co", Collection_Priority__c=None),
     }
@@ -73,13 +81,23 @@ def test_where__or_not_ne_like_and_relationships(api, accounts):
     def names(where):
         body = run(api, WORKLIST, {"where": where, "pageSize": 10})
         assert body["errors"] == [], body
-        return sorted(e["node"]["Name"]["value"] for e in body["data"]["uiapi"]["query"]["Account"]["edges"])
+        return sorted(
+            e["node"]["Name"]["value"] for e in body["data"]["uiapi"]["query"]["Account"]["edges"]
+        )
 
-    assert names({"or": [{"Name": {"like": "Hold%"}}, {"Name": {"eq": "Fine Co"}}]}) == ["Fine Co", "Hold Co"]
+    assert names({"or": [{"Name": {"like": "Hold%"}}, {"Name": {"eq": "Fine Co"}}]}) == [
+        "Fine Co",
+        "Hold Co",
+    ]
     assert names({"not": {"Credit_Status__c": {"ne": "OK"}}}) == ["Fine Co"]
     # != matches blanks, as in SOQL
     assert "New Co" in names({"Credit_Status__c": {"ne": "HOLD"}})
-    assert names({"Owner": {"Name": {"eq": "Integration"}}}) == ["Fine Co", "Hold Co", "New Co", "Watch Co"]
+    assert names({"Owner": {"Name": {"eq": "Integration"}}}) == [
+        "Fine Co",
+        "Hold Co",
+        "New Co",
+        "Watch Co",
+    ]
     assert names({"Owner": {"Name": {"eq": "Someone Else"}}}) == []
     assert names({"Collection_Priority__c": {"gte": 90}}) == ["Fine Co", "Hold Co"]
 
@@ -105,10 +123,14 @@ def test_the_components_own_queries_are_answered(api, accounts, name):
     ("query", "variables", "message"),
     [
         ("{ uiapi { query { Nope__c { edges { node { Id } } } } } }", {}, "Nope__c"),
-        ("{ uiapi { query { Account { edges { node { Bogus__c { value } } } } } } }", {}, "Bogus__c"),
+        (
+            "{ uiapi { query { Account { edges { node { Bogus__c { value } } } } } } }",
+            {},
+            "Bogus__c",
+        ),
         ("{ uiapi { query { Account(first: 0) { edges { node { Id } } } } } }", {}, "first"),
         ("{ uiapi { query { Account(first: 5000) { edges { node { Id } } } } } }", {}, "first"),
-        ("{ uiapi { query { Account(after: \"!!\") { edges { node { Id } } } } } }", {}, "cursor"),
+        ('{ uiapi { query { Account(after: "!!") { edges { node { Id } } } } } }', {}, "cursor"),
         ("mutation { uiapi { x } }", {}, "queries only"),
         ("{ uiapi { query { Account( { ", {}, "Syntax"),
         (
@@ -139,9 +161,19 @@ def test_hostile_queries__errors_never_other_data(api, accounts, query, variable
 
 
 def test_bad_requests(api):
-    assert api.post("graphql", data="nope", headers={"Content-Type": "application/json"}).status_code == 400
+    assert (
+        api.post("graphql", data="nope", headers={"Content-Type": "application/json"}).status_code
+        == 400
+    )
     assert run(api, "", {})["errors"]
     assert run(api, "{ uiapi { query { Account { edges { node { Id } } } } } }", ["x"])["errors"]
-    assert api.post("graphql", json={"query": "{ uiapi { query { Account { edges { node { Id } } } } } }"}, token="x").status_code == 401
+    assert (
+        api.post(
+            "graphql",
+            json={"query": "{ uiapi { query { Account { edges { node { Id } } } } } }"},
+            token="x",
+        ).status_code
+        == 401
+    )
     huge = "{ uiapi { query { Account { edges { node { " + "Id " * 30000 + "} } } } } }"
     assert "Syntax" in run(api, huge)["errors"][0]["message"]

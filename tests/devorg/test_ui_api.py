@@ -42,7 +42,10 @@ def test_get_record__fields_values_and_picklist_labels(api, account):
 def test_get_record__formula_and_parent_fields(api, account):
     response = api.get(
         f"ui-api/records/{account}",
-        params={"fields": "Account.Name", "optionalFields": "Account.Credit_Available__c,Account.Owner.Name"},
+        params={
+            "fields": "Account.Name",
+            "optionalFields": "Account.Credit_Available__c,Account.Owner.Name",
+        },
     )
     fields = response.json()["fields"]
     rest = api.get(f"sobjects/Account/{account}").json()
@@ -55,7 +58,10 @@ def test_get_record__formula_and_parent_fields(api, account):
 def test_get_record__unknown_optional_field_is_left_out_required_one_refused(api, account):
     optional = api.get(
         f"ui-api/records/{account}",
-        params={"fields": "Account.Name", "optionalFields": "Account.No_Such__c,Opportunity.AccountId"},
+        params={
+            "fields": "Account.Name",
+            "optionalFields": "Account.No_Such__c,Opportunity.AccountId",
+        },
     )
     assert optional.status_code == 200
     assert set(optional.json()["fields"]) == {"Name"}
@@ -78,8 +84,15 @@ def test_get_record__missing_or_malformed_id_is_not_found(api, record_id):
 def test_get_record__needs_fields_and_a_session(api, account):
     assert api.get(f"ui-api/records/{account}").status_code == 400
     too_many = ",".join(f"Account.F{i}__c" for i in range(501))
-    assert api.get(f"ui-api/records/{account}", params={"optionalFields": too_many}).status_code == 400
-    assert api.get(f"ui-api/records/{account}", params={"fields": "Account.Name"}, token="x").status_code == 401
+    assert (
+        api.get(f"ui-api/records/{account}", params={"optionalFields": too_many}).status_code == 400
+    )
+    assert (
+        api.get(
+            f"ui-api/records/{account}", params={"fields": "Account.Name"}, token="x"
+        ).status_code
+        == 401
+    )
 
 
 def test_create_record__saved_with_change_event_and_shown_back(api, org, account):
@@ -107,7 +120,10 @@ def test_create_record__saved_with_change_event_and_shown_back(api, org, account
 def test_create_record__invalid_value_is_a_record_error_and_nothing_saved(api, account):
     response = api.post(
         "ui-api/records",
-        json={"apiName": "Collection_Action__c", "fields": {"Account__c": account, "Type__c": "Bogus"}},
+        json={
+            "apiName": "Collection_Action__c",
+            "fields": {"Account__c": account, "Type__c": "Bogus"},
+        },
     )
     assert response.status_code == 400
     body = response.json()
@@ -135,13 +151,17 @@ def test_create_record__hostile_bodies_refused(api, body):
 
 
 def test_create_record__not_json_refused(api):
-    response = api.post("ui-api/records", data="{not json", headers={"Content-Type": "application/json"})
+    response = api.post(
+        "ui-api/records", data="{not json", headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 400
     assert response.json()[0]["errorCode"] == "JSON_PARSER_ERROR"
 
 
 def test_update_and_delete_record(api, account):
-    response = api.patch(f"ui-api/records/{account}", json={"fields": {"Id": account, "Credit_Limit__c": 5000}})
+    response = api.patch(
+        f"ui-api/records/{account}", json={"fields": {"Id": account, "Credit_Limit__c": 5000}}
+    )
     assert response.status_code == 200
     assert response.json()["fields"]["Credit_Limit__c"]["value"] == 5000
     refused = api.patch(f"ui-api/records/{account}", json={"fields": {"Credit_Status__c": "MAYBE"}})
@@ -149,7 +169,9 @@ def test_update_and_delete_record(api, account):
     assert "Credit_Status__c" in refused.json()["output"]["fieldErrors"]
     assert api.get(f"sobjects/Account/{account}").json()["Credit_Status__c"] == "HOLD"
     assert api.delete(f"ui-api/records/{account}").status_code == 204
-    assert api.get(f"ui-api/records/{account}", params={"fields": "Account.Name"}).status_code == 404
+    assert (
+        api.get(f"ui-api/records/{account}", params={"fields": "Account.Name"}).status_code == 404
+    )
 
 
 def test_object_info_and_picklist_values(api):
@@ -162,4 +184,6 @@ def test_object_info_and_picklist_values(api):
     types = [v["value"] for v in picklists["picklistFieldValues"]["Type__c"]["values"]]
     assert "Promise to Pay" in types
     assert api.get("ui-api/object-info/Nope__c").status_code == 404
-    assert api.get("ui-api/object-info/Account/picklist-values/012000000000001AAA").status_code == 404
+    assert (
+        api.get("ui-api/object-info/Account/picklist-values/012000000000001AAA").status_code == 404
+    )

@@ -56,7 +56,9 @@ def _sources() -> list[Path]:
 @pytest.fixture(scope="session")
 def preview_bundle() -> Path:
     if CHROMIUM is None:
-        pytest.skip("no Chromium found: the preview's browser tests are skipped (apt-get install chromium)")
+        pytest.skip(
+            "no Chromium found: the preview's browser tests are skipped (apt-get install chromium)"
+        )
     bundle = DIST / "preview.js"
     newest = max(p.stat().st_mtime for p in _sources())
     if not bundle.exists() or bundle.stat().st_mtime < newest:
@@ -92,8 +94,13 @@ def stack(preview_bundle, tmp_path_factory):
                 Assessment, Assessment.customer_id == Customer.id
             )
         ).all()
+    sync.today = today
     sync.customers = {
-        number: {"currency": currency, "status": a.status, "reason": (a.document or {}).get("reason", "")}
+        number: {
+            "currency": currency,
+            "status": a.status,
+            "reason": (a.document or {}).get("reason", ""),
+        }
         for number, currency, a in rows
     }
     yield sync

@@ -247,7 +247,9 @@ class Connection:
             order = value.get("order", "ASC")
             nulls = value.get("nulls")
             if order not in ("ASC", "DESC") or nulls not in (None, "FIRST", "LAST"):
-                raise QueryError(f"orderBy {key}: order is ASC or DESC, nulls FIRST or LAST", self.node)
+                raise QueryError(
+                    f"orderBy {key}: order is ASC or DESC, nulls FIRST or LAST", self.node
+                )
             out.append(f"{prefix}{fdef.name} {order}" + (f" NULLS {nulls}" if nulls else ""))
         return out
 
@@ -261,7 +263,9 @@ class Connection:
         after = self.args.get("after")
         if after is not None:
             try:
-                offset = int(base64.b64decode(str(after), validate=True).decode().removeprefix("v1:"))
+                offset = int(
+                    base64.b64decode(str(after), validate=True).decode().removeprefix("v1:")
+                )
             except ValueError:
                 raise QueryError("'after' is not a cursor this query returned", self.node) from None
             offset += 1
@@ -277,15 +281,18 @@ class Connection:
         edges_node = wanted.get("edges")
         node_sel = None
         if edges_node is not None:
-            node_field = next((f for f in self.fields_of(edges_node) if f.name.value == "node"), None)
+            node_field = next(
+                (f for f in self.fields_of(edges_node) if f.name.value == "node"), None
+            )
             if node_field is not None:
                 node_sel = self.selection(self.obj, node_field, "")
         first, offset = self.page()
-        soql = f"SELECT {', '.join(dict.fromkeys(self.paths))} FROM {self.obj.name}"
+        # Names come from the schema, values through soql_literal: nothing is spliced raw.
+        soql = f"SELECT {', '.join(dict.fromkeys(self.paths))} FROM {self.obj.name}"  # noqa: S608
         if self.args.get("where") is not None:
             soql += f" WHERE {self.where(self.obj, self.args['where'])}"
         order = self.order_by(self.obj, self.args["orderBy"]) if self.args.get("orderBy") else []
-        soql += f" ORDER BY {', '.join(order + ['Id ASC'])}"
+        soql += f" ORDER BY {', '.join([*order, 'Id ASC'])}"
         records = self.org.records
         try:
             plan = compile_query(self.org.schema, records, soql)
@@ -296,7 +303,9 @@ class Connection:
         rows = [render_row(plan, records, self.org.store.get(rid), api_version) for rid in window]
         reps = Representation(self.org, api_version)
         out: dict = {}
-        for key, item in ((f.alias.value if f.alias else f.name.value, f) for f in self.fields_of(self.node)):
+        for key, item in (
+            (f.alias.value if f.alias else f.name.value, f) for f in self.fields_of(self.node)
+        ):
             name = item.name.value
             if name == "edges":
                 out[key] = [
@@ -413,7 +422,10 @@ def make_graphql_blueprint(org) -> Blueprint:
         body = json_body()
         if not isinstance(body, dict):
             raise SalesforceError(
-                "JSON_PARSER_ERROR", "The request body must be a JSON object", 400, include_fields=False
+                "JSON_PARSER_ERROR",
+                "The request body must be a JSON object",
+                400,
+                include_fields=False,
             )
         try:
             data = execute(org, body.get("query"), body.get("variables"), version)

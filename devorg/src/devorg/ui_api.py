@@ -365,9 +365,7 @@ def make_ui_api_blueprint(org) -> Blueprint:
             return failed
         return sf_json(Representation(org, version).all_fields(obj, org.store.get(rec["Id"])), 201)
 
-    @bp.route(
-        "/services/data/v<version>/ui-api/records/<record_id>", methods=["PATCH", "DELETE"]
-    )
+    @bp.route("/services/data/v<version>/ui-api/records/<record_id>", methods=["PATCH", "DELETE"])
     def change_record(version, record_id):
         obj, rec = live(record_id)
         if request.method == "DELETE":

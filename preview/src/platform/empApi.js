@@ -71,12 +71,18 @@ function connect() {
             }
         });
         cometd.addListener('/meta/connect', (reply) => {
-            if (!reply.successful && reply.error && !`${reply.error}`.startsWith('403')) {
+            if (
+                !reply.successful &&
+                reply.error &&
+                !`${reply.error}`.startsWith('403')
+            ) {
                 reportError(reply);
             }
         });
         handshake = new Promise((resolve, reject) => {
-            cometd.handshake((reply) => (reply.successful ? resolve() : reject(reply)));
+            cometd.handshake((reply) =>
+                reply.successful ? resolve() : reject(reply)
+            );
         });
         handshake.catch(reportError);
     }

@@ -6,7 +6,8 @@ import { callApi } from './http';
 
 export function gql(strings, ...values) {
     return strings.reduce(
-        (text, part, index) => text + part + (index < values.length ? values[index] : ''),
+        (text, part, index) =>
+            text + part + (index < values.length ? values[index] : ''),
         ''
     );
 }
@@ -62,7 +63,10 @@ export class graphql {
             ...(operationName ? { operationName } : {})
         }).then(
             (result) => {
-                const errors = result.errors && result.errors.length ? result.errors : undefined;
+                const errors =
+                    result.errors && result.errors.length
+                        ? result.errors
+                        : undefined;
                 deliver({ data: result.data || undefined, errors });
             },
             (error) => deliver({ data: undefined, errors: messages(error) })

@@ -15,7 +15,9 @@ export async function callApi(method, path, body) {
         headers: {
             Authorization: `Bearer ${context().session}`,
             Accept: 'application/json',
-            ...(body === undefined ? {} : { 'Content-Type': 'application/json' })
+            ...(body === undefined
+                ? {}
+                : { 'Content-Type': 'application/json' })
         },
         body: body === undefined ? undefined : JSON.stringify(body)
     });

@@ -51,7 +51,10 @@ export function publish(messageContext, messageChannel, message) {
         if (subscription.context.active === false) {
             return;
         }
-        const copy = message === undefined ? undefined : JSON.parse(JSON.stringify(message));
+        const copy =
+            message === undefined
+                ? undefined
+                : JSON.parse(JSON.stringify(message));
         subscription.listener(copy);
     });
 }

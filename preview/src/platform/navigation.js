@@ -57,19 +57,36 @@ NavigationMixin.GenerateUrl = GenerateUrl;
 
 /** The page reference of the page being shown, from its URL. */
 export function currentPageReference() {
-    const parts = window.location.pathname.split('/').filter(Boolean).map(decodeURIComponent);
-    const state = Object.fromEntries(new URLSearchParams(window.location.search));
+    const parts = window.location.pathname
+        .split('/')
+        .filter(Boolean)
+        .map(decodeURIComponent);
+    const state = Object.fromEntries(
+        new URLSearchParams(window.location.search)
+    );
     if (parts[1] === 'r') {
         return {
             type: 'standard__recordPage',
-            attributes: { objectApiName: parts[2], recordId: parts[3], actionName: parts[4] || 'view' },
+            attributes: {
+                objectApiName: parts[2],
+                recordId: parts[3],
+                actionName: parts[4] || 'view'
+            },
             state
         };
     }
     if (parts[1] === 'n') {
-        return { type: 'standard__navItemPage', attributes: { apiName: parts[2] }, state };
+        return {
+            type: 'standard__navItemPage',
+            attributes: { apiName: parts[2] },
+            state
+        };
     }
-    return { type: 'standard__webPage', attributes: { url: window.location.href }, state };
+    return {
+        type: 'standard__webPage',
+        attributes: { url: window.location.href },
+        state
+    };
 }
 
 export class CurrentPageReference {

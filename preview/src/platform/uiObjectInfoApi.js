@@ -9,7 +9,10 @@ const objectInfos = new Map();
 
 function readObjectInfo(name) {
     if (!objectInfos.has(name)) {
-        const pending = callApi('GET', `/ui-api/object-info/${encodeURIComponent(name)}`);
+        const pending = callApi(
+            'GET',
+            `/ui-api/object-info/${encodeURIComponent(name)}`
+        );
         pending.catch(() => objectInfos.delete(name));
         objectInfos.set(name, pending);
     }
@@ -30,7 +33,9 @@ export const getObjectInfo = readAdapter((config) => {
 
 export const getPicklistValuesByRecordType = readAdapter((config) => {
     const name = objectName(config.objectApiName);
-    return name && config.recordTypeId ? readPicklists(name, config.recordTypeId) : undefined;
+    return name && config.recordTypeId
+        ? readPicklists(name, config.recordTypeId)
+        : undefined;
 });
 
 export const getPicklistValues = readAdapter((config) => {
@@ -38,8 +43,14 @@ export const getPicklistValues = readAdapter((config) => {
     if (!field || !config.recordTypeId) {
         return undefined;
     }
-    const name = typeof field === 'object' ? field.objectApiName : `${field}`.split('.')[0];
-    const fieldName = typeof field === 'object' ? field.fieldApiName : `${field}`.split('.')[1];
+    const name =
+        typeof field === 'object'
+            ? field.objectApiName
+            : `${field}`.split('.')[0];
+    const fieldName =
+        typeof field === 'object'
+            ? field.fieldApiName
+            : `${field}`.split('.')[1];
     return readPicklists(name, config.recordTypeId).then(
         (all) => all.picklistFieldValues[fieldName]
     );

@@ -20,7 +20,9 @@ function fieldList(fields) {
     if (!fields) {
         return [];
     }
-    return (Array.isArray(fields) ? fields : [fields]).map(qualified).filter(Boolean);
+    return (Array.isArray(fields) ? fields : [fields])
+        .map(qualified)
+        .filter(Boolean);
 }
 
 /** The getRecord wire adapter: `{ recordId, fields, optionalFields }`. */
@@ -60,7 +62,10 @@ export class getRecord {
         const config = this.config || {};
         const fields = fieldList(config.fields);
         const optionalFields = fieldList(config.optionalFields);
-        if (!config.recordId || (fields.length === 0 && optionalFields.length === 0)) {
+        if (
+            !config.recordId ||
+            (fields.length === 0 && optionalFields.length === 0)
+        ) {
             return Promise.resolve();
         }
         const params = new URLSearchParams();
