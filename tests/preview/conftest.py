@@ -139,8 +139,8 @@ class Page:
         self.page.goto(self.links(self.stack.org, account_id)["record"])
         return self.page
 
-    def open_worklist(self):
-        self.page.goto(self.links(self.stack.org, None)["worklist"])
+    def open_worklist(self, link: str | None = None):
+        self.page.goto(link or self.links(self.stack.org, None)["worklist"])
         return self.page
 
     def close(self):
