@@ -17,11 +17,13 @@ import { readPackage } from './scripts/package.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
-const DIST = join(HERE, 'dist');
+// Another checkout of the package, or another output folder, for trying a branch's components.
+const PACKAGE_ROOT = resolve(process.env.PREVIEW_PACKAGE_ROOT || ROOT);
+const DIST = resolve(process.env.PREVIEW_OUT_DIR || join(HERE, 'dist'));
 const PLATFORM = join(HERE, 'src', 'platform');
 const SLDS = join(ROOT, 'node_modules', '@salesforce-ux', 'design-system');
 
-const pkg = readPackage(ROOT);
+const pkg = readPackage(PACKAGE_ROOT);
 
 // lightning/* modules the platform provides and the npm package does not (or, for navigation,
 // provides only as a stub of Lightning Experience's router).

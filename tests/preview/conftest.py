@@ -8,9 +8,11 @@ first when its bundle is missing or older than the package's user interface.
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import shutil
 import subprocess
+from fnmatch import fnmatch
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -28,13 +30,16 @@ DIST = ROOT / "preview" / "dist"
 SHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 NS = "{http://soap.sforce.com/2006/04/metadata}"
-SKIPPED_DIRS = {"node_modules", ".venv", "var", "preview", ".git"}
+SKIPPED_DIRS = {"node_modules", "var", "preview", "tests", "service", "bench", "coverage"}
 
 
 def package_files(pattern: str) -> list[Path]:
-    return [
-        p for p in ROOT.rglob(pattern) if not SKIPPED_DIRS.intersection(p.relative_to(ROOT).parts)
-    ]
+    """Files of the package matching ``pattern``, wherever its package directories are."""
+    found = []
+    for folder, dirs, files in os.walk(ROOT):
+        dirs[:] = [d for d in dirs if d not in SKIPPED_DIRS and not d.startswith(".")]
+        found += [Path(folder) / name for name in files if fnmatch(name, pattern)]
+    return found
 
 
 def labels() -> dict[str, str]:
