@@ -7,7 +7,13 @@
  *
  *   npm run preview:build
  */
-import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+    cpSync,
+    mkdirSync,
+    readFileSync,
+    rmSync,
+    writeFileSync
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import lwc from '@lwc/rollup-plugin';
@@ -22,6 +28,22 @@ const PACKAGE_ROOT = resolve(process.env.PREVIEW_PACKAGE_ROOT || ROOT);
 const DIST = resolve(process.env.PREVIEW_OUT_DIR || join(HERE, 'dist'));
 const PLATFORM = join(HERE, 'src', 'platform');
 const SLDS = join(ROOT, 'node_modules', '@salesforce-ux', 'design-system');
+const BASE = join(ROOT, 'node_modules', 'lightning-base-components');
+
+/**
+ * lightning-base-components' own module records, with absolute paths, so that its modules
+ * resolve from components anywhere (an `npm` record resolves from the importing file).
+ */
+function baseComponentModules() {
+    const config = JSON.parse(
+        readFileSync(join(BASE, 'package.json'), 'utf8')
+    ).lwc;
+    return config.modules.map((record) =>
+        record.dir
+            ? { dir: join(BASE, record.dir) }
+            : { ...record, path: join(BASE, record.path) }
+    );
+}
 
 const pkg = readPackage(PACKAGE_ROOT);
 
@@ -194,6 +216,15 @@ export default {
         sourcemap: false
     },
     onwarn(warning, warn) {
+        // A module nobody provides would become a missing global and a blank page: refuse.
+        if (
+            warning.code === 'UNRESOLVED_IMPORT' ||
+            warning.code === 'MISSING_GLOBAL_NAME'
+        ) {
+            throw new Error(
+                `${warning.message}: the preview does not implement it (docs/preview.md)`
+            );
+        }
         // The base components' own template warnings are Salesforce's to fix, not ours.
         if (
             warning.code === 'THIS_IS_UNDEFINED' ||
@@ -220,11 +251,16 @@ export default {
                     name: `lightning/${name}`,
                     path: join(PLATFORM, `${name}.js`)
                 })),
+                // <lightning-flow>: a stand-in that says flows do not run here
+                {
+                    name: 'lightning/flow',
+                    path: join(PLATFORM, 'flow', 'flow.js')
+                },
                 ...Object.entries(pkg.components).map(([name, { path }]) => ({
                     name,
                     path
                 })),
-                { npm: 'lightning-base-components' }
+                ...baseComponentModules()
             ]
         }),
         nodeResolve({ browser: true }),

@@ -109,6 +109,12 @@ def test_every_component_renders_with_no_console_error(signed_in, stack):
     page.locator(tag("c/openReceivables")).get_by_role("row").nth(1).wait_for()
     collect(page)
     screenshot(page, "preview-account.png")
+    if "CC_Banner_RequestReview" in LABELS:  # the credit review dialog, where the package has one
+        page.get_by_role("button", name=LABELS["CC_Banner_RequestReview"]).click()
+        page.get_by_role("dialog").wait_for()
+        collect(page)
+        page.keyboard.press("Escape")
+        page.get_by_role("dialog").wait_for(state="detached")
 
     page = open_all_accounts(signed_in)
     collect(page)
