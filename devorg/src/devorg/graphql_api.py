@@ -274,7 +274,7 @@ class Connection:
         return first, offset
 
     def run(self, api_version: str) -> dict:
-        unknown = set(self.args) - {"where", "orderBy", "first", "after", "scope"}
+        unknown = set(self.args) - {"where", "orderBy", "first", "after"}
         if unknown:
             raise QueryError(f"Unknown argument '{sorted(unknown)[0]}'", self.node)
         wanted = {item.name.value: item for item in self.fields_of(self.node)}
