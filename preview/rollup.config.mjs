@@ -189,6 +189,9 @@ function assets() {
                         renders: Object.keys(pkg.components).filter(
                             (name) => pkg.components[name].renders
                         ),
+                        modals: Object.keys(pkg.components).filter(
+                            (name) => pkg.components[name].modal
+                        ),
                         pages: Object.fromEntries(
                             Object.entries(pkg.pages).map(([name, page]) => [
                                 name,

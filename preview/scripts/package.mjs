@@ -72,6 +72,10 @@ function findComponents(files) {
             path: join(dirname(file), `${name}.js`),
             // A component with a template renders; one without is a service module.
             renders: existsSync(join(dirname(file), `${name}.html`)),
+            // A LightningModal subclass renders as <lightning-modal> when opened.
+            modal: /from\s+['"]lightning\/modal['"]/.test(
+                readFileSync(join(dirname(file), `${name}.js`), 'utf8')
+            ),
             exposed: meta.isExposed === true || meta.isExposed === 'true',
             targets: (meta.targets && meta.targets.target) || []
         };
