@@ -71,9 +71,12 @@ function element(tag, attributes = {}, text) {
 async function recordTitle(target, properties) {
     const { recordId, objectApiName } = properties;
     try {
+        const params = new URLSearchParams({
+            optionalFields: `${objectApiName}.Name`
+        });
         const record = await callApi(
             'GET',
-            `/ui-api/records/${encodeURIComponent(recordId)}?optionalFields=${objectApiName}.Name`
+            `/ui-api/records/${encodeURIComponent(recordId)}?${params}`
         );
         const name = record.fields.Name && record.fields.Name.value;
         target.textContent = name || recordId;
