@@ -10,7 +10,9 @@ const PYTHON_SIDE = [
     '<rootDir>/var/',
     '<rootDir>/service/',
     '<rootDir>/tests/',
-    '<rootDir>/bench/'
+    '<rootDir>/bench/',
+    // The Lightning preview's build output (docs/preview.md)
+    '<rootDir>/preview/dist/'
 ];
 
 module.exports = {
