@@ -35,6 +35,7 @@ DEFAULT_FEED_MAX_BYTES = 16 * 1024 * 1024
 FEED_MAX_ROWS = 5_000
 SIGNATURE_TOLERANCE_SECONDS = 300
 DEFAULT_STRIPE_API_BASE = "https://api.stripe.com"
+DEFAULT_CASH_APPLICATION_THRESHOLD = 90
 
 SECRET_FIELDS = frozenset(
     {
@@ -78,6 +79,9 @@ class Config:
     # Where every web process keeps its counters (gunicorn.conf.py sets it; None: one process).
     metrics_multiprocess_dir: str | None = None
     testing: bool = False
+    # Cash application: a bank credit matched with at least this confidence (percent) is
+    # applied at once; below it, it waits for review in Salesforce.
+    cash_application_threshold: int = DEFAULT_CASH_APPLICATION_THRESHOLD
 
     def __repr__(self) -> str:
         shown = []
@@ -166,6 +170,11 @@ def load_config(
             "PROMETHEUS_MULTIPROC_DIR", text("PROMETHEUS_MULTIPROC_DIR")
         ),
         testing=bool(env.get("TESTING")),
+        cash_application_threshold=_percent(
+            "CASH_APPLICATION_AUTO_THRESHOLD",
+            text("CASH_APPLICATION_AUTO_THRESHOLD"),
+            DEFAULT_CASH_APPLICATION_THRESHOLD,
+        ),
     )
 
 
@@ -202,6 +211,7 @@ _EXPECTS = {
     "PAY_LINK_TTL_DAYS": "a whole number of days greater than 0",
     "STRIPE_API_BASE": "an https:// URL (http:// only for a local stand-in), default https://api.stripe.com",
     "STRIPE_WEBHOOK_SECRET": "comma-separated webhook signing secrets (whsec_...), any one of which verifies",
+    "CASH_APPLICATION_AUTO_THRESHOLD": "a whole number from 1 to 100: the confidence (percent) from which a bank credit is applied without review, default 90",
 }
 
 
@@ -316,6 +326,13 @@ def _positive_int(name: str, value: str | None, default: int) -> int:
     except ValueError:
         raise ConfigError(name, _EXPECTS[name]) from None
     if number <= 0:
+        raise ConfigError(name, _EXPECTS[name])
+    return number
+
+
+def _percent(name: str, value: str | None, default: int) -> int:
+    number = _positive_int(name, value, default)
+    if number > 100:
         raise ConfigError(name, _EXPECTS[name])
     return number
 

@@ -1,0 +1,459 @@
+"""Bank credits applied as in-flight cash, inside the caller's transaction.
+
+``apply_credits`` matches each credit against the open book (``matching``) and records one
+``CashApplication`` per bank transaction: a credit seen before changes nothing. An automatic
+match, or a candidate a person chose in Salesforce (``apply_candidate``), becomes one
+provisional ``Payment`` per customer paid (source ``bank``), allocated to the invoices, the
+rest unapplied cash, exactly as a card payment (``service.card_payments.in_flight``):
+
+* the customer is re-assessed in the same transaction and its Account queued for Salesforce;
+* the ERP posting the same money supersedes it (``service.payment_matching``, from either side:
+  a posting already there supersedes it at once). The provisional payment carries no reference,
+  so the ERP's posting is recognised by customer, currency, amount and date whatever reference
+  the ERP writes on it;
+* ``reverse_credit`` (the bank took the credit back) reverses it: the customer is where it was.
+
+Credits below the threshold wait for review (``IN_REVIEW``) with their candidates, queued to
+Salesforce as ``Bank_Credit_Review__c``; credits with no candidate at all are ``unmatched``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service import outbox, payment_matching
+from service.assessments import reassess
+from service.bank.credit import BankCredit
+from service.cash_application import matching
+from service.cash_application.matching import Allocation, Candidate, OpenBook, OpenItem
+from service.credit import Policy
+from service.db import utcnow
+from service.models import (
+    APPLIED,
+    IN_REVIEW,
+    INVOICE,
+    PROVISIONAL,
+    REVERSED,
+    REVERSED_CREDIT,
+    SUPERSEDED,
+    UNMATCHED_CREDIT,
+    CashApplication,
+    CashApplicationPayment,
+    Customer,
+    KnownPayer,
+    Payment,
+    Receivable,
+)
+from service.models import Allocation as AllocationRow
+
+SOURCE = "bank"
+REVIEW_TARGET = "Bank_Credit_Review__c:"
+REVIEW_KIND = "bank_credit_review"
+AUTOMATIC = "automatic"
+BY_PERSON = "salesforce"
+ZERO = Decimal(0)
+
+
+def review_target(application_id: int) -> str:
+    return f"{REVIEW_TARGET}{application_id}"
+
+
+@dataclass
+class ApplyReport:
+    """What ``apply_credits`` did, per credit (transaction id -> outcome) and in total."""
+
+    outcomes: dict[int, str] = field(default_factory=dict)
+    applied: int = 0
+    review: int = 0
+    unmatched: int = 0
+    duplicate: int = 0
+    customers: set[int] = field(default_factory=set)
+
+    def count(self, transaction_id: int, outcome: str) -> None:
+        self.outcomes[transaction_id] = outcome
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
+
+# -- the open book, read once per batch ----------------------------------------------------------
+
+
+def in_flight_by_item(session: Session, item_ids: Iterable[int] | None = None) -> dict[int, Decimal]:
+    """What provisional payments already allocate to each open item (counted off its open
+    amount, as the credit engine does)."""
+    query = (
+        select(AllocationRow.receivable_id, AllocationRow.amount)
+        .join(Payment, Payment.id == AllocationRow.payment_id)
+        .where(Payment.status == PROVISIONAL)
+    )
+    if item_ids is not None:
+        query = query.where(AllocationRow.receivable_id.in_(sorted(set(item_ids))))
+    out: dict[int, Decimal] = {}
+    for rid, amount in session.execute(query):
+        out[rid] = out.get(rid, ZERO) + amount
+    return out
+
+
+def load_book(session: Session, currencies: Iterable[str]) -> OpenBook:
+    """The open invoices in these currencies, less what is in flight, and the payers known.
+
+    The whole open book of those currencies is read: a remittance may name any customer's
+    invoice, and keys (``references.digit_key``) are not stored in the database.
+    """
+    flying = in_flight_by_item(session)
+    currencies = sorted(set(currencies))
+    rows = session.execute(
+        select(
+            Receivable.id,
+            Receivable.customer_id,
+            Receivable.number,
+            Receivable.currency,
+            Receivable.open_amount,
+            Receivable.due_date,
+        ).where(
+            Receivable.is_open.is_(True),
+            Receivable.kind == INVOICE,
+            Receivable.currency.in_(currencies),
+        )
+    )
+    items = (
+        OpenItem(rid, cid, number, cur, open_amount - flying.get(rid, ZERO), due)
+        for rid, cid, number, cur, open_amount, due in rows
+    )
+    customers = session.execute(select(Customer.id, Customer.number, Customer.name))
+    payers = session.execute(select(KnownPayer.kind, KnownPayer.value, KnownPayer.customer_id))
+    return OpenBook.build(items, customers, payers)
+
+
+# -- applying ------------------------------------------------------------------------------------
+
+
+def _received_at(day: date) -> datetime:
+    # Noon UTC: the booking day in every time zone the ERP may post it in.
+    return datetime.combine(day, time(12), UTC)
+
+
+def _learn(session: Session, app: CashApplication, customer_ids: Iterable[int]) -> None:
+    seen = [
+        (kind, value)
+        for kind, value in (
+            ("iban", matching.normal_iban(app.payer_iban)),
+            ("name", matching.normal_name(app.payer_name)),
+        )
+        if value
+    ]
+    for cid in customer_ids:
+        for kind, value in seen:
+            row = session.scalars(
+                select(KnownPayer).where(
+                    KnownPayer.kind == kind,
+                    KnownPayer.value == value[:255],
+                    KnownPayer.customer_id == cid,
+                )
+            ).first()
+            if row is None:
+                session.add(KnownPayer(kind=kind, value=value[:255], customer_id=cid, seen=1))
+            else:
+                row.seen += 1
+                row.last_seen_at = utcnow()
+
+
+def _pay(
+    session: Session, app: CashApplication, candidate: Candidate
+) -> tuple[set[int], set[int]]:
+    """One provisional payment per customer of the candidate; (customers, receivables) moved."""
+    customers = list(candidate.customers)
+    payment_matching.lock_customers(session, customers)
+    numbers = dict(
+        session.execute(
+            select(Customer.id, Customer.number).where(Customer.id.in_(customers))
+        ).all()
+    )
+    touched: set[int] = set()
+    for cid in customers:
+        amount = candidate.amount_of(cid)
+        if amount <= 0:
+            continue
+        payment = Payment(
+            source=SOURCE,
+            external_id=f"ca-{app.id}/{numbers[cid]}"[:120],
+            customer_id=cid,
+            amount=amount,
+            currency=app.currency,
+            received_at=_received_at(app.booking_date),
+            status=PROVISIONAL,
+            reference=None,
+        )
+        facts = payment_matching.PaymentFacts(
+            0, cid, amount, app.currency, payment.received_at, None
+        )
+        confirmed = payment_matching.confirmation_of(session, facts)
+        if confirmed is not None:
+            payment.status, payment.superseded_by_id = SUPERSEDED, confirmed
+        for a in candidate.allocations:
+            if a.customer_id == cid:
+                payment.allocations.append(AllocationRow(receivable_id=a.item_id, amount=a.amount))
+                touched.add(a.item_id)
+        session.add(payment)
+        session.flush()
+        app.payments.append(CashApplicationPayment(customer_id=cid, payment_id=payment.id))
+    _learn(session, app, customers)
+    return set(customers), touched
+
+
+def _record(session: Session, credit: BankCredit, match: matching.Match) -> CashApplication:
+    best = match.best
+    app = CashApplication(
+        transaction_id=credit.transaction_id,
+        account=credit.account[:80],
+        bank_reference=(credit.bank_reference or None) and credit.bank_reference[:255],
+        end_to_end_id=(credit.end_to_end_id or None) and credit.end_to_end_id[:255],
+        amount=credit.amount,
+        currency=credit.currency.upper(),
+        booking_date=credit.booking_date,
+        payer_name=(credit.payer_name or None) and credit.payer_name[:255],
+        payer_iban=(credit.payer_iban or None) and credit.payer_iban[:64],
+        remittance=credit.remittance or "",
+        references=list(credit.references),
+        status=APPLIED if match.automatic else (IN_REVIEW if best else UNMATCHED_CREDIT),
+        evidence=best.evidence if best else None,
+        confidence=best.confidence if best else None,
+        reason=best.reason if best else "no open item or known payer matches this credit",
+        candidates=[],
+        decided_by=AUTOMATIC if match.automatic else None,
+    )
+    session.add(app)
+    session.flush()
+    return app
+
+
+def _describe(session: Session, candidates: Sequence[Candidate]) -> list[dict[str, Any]]:
+    """Candidates as stored and shown: customers by number, items by ERP id and number."""
+    item_ids = {a.item_id for c in candidates for a in c.allocations}
+    customer_ids = {cid for c in candidates for cid in c.customers}
+    items = {
+        rid: (ext, number)
+        for rid, ext, number in session.execute(
+            select(Receivable.id, Receivable.external_id, Receivable.number).where(
+                Receivable.id.in_(sorted(item_ids))
+            )
+        )
+    }
+    numbers = dict(
+        session.execute(
+            select(Customer.id, Customer.number).where(Customer.id.in_(sorted(customer_ids)))
+        ).all()
+    )
+    return [
+        {
+            "number": n,
+            "evidence": c.evidence,
+            "confidence": c.confidence,
+            "reason": c.reason,
+            "allocations": [
+                {
+                    "customer_id": a.customer_id,
+                    "customer": numbers.get(a.customer_id),
+                    "receivable_id": a.item_id,
+                    "receivable": items.get(a.item_id, (None, None))[0],
+                    "document_number": items.get(a.item_id, (None, None))[1],
+                    "amount": str(a.amount),
+                }
+                for a in c.allocations
+            ],
+            "unapplied": [
+                {"customer_id": cid, "customer": numbers.get(cid), "amount": str(amount)}
+                for cid, amount in c.unapplied
+            ],
+        }
+        for n, c in enumerate(candidates, start=1)
+    ]
+
+
+def apply_credits(
+    session: Session,
+    credits: Sequence[BankCredit],
+    *,
+    threshold: int = matching.DEFAULT_THRESHOLD,
+    as_of: date | None = None,
+    policy: Policy | None = None,
+    book: OpenBook | None = None,
+) -> ApplyReport:
+    """Match and apply these credits in the caller's transaction; returns what happened.
+
+    Each credit needs its stored ``transaction_id``. A transaction applied before is counted as
+    ``duplicate`` and left alone. The customers paid are re-assessed once at the end and their
+    Accounts (and the invoices' Receivable__c) queued for Salesforce.
+    """
+    report = ApplyReport()
+    fresh: list[BankCredit] = []
+    seen: set[int] = set()
+    known = set(
+        session.scalars(
+            select(CashApplication.transaction_id).where(
+                CashApplication.transaction_id.in_(
+                    sorted({c.transaction_id for c in credits if c.transaction_id is not None})
+                )
+            )
+        )
+    )
+    for credit in credits:
+        if credit.transaction_id is None:
+            raise ValueError("a credit is applied only once it is stored (transaction_id)")
+        if credit.transaction_id in known or credit.transaction_id in seen:
+            report.count(credit.transaction_id, "duplicate")
+            continue
+        seen.add(credit.transaction_id)
+        fresh.append(credit)
+    if not fresh:
+        return report
+    if book is None:
+        book = load_book(session, {c.currency.upper() for c in fresh})
+    receivables: set[int] = set()
+    for credit in fresh:
+        credit_in_currency = replace(credit, currency=credit.currency.upper())
+        found = matching.match(credit_in_currency, book, threshold)
+        app = _record(session, credit_in_currency, found)
+        app.candidates = _describe(session, found.candidates)
+        if found.automatic and found.best is not None:
+            customers, items = _pay(session, app, found.best)
+            book.take(found.best)
+            for cid in customers:
+                book.learn(cid, credit.payer_iban, credit.payer_name)
+            report.customers |= customers
+            receivables |= items
+            report.count(credit.transaction_id, "applied")
+        else:
+            outbox.enqueue(session, REVIEW_KIND, review_target(app.id))
+            report.count(
+                credit.transaction_id, "review" if app.status == IN_REVIEW else "unmatched"
+            )
+    session.flush()
+    if report.customers:
+        reassess(session, sorted(report.customers), as_of or utcnow().date(), policy)
+        outbox.queue_for_salesforce(session, sorted(report.customers), sorted(receivables))
+    return report
+
+
+# -- a person's choice, and the bank's reversal ----------------------------------------------------
+
+
+class NotApplicable(Exception):
+    """The application cannot take this decision (unknown, not waiting, no such candidate)."""
+
+
+def apply_candidate(
+    session: Session,
+    application: CashApplication,
+    number: int,
+    *,
+    as_of: date | None = None,
+    policy: Policy | None = None,
+) -> tuple[set[int], set[int]]:
+    """Apply candidate ``number`` (1-based) of a credit waiting for review, as a person chose.
+
+    The candidate's invoices are paid up to what is open now (another credit may have paid some
+    since), the rest is unapplied cash on its customers. Returns (customers, receivables) moved,
+    already re-assessed and queued.
+    """
+    if application.status != IN_REVIEW:
+        raise NotApplicable(f"cash application {application.id} is {application.status}, not waiting for review")
+    chosen = next((c for c in application.candidates if c.get("number") == number), None)
+    if chosen is None:
+        raise NotApplicable(f"cash application {application.id} has no candidate {number}")
+    wanted = [
+        (int(a["receivable_id"]), int(a["customer_id"]), Decimal(a["amount"]))
+        for a in chosen["allocations"]
+    ]
+    flying = in_flight_by_item(session, [rid for rid, _, _ in wanted])
+    opens = dict(
+        session.execute(
+            select(Receivable.id, Receivable.open_amount).where(
+                Receivable.id.in_([rid for rid, _, _ in wanted]), Receivable.is_open.is_(True)
+            )
+        ).all()
+    )
+    left = application.amount
+    allocations: list[Allocation] = []
+    for rid, cid, amount in wanted:
+        take = min(amount, left, max(ZERO, opens.get(rid, ZERO) - flying.get(rid, ZERO)))
+        if take > 0:
+            allocations.append(Allocation(rid, cid, take))
+            left -= take
+    owners = [int(u["customer_id"]) for u in chosen["unapplied"]] or [c for _, c, _ in wanted]
+    unapplied = ((owners[0], left),) if left > 0 and owners else ()
+    candidate = Candidate(
+        chosen["evidence"], int(chosen["confidence"]), chosen["reason"], tuple(allocations), unapplied
+    )
+    customers, items = _pay(session, application, candidate)
+    application.status = APPLIED
+    application.decided_by = BY_PERSON
+    application.evidence, application.confidence = candidate.evidence, candidate.confidence
+    application.reason = f"candidate {number} chosen in Salesforce: {candidate.reason}"
+    application.updated_at = utcnow()
+    outbox.enqueue(session, REVIEW_KIND, review_target(application.id))
+    session.flush()
+    reassess(session, sorted(customers), as_of or utcnow().date(), policy)
+    outbox.queue_for_salesforce(session, sorted(customers), sorted(items))
+    return customers, items
+
+
+def reverse_credit(
+    session: Session,
+    transaction_id: int,
+    *,
+    as_of: date | None = None,
+    policy: Policy | None = None,
+) -> str:
+    """The bank took a credit back: undo what it paid, in the caller's transaction.
+
+    Returns ``reversed``, ``unknown`` (never applied here), ``already reversed``, or ``posted``
+    when the ERP had posted the money already: then the ERP's books decide and it must post the
+    reversal itself (the application is still marked reversed for the export).
+    """
+    app = session.scalars(
+        select(CashApplication).where(CashApplication.transaction_id == transaction_id)
+    ).first()
+    if app is None:
+        return "unknown"
+    if app.status == REVERSED_CREDIT:
+        return "already reversed"
+    payment_ids = [p.payment_id for p in app.payments]
+    customers = sorted({p.customer_id for p in app.payments})
+    payment_matching.lock_customers(session, customers)
+    payments = session.scalars(select(Payment).where(Payment.id.in_(payment_ids))).all()
+    posted = any(p.status == SUPERSEDED for p in payments)
+    receivables: set[int] = set()
+    for payment in payments:
+        if payment.status != PROVISIONAL:
+            continue
+        receivables |= {a.receivable_id for a in payment.allocations}
+        payment.allocations.clear()
+        payment.status = REVERSED
+    app.status = REVERSED_CREDIT
+    app.reason = f"reversed by the bank{' after the ERP posted it' if posted else ''}; was: {app.reason}"
+    app.updated_at = utcnow()
+    outbox.enqueue(session, REVIEW_KIND, review_target(app.id))
+    session.flush()
+    if customers:
+        reassess(session, customers, as_of or utcnow().date(), policy)
+        outbox.queue_for_salesforce(session, customers, sorted(receivables))
+    return "posted" if posted else "reversed"
+
+
+def applications_since(session: Session, since: datetime | None, limit: int) -> list[CashApplication]:
+    query = select(CashApplication).where(
+        CashApplication.status.in_((APPLIED, REVERSED_CREDIT))
+    )
+    if since is not None:
+        query = query.where(CashApplication.updated_at >= since)
+    return list(
+        session.scalars(query.order_by(CashApplication.updated_at, CashApplication.id).limit(limit))
+    )
+
