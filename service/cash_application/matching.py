@@ -50,11 +50,16 @@ SUBSET_STEPS = 20_000
 AMBIGUITY_GAP = 10
 DEFAULT_THRESHOLD = 90
 NAME_SIMILARITY = 0.88
+SIMILAR_POOL = 200
+# A name shared by more customers than this says nothing about which one pays.
+MAX_NAMESAKES = 3
 
 PAY_LINK_PREFIX = "PL"
 REMINDER_PREFIX = "CC"
 _PAY_LINK = re.compile(r"\bPL[-/: ]?([0-9a-f]{16})\b", re.IGNORECASE)
 _REMINDER = re.compile(r"\bCC[-/: ]?([A-Z0-9][A-Z0-9-]{0,78}[A-Z0-9]|[A-Z0-9])\b", re.IGNORECASE)
+_NOT_ALNUM = re.compile(r"[^A-Z0-9]+")
+_NAME_SPLIT = re.compile(r"[^a-z0-9]+")
 _LEGAL_FORMS = frozenset(
     "gmbh ag kg ohg se sa sarl sas srl spa bv nv ltd limited llc inc corp co plc oy ab as aps "
     "und and the".split()
@@ -132,15 +137,17 @@ class Match:
 
 
 def normal_iban(value: str | None) -> str | None:
-    text = "".join(ch for ch in (value or "").upper() if ch.isalnum())
+    text = _NOT_ALNUM.sub("", (value or "").upper())
     return text or None
 
 
 def normal_name(value: str | None) -> str | None:
     """A payer name compared without case, accents, punctuation or legal form."""
-    text = unicodedata.normalize("NFKD", value or "")
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
-    parts = [w for w in re.split(r"[^a-z0-9]+", text) if w and w not in _LEGAL_FORMS]
+    text = value or ""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    parts = [w for w in _NAME_SPLIT.split(text.casefold()) if w and w not in _LEGAL_FORMS]
     return " ".join(parts) or None
 
 
@@ -153,12 +160,13 @@ class OpenBook:
     """The open items and payer knowledge one batch of credits is matched against."""
 
     items: dict[int, OpenItem] = field(default_factory=dict)
-    by_full: dict[str, list[int]] = field(default_factory=dict)
     by_digits: dict[str, list[int]] = field(default_factory=dict)
     by_concat: dict[str, list[int]] = field(default_factory=dict)
     by_customer: dict[int, list[int]] = field(default_factory=dict)
     customer_numbers: dict[str, int] = field(default_factory=dict)
     names: dict[str, set[int]] = field(default_factory=dict)
+    # Word -> the names it is in: a misspelt name is compared only with names sharing a word.
+    name_words: dict[str, set[str]] = field(default_factory=dict)
     ibans: dict[str, set[int]] = field(default_factory=dict)
     pay_links: dict[str, tuple[int, tuple[int, ...]]] = field(default_factory=dict)
 
@@ -177,12 +185,12 @@ class OpenBook:
             book.add(item)
         for cid, number, name in customers:
             book.customer_numbers[normal_customer_number(number)] = cid
-            if (key := normal_name(name)) is not None:
-                book.names.setdefault(key, set()).add(cid)
+            book.learn(cid, None, name)
         for kind, value, cid in payers:
-            key = normal_iban(value) if kind == "iban" else normal_name(value)
-            if key is not None:
-                (book.ibans if kind == "iban" else book.names).setdefault(key, set()).add(cid)
+            if kind == "iban":
+                book.learn(cid, value, None)
+            else:
+                book.learn(cid, None, value)
         for link, cid, ids in pay_links:
             book.pay_links[link.lower()] = (cid, tuple(ids))
         for ids in book.by_customer.values():
@@ -191,13 +199,11 @@ class OpenBook:
 
     def add(self, item: OpenItem) -> None:
         self.items[item.id] = item
-        for index, key in (
-            (self.by_full, refs.full_key(item.number)),
-            (self.by_digits, refs.digit_key(item.number)),
-            (self.by_concat, refs.concat_key(item.number)),
-        ):
-            if key is not None:
-                index.setdefault(key, []).append(item.id)
+        _full, digits, concat = refs.keys(item.number)
+        if digits is not None:
+            self.by_digits.setdefault(digits, []).append(item.id)
+        if concat is not None and concat != digits:
+            self.by_concat.setdefault(concat, []).append(item.id)
         self.by_customer.setdefault(item.customer_id, []).append(item.id)
 
     def take(self, candidate: Candidate) -> None:
@@ -212,18 +218,36 @@ class OpenBook:
             self.ibans.setdefault(key, set()).add(customer_id)
         if (key := normal_name(name)) is not None:
             self.names.setdefault(key, set()).add(customer_id)
+            for word in key.split():
+                if len(word) >= 3:
+                    self.name_words.setdefault(word, set()).add(key)
+
+    def similar_names(self, name: str) -> list[str]:
+        """Known names like this one (a typo or two), compared only with names sharing one of
+        its rarer words (a word in hundreds of names says nothing)."""
+        pool: set[str] = set()
+        for word in name.split():
+            names = self.name_words.get(word, ())
+            if len(names) <= SIMILAR_POOL:
+                pool.update(names)
+        pool.discard(name)
+        return difflib.get_close_matches(name, sorted(pool), n=3, cutoff=NAME_SIMILARITY)
 
     # -- lookups ---------------------------------------------------------------------------
 
     def named(self, text: str) -> list[int]:
-        """Items a written number names: by its full key, else by its digits."""
-        for key, index in (
-            (refs.full_key(text), self.by_full),
-            (refs.digit_key(text), self.by_digits),
-            (refs.concat_key(text), self.by_concat),
-        ):
-            if key is not None and key in index:
-                return index[key]
+        """Items a written number names: by its digits (the written prefix, when it is one of
+        theirs, picks among items that share them), else by its digits run together."""
+        full, digits, concat = refs.keys(text)
+        found = self.by_digits.get(digits, ()) if digits is not None else ()
+        if len(found) > 1 and full != digits:
+            same = [i for i in found if refs.keys(self.items[i].number)[0] == full]
+            if same:
+                return same
+        if found:
+            return list(found)
+        if concat is not None:
+            return list(self.by_concat.get(concat, ()) or self.by_digits.get(concat, ()))
         return []
 
     def open_items(self, customer_id: int, currency: str) -> list[OpenItem]:
@@ -265,7 +289,10 @@ def _structured(credit: BankCredit, book: OpenBook) -> _Named:
         elif len(compact) == refs.QRR_LENGTH and compact.isdigit():
             if refs.is_valid_qrr(compact):
                 body = refs.qrr_body(compact)
-                named.add(book.by_concat.get(body) or book.named(body), compact)
+                named.add(
+                    book.by_concat.get(body) or book.by_digits.get(body) or book.named(body),
+                    compact,
+                )
         elif text:  # a referred document number
             named.add(book.named(text), text)
     return named
@@ -303,16 +330,22 @@ def _our_references(credit: BankCredit, book: OpenBook) -> tuple[_Named, set[int
     return named, customers
 
 
-def _payers(credit: BankCredit, book: OpenBook) -> tuple[set[int], set[int], set[int]]:
-    """Customers the payer's IBAN, exact name and similar name point at."""
+def _payers(credit: BankCredit, book: OpenBook) -> tuple[set[int], set[int]]:
+    """Customers the payer's IBAN and exact name point at."""
     by_iban = set(book.ibans.get(normal_iban(credit.payer_iban) or "", ()))
     name = normal_name(credit.payer_name)
     exact = set(book.names.get(name, ())) if name else set()
+    return by_iban, exact
+
+
+def _similar(credit: BankCredit, book: OpenBook) -> set[int]:
+    """Customers whose name the payer's is like (a typo or two)."""
+    name = normal_name(credit.payer_name)
     similar: set[int] = set()
-    if name and not exact and len(name) >= 5:
-        for other in difflib.get_close_matches(name, book.names.keys(), n=3, cutoff=NAME_SIMILARITY):
+    if name and len(name) >= 5:
+        for other in book.similar_names(name):
             similar |= book.names[other]
-    return by_iban, exact, similar
+    return similar
 
 
 # -- allocation ---------------------------------------------------------------------------------
@@ -416,6 +449,16 @@ def _from_named(
     confidence = named.base
     payer = customers[0] if len(customers) == 1 else None
     contradicted = bool(payer_customers) and not (payer_customers & set(customers))
+    payers_named = [c for c in customers if c in payer_customers]
+    if len(customers) > 1 and len(payers_named) == 1 and total != credit.amount:
+        # A number of another customer's in the text (a customer or order number that happens
+        # to be an invoice number too): the payer's own invoices alone may be what it pays.
+        own = [i for i in open_items if i.customer_id == payers_named[0]]
+        if sum((i.open_amount for i in own), ZERO) == credit.amount:
+            open_items, customers, total = own, payers_named, credit.amount
+            payer = payers_named[0]
+            confidence -= 2
+            what += f" (only the payer's own: {_numbers(book, [i.id for i in own])})"
     if total == credit.amount:
         confidence += 4
         fit = "the amount equals their open total"
@@ -439,8 +482,18 @@ def _from_named(
         confidence -= (0 if named.evidence == STRUCTURED else 4) + (0 if len(open_items) == 1 else 2)
         fit = "a partial payment"
     else:
-        confidence -= (0 if named.evidence == STRUCTURED else 5) + (0 if open_items else 15)
+        confidence -= (0 if named.evidence == STRUCTURED else 4) + (0 if open_items else 15)
         fit = "an overpayment: the rest stays unapplied on the customer"
+    if total != credit.amount and len(customers) == 1 and named.evidence != STRUCTURED:
+        # A mistyped number can name the customer's other invoice: the amount then fits that one.
+        others = [
+            i
+            for i in book.open_items(customers[0], credit.currency)
+            if i.open_amount == credit.amount and i.id not in named.items
+        ]
+        if others:
+            confidence -= 15
+            fit += f"; but {_numbers(book, [i.id for i in others])} is open for exactly the amount"
     if payer_customers & set(customers):
         confidence += 4
         fit += "; the payer is known for this customer"
@@ -511,7 +564,7 @@ def match(credit: BankCredit, book: OpenBook, threshold: int = DEFAULT_THRESHOLD
     """The candidates for one credit, best first, and whether the best is applied at once."""
     if credit.amount <= 0:
         return Match(credit, (), False)
-    by_iban, by_name, similar = _payers(credit, book)
+    by_iban, by_name = _payers(credit, book)
     linked, referenced = _our_references(credit, book)
     payer_customers = (by_iban if len(by_iban) == 1 else set()) | referenced
     candidates: list[Candidate] = []
@@ -541,12 +594,16 @@ def match(credit: BankCredit, book: OpenBook, threshold: int = DEFAULT_THRESHOLD
         for cid in sorted(by_iban)
     ]
     customer_evidence += [
-        (cid, PAYER_NAME, 78 if len(by_name) == 1 else 55, "the payer's name is this customer's")
+        (cid, PAYER_NAME, 85 if len(by_name) == 1 else 55, "the payer's name is this customer's")
         for cid in sorted(by_name)
+        if len(by_name) <= MAX_NAMESAKES
     ]
-    customer_evidence += [
-        (cid, PAYER_NAME, 60, "the payer's name is like this customer's") for cid in sorted(similar)
-    ]
+    if not candidates and not by_iban and not by_name and not referenced:
+        # Only when nothing better points anywhere: comparing names costs the most.
+        customer_evidence += [
+            (cid, PAYER_NAME, 60, "the payer's name is like this customer's")
+            for cid in sorted(_similar(credit, book))
+        ]
     seen: set[int] = set(named_customers)
     for cid, evidence, base, why in customer_evidence:
         if cid in seen:

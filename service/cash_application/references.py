@@ -27,6 +27,7 @@ QRR_LENGTH = 27
 MIN_KEY_DIGITS = 4
 
 _RUNS = re.compile(r"[A-Z]+|[0-9]+")
+_NOT_DIGITS = re.compile(r"[^0-9]+")
 _WORD = re.compile(r"[A-Za-z0-9]+(?:[-/._][A-Za-z0-9]+)*")
 _RF_IN_TEXT = re.compile(r"RF\d{2}(?:[ ]?[A-Z0-9]{1,4}){1,6}", re.IGNORECASE)
 _QRR_IN_TEXT = re.compile(r"(?<!\d)(?:\d[ ]?){26}\d(?!\d)")
@@ -105,32 +106,37 @@ def structured_in_text(text: str) -> list[str]:
     return found
 
 
+def keys(number: str) -> tuple[str | None, str | None, str | None]:
+    """A number's three keys: (full, digits, concatenated).
+
+    * digits: its digit runs (and letters between them), leading zeros dropped, joined by dots;
+      letters before the first digit and after the last are a prefix or suffix and dropped:
+      "INV-2024-0042" -> ``2024.42``. None with fewer than ``MIN_KEY_DIGITS`` digits.
+    * full: the same with the prefix kept (``INV.2024.42``), preferred when a remittance names
+      it (so "A-1001" and "B-1001" stay apart when the letters are written).
+    * concatenated: all digits run together, leading zeros dropped ("20240042"), for a number
+      written without its separators; None unless longer than ``MIN_KEY_DIGITS``.
+    """
+    runs = _RUNS.findall(number.upper())
+    digit_runs = [r for r in runs if r[0] <= "9"]
+    if not digit_runs:
+        return None, None, None
+    norm = [r.lstrip("0") or "0" if r[0] <= "9" else r for r in runs]
+    full = ".".join(norm)
+    first = 0
+    while runs[first][0] > "9":
+        first += 1
+    last = len(runs)
+    while runs[last - 1][0] > "9":
+        last -= 1
+    count = sum(map(len, digit_runs))
+    digits = ".".join(norm[first:last]) if count >= MIN_KEY_DIGITS else None
+    concat = "".join(digit_runs).lstrip("0")
+    return full, digits, concat if len(concat) > MIN_KEY_DIGITS else None
+
+
 def digit_key(number: str) -> str | None:
-    """The key a number is matched by: its digit runs (and letters between them), leading zeros
-    dropped, joined by dots; letters before the first digit are a prefix and dropped. None when
-    it has fewer than ``MIN_KEY_DIGITS`` digits."""
-    runs = _RUNS.findall(number.upper())
-    while runs and not runs[0].isdigit():
-        runs.pop(0)
-    while runs and not runs[-1].isdigit():
-        runs.pop()
-    if sum(len(r) for r in runs if r.isdigit()) < MIN_KEY_DIGITS:
-        return None
-    return ".".join(r.lstrip("0") or "0" if r.isdigit() else r for r in runs)
-
-
-def full_key(number: str) -> str | None:
-    """The key with the prefix kept (``INV.2024.42``): preferred when a remittance names it."""
-    runs = _RUNS.findall(number.upper())
-    if not runs or not any(r.isdigit() for r in runs):
-        return None
-    return ".".join(r.lstrip("0") or "0" if r.isdigit() else r for r in runs)
-
-
-def concat_key(number: str) -> str | None:
-    """All digits run together, leading zeros dropped: "2024-0042" written as "20240042"."""
-    digits = "".join(ch for ch in number if ch.isascii() and ch.isdigit()).lstrip("0")
-    return digits if len(digits) > MIN_KEY_DIGITS else None
+    return keys(number)[1]
 
 
 def words(text: str) -> list[str]:

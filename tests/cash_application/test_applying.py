@@ -191,7 +191,7 @@ def test_a_payer_learned_from_one_payment_identifies_the_next(factory):
 def test_an_unknown_credit_waits_for_review_and_is_queued_for_salesforce(factory):
     seed(factory)
     report = _apply(
-        factory, credit("77.00", "thanks"), credit("250.00", "Beta AG payment", payer_name="Beta AG")
+        factory, credit("77.00", "thanks"), credit("200.00", "Beta AG payment", payer_name="Beta AG")
     )
     assert (report.unmatched, report.review, report.applied) == (1, 1, 0)
     with factory() as s:
@@ -207,7 +207,7 @@ def test_an_unknown_credit_waits_for_review_and_is_queued_for_salesforce(factory
 
 def test_a_person_applies_a_candidate_and_the_customer_is_reassessed(factory):
     ids = seed(factory)
-    _apply(factory, credit("250.00", "Beta AG payment", payer_name="Beta AG"))
+    _apply(factory, credit("200.00", "Beta AG payment", payer_name="Beta AG"))
     with transaction(factory) as s:
         app = s.scalars(select(CashApplication)).one()
         customers, items = applying.apply_candidate(s, app, 1, as_of=TODAY)
@@ -215,7 +215,7 @@ def test_a_person_applies_a_candidate_and_the_customer_is_reassessed(factory):
     with factory() as s:
         app = s.scalars(select(CashApplication)).one()
         assert app.status == "applied" and app.decided_by == "salesforce"
-    assert open_in_flight(factory, "2026-00077") == Decimal("0.00")
+    assert open_in_flight(factory, "2026-00077") == Decimal("50.00")
     with transaction(factory) as s:
         app = s.scalars(select(CashApplication)).one()
         try:
