@@ -34,6 +34,7 @@ from service.bank.credit import BankCredit
 from service.cash_application import matching
 from service.cash_application.matching import Allocation, Candidate, OpenBook, OpenItem
 from service.credit import Policy
+from service.credit.money import cents
 from service.db import utcnow
 from service.models import (
     APPLIED,
@@ -263,12 +264,12 @@ def _describe(session: Session, candidates: Sequence[Candidate]) -> list[dict[st
                     "receivable_id": a.item_id,
                     "receivable": items.get(a.item_id, (None, None))[0],
                     "document_number": items.get(a.item_id, (None, None))[1],
-                    "amount": str(a.amount),
+                    "amount": str(cents(a.amount)),
                 }
                 for a in c.allocations
             ],
             "unapplied": [
-                {"customer_id": cid, "customer": numbers.get(cid), "amount": str(amount)}
+                {"customer_id": cid, "customer": numbers.get(cid), "amount": str(cents(amount))}
                 for cid, amount in c.unapplied
             ],
         }
@@ -433,8 +434,9 @@ def reverse_credit(
     for payment in payments:
         if payment.status != PROVISIONAL:
             continue
+        # Its allocations stay, for the export's reversed lines; a reversed payment counts no
+        # more, allocations and all (the engine and ``in_flight_by_item`` skip it).
         receivables |= {a.receivable_id for a in payment.allocations}
-        payment.allocations.clear()
         payment.status = REVERSED
     app.status = REVERSED_CREDIT
     app.reason = f"reversed by the bank{' after the ERP posted it' if posted else ''}; was: {app.reason}"
