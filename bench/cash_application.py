@@ -148,7 +148,7 @@ def generate(
             seq += 1
             amount = Decimal(rng.randrange(5_000, 2_000_000)) / 100
             due = TODAY - timedelta(days=rng.randrange(-30, 120))
-            item = OpenItem(seq, cid, style.format(y=2026, n=seq), "EUR", amount, due)
+            item = OpenItem(seq, cid, style.format(y=2026, n=seq), "EUR", amount, due, amount)
             items.append(item)
             mine.append(item)
         by_customer[cid] = mine

@@ -117,6 +117,7 @@ def load_book(session: Session, currencies: Iterable[str]) -> OpenBook:
             Receivable.currency,
             Receivable.open_amount,
             Receivable.due_date,
+            Receivable.amount,
         ).where(
             Receivable.is_open.is_(True),
             Receivable.kind == INVOICE,
@@ -124,8 +125,8 @@ def load_book(session: Session, currencies: Iterable[str]) -> OpenBook:
         )
     )
     items = (
-        OpenItem(rid, cid, number, cur, open_amount - flying.get(rid, ZERO), due)
-        for rid, cid, number, cur, open_amount, due in rows
+        OpenItem(rid, cid, number, cur, open_amount - flying.get(rid, ZERO), due, amount)
+        for rid, cid, number, cur, open_amount, due, amount in rows
     )
     customers = session.execute(select(Customer.id, Customer.number, Customer.name))
     payers = session.execute(select(KnownPayer.kind, KnownPayer.value, KnownPayer.customer_id))

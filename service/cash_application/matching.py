@@ -85,6 +85,8 @@ class OpenItem:
     currency: str
     open_amount: Decimal
     due_date: date
+    # The invoice's own amount, as issued (None: the open amount is all that is known).
+    amount: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -489,11 +491,11 @@ def _from_named(
         others = [
             i
             for i in book.open_items(customers[0], credit.currency)
-            if i.open_amount == credit.amount and i.id not in named.items
+            if credit.amount in (i.open_amount, i.amount) and i.id not in named.items
         ]
         if others:
             confidence -= 15
-            fit += f"; but {_numbers(book, [i.id for i in others])} is open for exactly the amount"
+            fit += f"; but {_numbers(book, [i.id for i in others])} is for exactly the amount"
     if payer_customers & set(customers):
         confidence += 4
         fit += "; the payer is known for this customer"

@@ -103,7 +103,7 @@ def test_a_mistyped_number_whose_amount_fits_another_invoice_of_the_customer_wai
     # INV-1002 was meant (600.00) but INV-1001 was typed.
     book = _book(payers=[("iban", "DE89370400440532013000", 10)])
     found = matching.match(credit("600.00", "INV-1001", payer_iban="DE89370400440532013000"), book)
-    assert not found.automatic and "open for exactly the amount" in found.best.reason
+    assert not found.automatic and "for exactly the amount" in found.best.reason
 
 
 def test_the_payer_known_for_another_customer_makes_it_a_review():
