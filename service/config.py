@@ -354,6 +354,7 @@ CHANNELS = (
     "/data/AccountChangeEvent",
     "/event/Credit_Review_Request__e",
     "/event/Payment_Received__e",
+    "/data/Bank_Credit_Review__ChangeEvent",
 )
 AUTH_FLOWS = ("jwt", "password", "client_credentials")
 INBOX_MIN_DAYS = 3  # the CometD replay window is 72 hours

@@ -55,7 +55,7 @@ from service.models import (
 from service.models import Allocation as AllocationRow
 
 SOURCE = "bank"
-REVIEW_TARGET = "Bank_Credit_Review__c:"
+REVIEW_TARGET = "Bank_Credit_Review__c:"  # as service.salesforce.reviews.TARGET
 REVIEW_KIND = "bank_credit_review"
 AUTOMATIC = "automatic"
 BY_PERSON = "salesforce"
@@ -357,12 +357,13 @@ def apply_candidate(
     *,
     as_of: date | None = None,
     policy: Policy | None = None,
+    reassess_now: bool = True,
 ) -> tuple[set[int], set[int]]:
     """Apply candidate ``number`` (1-based) of a credit waiting for review, as a person chose.
 
     The candidate's invoices are paid up to what is open now (another credit may have paid some
     since), the rest is unapplied cash on its customers. Returns (customers, receivables) moved,
-    already re-assessed and queued.
+    re-assessed and queued unless ``reassess_now`` is false (the caller batches that).
     """
     if application.status != IN_REVIEW:
         raise NotApplicable(f"cash application {application.id} is {application.status}, not waiting for review")
@@ -401,8 +402,9 @@ def apply_candidate(
     application.updated_at = utcnow()
     outbox.enqueue(session, REVIEW_KIND, review_target(application.id))
     session.flush()
-    reassess(session, sorted(customers), as_of or utcnow().date(), policy)
-    outbox.queue_for_salesforce(session, sorted(customers), sorted(items))
+    if reassess_now:
+        reassess(session, sorted(customers), as_of or utcnow().date(), policy)
+        outbox.queue_for_salesforce(session, sorted(customers), sorted(items))
     return customers, items
 
 
@@ -442,7 +444,8 @@ def reverse_credit(
     app.status = REVERSED_CREDIT
     app.reason = f"reversed by the bank{' after the ERP posted it' if posted else ''}; was: {app.reason}"
     app.updated_at = utcnow()
-    outbox.enqueue(session, REVIEW_KIND, review_target(app.id))
+    if app.decided_by != AUTOMATIC:  # only credits a person saw have a review record
+        outbox.enqueue(session, REVIEW_KIND, review_target(app.id))
     session.flush()
     if customers:
         reassess(session, customers, as_of or utcnow().date(), policy)
