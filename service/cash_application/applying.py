@@ -36,6 +36,8 @@ from service.cash_application.matching import Allocation, Candidate, OpenBook, O
 from service.credit import Policy
 from service.credit.money import cents
 from service.db import utcnow
+from service.paylinks import PATH as PAY_PATH
+from service.paylinks import link_id
 from service.models import (
     APPLIED,
     IN_REVIEW,
@@ -45,6 +47,7 @@ from service.models import (
     REVERSED_CREDIT,
     SUPERSEDED,
     UNMATCHED_CREDIT,
+    CardPayment,
     CashApplication,
     CashApplicationPayment,
     Customer,
@@ -101,11 +104,46 @@ def in_flight_by_item(session: Session, item_ids: Iterable[int] | None = None) -
     return out
 
 
-def load_book(session: Session, currencies: Iterable[str]) -> OpenBook:
+def pay_links(session: Session) -> list[tuple[str, int, list[int]]]:
+    """(link id, customer, receivables) of the pay links we know: those card payments came
+    through, and those on open receivables (the feed's ``pay_link``)."""
+    found: dict[str, tuple[int, list[int]]] = {}
+    cards = session.execute(
+        select(CardPayment.pay_link, CardPayment.customer_id, CardPayment.receivables).where(
+            CardPayment.pay_link.is_not(None), CardPayment.customer_id.is_not(None)
+        )
+    ).all()
+    wanted = {ext for _, _, exts in cards for ext in exts or ()}
+    ids: dict[tuple[int, str], int] = {}
+    if wanted:
+        for rid, cid, ext in session.execute(
+            select(Receivable.id, Receivable.customer_id, Receivable.external_id).where(
+                Receivable.external_id.in_(sorted(wanted))
+            )
+        ):
+            ids[(cid, ext)] = rid
+    for link, cid, exts in cards:
+        items = [ids[(cid, e)] for e in exts or () if (cid, e) in ids]
+        found.setdefault(link.lower(), (cid, []))[1].extend(items)
+    for rid, cid, url in session.execute(
+        select(Receivable.id, Receivable.customer_id, Receivable.pay_link).where(
+            Receivable.is_open.is_(True), Receivable.pay_link.is_not(None)
+        )
+    ):
+        token = url.rsplit(PAY_PATH, 1)[-1].split("?", 1)[0]
+        if token:
+            found.setdefault(link_id(token), (cid, []))[1].append(rid)
+    return [(link, cid, items) for link, (cid, items) in found.items()]
+
+
+def load_book(
+    session: Session, currencies: Iterable[str], credits: Sequence[BankCredit] = ()
+) -> OpenBook:
     """The open invoices in these currencies, less what is in flight, and the payers known.
 
     The whole open book of those currencies is read: a remittance may name any customer's
-    invoice, and keys (``references.digit_key``) are not stored in the database.
+    invoice, and keys (``references.digit_key``) are not stored in the database. Pay links are
+    read only when a credit names one.
     """
     flying = in_flight_by_item(session)
     currencies = sorted(set(currencies))
@@ -130,7 +168,8 @@ def load_book(session: Session, currencies: Iterable[str]) -> OpenBook:
     )
     customers = session.execute(select(Customer.id, Customer.number, Customer.name))
     payers = session.execute(select(KnownPayer.kind, KnownPayer.value, KnownPayer.customer_id))
-    return OpenBook.build(items, customers, payers)
+    links = pay_links(session) if any(matching.names_a_pay_link(c) for c in credits) else []
+    return OpenBook.build(items, customers, payers, links)
 
 
 # -- applying ------------------------------------------------------------------------------------
@@ -316,7 +355,7 @@ def apply_credits(
     if not fresh:
         return report
     if book is None:
-        book = load_book(session, {c.currency.upper() for c in fresh})
+        book = load_book(session, {c.currency.upper() for c in fresh}, fresh)
     receivables: set[int] = set()
     for credit in fresh:
         credit_in_currency = replace(credit, currency=credit.currency.upper())

@@ -332,6 +332,10 @@ def _our_references(credit: BankCredit, book: OpenBook) -> tuple[_Named, set[int
     return named, customers
 
 
+def names_a_pay_link(credit: BankCredit) -> bool:
+    return any(_PAY_LINK.search(text) for text in (credit.remittance, *credit.references))
+
+
 def _payers(credit: BankCredit, book: OpenBook) -> tuple[set[int], set[int]]:
     """Customers the payer's IBAN and exact name point at."""
     by_iban = set(book.ibans.get(normal_iban(credit.payer_iban) or "", ()))

@@ -224,3 +224,19 @@ def test_a_person_applies_a_candidate_and_the_customer_is_reassessed(factory):
             assert "not waiting for review" in str(exc)
         else:
             raise AssertionError("applied twice")
+
+
+def test_a_pay_link_reference_pays_the_invoices_of_the_link(factory):
+    from service.models import Receivable
+    from service.paylinks import link_id
+
+    ids = seed(factory)
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJDLTIwMCJ9.c2lnbmF0dXJl"
+    with transaction(factory) as s:
+        item = s.scalars(select(Receivable).where(Receivable.number == "2026-00077")).one()
+        item.pay_link = f"https://pay.example.com/pay/{token}"
+    report = _apply(factory, credit("250.00", f"Ref PL-{link_id(token)}", payer_name=None))
+    assert report.applied == 1
+    [payment] = payments(factory)
+    assert payment.customer_id == ids["C-200"]
+    assert open_in_flight(factory, "2026-00077") == Decimal("0.00")
