@@ -258,7 +258,9 @@ class Quality:
     by_kind: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
-def run(book: NoisyBook, threshold: int = matching.DEFAULT_THRESHOLD) -> tuple[Quality, float, float]:
+def run(
+    book: NoisyBook, threshold: int = matching.DEFAULT_THRESHOLD
+) -> tuple[Quality, float, float]:
     """Build the index and match every credit in order; (quality, build s, match s)."""
     started = time.perf_counter()
     index = OpenBook.build(book.items, book.customers, book.payers)

@@ -156,9 +156,7 @@ def _erase_here(session: Session, customer: Customer) -> dict[str, Any]:
     session.execute(delete(CardPayment).where(CardPayment.customer_id == cid))
     # Bank credits it was paid by keep their record (the bank's); the links to its payments and
     # the payers learned for it go.
-    session.execute(
-        delete(CashApplicationPayment).where(CashApplicationPayment.customer_id == cid)
-    )
+    session.execute(delete(CashApplicationPayment).where(CashApplicationPayment.customer_id == cid))
     session.execute(delete(KnownPayer).where(KnownPayer.customer_id == cid))
     remove("payments", delete(Payment).where(Payment.customer_id == cid))
     remove("receivables", delete(Receivable).where(Receivable.customer_id == cid))

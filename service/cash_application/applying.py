@@ -36,8 +36,6 @@ from service.cash_application.matching import Allocation, Candidate, OpenBook, O
 from service.credit import Policy
 from service.credit.money import cents
 from service.db import utcnow
-from service.paylinks import PATH as PAY_PATH
-from service.paylinks import link_id
 from service.models import (
     APPLIED,
     IN_REVIEW,
@@ -56,6 +54,8 @@ from service.models import (
     Receivable,
 )
 from service.models import Allocation as AllocationRow
+from service.paylinks import PATH as PAY_PATH
+from service.paylinks import link_id
 
 SOURCE = "bank"
 REVIEW_TARGET = "Bank_Credit_Review__c:"  # as service.salesforce.reviews.TARGET
@@ -88,7 +88,9 @@ class ApplyReport:
 # -- the open book, read once per batch ----------------------------------------------------------
 
 
-def in_flight_by_item(session: Session, item_ids: Iterable[int] | None = None) -> dict[int, Decimal]:
+def in_flight_by_item(
+    session: Session, item_ids: Iterable[int] | None = None
+) -> dict[int, Decimal]:
     """What provisional payments already allocate to each open item (counted off its open
     amount, as the credit engine does)."""
     query = (
@@ -205,9 +207,7 @@ def _learn(session: Session, app: CashApplication, customer_ids: Iterable[int]) 
                 row.last_seen_at = utcnow()
 
 
-def _pay(
-    session: Session, app: CashApplication, candidate: Candidate
-) -> tuple[set[int], set[int]]:
+def _pay(session: Session, app: CashApplication, candidate: Candidate) -> tuple[set[int], set[int]]:
     """One provisional payment per customer of the candidate; (customers, receivables) moved."""
     customers = list(candidate.customers)
     payment_matching.lock_customers(session, customers)
@@ -405,7 +405,9 @@ def apply_candidate(
     re-assessed and queued unless ``reassess_now`` is false (the caller batches that).
     """
     if application.status != IN_REVIEW:
-        raise NotApplicable(f"cash application {application.id} is {application.status}, not waiting for review")
+        raise NotApplicable(
+            f"cash application {application.id} is {application.status}, not waiting for review"
+        )
     chosen = next((c for c in application.candidates if c.get("number") == number), None)
     if chosen is None:
         raise NotApplicable(f"cash application {application.id} has no candidate {number}")
@@ -431,7 +433,11 @@ def apply_candidate(
     owners = [int(u["customer_id"]) for u in chosen["unapplied"]] or [c for _, c, _ in wanted]
     unapplied = ((owners[0], left),) if left > 0 and owners else ()
     candidate = Candidate(
-        chosen["evidence"], int(chosen["confidence"]), chosen["reason"], tuple(allocations), unapplied
+        chosen["evidence"],
+        int(chosen["confidence"]),
+        chosen["reason"],
+        tuple(allocations),
+        unapplied,
     )
     customers, items = _pay(session, application, candidate)
     application.status = APPLIED
@@ -481,7 +487,9 @@ def reverse_credit(
         receivables |= {a.receivable_id for a in payment.allocations}
         payment.status = REVERSED
     app.status = REVERSED_CREDIT
-    app.reason = f"reversed by the bank{' after the ERP posted it' if posted else ''}; was: {app.reason}"
+    app.reason = (
+        f"reversed by the bank{' after the ERP posted it' if posted else ''}; was: {app.reason}"
+    )
     app.updated_at = utcnow()
     if app.decided_by != AUTOMATIC:  # only credits a person saw have a review record
         outbox.enqueue(session, REVIEW_KIND, review_target(app.id))
@@ -492,13 +500,12 @@ def reverse_credit(
     return "posted" if posted else "reversed"
 
 
-def applications_since(session: Session, since: datetime | None, limit: int) -> list[CashApplication]:
-    query = select(CashApplication).where(
-        CashApplication.status.in_((APPLIED, REVERSED_CREDIT))
-    )
+def applications_since(
+    session: Session, since: datetime | None, limit: int
+) -> list[CashApplication]:
+    query = select(CashApplication).where(CashApplication.status.in_((APPLIED, REVERSED_CREDIT)))
     if since is not None:
         query = query.where(CashApplication.updated_at >= since)
     return list(
         session.scalars(query.order_by(CashApplication.updated_at, CashApplication.id).limit(limit))
     )
-

@@ -92,9 +92,7 @@ def documents(session: Session, since: datetime | None, limit: int) -> list[dict
             allocated.append((ext, doc, alloc.amount))
         rest = payment.amount - sum((a for _, _, a in allocated), 0)
         for ext, doc, amount in allocated:
-            lines.setdefault(app_id, []).append(
-                _line(payment, number, ext, doc, amount, status)
-            )
+            lines.setdefault(app_id, []).append(_line(payment, number, ext, doc, amount, status))
         if rest > 0:
             lines.setdefault(app_id, []).append(_line(payment, number, None, None, rest, status))
     return [
@@ -173,7 +171,7 @@ def write_csv(out: io.TextIOBase, docs: Iterable[dict[str, Any]]) -> int:
 
 
 def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("=", "+", "@", "\t", "\r") or (
+    if (isinstance(value, str) and value[:1] in ("=", "+", "@", "\t", "\r")) or (
         isinstance(value, str) and value[:1] == "-" and not _is_number(value)
     ):
         return "'" + value

@@ -377,7 +377,9 @@ def _allocate(
     return tuple(out), ((owner, left),) if owner is not None else ()
 
 
-def subsets_adding_up(items: Sequence[OpenItem], amount: Decimal, limit: int = 2) -> list[list[OpenItem]]:
+def subsets_adding_up(
+    items: Sequence[OpenItem], amount: Decimal, limit: int = 2
+) -> list[list[OpenItem]]:
     """Up to ``limit`` sets of the items whose open amounts add up to ``amount`` exactly.
 
     Bounded: the oldest ``SUBSET_ITEMS`` items, sets of up to ``SUBSET_SIZE``, ``SUBSET_STEPS``
@@ -429,7 +431,12 @@ def _by_amount(
         return sorted(sets[0], key=lambda i: (i.due_date, i.id)), (
             f"{len(sets[0])} open items adding up to the amount"
         )
-    return None, "several sets of open items add up to the amount" if sets else "no open items add up to the amount"
+    return (
+        None,
+        "several sets of open items add up to the amount"
+        if sets
+        else "no open items add up to the amount",
+    )
 
 
 # -- candidates ---------------------------------------------------------------------------------
@@ -442,9 +449,7 @@ def _numbers(book: OpenBook, ids: Sequence[int]) -> str:
 def _from_named(
     named: _Named, credit: BankCredit, book: OpenBook, payer_customers: set[int]
 ) -> list[Candidate]:
-    items = [
-        book.items[i] for i in named.items if book.items[i].currency == credit.currency
-    ]
+    items = [book.items[i] for i in named.items if book.items[i].currency == credit.currency]
     if not items:
         return []
     open_items = [i for i in items if i.open_amount > 0]
@@ -485,7 +490,9 @@ def _from_named(
     elif credit.amount < total:
         # A number read in free text might be a stray one: without the amount to confirm it,
         # only the payer's record makes a partial payment automatic.
-        confidence -= (0 if named.evidence == STRUCTURED else 4) + (0 if len(open_items) == 1 else 2)
+        confidence -= (0 if named.evidence == STRUCTURED else 4) + (
+            0 if len(open_items) == 1 else 2
+        )
         fit = "a partial payment"
     else:
         confidence -= (0 if named.evidence == STRUCTURED else 4) + (0 if open_items else 15)
@@ -547,9 +554,7 @@ def _items_of(candidate: Candidate) -> set[int]:
 
 def _rival(best: Candidate, other: Candidate) -> bool:
     """Another reading that pays something the best does not (not merely less of the same)."""
-    return not (
-        _items_of(other) <= _items_of(best) and set(other.customers) <= set(best.customers)
-    )
+    return not (_items_of(other) <= _items_of(best) and set(other.customers) <= set(best.customers))
 
 
 def _automatic(ranked: Sequence[Candidate], threshold: int) -> bool:
@@ -574,7 +579,9 @@ def match(credit: BankCredit, book: OpenBook, threshold: int = DEFAULT_THRESHOLD
     linked, referenced = _our_references(credit, book)
     payer_customers = (by_iban if len(by_iban) == 1 else set()) | referenced
     candidates: list[Candidate] = []
-    readings = [r for r in (_structured(credit, book), linked, _text_numbers(credit, book)) if r.items]
+    readings = [
+        r for r in (_structured(credit, book), linked, _text_numbers(credit, book)) if r.items
+    ]
     if len(readings) > 1:
         # Everything named together (a credit naming one invoice by reference, another in its
         # text), as the strongest kind among them; each kind alone is a lesser reading.

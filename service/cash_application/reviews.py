@@ -31,9 +31,7 @@ def decide(session: Session, application_id: int, number: int) -> tuple[str, set
     if app.status != IN_REVIEW:
         return f"already {app.status}", set(), set()
     try:
-        customers, receivables = applying.apply_candidate(
-            session, app, number, reassess_now=False
-        )
+        customers, receivables = applying.apply_candidate(session, app, number, reassess_now=False)
     except applying.NotApplicable as exc:
         count = len(app.candidates or [])
         app.reason = (

@@ -625,7 +625,6 @@ class Handlers:
         self._changed(session, [customer.id])
         return "processed"
 
-
     # -- Bank_Credit_Review__c ----------------------------------------------------------
 
     def bank_credit_review(self, session: Session, event: StreamEvent) -> str:

@@ -50,6 +50,7 @@ from service.models import (
 )
 from service.paylinks import PayLinks
 from service.pending_actions import attach_pending_actions
+from service.salesforce import reviews
 from service.salesforce.claim_heartbeat import ClaimHeartbeat
 from service.salesforce.client import SalesforceClient
 from service.salesforce.errors import (
@@ -70,7 +71,6 @@ from service.salesforce.fields import (
     diff,
     fields_hash,
 )
-from service.salesforce import reviews
 from service.salesforce.http import json_default
 from service.salesforce.keys import receivable_item_id
 
@@ -916,7 +916,6 @@ class Pusher:
                             report,
                             None,
                         )
-
 
     # -- Bank_Credit_Review__c (bank credits waiting for a person) ------------------------
 

@@ -191,7 +191,9 @@ def test_a_payer_learned_from_one_payment_identifies_the_next(factory):
 def test_an_unknown_credit_waits_for_review_and_is_queued_for_salesforce(factory):
     seed(factory)
     report = _apply(
-        factory, credit("77.00", "thanks"), credit("200.00", "Beta AG payment", payer_name="Beta AG")
+        factory,
+        credit("77.00", "thanks"),
+        credit("200.00", "Beta AG payment", payer_name="Beta AG"),
     )
     assert (report.unmatched, report.review, report.applied) == (1, 1, 0)
     with factory() as s:
@@ -210,7 +212,7 @@ def test_a_person_applies_a_candidate_and_the_customer_is_reassessed(factory):
     _apply(factory, credit("200.00", "Beta AG payment", payer_name="Beta AG"))
     with transaction(factory) as s:
         app = s.scalars(select(CashApplication)).one()
-        customers, items = applying.apply_candidate(s, app, 1, as_of=TODAY)
+        customers, _items = applying.apply_candidate(s, app, 1, as_of=TODAY)
     assert customers == {ids["C-200"]}
     with factory() as s:
         app = s.scalars(select(CashApplication)).one()

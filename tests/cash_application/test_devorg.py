@@ -38,7 +38,10 @@ def held(db, devorg, sync_settings):
     account = create_accounts(client, ["B1"])["B1"]
     with transaction(factory) as s:
         customer = Customer(
-            number="B1", source="erp-main", name="B1 GmbH", currency="EUR",
+            number="B1",
+            source="erp-main",
+            name="B1 GmbH",
+            currency="EUR",
             salesforce_account_id=account,
         )
         s.add(customer)
@@ -84,17 +87,24 @@ def _lifted(client, account):
 
 def test_a_credit_naming_two_invoices_lifts_the_hold_and_nothing_counts_twice(db, held):
     engine, factory = db
-    client, account, customer_id = held
+    client, account, _customer_id = held
 
     started = time.monotonic()
-    report = _apply(factory, _credit("1000.00", "Rechnung INV-2026-0101 / inv 2026 102", transaction_id=501))
+    report = _apply(
+        factory, _credit("1000.00", "Rechnung INV-2026-0101 / inv 2026 102", transaction_id=501)
+    )
     assert report.applied == 1
     lifted = wait_for(lambda: _lifted(client, account), timeout=2)
     assert time.monotonic() - started < 2
     assert Decimal(str(lifted["In_Flight_Amount__c"])) == Decimal("1000")
 
     # The same transaction again (the camt.053 the next day): nothing changes.
-    assert _apply(factory, _credit("1000.00", "INV-2026-0101 INV-2026-0102", transaction_id=501)).duplicate == 1
+    assert (
+        _apply(
+            factory, _credit("1000.00", "INV-2026-0101 INV-2026-0102", transaction_id=501)
+        ).duplicate
+        == 1
+    )
     with factory() as s:
         assert len(s.scalars(select(Payment).where(Payment.source == "bank")).all()) == 1
 
@@ -156,13 +166,18 @@ def test_a_credit_naming_two_invoices_lifts_the_hold_and_nothing_counts_twice(db
     answer = app.test_client().post(
         "/api/v1/feeds/erp",
         data=body,
-        headers={"X-Signature": sign(FEED_SECRET, body, int(time.time())), "Content-Type": "application/json"},
+        headers={
+            "X-Signature": sign(FEED_SECRET, body, int(time.time())),
+            "Content-Type": "application/json",
+        },
     )
     assert answer.status_code == 200, answer.get_data(as_text=True)
     posted = wait_for(
-        lambda: (a := read_account(client, account, *FIELDS))
-        and Decimal(str(a["In_Flight_Amount__c"] or 0)) == 0
-        and a,
+        lambda: (
+            (a := read_account(client, account, *FIELDS))
+            and Decimal(str(a["In_Flight_Amount__c"] or 0)) == 0
+            and a
+        ),
         timeout=10,
     )
     assert Decimal(str(posted["Balance_Outstanding__c"])) == balance
@@ -186,15 +201,17 @@ def test_a_credit_left_for_review_is_applied_when_a_person_picks_a_candidate(db,
     assert read_account(client, account, *FIELDS)["Credit_Status__c"] == "HOLD"
 
     started = time.monotonic()
-    client.rest("PATCH", f"sobjects/Bank_Credit_Review__c/{record['Id']}", {"Apply_Candidate__c": "1"})
+    client.rest(
+        "PATCH", f"sobjects/Bank_Credit_Review__c/{record['Id']}", {"Apply_Candidate__c": "1"}
+    )
     wait_for(lambda: _lifted(client, account), timeout=5)
     assert time.monotonic() - started < 5
     done = wait_for(
-        lambda: (r := client.rest("GET", f"sobjects/Bank_Credit_Review__c/{record['Id']}"))[
-            "Status__c"
-        ]
-        == "Applied"
-        and r,
+        lambda: (
+            (r := client.rest("GET", f"sobjects/Bank_Credit_Review__c/{record['Id']}"))["Status__c"]
+            == "Applied"
+            and r
+        ),
         timeout=5,
     )
     assert "chosen in Salesforce" in done["Outcome__c"]

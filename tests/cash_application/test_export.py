@@ -119,7 +119,10 @@ def test_hostile_parameters_are_a_400_naming_the_parameter(client, auth, applied
 
 def test_without_a_token_nothing_is_served(client, applied):
     assert client.get(PATH).status_code == 401
-    assert client.get(PATH, headers={"Authorization": "Bearer wrong-token-0123456789"}).status_code == 401
+    assert (
+        client.get(PATH, headers={"Authorization": "Bearer wrong-token-0123456789"}).status_code
+        == 401
+    )
 
 
 def test_the_endpoint_is_in_the_openapi_document(client, auth):

@@ -65,7 +65,11 @@ def test_a_pay_link_reference_names_its_invoices():
     book = _book()
     book.pay_links["0123456789abcdef"] = (20, (3,))
     found = matching.match(credit("250.00", "PL-0123456789ABCDEF"), book)
-    assert found.automatic and found.best.evidence == "pay_link" and _alloc(found.best) == {3: D("250.00")}
+    assert (
+        found.automatic
+        and found.best.evidence == "pay_link"
+        and _alloc(found.best) == {3: D("250.00")}
+    )
 
 
 def test_a_different_number_is_never_matched():
@@ -87,8 +91,12 @@ def test_a_known_iban_and_a_set_of_invoices_adding_up():
 
 
 def test_an_iban_shared_by_two_customers_is_no_answer():
-    book = _book(payers=[("iban", "DE89370400440532013000", 10), ("iban", "DE89370400440532013000", 20)])
-    found = matching.match(credit("250.00", "", payer_iban="DE89370400440532013000", payer_name=None), book)
+    book = _book(
+        payers=[("iban", "DE89370400440532013000", 10), ("iban", "DE89370400440532013000", 20)]
+    )
+    found = matching.match(
+        credit("250.00", "", payer_iban="DE89370400440532013000", payer_name=None), book
+    )
     assert not found.automatic
 
 
@@ -120,7 +128,9 @@ def test_another_currency_is_never_paid():
 def test_the_subset_search_is_bounded_and_says_when_the_amount_is_ambiguous():
     items = [OpenItem(i, 1, f"N{i}", "EUR", D("10.00"), date(2026, 1, i)) for i in range(1, 8)]
     assert len(subsets_adding_up(items, D("20.00"))) == 2  # many pairs: no answer
-    many = [OpenItem(i, 1, f"N{i}", "EUR", D(i) + D("0.01"), date(2026, 1, 1)) for i in range(1, 400)]
+    many = [
+        OpenItem(i, 1, f"N{i}", "EUR", D(i) + D("0.01"), date(2026, 1, 1)) for i in range(1, 400)
+    ]
     assert subsets_adding_up(many, D("123456.78")) == []  # stops within its budget
 
 
@@ -131,9 +141,7 @@ def test_candidates_carry_confidence_and_reason_best_first():
     assert set(found.best.customers) == {20, 30}
 
 
-@settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.integers(0, 2**32 - 1),
     customers=st.integers(2, 60),

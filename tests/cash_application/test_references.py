@@ -60,7 +60,9 @@ def test_separators_prefixes_and_leading_zeros_do_not_matter(written):
     assert refs.digit_key(written) == refs.digit_key("INV-2024-00042") == "2024.42"
 
 
-@pytest.mark.parametrize("written", ["INV-2024-00043", "2024-420", "2025-42", "2024-4-2", "20-2442"])
+@pytest.mark.parametrize(
+    "written", ["INV-2024-00043", "2024-420", "2025-42", "2024-4-2", "20-2442"]
+)
 def test_another_digit_is_another_number(written):
     assert refs.digit_key(written) != refs.digit_key("INV-2024-00042")
 

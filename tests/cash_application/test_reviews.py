@@ -80,7 +80,7 @@ def test_choosing_a_candidate_applies_it_once(waiting):
 
 
 def test_echoes_of_our_own_pushes_are_ignored(waiting, db):
-    sub, factory, app_id, reassessed, _ = waiting
+    sub, _factory, app_id, reassessed, _ = waiting
     before = snapshot(db[0])
     echo = event(Status__c="Needs Review", Outcome__c="x", Cash_Application_Id__c=f"ca-{app_id}")
     assert sub._process_once(echo) == "ignored"
@@ -94,9 +94,10 @@ def test_echoes_of_our_own_pushes_are_ignored(waiting, db):
 
 def test_a_number_that_names_no_candidate_is_said_in_the_outcome(waiting):
     sub, factory, app_id, _, _ = waiting
-    assert sub._process_once(
-        event(Cash_Application_Id__c=f"ca-{app_id}", Apply_Candidate__c="5")
-    ) == "ignored"
+    assert (
+        sub._process_once(event(Cash_Application_Id__c=f"ca-{app_id}", Apply_Candidate__c="5"))
+        == "ignored"
+    )
     with factory() as s:
         app = s.get(CashApplication, app_id)
         assert app.status == "review" and "Candidate 5 does not exist" in app.reason
@@ -134,4 +135,6 @@ def test_a_process_that_does_not_apply_reviews_rejects_the_choice(db):
     handlers = Handlers(lambda session, ids: None, lambda obj, rid: None)
     settings = SyncSettings()
     sub = Subscriber(engine, factory, SalesforceClient(settings), settings, handlers)
-    assert sub._process_once(event(Cash_Application_Id__c="ca-1", Apply_Candidate__c="1")) == "failed"
+    assert (
+        sub._process_once(event(Cash_Application_Id__c="ca-1", Apply_Candidate__c="1")) == "failed"
+    )

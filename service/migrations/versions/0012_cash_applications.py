@@ -47,9 +47,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("transaction_id"),
     )
-    op.create_index(
-        "ix_cash_applications_salesforce_id", "cash_applications", ["salesforce_id"]
-    )
+    op.create_index("ix_cash_applications_salesforce_id", "cash_applications", ["salesforce_id"])
     op.create_index("ix_cash_applications_updated_at", "cash_applications", ["updated_at"])
     op.create_table(
         "cash_application_payments",
