@@ -34,7 +34,7 @@ from service.bank.credit import BankCredit
 from service.cash_application import matching
 from service.cash_application.matching import Allocation, Candidate, OpenBook, OpenItem
 from service.credit import Policy
-from service.credit.money import cents
+from service.credit.money import MAX_AMOUNT, cents
 from service.db import utcnow
 from service.models import (
     APPLIED,
@@ -248,20 +248,26 @@ def _pay(session: Session, app: CashApplication, candidate: Candidate) -> tuple[
     return set(customers), touched
 
 
+def _text(value: str | None, size: int) -> str | None:
+    """As stored: no NUL characters (PostgreSQL's text cannot hold them), at most ``size``."""
+    text = (value or "").replace("\x00", "")[:size]
+    return text or None
+
+
 def _record(session: Session, credit: BankCredit, match: matching.Match) -> CashApplication:
     best = match.best
     app = CashApplication(
         transaction_id=credit.transaction_id,
-        account=credit.account[:80],
-        bank_reference=(credit.bank_reference or None) and credit.bank_reference[:255],
-        end_to_end_id=(credit.end_to_end_id or None) and credit.end_to_end_id[:255],
+        account=_text(credit.account, 80) or "",
+        bank_reference=_text(credit.bank_reference, 255),
+        end_to_end_id=_text(credit.end_to_end_id, 255),
         amount=credit.amount,
         currency=credit.currency.upper(),
         booking_date=credit.booking_date,
-        payer_name=(credit.payer_name or None) and credit.payer_name[:255],
-        payer_iban=(credit.payer_iban or None) and credit.payer_iban[:64],
-        remittance=credit.remittance or "",
-        references=list(credit.references),
+        payer_name=_text(credit.payer_name, 255),
+        payer_iban=_text(credit.payer_iban, 64),
+        remittance=_text(credit.remittance, 100_000) or "",
+        references=[r for r in (_text(r, 255) for r in credit.references) if r],
         status=APPLIED if match.automatic else (IN_REVIEW if best else UNMATCHED_CREDIT),
         evidence=best.evidence if best else None,
         confidence=best.confidence if best else None,
@@ -317,6 +323,25 @@ def _describe(session: Session, candidates: Sequence[Candidate]) -> list[dict[st
     ]
 
 
+class BadCredit(ValueError):
+    """A credit that cannot be applied as given; nothing of its batch is written."""
+
+
+def check(credit: BankCredit) -> None:
+    """Refuse, with the transaction named, what no bank credit can be."""
+    where = f"bank transaction {credit.transaction_id}"
+    if credit.transaction_id is None:
+        raise BadCredit("a credit is applied only once it is stored (transaction_id)")
+    amount = credit.amount
+    if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
+        raise BadCredit(f"{where}: the amount must be a positive decimal, not {amount!r}")
+    if amount > MAX_AMOUNT or amount.as_tuple().exponent < -4:
+        raise BadCredit(f"{where}: the amount {amount} is too large or too precise")
+    currency = credit.currency or ""
+    if not (len(currency) == 3 and currency.isascii() and currency.isalpha()):
+        raise BadCredit(f"{where}: the currency must be an ISO 4217 code, not {currency!r}")
+
+
 def apply_credits(
     session: Session,
     credits: Sequence[BankCredit],
@@ -328,10 +353,13 @@ def apply_credits(
 ) -> ApplyReport:
     """Match and apply these credits in the caller's transaction; returns what happened.
 
-    Each credit needs its stored ``transaction_id``. A transaction applied before is counted as
-    ``duplicate`` and left alone. The customers paid are re-assessed once at the end and their
+    Each credit needs its stored ``transaction_id``, a positive amount and an ISO currency
+    (``BadCredit`` otherwise, before anything is written). A transaction applied before is
+    counted as ``duplicate`` and left alone. The customers paid are re-assessed once at the end and their
     Accounts (and the invoices' Receivable__c) queued for Salesforce.
     """
+    for credit in credits:
+        check(credit)
     report = ApplyReport()
     fresh: list[BankCredit] = []
     seen: set[int] = set()
@@ -345,8 +373,6 @@ def apply_credits(
         )
     )
     for credit in credits:
-        if credit.transaction_id is None:
-            raise ValueError("a credit is applied only once it is stored (transaction_id)")
         if credit.transaction_id in known or credit.transaction_id in seen:
             report.count(credit.transaction_id, "duplicate")
             continue

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from service import payment_matching
@@ -242,3 +243,39 @@ def test_a_pay_link_reference_pays_the_invoices_of_the_link(factory):
     [payment] = payments(factory)
     assert payment.customer_id == ids["C-200"]
     assert open_in_flight(factory, "2026-00077") == Decimal("0.00")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"transaction_id": None}, "stored"),
+        ({"amount": Decimal("-5.00")}, "positive"),
+        ({"amount": Decimal("0")}, "positive"),
+        ({"amount": Decimal("NaN")}, "positive"),
+        ({"amount": Decimal("Infinity")}, "positive"),
+        ({"amount": Decimal("1e20")}, "too large"),
+        ({"amount": Decimal("1.00001")}, "too precise"),
+        ({"amount": 5.0}, "positive"),
+        ({"currency": "EU"}, "ISO 4217"),
+        ({"currency": "€€€"}, "ISO 4217"),
+    ],
+)
+def test_a_credit_no_bank_could_send_is_refused_and_nothing_of_its_batch_written(
+    db, factory, change, message
+):
+    from dataclasses import replace
+
+    seed(factory)
+    before = snapshot(db[0])
+    good = credit("400.00", "INV-1001")
+    bad = replace(credit("1.00", "x"), **change)
+    with pytest.raises(applying.BadCredit, match=message), transaction(factory) as s:
+        applying.apply_credits(s, [good, bad], as_of=TODAY)
+    assert snapshot(db[0]) == before
+
+
+def test_remittance_text_of_any_size_and_shape_is_read_without_harm(factory):
+    seed(factory)
+    noise = "INV-1001 " + "\u202e\x00€ RF00 " * 5000 + "2026/77 " + "9" * 10000
+    report = _apply(factory, credit("650.00", noise, payer_name="\x00" * 300))
+    assert report.applied + report.review + report.unmatched == 1
