@@ -577,7 +577,11 @@ def match(credit: BankCredit, book: OpenBook, threshold: int = DEFAULT_THRESHOLD
         return Match(credit, (), False)
     by_iban, by_name = _payers(credit, book)
     linked, referenced = _our_references(credit, book)
+    # Who the payer is known to be: its IBAN or our reference, else its name if only one
+    # customer has it. A number read in the text for that customer is corroborated.
     payer_customers = (by_iban if len(by_iban) == 1 else set()) | referenced
+    if not payer_customers and len(by_name) == 1:
+        payer_customers = set(by_name)
     candidates: list[Candidate] = []
     readings = [
         r for r in (_structured(credit, book), linked, _text_numbers(credit, book)) if r.items
