@@ -447,8 +447,15 @@ def _numbers(book: OpenBook, ids: Sequence[int]) -> str:
 
 
 def _from_named(
-    named: _Named, credit: BankCredit, book: OpenBook, payer_customers: set[int]
+    named: _Named,
+    credit: BankCredit,
+    book: OpenBook,
+    payer_customers: set[int],
+    named_payer: set[int] = frozenset(),
 ) -> list[Candidate]:
+    """The reading of the items ``named``; ``payer_customers`` are who the payer is known to be
+    (IBAN, our reference: they corroborate or contradict), ``named_payer`` who its name says
+    (only corroborates: names are shared and mistyped)."""
     items = [book.items[i] for i in named.items if book.items[i].currency == credit.currency]
     if not items:
         return []
@@ -507,7 +514,7 @@ def _from_named(
         if others:
             confidence -= 15
             fit += f"; but {_numbers(book, [i.id for i in others])} is for exactly the amount"
-    if payer_customers & set(customers):
+    if (payer_customers | named_payer) & set(customers):
         confidence += 4
         fit += "; the payer is known for this customer"
     elif contradicted:
@@ -580,8 +587,7 @@ def match(credit: BankCredit, book: OpenBook, threshold: int = DEFAULT_THRESHOLD
     # Who the payer is known to be: its IBAN or our reference, else its name if only one
     # customer has it. A number read in the text for that customer is corroborated.
     payer_customers = (by_iban if len(by_iban) == 1 else set()) | referenced
-    if not payer_customers and len(by_name) == 1:
-        payer_customers = set(by_name)
+    named_payer = set(by_name) if not payer_customers and len(by_name) == 1 else set()
     candidates: list[Candidate] = []
     readings = [
         r for r in (_structured(credit, book), linked, _text_numbers(credit, book)) if r.items
@@ -595,7 +601,7 @@ def match(credit: BankCredit, book: OpenBook, threshold: int = DEFAULT_THRESHOLD
                 union.add([i], word)
         readings.insert(0, union)
     for named in readings:
-        candidates += _from_named(named, credit, book, payer_customers)
+        candidates += _from_named(named, credit, book, payer_customers, named_payer)
     named_customers = {c for cand in candidates for c in cand.customers}
     customer_evidence = [
         (cid, REMINDER, 85, "our reminder reference names this customer")

@@ -163,3 +163,13 @@ def test_an_automatic_match_is_never_to_a_wrong_invoice(
             index.take(found.best)
             for cid in found.best.customers:
                 index.learn(cid, bank_credit.payer_iban, bank_credit.payer_name)
+
+
+def test_a_payers_name_corroborates_a_number_but_never_contradicts_one():
+    book = _book(payers=[("name", "Someone Else", 10)])
+    # The name is known only for C-100: a partial payment of its invoice by text is applied.
+    found = matching.match(credit("100.00", "INV-1001", payer_name="SOMEONE ELSE"), book)
+    assert found.automatic and _alloc(found.best) == {1: D("100.00")}
+    # The same name paying another customer's invoices in full: still applied (a name is shared).
+    other = matching.match(credit("250.00", "2026/77", payer_name="Someone Else"), book)
+    assert other.automatic and _alloc(other.best) == {3: D("250.00")}
