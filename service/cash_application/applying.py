@@ -207,10 +207,42 @@ def _learn(session: Session, app: CashApplication, customer_ids: Iterable[int]) 
                 row.last_seen_at = utcnow()
 
 
+def _still_open(session: Session, candidate: Candidate) -> Candidate:
+    """The candidate with each allocation cut to what is open now, the rest unapplied on its
+    customer. Read with the customers locked: a credit applied by another transaction since the
+    book was read (two imports at once) is seen, and no invoice is paid twice."""
+    ids = [a.item_id for a in candidate.allocations]
+    if not ids:
+        return candidate
+    flying = in_flight_by_item(session, ids)
+    opens = {
+        rid: amount - flying.get(rid, ZERO)
+        for rid, amount in session.execute(
+            select(Receivable.id, Receivable.open_amount).where(Receivable.id.in_(ids))
+        )
+    }
+    kept: list[Allocation] = []
+    extra: dict[int, Decimal] = {}
+    for a in candidate.allocations:
+        take = max(ZERO, min(a.amount, opens.get(a.item_id, ZERO)))
+        opens[a.item_id] = opens.get(a.item_id, ZERO) - take
+        if take > 0:
+            kept.append(Allocation(a.item_id, a.customer_id, take))
+        if take < a.amount:
+            extra[a.customer_id] = extra.get(a.customer_id, ZERO) + a.amount - take
+    if not extra:
+        return candidate
+    unapplied = dict(candidate.unapplied)
+    for cid, amount in extra.items():
+        unapplied[cid] = unapplied.get(cid, ZERO) + amount
+    return replace(candidate, allocations=tuple(kept), unapplied=tuple(unapplied.items()))
+
+
 def _pay(session: Session, app: CashApplication, candidate: Candidate) -> tuple[set[int], set[int]]:
     """One provisional payment per customer of the candidate; (customers, receivables) moved."""
     customers = list(candidate.customers)
     payment_matching.lock_customers(session, customers)
+    candidate = _still_open(session, candidate)
     numbers = dict(
         session.execute(
             select(Customer.id, Customer.number).where(Customer.id.in_(customers))

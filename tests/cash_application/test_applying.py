@@ -279,3 +279,19 @@ def test_remittance_text_of_any_size_and_shape_is_read_without_harm(factory):
     noise = "INV-1001 " + "\u202e\x00€ RF00 " * 5000 + "2026/77 " + "9" * 10000
     report = _apply(factory, credit("650.00", noise, payer_name="\x00" * 300))
     assert report.applied + report.review + report.unmatched == 1
+
+
+def test_a_book_read_before_another_credit_was_applied_never_pays_an_invoice_twice(factory):
+    """Two imports at once: the second read the open book before the first committed."""
+    seed(factory)
+    with factory() as s:
+        stale = applying.load_book(s, {"EUR"})
+    _apply(factory, credit("400.00", "INV-1001", transaction_id=1))
+    with transaction(factory) as s:
+        report = applying.apply_credits(
+            s, [credit("400.00", "INV-1001", transaction_id=2)], as_of=TODAY, book=stale
+        )
+    assert report.applied == 1
+    assert open_in_flight(factory, "INV-1001") == Decimal("0.00")
+    second = payments(factory)[1]
+    assert second.amount == Decimal("400.00") and second.allocations == []  # unapplied cash
