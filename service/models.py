@@ -409,6 +409,7 @@ class CashApplicationPayment(Base):
     payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), unique=True)
 
     application: Mapped[CashApplication] = relationship(back_populates="payments")
+    payment: Mapped[Payment] = relationship()
 
 
 class KnownPayer(Base):

@@ -38,6 +38,7 @@ from service.credit.money import MAX_AMOUNT, cents
 from service.db import utcnow
 from service.models import (
     APPLIED,
+    CONFIRMED,
     IN_REVIEW,
     INVOICE,
     PROVISIONAL,
@@ -182,101 +183,170 @@ def _received_at(day: date) -> datetime:
     return datetime.combine(day, time(12), UTC)
 
 
-def _learn(session: Session, app: CashApplication, customer_ids: Iterable[int]) -> None:
-    seen = [
-        (kind, value)
+def _chunks(values: Sequence, size: int = 500) -> Iterable[Sequence]:
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
+def _learn(session: Session, plans: Sequence[tuple[CashApplication, Candidate]]) -> None:
+    """Remember each applied credit's payer IBAN and name for the customers it paid."""
+    seen: dict[tuple[str, str, int], int] = {}
+    for app, candidate in plans:
         for kind, value in (
             ("iban", matching.normal_iban(app.payer_iban)),
             ("name", matching.normal_name(app.payer_name)),
-        )
-        if value
-    ]
-    for cid in customer_ids:
-        for kind, value in seen:
-            row = session.scalars(
-                select(KnownPayer).where(
-                    KnownPayer.kind == kind,
-                    KnownPayer.value == value[:255],
-                    KnownPayer.customer_id == cid,
-                )
-            ).first()
-            if row is None:
-                session.add(KnownPayer(kind=kind, value=value[:255], customer_id=cid, seen=1))
-            else:
-                row.seen += 1
-                row.last_seen_at = utcnow()
+        ):
+            if value:
+                for cid in candidate.customers:
+                    key = (kind, value[:255], cid)
+                    seen[key] = seen.get(key, 0) + 1
+    if not seen:
+        return
+    values = sorted({v for _, v, _ in seen})
+    rows: dict[tuple[str, str, int], KnownPayer] = {}
+    for part in _chunks(values):
+        for row in session.scalars(select(KnownPayer).where(KnownPayer.value.in_(part))):
+            rows[(row.kind, row.value, row.customer_id)] = row
+    now = utcnow()
+    for key, count in seen.items():
+        row = rows.get(key)
+        if row is None:
+            kind, value, cid = key
+            session.add(
+                KnownPayer(kind=kind, value=value, customer_id=cid, seen=count, last_seen_at=now)
+            )
+        else:
+            row.seen += count
+            row.last_seen_at = now
 
 
-def _still_open(session: Session, candidate: Candidate) -> Candidate:
-    """The candidate with each allocation cut to what is open now, the rest unapplied on its
-    customer. Read with the customers locked: a credit applied by another transaction since the
-    book was read (two imports at once) is seen, and no invoice is paid twice."""
-    ids = [a.item_id for a in candidate.allocations]
+def _still_open(
+    session: Session, plans: Sequence[tuple[CashApplication, Candidate]]
+) -> list[tuple[CashApplication, Candidate]]:
+    """Each allocation cut to what is open now, the rest unapplied on its customer.
+
+    Read with the customers locked: a credit applied by another transaction since the book was
+    read (two imports at once) is seen, and no invoice is paid twice.
+    """
+    ids = sorted({a.item_id for _, c in plans for a in c.allocations})
     if not ids:
-        return candidate
-    flying = in_flight_by_item(session, ids)
-    opens = {
-        rid: amount - flying.get(rid, ZERO)
-        for rid, amount in session.execute(
-            select(Receivable.id, Receivable.open_amount).where(Receivable.id.in_(ids))
+        return list(plans)
+    flying: dict[int, Decimal] = {}
+    opens: dict[int, Decimal] = {}
+    for part in _chunks(ids):
+        flying.update(in_flight_by_item(session, part))
+        opens.update(
+            session.execute(
+                select(Receivable.id, Receivable.open_amount).where(Receivable.id.in_(part))
+            ).all()
         )
-    }
-    kept: list[Allocation] = []
-    extra: dict[int, Decimal] = {}
-    for a in candidate.allocations:
-        take = max(ZERO, min(a.amount, opens.get(a.item_id, ZERO)))
-        opens[a.item_id] = opens.get(a.item_id, ZERO) - take
-        if take > 0:
-            kept.append(Allocation(a.item_id, a.customer_id, take))
-        if take < a.amount:
-            extra[a.customer_id] = extra.get(a.customer_id, ZERO) + a.amount - take
-    if not extra:
-        return candidate
-    unapplied = dict(candidate.unapplied)
-    for cid, amount in extra.items():
-        unapplied[cid] = unapplied.get(cid, ZERO) + amount
-    return replace(candidate, allocations=tuple(kept), unapplied=tuple(unapplied.items()))
-
-
-def _pay(session: Session, app: CashApplication, candidate: Candidate) -> tuple[set[int], set[int]]:
-    """One provisional payment per customer of the candidate; (customers, receivables) moved."""
-    customers = list(candidate.customers)
-    payment_matching.lock_customers(session, customers)
-    candidate = _still_open(session, candidate)
-    numbers = dict(
-        session.execute(
-            select(Customer.id, Customer.number).where(Customer.id.in_(customers))
-        ).all()
-    )
-    touched: set[int] = set()
-    for cid in customers:
-        amount = candidate.amount_of(cid)
-        if amount <= 0:
-            continue
-        payment = Payment(
-            source=SOURCE,
-            external_id=f"ca-{app.id}/{numbers[cid]}"[:120],
-            customer_id=cid,
-            amount=amount,
-            currency=app.currency,
-            received_at=_received_at(app.booking_date),
-            status=PROVISIONAL,
-            reference=None,
-        )
-        facts = payment_matching.PaymentFacts(
-            0, cid, amount, app.currency, payment.received_at, None
-        )
-        confirmed = payment_matching.confirmation_of(session, facts)
-        if confirmed is not None:
-            payment.status, payment.superseded_by_id = SUPERSEDED, confirmed
+    left = {rid: amount - flying.get(rid, ZERO) for rid, amount in opens.items()}
+    out = []
+    for app, candidate in plans:
+        kept: list[Allocation] = []
+        extra: dict[int, Decimal] = {}
         for a in candidate.allocations:
-            if a.customer_id == cid:
-                payment.allocations.append(AllocationRow(receivable_id=a.item_id, amount=a.amount))
-                touched.add(a.item_id)
-        session.add(payment)
-        session.flush()
-        app.payments.append(CashApplicationPayment(customer_id=cid, payment_id=payment.id))
-    _learn(session, app, customers)
+            take = max(ZERO, min(a.amount, left.get(a.item_id, ZERO)))
+            left[a.item_id] = left.get(a.item_id, ZERO) - take
+            if take > 0:
+                kept.append(Allocation(a.item_id, a.customer_id, take))
+            if take < a.amount:
+                extra[a.customer_id] = extra.get(a.customer_id, ZERO) + a.amount - take
+        if extra:
+            unapplied = dict(candidate.unapplied)
+            for cid, amount in extra.items():
+                unapplied[cid] = unapplied.get(cid, ZERO) + amount
+            candidate = replace(
+                candidate, allocations=tuple(kept), unapplied=tuple(unapplied.items())
+            )
+        out.append((app, candidate))
+    return out
+
+
+def _postings(
+    session: Session, customers: Sequence[int], payments: Sequence[Payment]
+) -> dict[int, list[payment_matching.PaymentFacts]]:
+    """The ERP payments not yet superseding anything that could be these payments' postings
+    (``payment_matching.confirmation_of``, for a whole batch in one read per chunk)."""
+    if not payments:
+        return {}
+    low = min(p.received_at for p in payments) - payment_matching.MATCH_WINDOW
+    high = max(p.received_at for p in payments) + payment_matching.MATCH_WINDOW
+    claimed = select(Payment.superseded_by_id).where(Payment.superseded_by_id.is_not(None))
+    found: dict[int, list[payment_matching.PaymentFacts]] = {}
+    for part in _chunks(list(customers)):
+        for row in session.scalars(
+            select(Payment).where(
+                Payment.customer_id.in_(part),
+                Payment.status == CONFIRMED,
+                Payment.id.not_in(claimed),
+                Payment.received_at.between(low, high),
+            )
+        ):
+            found.setdefault(row.customer_id, []).append(
+                payment_matching.PaymentFacts(
+                    row.id,
+                    row.customer_id,
+                    row.amount,
+                    row.currency,
+                    row.received_at,
+                    row.reference,
+                )
+            )
+    return found
+
+
+def _write(
+    session: Session, plans: Sequence[tuple[CashApplication, Candidate]]
+) -> tuple[set[int], set[int]]:
+    """One provisional payment per customer of each applied candidate, in one flush; returns
+    (customers, receivables) moved. The applications must have their ids."""
+    customers = sorted({cid for _, c in plans for cid in c.customers})
+    payment_matching.lock_customers(session, customers)
+    plans = _still_open(session, plans)
+    numbers: dict[int, str] = {}
+    for part in _chunks(customers):
+        numbers.update(
+            session.execute(select(Customer.id, Customer.number).where(Customer.id.in_(part))).all()
+        )
+    made: list[Payment] = []
+    touched: set[int] = set()
+    for app, candidate in plans:
+        for cid in candidate.customers:
+            amount = candidate.amount_of(cid)
+            if amount <= 0:
+                continue
+            payment = Payment(
+                source=SOURCE,
+                external_id=f"ca-{app.id}/{numbers[cid]}"[:120],
+                customer_id=cid,
+                amount=amount,
+                currency=app.currency,
+                received_at=_received_at(app.booking_date),
+                status=PROVISIONAL,
+                reference=None,
+            )
+            for a in candidate.allocations:
+                if a.customer_id == cid:
+                    payment.allocations.append(
+                        AllocationRow(receivable_id=a.item_id, amount=a.amount)
+                    )
+                    touched.add(a.item_id)
+            app.payments.append(CashApplicationPayment(customer_id=cid, payment=payment))
+            made.append(payment)
+    # The ERP may have posted some already: then they are recorded but never counted.
+    postings = _postings(session, customers, made)
+    for payment in made:
+        facts = payment_matching.PaymentFacts(
+            0, payment.customer_id, payment.amount, payment.currency, payment.received_at, None
+        )
+        match = payment_matching.best_match(facts, postings.get(payment.customer_id, ()))
+        if match is not None:
+            postings[payment.customer_id].remove(match)
+            payment.status, payment.superseded_by_id = SUPERSEDED, match.id
+    session.add_all(made)
+    _learn(session, plans)
+    session.flush()
     return set(customers), touched
 
 
@@ -286,9 +356,9 @@ def _text(value: str | None, size: int) -> str | None:
     return text or None
 
 
-def _record(session: Session, credit: BankCredit, match: matching.Match) -> CashApplication:
+def _record(credit: BankCredit, match: matching.Match, described: list[dict]) -> CashApplication:
     best = match.best
-    app = CashApplication(
+    return CashApplication(
         transaction_id=credit.transaction_id,
         account=_text(credit.account, 80) or "",
         bank_reference=_text(credit.bank_reference, 255),
@@ -304,31 +374,37 @@ def _record(session: Session, credit: BankCredit, match: matching.Match) -> Cash
         evidence=best.evidence if best else None,
         confidence=best.confidence if best else None,
         reason=best.reason if best else "no open item or known payer matches this credit",
-        candidates=[],
+        candidates=described,
         decided_by=AUTOMATIC if match.automatic else None,
     )
-    session.add(app)
-    session.flush()
-    return app
 
 
-def _describe(session: Session, candidates: Sequence[Candidate]) -> list[dict[str, Any]]:
-    """Candidates as stored and shown: customers by number, items by ERP id and number."""
-    item_ids = {a.item_id for c in candidates for a in c.allocations}
-    customer_ids = {cid for c in candidates for cid in c.customers}
-    items = {
-        rid: (ext, number)
+def _names(
+    session: Session, matches: Sequence[matching.Match]
+) -> tuple[dict[int, tuple[str, str]], dict[int, str]]:
+    """ERP id and number of every item, and number of every customer, the candidates name."""
+    item_ids = sorted({a.item_id for m in matches for c in m.candidates for a in c.allocations})
+    customer_ids = sorted({cid for m in matches for c in m.candidates for cid in c.customers})
+    items: dict[int, tuple[str, str]] = {}
+    for part in _chunks(item_ids):
         for rid, ext, number in session.execute(
             select(Receivable.id, Receivable.external_id, Receivable.number).where(
-                Receivable.id.in_(sorted(item_ids))
+                Receivable.id.in_(part)
             )
+        ):
+            items[rid] = (ext, number)
+    numbers: dict[int, str] = {}
+    for part in _chunks(customer_ids):
+        numbers.update(
+            session.execute(select(Customer.id, Customer.number).where(Customer.id.in_(part))).all()
         )
-    }
-    numbers = dict(
-        session.execute(
-            select(Customer.id, Customer.number).where(Customer.id.in_(sorted(customer_ids)))
-        ).all()
-    )
+    return items, numbers
+
+
+def _describe(
+    candidates: Sequence[Candidate], items: dict[int, tuple[str, str]], numbers: dict[int, str]
+) -> list[dict[str, Any]]:
+    """Candidates as stored and shown: customers by number, items by ERP id and number."""
     return [
         {
             "number": n,
@@ -414,26 +490,29 @@ def apply_credits(
         return report
     if book is None:
         book = load_book(session, {c.currency.upper() for c in fresh}, fresh)
-    receivables: set[int] = set()
+    # Matched in memory first, each applied one booked off the book for the next credit.
+    matches = []
     for credit in fresh:
-        credit_in_currency = replace(credit, currency=credit.currency.upper())
-        found = matching.match(credit_in_currency, book, threshold)
-        app = _record(session, credit_in_currency, found)
-        app.candidates = _describe(session, found.candidates)
+        found = matching.match(replace(credit, currency=credit.currency.upper()), book, threshold)
         if found.automatic and found.best is not None:
-            customers, items = _pay(session, app, found.best)
             book.take(found.best)
-            for cid in customers:
+            for cid in found.best.customers:
                 book.learn(cid, credit.payer_iban, credit.payer_name)
-            report.customers |= customers
-            receivables |= items
-            report.count(credit.transaction_id, "applied")
+        matches.append(found)
+    items, numbers = _names(session, matches)
+    apps = [_record(m.credit, m, _describe(m.candidates, items, numbers)) for m in matches]
+    session.add_all(apps)
+    session.flush()
+    plans = []
+    for app, found in zip(apps, matches, strict=True):
+        if found.automatic and found.best is not None:
+            plans.append((app, found.best))
+            report.count(app.transaction_id, "applied")
         else:
             outbox.enqueue(session, REVIEW_KIND, review_target(app.id))
-            report.count(
-                credit.transaction_id, "review" if app.status == IN_REVIEW else "unmatched"
-            )
-    session.flush()
+            report.count(app.transaction_id, "review" if app.status == IN_REVIEW else "unmatched")
+    customers, receivables = _write(session, plans) if plans else (set(), set())
+    report.customers |= customers
     if report.customers:
         reassess(session, sorted(report.customers), as_of or utcnow().date(), policy)
         outbox.queue_for_salesforce(session, sorted(report.customers), sorted(receivables))
@@ -497,7 +576,7 @@ def apply_candidate(
         tuple(allocations),
         unapplied,
     )
-    customers, items = _pay(session, application, candidate)
+    customers, items = _write(session, [(application, candidate)])
     application.status = APPLIED
     application.decided_by = BY_PERSON
     application.evidence, application.confidence = candidate.evidence, candidate.confidence
