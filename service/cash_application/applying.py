@@ -310,6 +310,7 @@ def _write(
             session.execute(select(Customer.id, Customer.number).where(Customer.id.in_(part))).all()
         )
     made: list[Payment] = []
+    links: list[CashApplicationPayment] = []
     touched: set[int] = set()
     for app, candidate in plans:
         for cid in candidate.customers:
@@ -332,7 +333,11 @@ def _write(
                         AllocationRow(receivable_id=a.item_id, amount=a.amount)
                     )
                     touched.add(a.item_id)
-            app.payments.append(CashApplicationPayment(customer_id=cid, payment=payment))
+            # By id, not through ``app.payments``: that would load the collection (a query per
+            # application).
+            links.append(
+                CashApplicationPayment(cash_application_id=app.id, customer_id=cid, payment=payment)
+            )
             made.append(payment)
     # The ERP may have posted some already: then they are recorded but never counted.
     postings = _postings(session, customers, made)
@@ -345,6 +350,7 @@ def _write(
             postings[payment.customer_id].remove(match)
             payment.status, payment.superseded_by_id = SUPERSEDED, match.id
     session.add_all(made)
+    session.add_all(links)
     _learn(session, plans)
     session.flush()
     return set(customers), touched
