@@ -23,6 +23,7 @@ MODULES = [
     "bench.card_payments",
     "bench.pay_page",
     "bench.bank_import",
+    "bench.cash_application",
     "bench.soak",
 ]
 

@@ -26,6 +26,7 @@ COMMANDS = {
     "customer": "service.erasure:customer_command",
     "db": "service.migrations.commands:db_command",
     "events": "service.salesforce.cli:events_command",
+    "export": "service.cash_application.commands:export_command",
     "import": "service.cli:import_with_bank",
     "outbox": "service.salesforce.cli:outbox_command",
     "stream": "service.salesforce.cli:stream_command",

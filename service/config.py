@@ -38,6 +38,7 @@ SIGNATURE_TOLERANCE_SECONDS = 300
 DEFAULT_WORKER_SILENT_SECONDS = 120.0
 DEFAULT_WORKER_HEARTBEAT_SECONDS = 15.0
 DEFAULT_STRIPE_API_BASE = "https://api.stripe.com"
+DEFAULT_CASH_APPLICATION_THRESHOLD = 90
 
 SECRET_FIELDS = frozenset(
     {
@@ -91,6 +92,9 @@ class Config:
     # /readyz fails when no worker has written a heartbeat for this long (service.worker_status).
     worker_silent_seconds: float = DEFAULT_WORKER_SILENT_SECONDS
     testing: bool = False
+    # Cash application: a bank credit matched with at least this confidence (percent) is
+    # applied at once; below it, it waits for review in Salesforce.
+    cash_application_threshold: int = DEFAULT_CASH_APPLICATION_THRESHOLD
 
     def __repr__(self) -> str:
         shown = []
@@ -193,6 +197,11 @@ def load_config(
             "WORKER_SILENT_SECONDS", text("WORKER_SILENT_SECONDS"), DEFAULT_WORKER_SILENT_SECONDS
         ),
         testing=bool(env.get("TESTING")),
+        cash_application_threshold=_percent(
+            "CASH_APPLICATION_AUTO_THRESHOLD",
+            text("CASH_APPLICATION_AUTO_THRESHOLD"),
+            DEFAULT_CASH_APPLICATION_THRESHOLD,
+        ),
     )
 
 
@@ -234,6 +243,7 @@ _EXPECTS = {
     "PAY_LINK_TTL_DAYS": "a whole number of days greater than 0",
     "STRIPE_API_BASE": "an https:// URL (http:// only for a local stand-in), default https://api.stripe.com",
     "STRIPE_WEBHOOK_SECRET": "comma-separated webhook signing secrets (whsec_...), any one of which verifies",
+    "CASH_APPLICATION_AUTO_THRESHOLD": "a whole number from 1 to 100: the confidence (percent) from which a bank credit is applied without review, default 90",
 }
 
 
@@ -395,6 +405,13 @@ def _positive_number(name: str, value: str | None, default: float) -> float:
     return number
 
 
+def _percent(name: str, value: str | None, default: int) -> int:
+    number = _positive_int(name, value, default)
+    if number > 100:
+        raise ConfigError(name, _EXPECTS[name])
+    return number
+
+
 def _choice(name: str, value: str | None, choices: tuple[str, ...], default: str) -> str:
     if value is None:
         return default
@@ -414,6 +431,7 @@ CHANNELS = (
     "/data/CreditControlSync__chn",
     "/event/Credit_Review_Request__e",
     "/event/Payment_Received__e",
+    "/data/Bank_Credit_Review__ChangeEvent",
 )
 AUTH_FLOWS = ("jwt", "password", "client_credentials")
 INBOX_MIN_DAYS = 3  # the CometD replay window is 72 hours

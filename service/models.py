@@ -371,6 +371,8 @@ class WorkerHeartbeat(Base):
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     state: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
 # --- Bank statements (service/bank/) -------------------------------------------------------------
 
 
@@ -409,3 +411,81 @@ class BankTransaction(Base):
     source_format: Mapped[str] = mapped_column(String(40))
     position: Mapped[str] = mapped_column(String(255))
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- Cash application: bank credits matched to open items (service.cash_application) ----------
+
+# A cash application's states: applied (a provisional payment per customer), waiting for a
+# person (review), nothing found (unmatched), taken back by the bank (reversed).
+APPLIED = "applied"
+IN_REVIEW = "review"
+UNMATCHED_CREDIT = "unmatched"
+REVERSED_CREDIT = "reversed"
+
+
+class CashApplication(Base):
+    """One bank credit and what it was applied to: the ERP's ``cash-applications`` export.
+
+    One row per bank transaction (``transaction_id``, the bank side's stored id), so the same
+    credit seen again changes nothing. ``candidates`` keeps every reading the matcher found, with
+    its confidence and reason (JSON, money as decimal strings), for the review in Salesforce.
+    """
+
+    __tablename__ = "cash_applications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    transaction_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    account: Mapped[str] = mapped_column(String(80))
+    bank_reference: Mapped[str | None] = mapped_column(String(255))
+    end_to_end_id: Mapped[str | None] = mapped_column(String(255))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3))
+    booking_date: Mapped[date] = mapped_column(Date)
+    payer_name: Mapped[str | None] = mapped_column(String(255))
+    payer_iban: Mapped[str | None] = mapped_column(String(64))
+    remittance: Mapped[str] = mapped_column(Text, default="")
+    references: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(20))
+    evidence: Mapped[str | None] = mapped_column(String(40))
+    confidence: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(Text)
+    candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Who applied it: ``automatic`` or ``salesforce`` (a person chose a candidate).
+    decided_by: Mapped[str | None] = mapped_column(String(20))
+    salesforce_id: Mapped[str | None] = mapped_column(String(18), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    payments: Mapped[list[CashApplicationPayment]] = relationship(
+        back_populates="application", cascade="all, delete-orphan"
+    )
+
+
+class CashApplicationPayment(Base):
+    """The provisional payment an applied credit made for one customer (one per customer)."""
+
+    __tablename__ = "cash_application_payments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cash_application_id: Mapped[int] = mapped_column(
+        ForeignKey("cash_applications.id", ondelete="CASCADE"), index=True
+    )
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), unique=True)
+
+    application: Mapped[CashApplication] = relationship(back_populates="payments")
+    payment: Mapped[Payment] = relationship()
+
+
+class KnownPayer(Base):
+    """A payer's IBAN or name seen on a credit applied to a customer: evidence for the next one."""
+
+    __tablename__ = "known_payers"
+    __table_args__ = (UniqueConstraint("kind", "value", "customer_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # iban or name
+    value: Mapped[str] = mapped_column(String(255), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    seen: Mapped[int] = mapped_column(Integer, default=1)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -28,6 +28,7 @@ from service.assessments import Reassessor, load_policy_file
 from service.assessments.assessor import Assessor
 from service.assessments.daily import DailyRoll
 from service.card_payments import in_flight
+from service.cash_application import reviews as cash_application_reviews
 from service.config import ConfigError, SyncSettings, load_config
 from service.db import make_engine, make_session_factory, transaction, utcnow
 from service.logs import configure_logging
@@ -89,7 +90,9 @@ class Worker:
         self.subscriber = None
         if subscribe:
             client = SalesforceClient(settings, self.auth)
-            handlers = Handlers(self.reassess, read_record_with(client))
+            handlers = Handlers(
+                self.reassess, read_record_with(client), cash_application_reviews.decide
+            )
             self.subscriber = Subscriber(engine, factory, client, settings, handlers, self.stop)
             self.subscriber.on_commit = self._kick_pushers
         self.scheduler = (

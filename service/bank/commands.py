@@ -10,10 +10,12 @@ The exit status is 1 when any file was refused or any transaction rejected.
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
+from service.assessments import load_policy_file
 from service.bank.hooks import cash_application_hooks
 from service.bank.importing import import_statement
 from service.bank.statement import NotAStatement
@@ -33,7 +35,11 @@ def import_bank(files: tuple[Path, ...]) -> None:
     config = load_config(require=())
     engine = make_engine(config.database_url)
     sessions = make_session_factory(engine)
-    on_credits, on_reversal = cash_application_hooks()
+    on_credits, on_reversal = cash_application_hooks(
+        config.cash_application_threshold,
+        datetime.now(UTC).date(),
+        load_policy_file(config.credit_policy_file),
+    )
     failed = False
     total = sum(path.stat().st_size for path in files)
     try:

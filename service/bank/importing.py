@@ -31,7 +31,6 @@ from sqlalchemy import exists, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from service.bank.credit import BankCredit
 from service.bank.reading import read_statement
 from service.bank.statement import (
     Check,
@@ -42,6 +41,7 @@ from service.bank.statement import (
     money,
     normalise_account,
 )
+from service.cash_application.credit import BankCredit
 from service.models import BankTransaction
 
 log = logging.getLogger(__name__)

@@ -57,7 +57,9 @@ def bank_feed():
         raise PayloadTooLarge(f"A statement body holds at most {config.feed_max_bytes} bytes.")
     body = request.get_data(cache=False)
     check_body(config.feed_signing_secret, timestamp, candidates, body)
-    on_credits, on_reversal = cash_application_hooks()
+    on_credits, on_reversal = cash_application_hooks(
+        config.cash_application_threshold, svc.clock().date(), svc.policy
+    )
     try:
         report = import_statement(
             svc.sessions,

@@ -42,6 +42,7 @@ from service.inbox import FAILED, WAITING
 from service.models import (
     PROVISIONAL,
     SUPERSEDED,
+    CashApplication,
     CollectionAction,
     Customer,
     InboxMessage,
@@ -50,6 +51,7 @@ from service.models import (
     Receivable,
 )
 from service.pending_actions import attach_pending_actions
+from service.salesforce import reviews
 from service.salesforce.cometd import StreamEvent
 from service.salesforce.errors import PermanentError
 from service.salesforce_ids import to18
@@ -93,6 +95,9 @@ class EventRejected(Exception):
 
 Reassess = Callable[[Session, list[int]], None]
 ReadRecord = Callable[[str, str], dict[str, Any] | None]
+# (session, cash application id, candidate number) -> (outcome, customers, receivables moved):
+# a person's choice on a Bank_Credit_Review__c, applied by ``service.cash_application``.
+DecideBankCredit = Callable[[Session, int, int], tuple[str, set[int], set[int]]]
 
 
 # -- value parsing ------------------------------------------------------------------------
@@ -179,9 +184,15 @@ def requeue_unmatched(session: Session, customer_id: int) -> None:
 class Handlers:
     """The channel -> handler table, with what the handlers need injected (no globals)."""
 
-    def __init__(self, reassess: Reassess, read_record: ReadRecord):
+    def __init__(
+        self,
+        reassess: Reassess,
+        read_record: ReadRecord,
+        decide_bank_credit: DecideBankCredit | None = None,
+    ):
         self.reassess = reassess
         self.read_record = read_record
+        self.decide_bank_credit = decide_bank_credit
         # Inside ``batch()``: customer id -> announce, re-assessed once at the end of the batch.
         self._touched: dict[int, bool] | None = None
         self._receivables: set[int] = set()
@@ -196,6 +207,7 @@ class Handlers:
             STANDARD_ACCOUNT_CHANNEL: self.account,
             REVIEW_CHANNEL: self.review_request,
             PAYMENT_CHANNEL: self.payment_received,
+            reviews.CHANNEL: self.bank_credit_review,
         }
 
     def handle(self, session: Session, event: StreamEvent) -> str:
@@ -616,6 +628,52 @@ class Handlers:
         session.flush()
         self._changed(session, [customer.id])
         return "processed"
+
+    # -- Bank_Credit_Review__c ----------------------------------------------------------
+
+    def bank_credit_review(self, session: Session, event: StreamEvent) -> str:
+        """A person chose a candidate (``Apply_Candidate__c``): apply it. Every other change
+        (our own pushes echo back as change events) is ignored."""
+        payload = dict(event.payload)
+        header = payload.pop("ChangeEventHeader", None)
+        if not isinstance(header, dict) or not header.get("recordIds"):
+            raise EventRejected("change event without ChangeEventHeader.recordIds")
+        change = str(header.get("changeType", ""))
+        if change == "DELETE" or (not change.startswith("GAP") and not payload.get(reviews.CHOICE)):
+            return "ignored"
+        if self.decide_bank_credit is None:
+            raise EventRejected("bank credit reviews are not applied by this process")
+        applied = False
+        for record_id in header["recordIds"]:
+            fields = payload
+            if change.startswith("GAP") or reviews.KEY not in fields:
+                known = session.scalars(
+                    select(CashApplication.id).where(
+                        CashApplication.salesforce_id.in_({record_id, record_id[:15]})
+                    )
+                ).first()
+                if known is not None and not change.startswith("GAP"):
+                    fields = {**payload, reviews.KEY: reviews.key(known)}
+                else:
+                    fetched = self.read_record(reviews.OBJECT, record_id)
+                    if fetched is None:
+                        raise EventRejected(f"{reviews.OBJECT} {record_id} no longer exists")
+                    fields = fetched
+            choice = fields.get(reviews.CHOICE)
+            if not choice:
+                continue
+            number = str(choice)
+            if not (number.isascii() and number.isdigit() and 1 <= int(number) <= 99):
+                raise EventRejected(f"{reviews.CHOICE} is not a candidate number: {choice!r}")
+            app_id = reviews.application_id(fields.get(reviews.KEY))
+            if app_id is None:
+                raise EventRejected(f"{reviews.OBJECT} {record_id} names no cash application")
+            outcome, customers, receivables = self.decide_bank_credit(session, app_id, int(number))
+            log.info("bank credit ca-%s: candidate %s: %s", app_id, number, outcome)
+            if customers:
+                self._changed(session, customers, receivables)
+                applied = True
+        return "processed" if applied else "ignored"
 
 
 def event_of(row: InboxMessage) -> StreamEvent:

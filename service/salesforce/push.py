@@ -42,6 +42,7 @@ from service.db import transaction, utcnow
 from service.models import (
     INVOICE,
     Assessment,
+    CashApplication,
     CollectionAction,
     Customer,
     OutboxMessage,
@@ -49,6 +50,7 @@ from service.models import (
 )
 from service.paylinks import PayLinks
 from service.pending_actions import attach_pending_actions
+from service.salesforce import reviews
 from service.salesforce.claim_heartbeat import ClaimHeartbeat
 from service.salesforce.client import SalesforceClient
 from service.salesforce.errors import (
@@ -212,10 +214,14 @@ class Pusher:
         actions = {
             t: r for t, r in grouped.items() if t.startswith(outbox.COLLECTION_ACTION_TARGET)
         }
+        bank_reviews = {t: r for t, r in grouped.items() if t.startswith(reviews.TARGET)}
         other = [
             r
             for t, rows in grouped.items()
-            if t not in accounts and t not in receivables and t not in actions
+            if t not in accounts
+            and t not in receivables
+            and t not in actions
+            and t not in bank_reviews
             for r in rows
         ]
         try:
@@ -233,6 +239,8 @@ class Pusher:
                 if actions:
                     # After the receivables: a disputed invoice's Receivable__c exists by now.
                     self._push_actions(actions, report)
+                if bank_reviews:
+                    self._push_bank_reviews(bank_reviews, report)
         finally:
             report.calls = self.client.calls - calls_before
         log.info(
@@ -903,6 +911,60 @@ class Pusher:
                             rows,
                             code,
                             f"Collection_Action__c {aid}: {code}: {message}",
+                            report,
+                            None,
+                        )
+
+    # -- Bank_Credit_Review__c (bank credits waiting for a person) ------------------------
+
+    def _push_bank_reviews(
+        self, targets: dict[str, list[OutboxMessage]], report: PushReport
+    ) -> None:
+        """Upsert the review records by Cash_Application_Id__c (``service.salesforce.reviews``);
+        a retried push finds the record and creates nothing twice."""
+        ids = {outbox.target_id(t): rows for t, rows in targets.items()}
+        with self.factory() as session:
+            found = {
+                a.id: a
+                for a in session.scalars(
+                    select(CashApplication).where(CashApplication.id.in_(sorted(ids)))
+                )
+            }
+            session.expunge_all()
+        gone = [r for aid, rows in ids.items() if aid not in found for r in rows]
+        if gone:
+            with transaction(self.factory) as session:
+                outbox.mark_sent(session, gone)
+        records = [(aid, ids[aid], reviews.review_record(app)) for aid, app in found.items()]
+        for batch in chunks(records, self.settings.push_batch_size):
+            body = {"allOrNone": False, "records": [rec for _, _, rec in batch]}
+            try:
+                results = self.client.rest(
+                    "PATCH", f"composite/sobjects/{reviews.OBJECT}/{reviews.KEY}", body
+                )
+            except SalesforceSyncError as exc:
+                self._fail_all([r for _, rows, _ in batch for r in rows], exc, report)
+                continue
+            with transaction(self.factory) as session:
+                for (aid, rows, _), result in zip(batch, results or [], strict=False):
+                    if result.get("success"):
+                        if result.get("id"):
+                            session.execute(
+                                update(CashApplication)
+                                .where(
+                                    CashApplication.id == aid,
+                                    CashApplication.salesforce_id.is_(None),
+                                )
+                                .values(salesforce_id=result["id"][:18])
+                            )
+                        outbox.mark_sent(session, rows)
+                    else:
+                        code, message = first_error(result.get("errors"))
+                        self._mark(
+                            session,
+                            rows,
+                            code,
+                            f"{reviews.OBJECT} {aid}: {code}: {message}",
                             report,
                             None,
                         )

@@ -12,9 +12,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from service.bank.credit import BankCredit
 from service.bank.importing import import_statement
 from service.bank.statement import NotAStatement
+from service.cash_application.credit import BankCredit
 from service.models import BankTransaction
 from tests.bank.files import data
 from tests.conftest import NOW, snapshot

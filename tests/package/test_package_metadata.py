@@ -303,6 +303,7 @@ def test_change_data_capture_members():
         ("AccountChangeEvent", "ChangeEvents"),
         ("Collection_Action__ChangeEvent", "ChangeEvents"),
         ("AccountChangeEvent", "CreditControlSync__chn"),
+        ("Bank_Credit_Review__ChangeEvent", "ChangeEvents"),
     }
 
 
@@ -419,6 +420,7 @@ def test_pages_place_the_components():
         "standard-Account",
         "Receivable__c",
         "Collection_Action__c",
+        "Bank_Credit_Review__c",
     ]
     assert _text(app, "navType") == "Standard"
     assert _text(app, "uiType") == "Lightning"
