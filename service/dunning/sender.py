@@ -1,0 +1,204 @@
+"""The sender: takes stored reminders off the queue and delivers them over SMTP.
+
+For each message sent, one transaction marks it ``sent`` (fenced by the claim), logs a
+``Reminder Sent`` collection action (source Service: level, amount, pay link) queued for
+Salesforce as a ``Collection_Action__c``, sets the customer's ``dunning_level_sent`` and queues
+the Account push (Dunning_Level__c, Next_Reminder_Date__c). A temporary failure puts the message
+back with a growing delay; a permanent one parks it with the server's answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from service import outbox
+from service.db import transaction, utcnow
+from service.dunning import queue
+from service.dunning.smtp import ConnectionFailure, Mailer, PermanentFailure, TemporaryFailure
+from service.dunning.smtp import close as close_connection
+from service.models import CollectionAction, Customer, DunningMessage
+
+log = logging.getLogger(__name__)
+
+REMINDER_SENT = "Reminder Sent"
+SERVICE = "Service"
+BATCH = 100
+LEASE = timedelta(minutes=5)
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    retried: int = 0
+    parked: int = 0
+    lost_claims: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def build_message(m: DunningMessage, customer_number: str, mail_from: str) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = mail_from
+    msg["To"] = ", ".join(m.recipients)
+    msg["Subject"] = m.subject
+    msg["Date"] = format_datetime(m.created_at)
+    msg["Message-ID"] = m.message_id
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["X-Credit-Control-Customer"] = customer_number
+    msg["X-Credit-Control-Level"] = str(m.level)
+    msg["Content-Language"] = m.language
+    msg.set_content(m.body_text)
+    msg.add_alternative(m.body_html, subtype="html")
+    return msg
+
+
+def _notes(m: DunningMessage) -> str:
+    lines = [
+        f"Level {m.level} ({m.template}) sent to {', '.join(m.recipients)}",
+        f"Amount: {m.currency} {m.total:.2f} on {len(m.items)} invoice(s)",
+        f"Pay link: {m.pay_link or 'none'}",
+        f"Message-ID: {m.message_id}",
+    ]
+    if m.requested:
+        lines.insert(1, "Requested from Salesforce")
+    return "\n".join(lines)
+
+
+def record_sent(session: Session, m: DunningMessage) -> CollectionAction:
+    """What a sent reminder changes, in the transaction that marks it sent."""
+    action = CollectionAction(
+        customer_id=m.customer_id,
+        type=REMINDER_SENT,
+        origin=SERVICE,
+        outcome=f"Level {m.level}",
+        notes=_notes(m),
+    )
+    session.add(action)
+    session.flush()
+    session.execute(
+        update(Customer).where(Customer.id == m.customer_id).values(dunning_level_sent=m.level)
+    )
+    outbox.enqueue(session, outbox.COLLECTION_ACTION, outbox.collection_action_target(action.id))
+    outbox.queue_for_salesforce(session, [m.customer_id])
+    return action
+
+
+class Sender:
+    """Drains the queue; ``drain()`` once (the command), ``run()`` as a worker thread."""
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        mailer: Mailer,
+        stop: threading.Event | None = None,
+        *,
+        batch: int = BATCH,
+        lease: timedelta = LEASE,
+        poll_seconds: float = 5.0,
+    ) -> None:
+        self.factory = factory
+        self.mailer = mailer
+        self.stop = stop or threading.Event()
+        self.batch = batch
+        self.lease = lease
+        self.poll_seconds = poll_seconds
+        self.kick = threading.Event()
+        self.busy = threading.Lock()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                report = self.drain()
+            except Exception:
+                log.exception("dunning sender failed; trying again shortly")
+                report = SendReport()
+            if report.sent or report.retried or report.parked:
+                continue
+            self.kick.wait(self.poll_seconds)
+            self.kick.clear()
+
+    def drain(self) -> SendReport:
+        """Send everything due now; returns what happened."""
+        report = SendReport()
+        while not self.stop.is_set():
+            with self.busy:
+                with transaction(self.factory) as session:
+                    claim = queue.claim(session, self.batch, self.lease)
+                    numbers = dict(
+                        session.execute(
+                            select(Customer.id, Customer.number).where(
+                                Customer.id.in_({m.customer_id for m in claim.messages})
+                            )
+                        ).all()
+                    )
+                    for m in claim.messages:
+                        session.expunge(m)
+                if not claim.messages:
+                    return report
+                self._send_batch(claim, numbers, report)
+        return report
+
+    def _send_batch(self, claim: queue.Claim, numbers: dict[int, str], report: SendReport) -> None:
+        conn = None
+        pending = list(claim.messages)
+        try:
+            while pending:
+                if self.stop.is_set():
+                    with transaction(self.factory) as session:
+                        queue.release(session, pending, claim.token)
+                    return
+                m = pending[0]
+                if conn is None:
+                    try:
+                        conn = self.mailer.connect()
+                    except ConnectionFailure as exc:
+                        log.warning("SMTP server not reachable: %s", exc)
+                        self._settle(pending, claim.token, str(exc), report, park=False)
+                        return
+                mail = build_message(m, numbers.get(m.customer_id, "?"), self.mailer.settings.mail_from)
+                try:
+                    self.mailer.send(conn, mail)
+                except PermanentFailure as exc:
+                    self._settle([m], claim.token, str(exc), report, park=True)
+                    pending.pop(0)
+                    continue
+                except ConnectionFailure as exc:
+                    self._settle(pending, claim.token, str(exc), report, park=False)
+                    return
+                except TemporaryFailure as exc:
+                    self._settle([m], claim.token, str(exc), report, park=False)
+                    pending.pop(0)
+                    close_connection(conn)  # the session may be unusable now: start afresh
+                    conn = None
+                    continue
+                with transaction(self.factory) as session:
+                    if queue.mark_sent(session, m.id, claim.token):
+                        record_sent(session, m)
+                        report.sent += 1
+                    else:
+                        report.lost_claims += 1
+                pending.pop(0)
+        finally:
+            close_connection(conn)
+
+    def _settle(
+        self, messages: list[DunningMessage], token: str, error: str, report: SendReport, *, park: bool
+    ) -> None:
+        now = utcnow()
+        with transaction(self.factory) as session:
+            for m in messages:
+                if park:
+                    queue.mark_parked(session, m, token, error)
+                    report.parked += 1
+                    log.warning("reminder %s parked: %s", m.id, error)
+                else:
+                    queue.mark_retry(session, m, token, error, now)
+                    report.retried += 1
+        report.errors.append(error)
