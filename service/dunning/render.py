@@ -81,6 +81,8 @@ def render(
 ) -> Rendered:
     w = _words(language, default_language)
     template = reminder.level.template
+    if reminder.pre_hold is not None and reminder.pre_hold.hold_on <= reminder.as_of:
+        template = "on_hold"  # past the warning's days: the hold has started, say so
     total = w.money(reminder.total, reminder.currency)
     params: dict[str, object] = {"customer": reminder.customer, "total": total}
     if reminder.pre_hold is not None:

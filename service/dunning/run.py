@@ -31,7 +31,9 @@ from service.credit import CustomerInputs, Policy
 from service.db import utcnow
 from service.dunning import queue
 from service.dunning.planning import DunningCase, LastReminder, Plan, Reminder, plan
-from service.dunning.render import Company, render
+from service.dunning.render import Company, check_template, render
+from service.dunning.rules import check_calendar, dunning_rules
+from service.errors import ConfigError
 from service.models import CollectionAction, Customer, DunningMessage, Receivable
 from service.paylinks import PayLinks
 
@@ -158,6 +160,17 @@ def _read_state(session: Session, ids: Sequence[int], as_of: date) -> dict[int, 
         if cid in states:
             states[cid].item_link = link
     return states
+
+
+def check_policy(policy: Policy) -> None:
+    """``ConfigError`` when a segment's dunning names a calendar or template we do not have."""
+    try:
+        check_calendar(policy)
+        for p in (policy, *(s.policy for s in policy.segments)):
+            for level in dunning_rules(p).levels:
+                check_template(level.template)
+    except ValueError as exc:
+        raise ConfigError("CREDIT_POLICY_FILE", f"a credit policy whose dunning section works ({exc})") from None
 
 
 def _pause(s: _State) -> date | None:

@@ -41,6 +41,9 @@ _DATES = {
     "Promise_To_Pay_Date__c": "promise_to_pay_date",
     "Last_Payment_Date__c": "last_payment_date",
     "Next_Action_Date__c": "next_action_date",
+    # Dunning (service.dunning): the day the next reminder is due. The pusher adds it, and
+    # ``dunning_level`` (the level last sent, not the engine's count), from the customer row.
+    "Next_Reminder_Date__c": "next_reminder_date",
 }
 # Text the pusher adds to the document before mapping: Account.Pay_Link__c is signed with the
 # pay-link secret, which the engine and its stored document never see.
@@ -100,6 +103,12 @@ def account_fields(doc: dict[str, Any]) -> dict[str, Any]:
     out.update({f: _date(doc.get(k)) for f, k in _DATES.items()})
     out.update({f: doc.get(k) or None for f, k in _TEXT.items()})
     return {name: out[name] for name in ACCOUNT_FIELDS}
+
+
+def dunning_document(level_sent: int | None, next_reminder_date: date | None) -> dict[str, Any]:
+    """What the pusher lays over an assessment document: Dunning_Level__c is the level of the
+    last reminder sent (0: none), Next_Reminder_Date__c when the next one is due."""
+    return {"dunning_level": level_sent or 0, "next_reminder_date": next_reminder_date}
 
 
 def canonical(value: Any) -> Any:

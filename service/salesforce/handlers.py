@@ -9,7 +9,8 @@ so the new credit status reaches the Account by the outbox, atomically with its 
   (or the event is a GAP_*), the record is re-read through REST instead. An action on an Account
   no customer is linked to yet is kept without a customer (``service.pending_actions``).
 * ``/data/AccountChangeEvent``: link by ``ERP_Customer_Number__c`` (and attach the Account's
-  waiting actions), take ``Credit_Limit__c`` and ``Credit_Hold_Override_Until__c``. Changes that
+  waiting actions), take ``Credit_Limit__c``, ``Credit_Hold_Override_Until__c`` and
+  ``Dunning_Paused_Until__c``. Changes that
   touch none of these (our own pushes echo back as change events) are ignored, which keeps
   push -> CDC -> push from looping.
 * ``/event/Credit_Review_Request__e``: re-assess at once and always publish a status event.
@@ -63,6 +64,8 @@ ACCOUNT_FIELDS_OF_INTEREST = (
     "ERP_Customer_Number__c",
     "Credit_Limit__c",
     "Credit_Hold_Override_Until__c",
+    # Dunning: no reminders up to this day; the worker's quick dunning loop answers it.
+    "Dunning_Paused_Until__c",
 )
 PAYMENT_SOURCE = "salesforce"
 
@@ -484,6 +487,10 @@ class Handlers:
         if "Credit_Hold_Override_Until__c" in f:
             customer.hold_override_until = _date(
                 f["Credit_Hold_Override_Until__c"], "Credit_Hold_Override_Until__c"
+            )
+        if "Dunning_Paused_Until__c" in f:
+            customer.dunning_paused_until = _date(
+                f["Dunning_Paused_Until__c"], "Dunning_Paused_Until__c"
             )
         session.flush()
         touched.add(customer.id)

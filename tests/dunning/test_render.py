@@ -67,3 +67,9 @@ def test_check_template__an_unknown_template_is_refused():
     check_template("final")
     with pytest.raises(ValueError, match="unknown reminder template"):
         check_template("angry")
+
+
+def test_render__past_the_hold_day__says_the_hold_has_started():
+    out = _render(_reminder(invoice(1, 75, "500.00")))
+    assert out.subject.startswith("Your account is on credit hold")
+    assert "on credit hold since" in out.text
