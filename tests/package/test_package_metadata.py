@@ -41,11 +41,13 @@ SERVICE_OWNED = {
     "Amount_To_Release__c": "Currency",
     "In_Flight_Amount__c": "Currency",
     "Pay_Link__c": "Url",
+    "Next_Reminder_Date__c": "Date",
 }
 PEOPLE_OWNED = {
     "ERP_Customer_Number__c": "Text",
     "Credit_Limit__c": "Currency",
     "Credit_Hold_Override_Until__c": "Date",
+    "Dunning_Paused_Until__c": "Date",
 }
 FORMULAS = {"Credit_Available__c": "Currency", "Credit_Utilization__c": "Percent"}
 
