@@ -55,6 +55,13 @@ class Claim:
     messages: list[DunningMessage]
 
 
+def _due(now: datetime):
+    return or_(
+        and_(DunningMessage.status == QUEUED, DunningMessage.available_at <= now),
+        and_(DunningMessage.status == SENDING, DunningMessage.claimed_until < now),
+    )
+
+
 def claim(
     session: Session, limit: int, lease: timedelta, now: datetime | None = None
 ) -> Claim:
@@ -63,12 +70,7 @@ def claim(
     token = secrets.token_hex(16)
     due = (
         select(DunningMessage.id)
-        .where(
-            or_(
-                and_(DunningMessage.status == QUEUED, DunningMessage.available_at <= now),
-                and_(DunningMessage.status == SENDING, DunningMessage.claimed_until < now),
-            )
-        )
+        .where(_due(now))
         .order_by(DunningMessage.id)
         .limit(limit)
     )
@@ -77,9 +79,11 @@ def claim(
     ids = list(session.scalars(due))
     if not ids:
         return Claim(token, [])
+    # The condition again: on SQLite two senders may read the same due rows before either
+    # writes; only the first update takes them, the second finds them claimed.
     session.execute(
         update(DunningMessage)
-        .where(DunningMessage.id.in_(ids))
+        .where(DunningMessage.id.in_(ids), _due(now))
         .values(status=SENDING, claim_token=token, claimed_until=now + lease)
         .execution_options(synchronize_session=False)
     )

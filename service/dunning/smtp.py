@@ -13,7 +13,8 @@ from __future__ import annotations
 import smtplib
 import socket
 import ssl
-from email.message import EmailMessage
+from email.message import Message
+from email.utils import parseaddr
 
 from service.config import MailSettings
 
@@ -50,6 +51,7 @@ def _describe(exc: BaseException) -> str:
 class Mailer:
     def __init__(self, settings: MailSettings) -> None:
         self.settings = settings
+        self.envelope_from = parseaddr(settings.mail_from)[1]
 
     def _tls(self) -> ssl.SSLContext:
         context = ssl.create_default_context(cafile=self.settings.ca_bundle)
@@ -79,9 +81,9 @@ class Mailer:
             raise ConnectionFailure(_describe(exc)) from None
         return conn
 
-    def send(self, conn: smtplib.SMTP, message: EmailMessage) -> None:
+    def send(self, conn: smtplib.SMTP, message: Message) -> None:
         try:
-            refused = conn.send_message(message)
+            refused = conn.send_message(message, self.envelope_from)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             error = PermanentFailure if all(c >= 500 for c in codes) else TemporaryFailure

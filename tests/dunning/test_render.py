@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -73,3 +74,16 @@ def test_render__past_the_hold_day__says_the_hold_has_started():
     out = _render(_reminder(invoice(1, 75, "500.00")))
     assert out.subject.startswith("Your account is on credit hold")
     assert "on credit hold since" in out.text
+
+
+@pytest.mark.parametrize("locale", ["en", "en_GB", "de", "de_AT", "de_CH", "fr_FR", "en_IN"])
+@pytest.mark.parametrize("currency", ["EUR", "GBP", "CHF", "USD", "JPY", "KWD"])
+def test_money__the_fast_format_is_babels_exactly(locale, currency):
+    from babel.numbers import format_currency
+
+    from service.dunning.texts import Words
+
+    w = Words("en", locale)
+    for text in ["0", "0.5", "7", "999.99", "1000", "1234.5", "98765432.10", "1000000000.01"]:
+        amount = Decimal(text)
+        assert w.money(amount, currency) == format_currency(amount, currency, locale=locale)
