@@ -134,7 +134,10 @@ def main(argv: list[str]) -> int:
         factory = make_session_factory(engine)
         started = time.perf_counter()
         seed(factory, args.customers)
-        print(f"seeded {args.customers:,} customers in {time.perf_counter() - started:.1f} s", flush=True)
+        print(
+            f"seeded {args.customers:,} customers in {time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
         settings = Settings(
             default_policy(),
             Company("Bench Supplies", "1 Bench Street; Berlin"),

@@ -239,7 +239,9 @@ class OverrideSchema(_Strict):
     caps_status_at = fields.String(required=True, validate=validate.OneOf(["OK", "WATCH"]))
 
 
-_TEMPLATE = validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$", error="must be a template name (a-z, 0-9, _)")
+_TEMPLATE = validate.Regexp(
+    r"^[a-z][a-z0-9_]{0,39}$", error="must be a template name (a-z, 0-9, _)"
+)
 
 
 class DunningLevelSchema(_Strict):

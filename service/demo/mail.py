@@ -65,7 +65,9 @@ def run_demo_dunning(app, today: date, echo: Callable[[str], None]) -> list[Path
     controller, sink = start_mail_sink()
     try:
         port = controller.port
-        mail = MailSettings(host="127.0.0.1", port=port, mail_from="Northwind Billing <billing@northwind.example>")
+        mail = MailSettings(
+            host="127.0.0.1", port=port, mail_from="Northwind Billing <billing@northwind.example>"
+        )
         settings = Settings(
             policy,
             Company("Northwind Supplies Ltd", "1 Harbour Road; Hamburg 20457; Germany"),
@@ -73,7 +75,7 @@ def run_demo_dunning(app, today: date, echo: Callable[[str], None]) -> list[Path
             svc.config.pay_links,
         )
         report = run(svc.sessions, day, settings)
-        sent = Sender(svc.sessions, Mailer(mail)).drain()
+        sent = Sender(svc.sessions, Mailer(mail), company=settings.company).drain()
     finally:
         controller.stop()
     echo("")

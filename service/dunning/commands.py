@@ -55,7 +55,10 @@ def _print(report: RunReport) -> None:
 
 
 _AS_OF = click.option(
-    "--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), help="The day to plan for (default: today)."
+    "--as-of",
+    "as_of",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="The day to plan for (default: today).",
 )
 
 
@@ -78,7 +81,9 @@ def preview_command(as_of: datetime | None) -> None:
 
 @dunning_command.command("run")
 @_AS_OF
-@click.option("--no-send", is_flag=True, help="Store today's reminders; leave sending to the worker.")
+@click.option(
+    "--no-send", is_flag=True, help="Store today's reminders; leave sending to the worker."
+)
 def run_command(as_of: datetime | None, no_send: bool) -> None:
     """Store today's reminders and send what is queued (idempotent)."""
     config, settings, day = _setup(as_of)
@@ -92,12 +97,10 @@ def run_command(as_of: datetime | None, no_send: bool) -> None:
         if config.mail is None:
             click.echo("SMTP_URL is not set: reminders are stored, not sent")
             return
-        sent = Sender(factory, Mailer(config.mail)).drain()
+        sent = Sender(factory, Mailer(config.mail), company=settings.company).drain()
         click.echo(
             f"sent {sent.sent}, to retry {sent.retried}, parked {sent.parked}"
             + (f" (last error: {sent.errors[-1]})" if sent.errors else "")
         )
     finally:
         engine.dispose()
-
-

@@ -231,7 +231,6 @@ def plan(case: DunningCase, policy: Policy, as_of: date) -> Plan:
     )
 
 
-
 def _earliest_after(rules: DunningRules, sent_on: date) -> date:
     return rules.add_business_days(sent_on, rules.min_days_between)
 
@@ -254,7 +253,9 @@ def _next_due(
         candidates.append(upcoming)
     if not candidates:
         return None
-    due = max(min(candidates), as_of if last is None or last.sent_on != as_of else add_days(as_of, 1))
+    due = max(
+        min(candidates), as_of if last is None or last.sent_on != as_of else add_days(as_of, 1)
+    )
     if last is not None:
         due = max(due, _earliest_after(rules, last.sent_on))
     return rules.business_day_on_or_after(due)

@@ -62,18 +62,11 @@ def _due(now: datetime):
     )
 
 
-def claim(
-    session: Session, limit: int, lease: timedelta, now: datetime | None = None
-) -> Claim:
+def claim(session: Session, limit: int, lease: timedelta, now: datetime | None = None) -> Claim:
     """Take up to ``limit`` due messages (queued and available, or whose claim ran out)."""
     now = now or utcnow()
     token = secrets.token_hex(16)
-    due = (
-        select(DunningMessage.id)
-        .where(_due(now))
-        .order_by(DunningMessage.id)
-        .limit(limit)
-    )
+    due = select(DunningMessage.id).where(_due(now)).order_by(DunningMessage.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     ids = list(session.scalars(due))
@@ -113,7 +106,9 @@ def _fenced(session: Session, message_id: int, token: str, **values: Any) -> boo
 
 def mark_sent(session: Session, message_id: int, token: str, now: datetime | None = None) -> bool:
     """False when the claim was lost (another sender took the row over): do nothing else."""
-    return _fenced(session, message_id, token, status=SENT, sent_at=now or utcnow(), last_error=None)
+    return _fenced(
+        session, message_id, token, status=SENT, sent_at=now or utcnow(), last_error=None
+    )
 
 
 def backoff(attempts: int) -> timedelta:
@@ -163,7 +158,8 @@ def retry_parked(session: Session, ids: Sequence[int] | None = None) -> int:
     if ids is not None:
         statement = statement.where(DunningMessage.id.in_(list(ids)))
     result = session.execute(
-        statement.values(status=QUEUED, available_at=utcnow(), claim_token=None)
-        .execution_options(synchronize_session=False)
+        statement.values(status=QUEUED, available_at=utcnow(), claim_token=None).execution_options(
+            synchronize_session=False
+        )
     )
     return result.rowcount

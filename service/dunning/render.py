@@ -51,7 +51,7 @@ def _environment() -> tuple[Environment, Environment]:
     )
     text = Environment(
         loader=PackageLoader("service.dunning", "templates"),
-        autoescape=False,
+        autoescape=False,  # noqa: S701 - plain-text mail: HTML escaping would corrupt it
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

@@ -110,14 +110,27 @@ def _read_state(session: Session, ids: Sequence[int], as_of: date) -> dict[int, 
     c = Customer
     states = {
         row.id: _State(
-            row.number, row.name, row.language, row.billing_email, row.dunning_paused_until,
-            row.dunning_seen_action_id, row.dunning_seen_pause, row.next_reminder_date,
-        )  # fmt: skip
+            row.number,
+            row.name,
+            row.language,
+            row.billing_email,
+            row.dunning_paused_until,
+            row.dunning_seen_action_id,
+            row.dunning_seen_pause,
+            row.next_reminder_date,
+        )
         for row in session.execute(
             select(
-                c.id, c.number, c.name, c.language, c.billing_email, c.dunning_paused_until,
-                c.dunning_seen_action_id, c.dunning_seen_pause, c.next_reminder_date,
-            ).where(c.id.in_(ids))  # fmt: skip
+                c.id,
+                c.number,
+                c.name,
+                c.language,
+                c.billing_email,
+                c.dunning_paused_until,
+                c.dunning_seen_action_id,
+                c.dunning_seen_pause,
+                c.next_reminder_date,
+            ).where(c.id.in_(ids))
         )
     }
     a = CollectionAction
@@ -170,7 +183,9 @@ def check_policy(policy: Policy) -> None:
             for level in dunning_rules(p).levels:
                 check_template(level.template)
     except ValueError as exc:
-        raise ConfigError("CREDIT_POLICY_FILE", f"a credit policy whose dunning section works ({exc})") from None
+        raise ConfigError(
+            "CREDIT_POLICY_FILE", f"a credit policy whose dunning section works ({exc})"
+        ) from None
 
 
 def _pause(s: _State) -> date | None:
@@ -352,8 +367,10 @@ def customers_to_answer(session: Session) -> list[int]:
         .group_by(a.customer_id)
         .subquery()
     )
-    by_action = select(latest.c.customer_id).join(c, c.id == latest.c.customer_id).where(
-        latest.c.top > func.coalesce(c.dunning_seen_action_id, 0)
+    by_action = (
+        select(latest.c.customer_id)
+        .join(c, c.id == latest.c.customer_id)
+        .where(latest.c.top > func.coalesce(c.dunning_seen_action_id, 0))
     )
     by_pause = select(c.id).where(
         func.coalesce(c.dunning_paused_until, date(1, 1, 1))
@@ -362,7 +379,9 @@ def customers_to_answer(session: Session) -> list[int]:
     return sorted(set(session.scalars(by_action)) | set(session.scalars(by_pause)))
 
 
-def answer_requests(factory: sessionmaker[Session], as_of: date, settings: Settings) -> RunReport | None:
+def answer_requests(
+    factory: sessionmaker[Session], as_of: date, settings: Settings
+) -> RunReport | None:
     """Run for the customers whose pause or reminder request is new (within seconds)."""
     with factory() as session:
         ids = customers_to_answer(session)

@@ -107,7 +107,7 @@ def dunning_parts(
     poll_seconds: float = 3.0,
 ) -> list[tuple[str, object]]:
     """The worker's dunning threads as (name, part); each part has ``run()`` and ``busy``."""
-    sender = Sender(factory, mailer, stop) if mailer is not None else None
+    sender = Sender(factory, mailer, stop, company=settings.company) if mailer is not None else None
     scheduler = DunningScheduler(
         factory,
         settings,
@@ -123,5 +123,3 @@ def dunning_parts(
     else:
         log.warning("SMTP_URL is not set: reminders are stored but not sent")
     return parts
-
-

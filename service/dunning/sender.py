@@ -14,6 +14,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.header import Header
+from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime
@@ -24,8 +25,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from service import outbox
 from service.db import transaction, utcnow
 from service.dunning import queue
+from service.dunning.render import Company
 from service.dunning.smtp import ConnectionFailure, Mailer, PermanentFailure, TemporaryFailure
 from service.dunning.smtp import close as close_connection
+from service.dunning.statement import statement_filename, statement_pdf
 from service.models import CollectionAction, Customer, DunningMessage
 
 log = logging.getLogger(__name__)
@@ -46,13 +49,29 @@ class SendReport:
     errors: list[str] = field(default_factory=list)
 
 
-def build_message(m: DunningMessage, customer_number: str, mail_from: str) -> MIMEMultipart:
-    """The message as sent: text and HTML alternatives, our Message-ID and the customer.
+def build_message(
+    m: DunningMessage,
+    customer_number: str,
+    mail_from: str,
+    attachment: tuple[str, bytes] | None = None,
+) -> MIMEMultipart:
+    """The message as sent: text and HTML alternatives (and the statement PDF, when the level
+    attaches one), our Message-ID and the customer.
 
     Built with the email package's classic (compat32) classes: the modern ``EmailMessage``
     re-parses every header it is given, which costs more than the SMTP exchange itself.
     """
-    msg = MIMEMultipart("alternative")
+    body = MIMEMultipart("alternative")
+    body.attach(MIMEText(m.body_text, "plain", "utf-8"))
+    body.attach(MIMEText(m.body_html, "html", "utf-8"))
+    if attachment is None:
+        msg = body
+    else:
+        msg = MIMEMultipart("mixed")
+        msg.attach(body)
+        pdf = MIMEApplication(attachment[1], "pdf")
+        pdf.add_header("Content-Disposition", "attachment", filename=attachment[0])
+        msg.attach(pdf)
     msg["From"] = mail_from
     msg["To"] = ", ".join(m.recipients)
     msg["Subject"] = Header(m.subject, "utf-8") if not m.subject.isascii() else m.subject
@@ -62,8 +81,6 @@ def build_message(m: DunningMessage, customer_number: str, mail_from: str) -> MI
     msg["X-Credit-Control-Customer"] = customer_number
     msg["X-Credit-Control-Level"] = str(m.level)
     msg["Content-Language"] = m.language
-    msg.attach(MIMEText(m.body_text, "plain", "utf-8"))
-    msg.attach(MIMEText(m.body_html, "html", "utf-8"))
     return msg
 
 
@@ -111,6 +128,7 @@ class Sender:
         lease: timedelta = LEASE,
         poll_seconds: float = 5.0,
         connections: int = CONNECTIONS,
+        company: Company | None = None,
     ) -> None:
         self.factory = factory
         self.mailer = mailer
@@ -120,6 +138,8 @@ class Sender:
         self.poll_seconds = poll_seconds
         # SMTP is a conversation of round trips: a few connections at once hide their waits.
         self.connections = max(1, connections)
+        # Who the statement PDFs come from; None: levels that attach one are sent without.
+        self.company = company
         self.kick = threading.Event()
         # Held while the worker's loop drains (shutdown waits for it: each connection stops
         # after the message in hand and hands its other claimed rows back).
@@ -196,7 +216,15 @@ class Sender:
                         log.warning("SMTP server not reachable: %s", exc)
                         self._settle(pending, claim.token, str(exc), report, park=False)
                         return
-                mail = build_message(m, numbers.get(m.customer_id, "?"), self.mailer.settings.mail_from)
+                number = numbers.get(m.customer_id, "?")
+                try:
+                    attachment = self._statement(m, number)
+                except Exception as exc:  # a PDF that cannot be made now: try again later
+                    log.exception("statement for reminder %s could not be rendered", m.id)
+                    self._settle([m], claim.token, f"statement PDF: {exc}", report, park=False)
+                    pending.pop(0)
+                    continue
+                mail = build_message(m, number, self.mailer.settings.mail_from, attachment)
                 try:
                     self.mailer.send(conn, mail)
                 except PermanentFailure as exc:
@@ -222,8 +250,22 @@ class Sender:
         finally:
             close_connection(conn)
 
+    def _statement(self, m: DunningMessage, number: str) -> tuple[str, bytes] | None:
+        if not m.attach_statement or self.company is None:
+            return None
+        today = utcnow().date()
+        with self.factory() as session:
+            pdf = statement_pdf(session, m, self.company, today)
+        return statement_filename(m, number, today), pdf
+
     def _settle(
-        self, messages: list[DunningMessage], token: str, error: str, report: SendReport, *, park: bool
+        self,
+        messages: list[DunningMessage],
+        token: str,
+        error: str,
+        report: SendReport,
+        *,
+        park: bool,
     ) -> None:
         now = utcnow()
         with transaction(self.factory) as session:

@@ -11,7 +11,6 @@ is a :class:`ConnectionFailure`: nothing about the message, so it is retried, ne
 from __future__ import annotations
 
 import smtplib
-import socket
 import ssl
 from email.message import Message
 from email.utils import parseaddr
@@ -94,7 +93,7 @@ class Mailer:
         except smtplib.SMTPResponseException as exc:
             error = PermanentFailure if exc.smtp_code >= 500 else TemporaryFailure
             raise error(_describe(exc)) from None
-        except (smtplib.SMTPException, OSError, socket.timeout) as exc:
+        except (TimeoutError, smtplib.SMTPException, OSError) as exc:
             raise TemporaryFailure(_describe(exc)) from None
         if refused:  # some recipients took it, some did not: delivered to the rest
             return

@@ -255,6 +255,8 @@ class EmailAddress(Parsed, fields.String):
 
 
 # Deliberately narrow: what a mail server takes without quoting, one address, no header tricks.
-_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+")
+_EMAIL = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+"
+)
 _HTTPS_URL = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[!#-;=?-~]*)?")
 _LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z]{2})?")

@@ -123,9 +123,7 @@ class SmtpServer:
             kwargs.update(ssl_context=context)
         if auth:
             kwargs.update(authenticator=_authenticator, auth_required=True)
-        self.controller = Controller(
-            _Handler(self), hostname="127.0.0.1", port=self.port, **kwargs
-        )
+        self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port, **kwargs)
 
     def __enter__(self) -> SmtpServer:
         self.controller.start()

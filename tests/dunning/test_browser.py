@@ -39,8 +39,17 @@ def _reminder(template: str):
     broken = ()
     if template == "final":  # the final notice of a customer who broke a promise
         promised = MONDAY - timedelta(days=8)
-        broken = (Promise("p", __import__("decimal").Decimal("1240.00"), promised, promised - timedelta(days=9)),)
-    (reminder,) = plan(DunningCase(customer(*BOOKS[template], promises=broken)), default_policy(), MONDAY).reminders
+        broken = (
+            Promise(
+                "p",
+                __import__("decimal").Decimal("1240.00"),
+                promised,
+                promised - timedelta(days=9),
+            ),
+        )
+    (reminder,) = plan(
+        DunningCase(customer(*BOOKS[template], promises=broken)), default_policy(), MONDAY
+    ).reminders
     assert reminder.level.template == template
     return reminder
 
@@ -65,7 +74,10 @@ def test_each_template_renders_in_chromium(language, tmp_path):
                     scroll = page.evaluate("document.documentElement.scrollWidth")
                     assert scroll <= width, f"{template} overflows {width}px"
                     if suffix == "" or language == "en":
-                        page.screenshot(path=str(SHOTS / f"dunning-{template}-{language}{suffix}.png"), full_page=True)
+                        page.screenshot(
+                            path=str(SHOTS / f"dunning-{template}-{language}{suffix}.png"),
+                            full_page=True,
+                        )
                     page.close()
         finally:
             browser.close()

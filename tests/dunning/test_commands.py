@@ -10,7 +10,9 @@ from tests.dunning.smtp_server import SmtpServer
 
 def _book(factory):
     with transaction(factory) as session:
-        add_invoice(session, add_customer(session, "C-1", email="ap@c1.example"), "1", 20, "1500.00")
+        add_invoice(
+            session, add_customer(session, "C-1", email="ap@c1.example"), "1", 20, "1500.00"
+        )
         add_invoice(session, add_customer(session, "C-2", email=None), "2", 20, "99.00")
 
 

@@ -15,7 +15,9 @@ from tests.dunning.books import MONDAY, customer, dispute, invoice, promise
 
 
 def _sent(reminder, on=MONDAY) -> dict[str, LastReminder]:
-    return {reminder.currency: LastReminder(reminder.level.number, on, frozenset(reminder.item_ids))}
+    return {
+        reminder.currency: LastReminder(reminder.level.number, on, frozenset(reminder.item_ids))
+    }
 
 
 def test_plan__the_issue_check_one_overdue_one_disputed_one_promised__lists_only_the_first():
@@ -75,7 +77,11 @@ def test_rules__a_segment_has_its_own_ladder():
                     "policy": {
                         "dunning": {
                             "levels": [
-                                {"days_past_due": 10, "template": "reminder", "attach_statement": False}
+                                {
+                                    "days_past_due": 10,
+                                    "template": "reminder",
+                                    "attach_statement": False,
+                                }
                             ],
                             "pre_hold_warning": None,
                         }
@@ -99,13 +105,18 @@ def test_plan__a_promise_covering_the_overdue__pauses_until_its_date_plus_grace(
     paused = plan(DunningCase(book), default_policy(), MONDAY)
 
     assert paused.reminders == ()
-    assert [(s.reason, s.until) for s in paused.skipped] == [(planning.PROMISED, until + timedelta(days=3))]
+    assert [(s.reason, s.until) for s in paused.skipped] == [
+        (planning.PROMISED, until + timedelta(days=3))
+    ]
     assert paused.next_reminder_date == until + timedelta(days=4)
 
 
 def test_plan__a_broken_promise__resumes_dunning_and_is_mentioned():
     promised_on = MONDAY - timedelta(days=10)
-    book = customer(invoice(1, 40, "100.00"), promises=[promise("100.00", promised_on, promised_on - timedelta(days=5))])
+    book = customer(
+        invoice(1, 40, "100.00"),
+        promises=[promise("100.00", promised_on, promised_on - timedelta(days=5))],
+    )
     last = {"EUR": LastReminder(2, MONDAY - timedelta(days=20), frozenset({"i1"}))}
 
     (reminder,) = plan(DunningCase(book, last), default_policy(), MONDAY).reminders
@@ -120,7 +131,9 @@ def test_plan__a_pause_from_salesforce__stops_everything_through_its_day():
     paused = plan(DunningCase(book, paused_until=MONDAY), default_policy(), MONDAY)
     assert paused.reminders == () and paused.skipped[0].reason == planning.PAUSED
     assert paused.next_reminder_date == MONDAY + timedelta(days=1)
-    assert plan(DunningCase(book, paused_until=MONDAY - timedelta(days=1)), default_policy(), MONDAY).reminders
+    assert plan(
+        DunningCase(book, paused_until=MONDAY - timedelta(days=1)), default_policy(), MONDAY
+    ).reminders
 
 
 @pytest.mark.parametrize(
@@ -149,7 +162,10 @@ def test_plan__a_level_already_sent__is_not_sent_again_and_the_next_waits_for_th
     assert soon.reminders == () and soon.skipped[0].reason == planning.TOO_SOON
     assert soon.next_reminder_date == MONDAY + timedelta(days=2)
     same = {"EUR": LastReminder(3, MONDAY - timedelta(days=20), frozenset({"i1"}))}
-    assert plan(DunningCase(book, same), default_policy(), MONDAY).skipped[0].reason == planning.LEVEL_SENT
+    assert (
+        plan(DunningCase(book, same), default_policy(), MONDAY).skipped[0].reason
+        == planning.LEVEL_SENT
+    )
 
 
 def test_plan__a_new_episode_after_everything_was_paid__starts_at_its_own_level():
@@ -160,8 +176,14 @@ def test_plan__a_new_episode_after_everything_was_paid__starts_at_its_own_level(
 
 
 def test_plan__one_message_per_currency():
-    book = customer(invoice(1, 20, "100.00"), invoice(2, 20, "80.00", "GBP"), invoice(3, 4, "50.00", "GBP"))
-    result = plan(DunningCase(book), load_policy({"base_currency": "EUR", "fx_rates": {"GBP": "1.15"}}), MONDAY)
+    book = customer(
+        invoice(1, 20, "100.00"), invoice(2, 20, "80.00", "GBP"), invoice(3, 4, "50.00", "GBP")
+    )
+    result = plan(
+        DunningCase(book),
+        load_policy({"base_currency": "EUR", "fx_rates": {"GBP": "1.15"}}),
+        MONDAY,
+    )
     assert [(r.currency, r.total, len(r.lines)) for r in result.reminders] == [
         ("EUR", Decimal("100.00"), 1),
         ("GBP", Decimal("130.00"), 2),
@@ -171,14 +193,18 @@ def test_plan__one_message_per_currency():
 def test_plan__a_requested_reminder__goes_out_at_once_but_never_twice_a_day():
     book = customer(invoice(1, 20, "100.00"))
     yesterday = {"EUR": LastReminder(2, MONDAY - timedelta(days=3), frozenset({"i1"}))}
-    (reminder,) = plan(DunningCase(book, yesterday, requested=True), default_policy(), MONDAY).reminders
+    (reminder,) = plan(
+        DunningCase(book, yesterday, requested=True), default_policy(), MONDAY
+    ).reminders
     assert reminder.requested and reminder.level.number == 2
     today = {"EUR": LastReminder(2, MONDAY, frozenset({"i1"}))}
     assert plan(DunningCase(book, today, requested=True), default_policy(), MONDAY).reminders == ()
 
 
 def test_plan__an_account_level_dispute__is_set_against_the_oldest_invoices():
-    book = customer(invoice(1, 40, "100.00"), invoice(2, 20, "100.00"), disputes=[dispute(None, "150.00")])
+    book = customer(
+        invoice(1, 40, "100.00"), invoice(2, 20, "100.00"), disputes=[dispute(None, "150.00")]
+    )
     (reminder,) = plan(DunningCase(book), default_policy(), MONDAY).reminders
     assert [(line.number, line.amount) for line in reminder.lines] == [("INV-2", Decimal("50.00"))]
 

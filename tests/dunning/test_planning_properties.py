@@ -30,7 +30,9 @@ def books(draw):
         )
         for i in range(n)
     ]
-    disputed = draw(st.sets(st.sampled_from([it.id for it in items]), max_size=2)) if items else set()
+    disputed = (
+        draw(st.sets(st.sampled_from([it.id for it in items]), max_size=2)) if items else set()
+    )
     disputes = [dispute(i, "1000000", as_of) for i in sorted(disputed)]
     promises = []
     if draw(st.booleans()):

@@ -12,7 +12,9 @@ from service.dunning.planning import DunningCase, plan
 from service.dunning.render import Company, check_template, render
 from tests.dunning.books import MONDAY, customer, invoice
 
-COMPANY = Company("Northwind Supplies GmbH", "Hafenstraße 1; 20457 Hamburg", "https://cdn.example/logo.png")
+COMPANY = Company(
+    "Northwind Supplies GmbH", "Hafenstraße 1; 20457 Hamburg", "https://cdn.example/logo.png"
+)
 
 
 def _reminder(*items):

@@ -76,7 +76,9 @@ def test_run__keeps_next_reminder_date_and_queues_the_account_push(factory):
         assert session.scalars(select(OutboxMessage.target)).all() == ["Account:1"]
 
 
-def test_run__a_reminder_requested_from_salesforce__is_answered_at_once_even_inside_the_interval(factory):
+def test_run__a_reminder_requested_from_salesforce__is_answered_at_once_even_inside_the_interval(
+    factory,
+):
     with transaction(factory) as session:
         c = add_customer(session, "C-1")
         add_invoice(session, c, "1", 20, "500.00")

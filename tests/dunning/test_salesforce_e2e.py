@@ -42,7 +42,7 @@ def _actions(client, account_id):
 
 def test_reminders_show_in_salesforce_and_salesforce_steers_them(db, devorg, sync_settings, book):  # noqa: F811
     engine, factory = db
-    client, account_id, customer_id = book
+    client, account_id, _customer_id = book
     today = datetime.now(UTC).date()
     with transaction(factory) as s:  # 20 days overdue: level 2 now, level 3 in ten days
         s.execute(update(Customer).values(billing_email="ap@e1.example"))
@@ -68,7 +68,9 @@ def test_reminders_show_in_salesforce_and_salesforce_steers_them(db, devorg, syn
             assert "Level 2 (reminder)" in sent["Notes__c"] and "EUR 1000.00" in sent["Notes__c"]
             assert "Pay link: https://pay.example.com/pay/" in sent["Notes__c"]
             wait_for(
-                lambda: read_account(client, account_id, "Dunning_Level__c")["Dunning_Level__c"] == 2,
+                lambda: (
+                    read_account(client, account_id, "Dunning_Level__c")["Dunning_Level__c"] == 2
+                ),
                 timeout=10,
             )
             assert len(server.received()) == 1
@@ -78,21 +80,33 @@ def test_reminders_show_in_salesforce_and_salesforce_steers_them(db, devorg, syn
             client.rest(
                 "POST",
                 "sobjects/Collection_Action__c",
-                {"Account__c": account_id, "Type__c": "Reminder Requested", "Source__c": "Salesforce"},
+                {
+                    "Account__c": account_id,
+                    "Type__c": "Reminder Requested",
+                    "Source__c": "Salesforce",
+                },
             )
             wait_for(lambda: len(server.received()) == 2, timeout=15)
             assert time.monotonic() - started < 10
             latest = server.received()[-1]
             assert latest["X-Credit-Control-Customer"] == "E1" and latest["To"] == "ap@e1.example"
-            wait_for(lambda: len(_actions(client, account_id)) == len(server.received()), timeout=10)
+            wait_for(
+                lambda: len(_actions(client, account_id)) == len(server.received()), timeout=10
+            )
 
             # A pause set on the Account: the next reminder's day moves past it.
             pause = today + timedelta(days=20)
-            client.rest("PATCH", f"sobjects/Account/{account_id}", {"Dunning_Paused_Until__c": pause.isoformat()})
+            client.rest(
+                "PATCH",
+                f"sobjects/Account/{account_id}",
+                {"Dunning_Paused_Until__c": pause.isoformat()},
+            )
             after = rules.business_day_on_or_after(pause + timedelta(days=1))
 
             def moved():
-                value = read_account(client, account_id, "Next_Reminder_Date__c")["Next_Reminder_Date__c"]
+                value = read_account(client, account_id, "Next_Reminder_Date__c")[
+                    "Next_Reminder_Date__c"
+                ]
                 return value and value >= after.isoformat()
 
             wait_for(moved, timeout=15)

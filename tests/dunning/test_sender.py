@@ -65,7 +65,11 @@ def test_sender__a_sent_reminder_is_logged_for_salesforce(factory):
         Sender(factory, Mailer(_mail(server.port))).drain()
     with factory() as session:
         (action,) = session.scalars(select(CollectionAction))
-        assert (action.type, action.origin, action.outcome) == ("Reminder Sent", "Service", "Level 2")
+        assert (action.type, action.origin, action.outcome) == (
+            "Reminder Sent",
+            "Service",
+            "Level 2",
+        )
         assert "EUR 150.00" in action.notes and "Pay link:" in action.notes
         assert session.scalar(select(Customer.dunning_level_sent)) == 2
         targets = set(session.scalars(select(OutboxMessage.target)))
@@ -86,7 +90,9 @@ def test_sender__implicit_tls(factory, tmp_path):
     cert = self_signed(tmp_path)
     _book(factory, customers=1)
     with SmtpServer(implicit=True, cert=cert) as server:
-        report = Sender(factory, Mailer(_mail(server.port, implicit_tls=True, ca_bundle=str(cert[0])))).drain()
+        report = Sender(
+            factory, Mailer(_mail(server.port, implicit_tls=True, ca_bundle=str(cert[0])))
+        ).drain()
         assert report.sent == 1 and len(server.received()) == 1
 
 
@@ -118,11 +124,15 @@ def test_sender__a_busy_server_or_none_at_all__retries_later_and_loses_nothing(f
     nobody = Sender(factory, Mailer(_mail(free_port()))).drain()  # not due again yet
     assert nobody.retried == 0
     with transaction(factory) as session:
-        session.execute(DunningMessage.__table__.update().values(available_at=DunningMessage.created_at))
+        session.execute(
+            DunningMessage.__table__.update().values(available_at=DunningMessage.created_at)
+        )
     nobody = Sender(factory, Mailer(_mail(free_port()))).drain()
     assert nobody.retried == 2 and _statuses(factory) == [("queued", 2), ("queued", 2)]
     with transaction(factory) as session:
-        session.execute(DunningMessage.__table__.update().values(available_at=DunningMessage.created_at))
+        session.execute(
+            DunningMessage.__table__.update().values(available_at=DunningMessage.created_at)
+        )
     with SmtpServer() as server:
         assert Sender(factory, Mailer(_mail(server.port))).drain().sent == 2
         assert len(server.received()) == 2
@@ -135,7 +145,9 @@ def test_sender__a_connection_dropped_mid_message__is_retried_and_sent_once(fact
         assert dropped.sent == 0 and dropped.retried == 2 and server.received() == []
         server.mode = "ok"
         with transaction(factory) as session:
-            session.execute(DunningMessage.__table__.update().values(available_at=DunningMessage.created_at))
+            session.execute(
+                DunningMessage.__table__.update().values(available_at=DunningMessage.created_at)
+            )
         assert Sender(factory, Mailer(_mail(server.port))).drain().sent == 2
         assert sorted(m["X-Credit-Control-Customer"] for m in server.received()) == ["C-0", "C-1"]
 
@@ -157,8 +169,26 @@ def test_mail_settings__never_send_credentials_in_the_clear(url_kw):
 
     env = {"CREDIT_CONTROL_SQLITE": "1", "MAIL_FROM": FROM}
     if url_kw:
-        config = load_config({**env, "SMTP_URL": "smtp://u:p@mail.example.com?starttls=true"}, require=())
+        config = load_config(
+            {**env, "SMTP_URL": "smtp://u:p@mail.example.com?starttls=true"}, require=()
+        )
         assert config.mail.starttls and config.mail.password == "p" and "p@" not in repr(config)
     else:
         with pytest.raises(ConfigError, match="SMTP_URL"):
             load_config({**env, "SMTP_URL": "smtp://u:p@mail.example.com"}, require=())
+
+
+def test_sender__a_level_that_attaches_the_statement__sends_it_as_a_pdf(factory):
+    with transaction(factory) as session:
+        c = add_customer(session, "C-7", email="ap@c7.example", language="de")
+        add_invoice(session, c, "1", 33, "1240.00")  # the final notice attaches the statement
+        add_invoice(session, c, "2", -5, "80.00")  # not due yet: on the statement, not the notice
+    run(factory, TODAY, SETTINGS)
+    with SmtpServer() as server:
+        Sender(factory, Mailer(_mail(server.port)), company=SETTINGS.company).drain()
+        (mail,) = server.received()
+    pdfs = [p for p in mail.walk() if p.get_content_type() == "application/pdf"]
+    assert len(pdfs) == 1
+    assert pdfs[0].get_filename().startswith("kontoauszug-C-7-")
+    data = pdfs[0].get_payload(decode=True)
+    assert data.startswith(b"%PDF")

@@ -68,7 +68,9 @@ class _Slow(_Handler):
         return await super().handle_DATA(server, session, envelope)
 
 
-def test_sigkill_while_sending__none_is_skipped_and_at_most_the_one_in_flight_repeats(db_url, factory):
+def test_sigkill_while_sending__none_is_skipped_and_at_most_the_one_in_flight_repeats(
+    db_url, factory
+):
     _book(factory)
     run(factory, TODAY, SETTINGS)
     with SmtpServer() as server:
