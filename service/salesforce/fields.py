@@ -105,6 +105,9 @@ def account_fields(doc: dict[str, Any]) -> dict[str, Any]:
     return {name: out[name] for name in ACCOUNT_FIELDS}
 
 
+DUNNING_FIELDS = ("Dunning_Level__c", "Next_Reminder_Date__c")
+
+
 def dunning_document(level_sent: int | None, next_reminder_date: date | None) -> dict[str, Any]:
     """What the pusher lays over an assessment document: Dunning_Level__c is the level of the
     last reminder sent (0: none), Next_Reminder_Date__c when the next one is due."""
@@ -155,7 +158,11 @@ class _AccountFieldMap:
     """The map as the dry run asks for it (``service.assessments.shadow.AccountFields``)."""
 
     def of(self, document: dict[str, Any]) -> dict[str, Any]:
-        return canonical_fields(account_fields(document))
+        fields = canonical_fields(account_fields(document))
+        # Dunning's fields follow the reminders sent, not the policy being tried: leave them out.
+        for name in DUNNING_FIELDS:
+            fields.pop(name, None)
+        return fields
 
     def status(self, fields: dict[str, Any]) -> str | None:
         return fields.get(STATUS_FIELD)
