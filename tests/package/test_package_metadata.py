@@ -222,6 +222,8 @@ def test_formulas():
                 "Dispute",
                 "Hold Override",
                 "Reminder Sent",
+                "Dunning Pause",
+                "Reminder Requested",
             ],
         ),
         (

@@ -51,6 +51,7 @@ DESIGN_ACCOUNT_FIELDS = {
     "Amount_To_Release__c",  # the package's addition: what lifts a HOLD
     "In_Flight_Amount__c",  # provisional payments the ERP has not posted (design.md)
     "Pay_Link__c",  # the customer's pay page (signed by the pusher, not in the document)
+    "Next_Reminder_Date__c",  # dunning: the next reminder's day (laid over by the pusher)
 }  # fmt: skip
 
 
