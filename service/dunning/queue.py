@@ -5,8 +5,9 @@ rows (``queued`` and available), sends them and marks them ``sent`` in the trans
 also logs the ``Reminder Sent`` action and queues the Account push, fenced by the claim's
 token. The unique key (customer, currency, level, day) makes a repeated or resumed run add
 nothing. A claim lasts ``lease``; a sender killed while holding rows leaves them to be claimed
-again when it runs out, so nothing stored is ever skipped (a message handed to the SMTP server
-just before the kill may go out twice, with the same Message-ID; docs/dunning.md).
+again when it runs out, so nothing stored is ever skipped (the messages handed to the SMTP server
+just before the kill, one per connection, may go out twice, with the same Message-ID;
+docs/dunning.md).
 
 Helpers here never commit: the caller's transaction decides.
 """

@@ -19,7 +19,7 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service import outbox
@@ -29,7 +29,7 @@ from service.dunning.render import Company
 from service.dunning.smtp import ConnectionFailure, Mailer, PermanentFailure, TemporaryFailure
 from service.dunning.smtp import close as close_connection
 from service.dunning.statement import statement_filename, statement_pdf
-from service.models import CollectionAction, Customer, DunningMessage
+from service.models import CollectionAction, Customer, DunningMessage, OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -96,23 +96,54 @@ def _notes(m: DunningMessage) -> str:
     return "\n".join(lines)
 
 
-def record_sent(session: Session, m: DunningMessage) -> CollectionAction:
-    """What a sent reminder changes, in the transaction that marks it sent."""
-    action = CollectionAction(
-        customer_id=m.customer_id,
-        type=REMINDER_SENT,
-        origin=SERVICE,
-        outcome=f"Level {m.level}",
-        notes=_notes(m),
-    )
-    session.add(action)
-    session.flush()
+def record_sent(session: Session, m: DunningMessage) -> int:
+    """What a sent reminder changes, in the transaction that marks it sent; returns the id of
+    the ``Reminder Sent`` action.
+
+    Core statements rather than ORM objects: this transaction runs once per message and the
+    ORM's unit of work cost more than the SMTP exchange. The Account row may duplicate one
+    already pending; the pusher coalesces rows per target.
+    """
+    now = utcnow()
+    actions = CollectionAction.__table__
+    action_id = session.execute(
+        insert(actions)
+        .values(
+            customer_id=m.customer_id,
+            type=REMINDER_SENT,
+            origin=SERVICE,
+            outcome=f"Level {m.level}",
+            notes=_notes(m),
+            occurred_at=now,
+            updated_at=now,
+            is_deleted=False,
+        )
+        .returning(actions.c.id)
+    ).scalar_one()
     session.execute(
-        update(Customer).where(Customer.id == m.customer_id).values(dunning_level_sent=m.level)
+        update(Customer.__table__)
+        .where(Customer.__table__.c.id == m.customer_id)
+        .values(dunning_level_sent=m.level)
     )
-    outbox.enqueue(session, outbox.COLLECTION_ACTION, outbox.collection_action_target(action.id))
-    outbox.queue_for_salesforce(session, [m.customer_id])
-    return action
+    row = {
+        "payload": {},
+        "status": outbox.PENDING,
+        "attempts": 0,
+        "available_at": now,
+        "created_at": now,
+    }
+    session.execute(
+        insert(OutboxMessage.__table__),
+        [
+            {
+                "kind": outbox.COLLECTION_ACTION,
+                "target": outbox.collection_action_target(action_id),
+                **row,
+            },
+            {"kind": outbox.ACCOUNT, "target": outbox.account_target(m.customer_id), **row},
+        ],
+    )
+    return action_id
 
 
 class Sender:

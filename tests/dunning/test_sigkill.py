@@ -14,7 +14,7 @@ from pathlib import Path
 
 from service.db import transaction
 from service.dunning.run import run
-from service.dunning.sender import Sender
+from service.dunning.sender import CONNECTIONS, Sender
 from service.dunning.smtp import Mailer
 from tests.dunning.seed import TODAY, add_customer, add_invoice
 from tests.dunning.smtp_server import SmtpServer, _Handler
@@ -68,9 +68,7 @@ class _Slow(_Handler):
         return await super().handle_DATA(server, session, envelope)
 
 
-def test_sigkill_while_sending__none_is_skipped_and_at_most_the_one_in_flight_repeats(
-    db_url, factory
-):
+def test_sigkill_while_sending__none_is_skipped_and_only_those_in_flight_repeat(db_url, factory):
     _book(factory)
     run(factory, TODAY, SETTINGS)
     with SmtpServer() as server:
@@ -86,6 +84,11 @@ def test_sigkill_while_sending__none_is_skipped_and_at_most_the_one_in_flight_re
         Sender(factory, Mailer(_mail(server.port))).drain()
         counts = _per_customer(server)
     assert set(counts) == {f"C-{n}" for n in range(CUSTOMERS)}  # none skipped
-    assert sum(counts.values()) - CUSTOMERS <= 1  # only a message handed over as it died
-    repeated = [m for m in server.received() if counts[m["X-Credit-Control-Customer"]] > 1]
-    assert len({m["Message-ID"] for m in repeated}) <= 1  # ...and with the same Message-ID
+    # Only messages handed over as it died (one per connection) may repeat, each with its own
+    # Message-ID unchanged, so a mail system can drop the copy.
+    assert sum(counts.values()) - CUSTOMERS <= CONNECTIONS
+    for customer in (c for c, n in counts.items() if n > 1):
+        ids = {
+            m["Message-ID"] for m in server.received() if m["X-Credit-Control-Customer"] == customer
+        }
+        assert len(ids) == 1
