@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 from email.utils import make_msgid
 from typing import Any
 
@@ -220,7 +219,7 @@ def _pay_link(settings: Settings, s: _State) -> str | None:
     return s.item_link  # the ERP's own link, until pay links are configured
 
 
-def _chunks(session: Session, ids: Iterable[int] | None) -> Iterable[tuple[dict[str, Any]]]:
+def _chunks(session: Session, ids: Iterable[int] | None) -> Iterator[dict[str, Any]]:
     if ids is None:
         for lo, hi in id_ranges(session, CHUNK):
             yield {"lo": lo, "hi": hi}
@@ -388,7 +387,3 @@ def answer_requests(
     if not ids:
         return None
     return run(factory, as_of, settings, customer_ids=ids)
-
-
-def total(planned: Sequence[Planned]) -> Decimal:
-    return sum((p.reminder.total for p in planned), Decimal(0))

@@ -17,7 +17,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,6 +30,7 @@ from service.dunning.sender import Sender
 log = logging.getLogger(__name__)
 
 JOB = "dunning"
+RETRY_CLAIM = timedelta(seconds=60)
 
 
 class DunningScheduler:
@@ -53,6 +54,8 @@ class DunningScheduler:
         self.poll_seconds = poll_seconds
         self.busy = threading.Lock()
         self.holder = f"dunning:{uuid.uuid4().hex[:12]}"
+        self.done: date | None = None
+        self.retry_at = utcnow()
 
     def today(self) -> date:
         return datetime.now(self.zone).date()
@@ -64,8 +67,12 @@ class DunningScheduler:
     def run(self) -> None:
         while not self.stop.is_set():
             try:
-                if self.due_today(utcnow()):
-                    self.run_daily()
+                today, now = self.today(), utcnow()
+                if self.done != today and self.due_today(now) and now >= self.retry_at:
+                    if self.run_daily(today):
+                        self.done = today
+                    else:  # another worker has it; ask again later in case it dies
+                        self.retry_at = now + RETRY_CLAIM
                 with self.busy:
                     report = answer_requests(self.factory, self.today(), self.settings)
                 if report is not None and report.queued:
