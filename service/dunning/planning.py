@@ -35,7 +35,7 @@ from service.credit.dates import add_days
 from service.credit.figures import compute_figures
 from service.credit.fx import converter
 from service.credit.inputs import DISPUTE_OPEN, INVOICE
-from service.credit.promises import evaluate_promises
+from service.credit.promises import NO_PROMISES, evaluate_promises
 from service.dunning.rules import DunningRules, Level, dunning_rules
 
 _ZERO = Decimal(0)
@@ -135,25 +135,29 @@ def plan(case: DunningCase, policy: Policy, as_of: date) -> Plan:
     lines_by_currency = _overdue_lines(inputs, as_of, rules, case.promised_items)
     upcoming = _upcoming(inputs, as_of, rules)
 
-    try:
-        convert = converter(segment_policy, inputs.currency, inputs.number)
-        fig = compute_figures(inputs, as_of, convert, segment_policy.bucket_edges)
-        promises = evaluate_promises(
-            inputs,
-            as_of,
-            convert,
-            segment_policy.promise_grace_days,
-            segment_policy.broken_promise_window_days,
-        )
-    except AssessmentError as exc:
-        return Plan((), (Skip(inputs.number, None, f"{PLANNING_ERROR}: {exc}"),), None, language)
+    promises = NO_PROMISES
+    overdue = _ZERO
+    if inputs.promises:  # the figures matter only to weigh promises against the overdue
+        try:
+            convert = converter(segment_policy, inputs.currency, inputs.number)
+            overdue = compute_figures(inputs, as_of, convert, segment_policy.bucket_edges).overdue
+            promises = evaluate_promises(
+                inputs,
+                as_of,
+                convert,
+                segment_policy.promise_grace_days,
+                segment_policy.broken_promise_window_days,
+            )
+        except AssessmentError as exc:
+            skip = Skip(inputs.number, None, f"{PLANNING_ERROR}: {exc}")
+            return Plan((), (skip,), None, language)
 
     # Who holds the customer back for the whole customer: a pause, a promise.
     held_until: date | None = None
     reason = None
     if case.paused_until is not None and case.paused_until >= as_of:
         held_until, reason = case.paused_until, PAUSED
-    if promises.pending and promises.covers(fig.overdue):
+    if promises.pending and promises.covers(overdue):
         promise_end = max(
             add_days(p.promised_date, rules.promise_grace_days) for p in promises.pending
         )
@@ -196,7 +200,7 @@ def plan(case: DunningCase, policy: Policy, as_of: date) -> Plan:
                 skip = Skip(inputs.number, currency, TOO_SOON, _earliest_after(rules, last.sent_on))
         if skip is not None:
             skipped.append(skip)
-            if nxt is not None:
+            if nxt is not None and skip.reason != BELOW_MINIMUM:  # due when it grows, not a day
                 next_dates.append(nxt)
             continue
         level = rules.level(top)
