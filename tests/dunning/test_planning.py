@@ -213,3 +213,40 @@ def test_plan__nothing_overdue__names_the_day_the_first_level_is_due():
     result = plan(DunningCase(customer(invoice(1, -10, "100.00"))), default_policy(), MONDAY)
     assert result.reminders == () and result.skipped == ()
     assert result.next_reminder_date == MONDAY + timedelta(days=14)  # due +3 is a Sunday
+
+
+@pytest.mark.parametrize(
+    ("dunning", "path"),
+    [
+        ({"levels": []}, "dunning.levels"),
+        (
+            {"levels": [{"days_past_due": 3, "template": "friendly"}]},
+            "dunning.levels.0.attach_statement",
+        ),
+        (
+            {"levels": [{"days_past_due": 0, "template": "friendly", "attach_statement": False}]},
+            "dunning.levels.0.days_past_due",
+        ),
+        (
+            {
+                "levels": [
+                    {"days_past_due": 3, "template": "../etc/passwd", "attach_statement": False}
+                ]
+            },
+            "dunning.levels.0.template",
+        ),
+        ({"min_amount": "NaN"}, "dunning.min_amount"),
+        ({"min_amount": "-1"}, "dunning.min_amount"),
+        ({"min_days_between": 1.5}, "dunning.min_days_between"),
+        (
+            {"business_days": {"country": "Germany", "subdivision": None}},
+            "dunning.business_days.country",
+        ),
+        ({"default_language": "deutsch"}, "dunning.default_language"),
+        ({"surprise": True}, "dunning.surprise"),
+    ],
+)
+def test_rules__a_bad_dunning_section_is_refused_with_its_path(dunning, path):
+    with pytest.raises(PolicyError) as caught:
+        load_policy({"dunning": dunning})
+    assert path in caught.value.errors
