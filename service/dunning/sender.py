@@ -74,14 +74,21 @@ def build_message(
         msg.attach(pdf)
     msg["From"] = mail_from
     msg["To"] = ", ".join(m.recipients)
-    msg["Subject"] = Header(m.subject, "utf-8") if not m.subject.isascii() else m.subject
+    subject = _one_line(m.subject)
+    msg["Subject"] = Header(subject, "utf-8") if not subject.isascii() else subject
     msg["Date"] = format_datetime(m.created_at)
     msg["Message-ID"] = m.message_id
     msg["Auto-Submitted"] = "auto-generated"
-    msg["X-Credit-Control-Customer"] = customer_number
+    msg["X-Credit-Control-Customer"] = _one_line(customer_number)
     msg["X-Credit-Control-Level"] = str(m.level)
     msg["Content-Language"] = m.language
     return msg
+
+
+def _one_line(value: str) -> str:
+    """A header value from data we were sent (a customer number, a subject naming it) can
+    never start a header of its own: line breaks become spaces."""
+    return " ".join(value.splitlines())
 
 
 def _notes(m: DunningMessage) -> str:

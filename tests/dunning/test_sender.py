@@ -192,3 +192,21 @@ def test_sender__a_level_that_attaches_the_statement__sends_it_as_a_pdf(factory)
     assert pdfs[0].get_filename().startswith("kontoauszug-C-7-")
     data = pdfs[0].get_payload(decode=True)
     assert data.startswith(b"%PDF")
+
+
+def test_build_message__a_customer_number_with_line_breaks_cannot_add_headers():
+    from datetime import UTC, datetime
+    from decimal import Decimal
+    from email import message_from_bytes
+
+    from service.dunning.sender import build_message
+
+    m = DunningMessage(
+        recipients=["ap@x.example"], subject="Reminder (customer C-1\r\nBcc: victim@example.com)",
+        created_at=datetime(2026, 3, 16, tzinfo=UTC), message_id="<1@x>", level=1,
+        language="en", body_text="t", body_html="<p>h</p>", total=Decimal(1),
+    )  # fmt: skip
+    raw = build_message(m, "C-1\nBcc: victim@example.com", FROM).as_bytes()
+    parsed = message_from_bytes(raw)
+    assert parsed["Bcc"] is None
+    assert "victim" in parsed["Subject"] and "\n" not in parsed["X-Credit-Control-Customer"]
