@@ -17,7 +17,7 @@ from service.assessments.policy_file import load_policy_file
 from service.config import Config, load_config
 from service.db import make_engine, make_session_factory
 from service.dunning.render import Company
-from service.dunning.run import RunReport, Settings, check_policy, run
+from service.dunning.run import RunReport, Settings, check_policy, run, run_book
 from service.dunning.sender import Sender
 from service.dunning.smtp import Mailer
 
@@ -90,7 +90,7 @@ def run_command(as_of: datetime | None, no_send: bool) -> None:
     engine = make_engine(config.database_url)
     try:
         factory = make_session_factory(engine)
-        report = run(factory, day, settings)
+        report = run_book(config.database_url, day, settings)
         _print(report)
         if no_send:
             return

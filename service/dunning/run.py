@@ -14,9 +14,12 @@ the worker calls every few seconds).
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import date
 from email.utils import make_msgid
 from typing import Any
@@ -26,8 +29,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service import outbox
 from service.assessments.loading import id_ranges, load_inputs
-from service.credit import CustomerInputs, Policy
-from service.db import utcnow
+from service.credit import CustomerInputs, Policy, load_policy
+from service.db import make_engine, make_session_factory, utcnow
 from service.dunning import queue
 from service.dunning.planning import DunningCase, LastReminder, Plan, Reminder, plan
 from service.dunning.render import Company, check_template, render
@@ -71,6 +74,7 @@ class Planned:
 class RunReport:
     as_of: date
     customers: int = 0
+    due: int = 0  # reminders due today (with a recipient)
     planned: list[Planned] = field(default_factory=list)
     queued: int = 0
     already_queued: int = 0
@@ -78,10 +82,20 @@ class RunReport:
     no_recipient: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
+    def add(self, other: RunReport) -> None:
+        self.customers += other.customers
+        self.due += other.due
+        self.planned += other.planned
+        self.queued += other.queued
+        self.already_queued += other.already_queued
+        self.skipped.update(other.skipped)
+        self.no_recipient += other.no_recipient
+        self.errors += other.errors
+
     def summary(self) -> str:
         skipped = ", ".join(f"{n} {reason}" for reason, n in sorted(self.skipped.items()))
         return (
-            f"dunning {self.as_of}: {self.customers} customers, {len(self.planned)} reminders due, "
+            f"dunning {self.as_of}: {self.customers} customers, {self.due} reminders due, "
             f"{self.queued} queued, {self.already_queued} already queued"
             + (f"; skipped: {skipped}" if skipped else "")
         )
@@ -246,19 +260,101 @@ def run(
     with factory() as reader:
         keys = list(_chunks(reader, customer_ids))
     for key in keys:
-        with factory() as session, session.begin():
-            inputs = load_inputs(session, as_of, settings.policy, **key)
-            if not inputs:
-                continue
-            states, plans = plan_chunk(session, inputs, as_of, settings)
-            rows = _decide(report, states, plans, settings, as_of, render_mail=write)
-            if write:
-                new = queue.store(session, rows)
-                report.queued += new
-                report.already_queued += len(rows) - new
-                _record_state(session, states, plans)
+        _run_chunk(factory, key, as_of, settings, report, write=write)
         if on_chunk is not None and not on_chunk():
             break
+    log.info(report.summary())
+    return report
+
+
+def _run_chunk(
+    factory: sessionmaker[Session],
+    key: dict[str, Any],
+    as_of: date,
+    settings: Settings,
+    report: RunReport,
+    *,
+    write: bool,
+    keep_planned: bool = True,
+) -> None:
+    with factory() as session, session.begin():
+        inputs = load_inputs(session, as_of, settings.policy, **key)
+        if not inputs:
+            return
+        states, plans = plan_chunk(session, inputs, as_of, settings)
+        rows = _decide(
+            report, states, plans, settings, as_of, render_mail=write, keep_planned=keep_planned
+        )
+        if write:
+            new = queue.store(session, rows)
+            report.queued += new
+            report.already_queued += len(rows) - new
+            _record_state(session, states, plans)
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_start(url: str, policy_document: dict[str, Any], settings: Settings, as_of: date):
+    _WORKER.update(
+        factory=make_session_factory(make_engine(url)),
+        settings=replace(settings, policy=load_policy(policy_document)),
+        as_of=as_of,
+    )
+
+
+def _worker_chunk(key: dict[str, Any]) -> RunReport:
+    report = RunReport(_WORKER["as_of"])
+    _run_chunk(
+        _WORKER["factory"], key, _WORKER["as_of"], _WORKER["settings"], report,
+        write=True, keep_planned=False,
+    )  # fmt: skip
+    return report
+
+
+def run_book(
+    url: str,
+    as_of: date,
+    settings: Settings,
+    *,
+    processes: int | None = None,
+    on_chunk: Callable[[], bool] | None = None,
+) -> RunReport:
+    """``run`` over the whole book, its chunks spread over one process per CPU (planning and
+    rendering are CPU-bound Python). Stores and queues like ``run``; the report has counts, not
+    the reminders themselves."""
+    processes = processes or os.cpu_count() or 1
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine)() as reader:
+            keys = list(_chunks(reader, None))
+    finally:
+        engine.dispose()
+    report = RunReport(as_of)
+    if processes <= 1 or len(keys) <= 1:
+        engine = make_engine(url)
+        try:
+            factory = make_session_factory(engine)
+            for key in keys:
+                _run_chunk(factory, key, as_of, settings, report, write=True, keep_planned=False)
+                if on_chunk is not None and not on_chunk():
+                    break
+        finally:
+            engine.dispose()
+        log.info(report.summary())
+        return report
+    bare = replace(settings, policy=None)
+    with ProcessPoolExecutor(
+        max_workers=processes,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_worker_start,
+        initargs=(url, settings.policy.portable_document(), bare, as_of),
+    ) as pool:
+        for part in pool.map(_worker_chunk, keys):
+            report.add(part)
+            if on_chunk is not None and not on_chunk():
+                pool.shutdown(wait=True, cancel_futures=True)
+                break
     log.info(report.summary())
     return report
 
@@ -271,6 +367,7 @@ def _decide(
     as_of: date,
     *,
     render_mail: bool,
+    keep_planned: bool = True,
 ) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     now = utcnow()
@@ -287,7 +384,9 @@ def _decide(
                 report.skipped[NO_RECIPIENT] += 1
                 report.no_recipient.append(s.number)
                 continue
-            report.planned.append(Planned(cid, s.number, s.name, reminder, recipients))
+            report.due += 1
+            if keep_planned:
+                report.planned.append(Planned(cid, s.number, s.name, reminder, recipients))
             if not render_mail:
                 continue
             link = _pay_link(settings, s)

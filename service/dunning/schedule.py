@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service import job_runs
 from service.db import transaction, utcnow
-from service.dunning.run import Settings, answer_requests, run
+from service.dunning.run import Settings, answer_requests, run_book
 from service.dunning.sender import Sender
 
 log = logging.getLogger(__name__)
@@ -93,8 +93,9 @@ class DunningScheduler:
             with transaction(self.factory) as session:
                 return job_runs.beat(session, JOB, key, self.holder) and not self.stop.is_set()
 
-        with self.busy:
-            report = run(self.factory, today, self.settings, on_chunk=beat)
+        url = self.factory.kw["bind"].url.render_as_string(hide_password=False)
+        with self.busy:  # the book's chunks over one process per CPU
+            report = run_book(url, today, self.settings, on_chunk=beat)
         if report.queued:
             self.on_queued()
         if not self.stop.is_set():

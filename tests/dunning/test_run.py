@@ -116,3 +116,16 @@ def test_queue__a_message_is_stored_once_per_customer_currency_level_and_day(fac
     with transaction(factory) as session:
         assert queue.store(session, [{**row, "message_id": "<other@x>"}]) == 0
     assert len(_messages(factory)) == 1
+
+
+def test_run_book__spread_over_processes__queues_each_once(db_url, factory, monkeypatch):
+    from service.dunning import run as run_module
+
+    with transaction(factory) as session:
+        for n in range(5):
+            add_invoice(session, add_customer(session, f"C-{n}"), f"{n}", 20, "500.00")
+    monkeypatch.setattr(run_module, "CHUNK", 2)  # three chunks, two processes
+    first = run_module.run_book(db_url, TODAY, SETTINGS, processes=2)
+    again = run_module.run_book(db_url, TODAY, SETTINGS, processes=2)
+    assert (first.customers, first.queued, again.queued) == (5, 5, 0)
+    assert sorted(m.customer_id for m in _messages(factory)) == [1, 2, 3, 4, 5]
