@@ -24,6 +24,7 @@ MODULES = [
     "bench.pay_page",
     "bench.bank_import",
     "bench.cash_application",
+    "bench.dunning",
     "bench.soak",
 ]
 

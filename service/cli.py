@@ -25,6 +25,7 @@ COMMANDS = {
     "assess": "service.cli:assess_with_account_fields",
     "customer": "service.erasure:customer_command",
     "db": "service.migrations.commands:db_command",
+    "dunning": "service.dunning.commands:dunning_command",
     "events": "service.salesforce.cli:events_command",
     "export": "service.cash_application.commands:export_command",
     "import": "service.cli:import_with_bank",

@@ -14,8 +14,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from email.utils import parseaddr
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import make_url
@@ -48,6 +49,7 @@ SECRET_FIELDS = frozenset(
         "stripe_webhook_secrets",
         "pay_link_secrets",
         "rate_limit_storage_url",  # a redis:// URL may carry a password
+        "mail",
     }
 )
 
@@ -80,6 +82,12 @@ class Config:
     feed_max_rows: int = FEED_MAX_ROWS
     signature_tolerance_seconds: int = SIGNATURE_TOLERANCE_SECONDS
     log_level: str = "INFO"
+    # Dunning: where reminders are sent from and through, and who the company is.
+    mail: MailSettings | None = field(default=None, repr=False)
+    company_name: str = "Credit Control"
+    company_address: str = ""
+    company_logo_url: str | None = None
+    dunning_at: str = "08:00"
     # Where every web process keeps its counters (gunicorn.conf.py sets it; None: one process).
     metrics_multiprocess_dir: str | None = None
     # Per client address on the public endpoints (service.rate_limits), ``limits`` notation.
@@ -126,6 +134,27 @@ class Config:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """``SMTP_URL`` and ``MAIL_FROM``: ``smtp://user:password@host:587?starttls=true`` for
+    STARTTLS, ``smtps://...:465`` for implicit TLS, plain ``smtp://`` only for a local server."""
+
+    host: str
+    port: int
+    mail_from: str
+    username: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
+    starttls: bool = False
+    implicit_tls: bool = False
+    ca_bundle: str | None = None
+    timeout: float = 30.0
+
+    @property
+    def domain(self) -> str:
+        """The sender's domain, for Message-IDs."""
+        return self.mail_from.rsplit("@", 1)[-1].rstrip(">").strip() or "localhost"
 
 
 def safe_database_url(url: str) -> str:
@@ -179,6 +208,11 @@ def load_config(
             "FEED_MAX_BYTES", text("FEED_MAX_BYTES"), DEFAULT_FEED_MAX_BYTES
         ),
         log_level=_choice("LOG_LEVEL", text("LOG_LEVEL"), LOG_LEVELS, "INFO"),
+        mail=_mail(text("SMTP_URL"), text("MAIL_FROM"), text("SMTP_CA_BUNDLE")),
+        company_name=text("COMPANY_NAME") or "Credit Control",
+        company_address=text("COMPANY_ADDRESS") or "",
+        company_logo_url=_https("COMPANY_LOGO_URL", text("COMPANY_LOGO_URL")),
+        dunning_at=_time_of_day("DUNNING_AT", text("DUNNING_AT"), "08:00"),
         metrics_multiprocess_dir=_directory(
             "PROMETHEUS_MULTIPROC_DIR", text("PROMETHEUS_MULTIPROC_DIR")
         ),
@@ -244,7 +278,62 @@ _EXPECTS = {
     "STRIPE_API_BASE": "an https:// URL (http:// only for a local stand-in), default https://api.stripe.com",
     "STRIPE_WEBHOOK_SECRET": "comma-separated webhook signing secrets (whsec_...), any one of which verifies",
     "CASH_APPLICATION_AUTO_THRESHOLD": "a whole number from 1 to 100: the confidence (percent) from which a bank credit is applied without review, default 90",
+    "SMTP_URL": "smtp://user:password@host:587?starttls=true, smtps://user:password@host:465, or smtp://localhost:port for a local server",
+    "MAIL_FROM": "the sender's address, e.g. billing@example.com or Example Ltd <billing@example.com>",
+    "SMTP_CA_BUNDLE": "the path of a readable PEM file",
+    "COMPANY_LOGO_URL": "an https:// URL of the logo shown in reminders",
+    "DUNNING_AT": "a time of day as HH:MM",
 }
+
+
+def _mail(url: str | None, mail_from: str | None, ca_bundle: str | None) -> MailSettings | None:
+    """SMTP settings; without ``SMTP_URL`` no mail is sent (runs store reminders only)."""
+    if url is None:
+        return None
+    if mail_from is None:
+        raise ConfigError("MAIL_FROM", _EXPECTS["MAIL_FROM"], missing=True)
+    _, address = parseaddr(mail_from)
+    if "@" not in address or "\n" in mail_from or "\r" in mail_from:
+        raise ConfigError("MAIL_FROM", _EXPECTS["MAIL_FROM"])
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+        query = parse_qs(parts.query, strict_parsing=False)
+    except ValueError:
+        raise ConfigError("SMTP_URL", _EXPECTS["SMTP_URL"]) from None
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ConfigError("SMTP_URL", _EXPECTS["SMTP_URL"])
+    starttls = query.get("starttls", ["false"])[-1].lower() in ("1", "true", "yes")
+    implicit = parts.scheme == "smtps"
+    local = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    # Credentials never cross the network in the clear.
+    if not (starttls or implicit) and (parts.password or not local):
+        raise ConfigError("SMTP_URL", _EXPECTS["SMTP_URL"])
+    return MailSettings(
+        host=parts.hostname,
+        port=port or (465 if implicit else 587 if starttls else 25),
+        mail_from=mail_from,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        starttls=starttls and not implicit,
+        implicit_tls=implicit,
+        ca_bundle=_existing_file("SMTP_CA_BUNDLE", ca_bundle),
+    )
+
+
+def _https(name: str, value: str | None) -> str | None:
+    if value is not None and not value.startswith("https://"):
+        raise ConfigError(name, _EXPECTS[name])
+    return value
+
+
+def _time_of_day(name: str, value: str | None, default: str) -> str:
+    if value is None:
+        return default
+    hour, _, minute = value.partition(":")
+    if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+        raise ConfigError(name, _EXPECTS[name])
+    return f"{int(hour):02d}:{int(minute):02d}"
 
 
 def _database_url(value: str | None, sqlite_opt_in: bool) -> str:

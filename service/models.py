@@ -59,6 +59,15 @@ class Customer(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     # Set in Salesforce by a permitted person; keeps the account out of HOLD until that date.
     hold_override_until: Mapped[date | None] = mapped_column(Date)
+    # Dunning (service.dunning): where reminders go (the ERP feed's optional billing_email),
+    # Account.Dunning_Paused_Until__c, the level last sent and the day the next one is due
+    # (pushed as Dunning_Level__c and Next_Reminder_Date__c), and what the quick loop has seen.
+    billing_email: Mapped[str | None] = mapped_column(String(320))
+    dunning_paused_until: Mapped[date | None] = mapped_column(Date)
+    dunning_level_sent: Mapped[int | None] = mapped_column(Integer)
+    next_reminder_date: Mapped[date | None] = mapped_column(Date)
+    dunning_seen_action_id: Mapped[int | None] = mapped_column(Integer)
+    dunning_seen_pause: Mapped[date | None] = mapped_column(Date)
     source_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -489,3 +498,51 @@ class KnownPayer(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     seen: Mapped[int] = mapped_column(Integer, default=1)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- Dunning (service.dunning) -------------------------------------------------------------------
+
+
+class DunningMessage(Base):
+    """One reminder, stored with its rendered content before it is sent (a durable queue).
+
+    The unique key is the promise "at most once per customer, currency, level and day": a run
+    repeated the same day, or resumed after a crash, finds the row and adds nothing. ``status``
+    goes ``queued`` -> ``sending`` (claimed, with ``claim_token`` and ``claimed_until``) ->
+    ``sent``; a temporary SMTP error puts it back to ``queued`` later, a permanent one parks it
+    (``parked``) with the error.
+    """
+
+    __tablename__ = "dunning_messages"
+    __table_args__ = (
+        UniqueConstraint("customer_id", "currency", "level", "run_date"),
+        Index("ix_dunning_messages_due", "status", "available_at"),
+        Index("ix_dunning_messages_customer", "customer_id", "currency", "run_date"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    currency: Mapped[str] = mapped_column(String(3))
+    level: Mapped[int] = mapped_column(Integer)
+    template: Mapped[str] = mapped_column(String(40))
+    run_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    recipients: Mapped[list[str]] = mapped_column(JSON)
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    subject: Mapped[str] = mapped_column(String(255))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8))
+    attach_statement: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The ERP ids of the invoices listed, in order (an episode ends when none is overdue).
+    items: Mapped[list[str]] = mapped_column(JSON)
+    total: Mapped[Decimal] = mapped_column(Money)
+    pay_link: Mapped[str | None] = mapped_column(String(1000))
+    requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

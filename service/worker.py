@@ -17,7 +17,9 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import click
 from sqlalchemy import Engine, inspect
@@ -29,7 +31,8 @@ from service.assessments.assessor import Assessor
 from service.assessments.daily import DailyRoll
 from service.card_payments import in_flight
 from service.cash_application import reviews as cash_application_reviews
-from service.config import ConfigError, SyncSettings, load_config
+from service.config import Config, ConfigError, SyncSettings, load_config
+from service.credit import Policy
 from service.db import make_engine, make_session_factory, transaction, utcnow
 from service.logs import configure_logging
 from service.metrics import Metrics
@@ -64,6 +67,8 @@ class Worker:
         schedule: bool = True,
         assess: bool = True,
         pay_links: PayLinks | None = None,
+        dunning: Callable[[sessionmaker[Session], threading.Event], list[tuple[str, Any]]]
+        | None = None,
     ):
         self.engine = engine
         self.factory = factory
@@ -119,6 +124,8 @@ class Worker:
                 after_drain=self._adopt_card_payments,
                 observe=self.metrics.observe_assessment,
             )
+        # Dunning's threads (service.dunning.schedule), built with the worker's stop event.
+        self.dunning = dunning(factory, self.stop) if dunning is not None else []
         self.threads: list[threading.Thread] = []
         # When each channel's session was last seen healthy here (kept across beats).
         self._channels_seen: dict = {}
@@ -176,6 +183,7 @@ class Worker:
             ("subscriber", self.subscriber),
             ("assessor", self.assessor),
             ("scheduler", self.scheduler),
+            *self.dunning,
         ]
         for name, part in parts:
             if part is not None:
@@ -192,7 +200,7 @@ class Worker:
         self._kick_pushers()
         if self.assessor is not None:
             self.assessor.kick.set()
-        for part in (self.subscriber, self.assessor, self.scheduler):
+        for part in (self.subscriber, self.assessor, self.scheduler, *(p for _, p in self.dunning)):
             if part is not None and part.busy.acquire(timeout=timeout):
                 part.busy.release()
         for thread in self.threads:
@@ -251,5 +259,33 @@ def worker_command(no_subscriber: bool, no_pusher: bool, no_scheduler: bool) -> 
         push=not no_pusher,
         schedule=not no_scheduler,
         pay_links=config.pay_links,
+        dunning=None if no_scheduler else dunning_threads(config, policy),
     )
     sys.exit(worker.run_forever())
+
+
+def dunning_threads(config: Config, policy: Policy) -> Callable[..., list]:
+    """The dunning scheduler and sender (``service.dunning.schedule``) for this configuration."""
+    from service.dunning.render import Company
+    from service.dunning.run import Settings, check_policy
+    from service.dunning.schedule import dunning_parts
+    from service.dunning.smtp import Mailer
+
+    assert config.salesforce is not None
+    check_policy(policy)
+    settings = Settings(
+        policy,
+        Company(config.company_name, config.company_address, config.company_logo_url),
+        config.mail.domain if config.mail else "localhost",
+        config.pay_links,
+    )
+    zone = config.salesforce.zone
+    mailer = Mailer(config.mail) if config.mail else None
+    return lambda factory, stop: dunning_parts(
+        factory,
+        settings,
+        zone,
+        config.dunning_at,
+        stop,
+        mailer,
+    )

@@ -62,8 +62,19 @@ def test_cli__lists_every_command_registered_in_one_place():
 
     assert result.exit_code == 0
     listed = {line.split()[0] for line in result.output.split("Commands:")[1].splitlines() if line}
-    commands = {"assess", "customer", "db", "demo", "devorg", "events", "export", "import"}
-    assert listed == commands | {"outbox", "stream", "web", "worker"}
+    commands = {
+        "assess",
+        "customer",
+        "db",
+        "demo",
+        "devorg",
+        "dunning",
+        "events",
+        "export",
+        "import",
+        "outbox",
+    }
+    assert listed == commands | {"stream", "web", "worker"}
 
 
 def test_demo__loads_the_book_and_prints_the_accounts(tmp_path, monkeypatch):

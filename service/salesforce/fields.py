@@ -41,6 +41,9 @@ _DATES = {
     "Promise_To_Pay_Date__c": "promise_to_pay_date",
     "Last_Payment_Date__c": "last_payment_date",
     "Next_Action_Date__c": "next_action_date",
+    # Dunning (service.dunning): the day the next reminder is due. The pusher adds it, and
+    # ``dunning_level`` (the level last sent, not the engine's count), from the customer row.
+    "Next_Reminder_Date__c": "next_reminder_date",
 }
 # Text. Account.Pay_Link__c is added by the pusher to the document before mapping (it is signed
 # with the pay-link secret, which the engine and its stored document never see).
@@ -125,6 +128,15 @@ def account_fields(doc: dict[str, Any]) -> dict[str, Any]:
     return {name: out[name] for name in ACCOUNT_FIELDS}
 
 
+DUNNING_FIELDS = ("Dunning_Level__c", "Next_Reminder_Date__c")
+
+
+def dunning_document(level_sent: int | None, next_reminder_date: date | None) -> dict[str, Any]:
+    """What the pusher lays over an assessment document: Dunning_Level__c is the level of the
+    last reminder sent (0: none), Next_Reminder_Date__c when the next one is due."""
+    return {"dunning_level": level_sent or 0, "next_reminder_date": next_reminder_date}
+
+
 def canonical(value: Any) -> Any:
     """One comparable, JSON-safe form: numbers as normalised decimal text, dates as ISO."""
     if value is None or isinstance(value, bool):
@@ -169,7 +181,11 @@ class _AccountFieldMap:
     """The map as the dry run asks for it (``service.assessments.shadow.AccountFields``)."""
 
     def of(self, document: dict[str, Any]) -> dict[str, Any]:
-        return canonical_fields(account_fields(document))
+        fields = canonical_fields(account_fields(document))
+        # Dunning's fields follow the reminders sent, not the policy being tried: leave them out.
+        for name in DUNNING_FIELDS:
+            fields.pop(name, None)
+        return fields
 
     def status(self, fields: dict[str, Any]) -> str | None:
         return fields.get(STATUS_FIELD)

@@ -11,9 +11,9 @@ so the new credit status reaches the Account by the outbox, atomically with its 
 * ``/data/CreditControlSync__chn``: Account change events on the package's custom channel, whose
   filter expression leaves out the changes made by this service's own client (its pushes never
   come back). Link by ``ERP_Customer_Number__c`` (and attach the Account's waiting actions), take
-  ``Credit_Limit__c`` and ``Credit_Hold_Override_Until__c``. Changes that touch none of these are
-  ignored, which also keeps push -> CDC -> push from looping where the standard channel
-  ``/data/AccountChangeEvent`` (handled alike) is subscribed instead.
+  ``Credit_Limit__c``, ``Credit_Hold_Override_Until__c`` and ``Dunning_Paused_Until__c``. Changes
+  that touch none of these are ignored, which also keeps push -> CDC -> push from looping where
+  the standard channel ``/data/AccountChangeEvent`` (handled alike) is subscribed instead.
 * ``/event/Credit_Review_Request__e``: re-assess at once and always publish a status event.
 * ``/event/Payment_Received__e``: a provisional payment, counted until the ERP posts it
   (``service.payment_matching`` says when a posting is the same payment).
@@ -68,6 +68,8 @@ ACCOUNT_FIELDS_OF_INTEREST = (
     "ERP_Customer_Number__c",
     "Credit_Limit__c",
     "Credit_Hold_Override_Until__c",
+    # Dunning: no reminders up to this day; the worker's quick dunning loop answers it.
+    "Dunning_Paused_Until__c",
 )
 PAYMENT_SOURCE = "salesforce"
 
@@ -500,6 +502,10 @@ class Handlers:
         if "Credit_Hold_Override_Until__c" in f:
             customer.hold_override_until = _date(
                 f["Credit_Hold_Override_Until__c"], "Credit_Hold_Override_Until__c"
+            )
+        if "Dunning_Paused_Until__c" in f:
+            customer.dunning_paused_until = _date(
+                f["Dunning_Paused_Until__c"], "Dunning_Paused_Until__c"
             )
         session.flush()
         touched.add(customer.id)

@@ -69,6 +69,7 @@ from service.salesforce.fields import (
     account_fields,
     canonical_fields,
     diff,
+    dunning_document,
     fields_hash,
     salesforce_date,
 )
@@ -366,7 +367,13 @@ class Pusher:
                 unmatched.append((customer, rows))
                 continue
             pay_link = self._link(customer.number)
-            desired = account_fields({**assessment.document, "pay_link": pay_link})
+            desired = account_fields(
+                {
+                    **assessment.document,
+                    "pay_link": pay_link,
+                    **dunning_document(customer.dunning_level_sent, customer.next_reminder_date),
+                }
+            )
             announce = any((r.payload or {}).get("announce") for r in rows)
             pushes.append(
                 _AccountPush(

@@ -43,12 +43,14 @@ SERVICE_OWNED = {
     "In_Flight_Amount__c": "Currency",
     "Pay_Link__c": "Url",
     "Credit_Currency__c": "Text",
+    "Next_Reminder_Date__c": "Date",
 }
 PEOPLE_OWNED = {
     "ERP_Customer_Number__c": "Text",
     "Credit_Limit__c": "Currency",
     "Credit_Hold_Override_Until__c": "Date",
     "Collector__c": "Lookup",
+    "Dunning_Paused_Until__c": "Date",
 }
 FORMULAS = {"Credit_Available__c": "Currency", "Credit_Utilization__c": "Percent"}
 
@@ -252,6 +254,8 @@ def test_erp_item_id_holds_what_the_service_stores():
                 "Dispute",
                 "Hold Override",
                 "Reminder Sent",
+                "Dunning Pause",
+                "Reminder Requested",
             ],
         ),
         (

@@ -52,6 +52,7 @@ DESIGN_ACCOUNT_FIELDS = {
     "In_Flight_Amount__c",  # provisional payments the ERP has not posted (design.md)
     "Pay_Link__c",  # the customer's pay page (signed by the pusher, not in the document)
     "Credit_Currency__c",  # the currency of every figure above: the customer's
+    "Next_Reminder_Date__c",  # dunning: the next reminder's day (laid over by the pusher)
 }  # fmt: skip
 
 
