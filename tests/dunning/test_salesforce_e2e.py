@@ -24,7 +24,7 @@ from service.paylinks import PayLinks
 from service.worker import Worker
 from tests.dunning.smtp_server import SmtpServer
 from tests.dunning.test_sender import _mail
-from tests.salesforce.sync_helpers import read_account, seed_cursors, wait_for
+from tests.salesforce.sync_helpers import person_client, read_account, seed_cursors, wait_for
 from tests.salesforce.test_sync_e2e import book  # noqa: F401 - the shared fixture
 
 LINKS = PayLinks(["pay-link-secret-0123456789-abcdef"], "https://pay.example.com")
@@ -94,9 +94,9 @@ def test_reminders_show_in_salesforce_and_salesforce_steers_them(db, devorg, syn
                 lambda: len(_actions(client, account_id)) == len(server.received()), timeout=10
             )
 
-            # A pause set on the Account: the next reminder's day moves past it.
+            # A pause set on the Account by a person: the next reminder's day moves past it.
             pause = today + timedelta(days=20)
-            client.rest(
+            person_client(sync_settings).rest(
                 "PATCH",
                 f"sobjects/Account/{account_id}",
                 {"Dunning_Paused_Until__c": pause.isoformat()},
