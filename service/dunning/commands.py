@@ -20,6 +20,7 @@ from service.dunning.render import Company
 from service.dunning.run import RunReport, Settings, check_policy, run, run_book
 from service.dunning.sender import Sender
 from service.dunning.smtp import Mailer
+from service.progress import progress
 
 
 def _setup(as_of: datetime | None) -> tuple[Config, Settings, date]:
@@ -90,7 +91,13 @@ def run_command(as_of: datetime | None, no_send: bool) -> None:
     engine = make_engine(config.database_url)
     try:
         factory = make_session_factory(engine)
-        report = run_book(config.database_url, day, settings)
+        with progress("planning reminders", unit="batches of customers") as bar:
+
+            def advanced() -> bool:
+                bar.advance(1)
+                return True
+
+            report = run_book(config.database_url, day, settings, on_chunk=advanced)
         _print(report)
         if no_send:
             return
