@@ -1,7 +1,7 @@
 """Progress of a long command: a bar with rate and ETA on a terminal, one line otherwise.
 
-Every long command (``import erp``, ``assess``, and ``import bank`` and ``dunning run`` when
-they adopt it) reports the same way::
+Every long command (``import erp``, ``import bank``, ``assess``, ``dunning run``) reports the
+same way::
 
     from service.progress import progress
 
