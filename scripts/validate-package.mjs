@@ -178,7 +178,9 @@ const EXPECTED_DATA_MODEL = {
     PlatformEventChannelMember: [
         'ChangeEvents_AccountChangeEvent',
         'ChangeEvents_Collection_Action_ChangeEvent',
-        'CreditControlSync_chn_AccountChangeEvent'
+        'CreditControlSync_chn_AccountChangeEvent',
+        'CreditControlSync_chn_Collection_Action_ChangeEvent',
+        'CreditControlSync_chn_Bank_Credit_Review_ChangeEvent'
     ],
     CustomPermission: ['Credit_Hold_Override'],
     PermissionSet: [

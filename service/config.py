@@ -12,6 +12,7 @@ log line or a traceback).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from email.utils import parseaddr
@@ -257,6 +258,10 @@ _EXPECTS = {
     "SALESFORCE_PRIVATE_KEY": "the PEM private key of the connected app's certificate (JWT bearer)",
     "SALESFORCE_AUTH_FLOW": "one of jwt, password, client_credentials",
     "SALESFORCE_PUSH_BATCH_SIZE": "a whole number from 1 to 200",
+    "SALESFORCE_CHANNELS": (
+        "comma-separated streaming channels such as /data/CreditControlSync__chn, "
+        "/event/Credit_Review_Request__e, /event/Payment_Received__e"
+    ),
     "SALESFORCE_API_USAGE_SLOWDOWN": "a share of the daily API allowance, greater than 0 and at most 1",
     "CREDIT_CONTROL_TIMEZONE": "an IANA time zone such as Europe/Berlin",
     "CREDIT_CONTROL_REASSESS_AT": "a time of day as HH:MM",
@@ -513,15 +518,16 @@ def _choice(name: str, value: str | None, choices: tuple[str, ...], default: str
 
 DEFAULT_API_VERSION = "62.0"  # the package's version: every org in service supports it
 
-# Account changes come on the package's custom channel, whose filter drops the changes this
-# service's own client makes (no echo of our pushes; docs/streaming.md, "No echo").
+# Account, Collection_Action__c and Bank_Credit_Review__c changes come on the package's custom
+# channel, whose members' filters drop the changes this service's own client makes (no echo of
+# our writes; docs/streaming.md, "No echo"). SALESFORCE_CHANNELS may name the standard
+# single-entity channels instead (/data/AccountChangeEvent, ...), where no channel can be made.
 CHANNELS = (
-    "/data/Collection_Action__ChangeEvent",
     "/data/CreditControlSync__chn",
     "/event/Credit_Review_Request__e",
     "/event/Payment_Received__e",
-    "/data/Bank_Credit_Review__ChangeEvent",
 )
+_CHANNEL_NAME = re.compile(r"/(data|event)/[A-Za-z][A-Za-z0-9_]*")
 AUTH_FLOWS = ("jwt", "password", "client_credentials")
 INBOX_MIN_DAYS = 3  # the CometD replay window is 72 hours
 
@@ -647,6 +653,16 @@ def _names_an_org(env: Mapping[str, object]) -> bool:
     )
 
 
+def _channels(name: str, value: str | None) -> tuple[str, ...] | None:
+    """A comma-separated list of streaming channels, each named once, or None when unset."""
+    if value is None:
+        return None
+    channels = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+    if not channels or not all(_CHANNEL_NAME.fullmatch(c) for c in channels):
+        raise ConfigError(name, _EXPECTS[name])
+    return channels
+
+
 def salesforce_settings(environ: Mapping[str, object] | None = None) -> SyncSettings:
     """The Salesforce sync's settings from ``environ`` (default ``os.environ``), validated."""
     env = os.environ if environ is None else environ
@@ -681,6 +697,7 @@ def salesforce_settings(environ: Mapping[str, object] | None = None) -> SyncSett
         bulk_threshold=number("SALESFORCE_BULK_THRESHOLD", defaults.bulk_threshold, int),
         api_usage_slowdown=number("SALESFORCE_API_USAGE_SLOWDOWN", defaults.api_usage_slowdown),
         initial_replay_id=number("SALESFORCE_INITIAL_REPLAY_ID", defaults.initial_replay_id, int),
+        channels=_channels("SALESFORCE_CHANNELS", text("SALESFORCE_CHANNELS")) or defaults.channels,
         claim_lease_seconds=number("SALESFORCE_CLAIM_LEASE_SECONDS", defaults.claim_lease_seconds),
         lease_seconds=number("SALESFORCE_SUBSCRIBER_LEASE_SECONDS", defaults.lease_seconds),
         retry_base_seconds=number("SALESFORCE_RETRY_BASE_SECONDS", defaults.retry_base_seconds),

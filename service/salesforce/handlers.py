@@ -1,19 +1,29 @@
 """What the service does with each event from Salesforce.
 
-An explicit channel -> handler table (no signals). Each handler runs inside the subscriber's
-transaction: it applies the change to our tables, re-assesses the customer and queues the push,
-so the new credit status reaches the Account by the outbox, atomically with its cause.
+An explicit channel -> handler table (no signals), and for a custom channel, which carries
+several objects' change events, an object -> handler table read by ``ChangeEventHeader.entityName``.
+Each handler runs inside the subscriber's transaction: it applies the change to our tables,
+re-assesses the customer and queues the push, so the new credit status reaches the Account by
+the outbox, atomically with its cause.
 
-* ``/data/Collection_Action__ChangeEvent``: upsert the action by Salesforce Id. A CDC UPDATE
-  carries only the changed fields, so they are merged into our row; when we have no row yet
-  (or the event is a GAP_*), the record is re-read through REST instead. An action on an Account
-  no customer is linked to yet is kept without a customer (``service.pending_actions``).
-* ``/data/CreditControlSync__chn``: Account change events on the package's custom channel, whose
-  filter expression leaves out the changes made by this service's own client (its pushes never
-  come back). Link by ``ERP_Customer_Number__c`` (and attach the Account's waiting actions), take
-  ``Credit_Limit__c``, ``Credit_Hold_Override_Until__c`` and ``Dunning_Paused_Until__c``. Changes
+By default the change events come on the package's custom channel ``/data/CreditControlSync__chn``,
+whose members (Account, Collection_Action__c, Bank_Credit_Review__c) each filter out the changes
+made by this service's own client: its pushes, the actions it logs and the reviews it upserts
+never come back. The standard single-entity channels are handled alike where an admin subscribes
+them instead (``SALESFORCE_CHANNELS``).
+
+* ``Collection_Action__c`` (``/data/Collection_Action__ChangeEvent``): upsert the action by
+  Salesforce Id. A CDC UPDATE carries only the changed fields, so they are merged into our row;
+  when we have no row yet (or the event is a GAP_*), the record is re-read through REST instead.
+  An action on an Account no customer is linked to yet is kept without a customer
+  (``service.pending_actions``).
+* ``Account`` (``/data/AccountChangeEvent``): link by ``ERP_Customer_Number__c`` (and attach the
+  Account's waiting actions), take ``Credit_Limit__c``, ``Credit_Hold_Override_Until__c`` and
+  ``Dunning_Paused_Until__c``. Changes
   that touch none of these are ignored, which also keeps push -> CDC -> push from looping where
-  the standard channel ``/data/AccountChangeEvent`` (handled alike) is subscribed instead.
+  the standard channel is subscribed.
+* ``Bank_Credit_Review__c`` (``/data/Bank_Credit_Review__ChangeEvent``): a person's choice of
+  candidate is applied; every other change is ignored.
 * ``/event/Credit_Review_Request__e``: re-assess at once and always publish a status event.
 * ``/event/Payment_Received__e``: a provisional payment, counted until the ERP posts it
   (``service.payment_matching`` says when a posting is the same payment).
@@ -59,7 +69,11 @@ from service.salesforce_ids import to18
 log = logging.getLogger(__name__)
 
 ACTION_CHANNEL = "/data/Collection_Action__ChangeEvent"
-ACCOUNT_CHANNEL = "/data/CreditControlSync__chn"
+ACTION_OBJECT = "Collection_Action__c"
+# The package's custom channel: Account, Collection_Action__c and Bank_Credit_Review__c change
+# events, each member filtering out the changes this service's own client makes.
+SYNC_CHANNEL = "/data/CreditControlSync__chn"
+ACCOUNT_CHANNEL = SYNC_CHANNEL  # where Account changes come from by default
 STANDARD_ACCOUNT_CHANNEL = "/data/AccountChangeEvent"
 REVIEW_CHANNEL = "/event/Credit_Review_Request__e"
 PAYMENT_CHANNEL = "/event/Payment_Received__e"
@@ -151,6 +165,26 @@ def account_id(value: Any, name: str) -> str | None:
         raise EventRejected(f"{name}: {exc}") from None
 
 
+def is_custom_channel(channel: str) -> bool:
+    """A custom change-event channel (``/data/Name__chn``): several objects' events on one."""
+    return channel.startswith("/data/") and channel.endswith("__chn")
+
+
+def entity_name(event: StreamEvent) -> str | None:
+    """The object a change event is about (``ChangeEventHeader.entityName``), if it says."""
+    payload = event.payload if isinstance(event.payload, dict) else {}
+    header = payload.get("ChangeEventHeader")
+    name = header.get("entityName") if isinstance(header, dict) else None
+    return name if isinstance(name, str) and name else None
+
+
+def is_about(event: StreamEvent, channel: str, entity: str) -> bool:
+    """Is the event a change of ``entity``: on its own channel, or on a custom channel?"""
+    if event.channel == channel:
+        return True
+    return is_custom_channel(event.channel) and entity_name(event) == entity
+
+
 def customer_by_account(session: Session, account: str | None) -> Customer | None:
     """The customer linked to an Account (its id in 18-character form, as stored)."""
     if not account:
@@ -205,20 +239,37 @@ class Handlers:
         self._actions_known: set[str] = set()
         self.table: dict[str, Callable[[Session, StreamEvent], str]] = {
             ACTION_CHANNEL: self.collection_action,
-            ACCOUNT_CHANNEL: self.account,
             STANDARD_ACCOUNT_CHANNEL: self.account,
             REVIEW_CHANNEL: self.review_request,
             PAYMENT_CHANNEL: self.payment_received,
             reviews.CHANNEL: self.bank_credit_review,
         }
+        # A custom channel carries several objects' change events: each goes to its object's
+        # handler by ``ChangeEventHeader.entityName``.
+        self.entities: dict[str, Callable[[Session, StreamEvent], str]] = {
+            ACTION_OBJECT: self.collection_action,
+            "Account": self.account,
+            reviews.OBJECT: self.bank_credit_review,
+        }
+
+    def handler_for(self, event: StreamEvent) -> Callable[[Session, StreamEvent], str]:
+        """The handler of a standard channel, or of the entity a custom channel's event is about."""
+        if not is_custom_channel(event.channel):
+            handler = self.table.get(event.channel)
+            if handler is None:
+                raise EventRejected(f"no handler for channel {event.channel}")
+            return handler
+        entity = entity_name(event)
+        handler = self.entities.get(entity) if entity else None
+        if handler is None:
+            raise EventRejected(f"no handler for {entity or 'a change event'} on {event.channel}")
+        return handler
 
     def handle(self, session: Session, event: StreamEvent) -> str:
         """Apply one event; returns a short outcome for the inbox (``processed``/``ignored``)."""
-        handler = self.table.get(event.channel)
-        if handler is None:
-            raise EventRejected(f"no handler for channel {event.channel}")
         if not isinstance(event.payload, dict):
             raise EventRejected("event payload is not an object")
+        handler = self.handler_for(event)
         saved = None if self._touched is None else (dict(self._touched), set(self._receivables))
         try:
             return handler(session, event)
@@ -257,7 +308,7 @@ class Handlers:
                 except ValueError:
                     continue  # the handler rejects the event
                 accounts.add(account)
-            if event.channel == ACTION_CHANNEL:
+            if is_about(event, ACTION_CHANNEL, ACTION_OBJECT):
                 header = payload.get("ChangeEventHeader") or {}
                 for rid in header.get("recordIds") or []:
                     if isinstance(rid, str):

@@ -50,17 +50,19 @@ from service.config import SyncSettings
 from service.db import transaction, utcnow
 from service.inbox import PARKED, WAITING, record_many
 from service.models import CollectionAction, InboxMessage, StreamCursor
+from service.salesforce import reviews
 from service.salesforce.client import SalesforceClient
 from service.salesforce.cometd import BayeuxClient, StreamEvent
 from service.salesforce.errors import PermanentError
 from service.salesforce.gaps import Gap, record_gap
 from service.salesforce.handlers import (
-    ACCOUNT_CHANNEL,
     ACTION_CHANNEL,
+    ACTION_OBJECT,
     INBOX_SOURCE,
     STANDARD_ACCOUNT_CHANNEL,
     EventRejected,
     Handlers,
+    is_custom_channel,
 )
 from service.salesforce.http import make_http_session
 from service.salesforce.leader import Leadership
@@ -80,12 +82,29 @@ ACTION_FIELDS = (
     "Override_Until__c, Notes__c, Source__c, CreatedDate"
 )
 ACCOUNT_FIELDS = "Id, ERP_Customer_Number__c, Credit_Limit__c, Credit_Hold_Override_Until__c"
-# What a change-event channel's gap is recovered from: the object and the fields its handler reads.
-RECONCILE = {
-    ACTION_CHANNEL: ("Collection_Action__c", ACTION_FIELDS),
-    ACCOUNT_CHANNEL: ("Account", ACCOUNT_FIELDS),
-    STANDARD_ACCOUNT_CHANNEL: ("Account", ACCOUNT_FIELDS),
+REVIEW_FIELDS = f"Id, {reviews.KEY}, {reviews.CHOICE}"
+# What a change-event channel's gap is recovered from: each object and the fields its handler
+# reads. A custom channel (``/data/Name__chn``) carries all three objects' changes.
+RECONCILE_OBJECTS = {
+    "Account": ACCOUNT_FIELDS,
+    ACTION_OBJECT: ACTION_FIELDS,
+    reviews.OBJECT: REVIEW_FIELDS,
 }
+RECONCILE = {
+    ACTION_CHANNEL: (ACTION_OBJECT,),
+    STANDARD_ACCOUNT_CHANNEL: ("Account",),
+    reviews.CHANNEL: (reviews.OBJECT,),
+}
+
+
+def reconciled_objects(channel: str) -> tuple[str, ...]:
+    """The objects whose records are re-read when ``channel``'s replay id is lost (none for a
+    platform-event channel)."""
+    if is_custom_channel(channel):
+        return tuple(RECONCILE_OBJECTS)
+    return RECONCILE.get(channel, ())
+
+
 # Records re-applied per transaction while recovering a gap.
 RECONCILE_BATCH = 200
 # The cursor moves when an event is handled, a little after it happened in the org.
@@ -427,7 +446,7 @@ class Subscriber:
         """Re-read what a change-event channel missed; report what cannot be read again."""
         gap = Gap(channel, rejected, self.gap_start(channel), utcnow())
         self.stats["gaps"] += 1
-        if channel in RECONCILE:
+        if reconciled_objects(channel):
             gap.reconciled, gap.deleted, gap.skipped = self._reconcile(channel, gap.since)
             self.stats["reconciled"] += gap.reconciled
             if gap.until - gap.since > RECYCLE_BIN:
@@ -463,9 +482,17 @@ class Subscriber:
         return self._reconcile(channel, self.gap_start(channel))[0]
 
     def _reconcile(self, channel: str, since: datetime) -> tuple[int, int, int]:
-        """Re-read the object's records changed since ``since`` (deleted ones too) and apply
-        them as change events, 200 to a transaction; returns (applied, deleted, skipped)."""
-        obj, fields = RECONCILE[channel]
+        """Re-read the channel's objects' records changed since ``since`` (deleted ones too)
+        and apply them as change events; returns (applied, deleted, skipped)."""
+        applied = deleted = skipped = 0
+        for obj in reconciled_objects(channel):
+            a, d, s = self._reconcile_object(channel, obj, since)
+            applied, deleted, skipped = applied + a, deleted + d, skipped + s
+        return applied, deleted, skipped
+
+    def _reconcile_object(self, channel: str, obj: str, since: datetime) -> tuple[int, int, int]:
+        """One object's records changed since ``since``, 200 to a transaction."""
+        fields = RECONCILE_OBJECTS[obj]
         soql = format_soql(
             "SELECT {fields:literal}, IsDeleted FROM {obj:literal} WHERE SystemModstamp >= {since}",
             fields=fields,
@@ -513,7 +540,8 @@ def _reconcile_event(
     """A record read back from the org, as the change event that would have brought it.
 
     A deleted record is a DELETE; a live one carries every field the handler reads: a CREATE
-    for an action (an UNDELETE when we hold it as deleted), an UPDATE for an Account.
+    for an action or a review (an UNDELETE for an action we hold as deleted), an UPDATE for an
+    Account. ``entityName`` says which, as on a custom channel.
     """
     rid = record["Id"]
     if record.get("IsDeleted") is True:

@@ -308,11 +308,19 @@ def test_change_data_capture_members():
         ("Collection_Action__ChangeEvent", "ChangeEvents"),
         ("AccountChangeEvent", "CreditControlSync__chn"),
         ("Bank_Credit_Review__ChangeEvent", "ChangeEvents"),
+        ("Collection_Action__ChangeEvent", "CreditControlSync__chn"),
+        ("Bank_Credit_Review__ChangeEvent", "CreditControlSync__chn"),
     }
 
 
-def test_the_worker_channel_filters_out_the_services_own_writes():
-    """The custom channel the worker subscribes to drops changes made by the service's client."""
+@pytest.mark.parametrize(
+    "entity",
+    ["AccountChangeEvent", "Collection_Action_ChangeEvent", "Bank_Credit_Review_ChangeEvent"],
+)
+def test_the_worker_channel_filters_out_the_services_own_writes(entity):
+    """Every object the worker reads changes of is on the custom channel, each member with the
+    filter that drops changes made by the service's client (Accounts pushed, actions logged,
+    bank credit reviews upserted)."""
     channel = _xml(
         META / "platformEventChannels/CreditControlSync__chn.platformEventChannel-meta.xml"
     )
@@ -320,7 +328,7 @@ def test_the_worker_channel_filters_out_the_services_own_writes():
     member = _xml(
         META
         / "platformEventChannelMembers"
-        / "CreditControlSync_chn_AccountChangeEvent.platformEventChannelMember-meta.xml"
+        / f"CreditControlSync_chn_{entity}.platformEventChannelMember-meta.xml"
     )
     expression = _text(member, "filterExpression")
     assert expression.startswith("ChangeEventHeader.changeOrigin NOT IN (")
