@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 
 from service import outbox
 from service.assessments import storing
+from service.config import SyncSettings
 from service.assessments.daily import DailyRoll
 from service.credit import assess as real_assess
 from service.db import transaction
@@ -102,7 +103,7 @@ def _subscribed(devorg):
                 len(c.get("subscriptions", {}))
                 for c in streaming_for(devorg).snapshot().get("clients", [])
             )
-            >= 4
+            >= len(SyncSettings().channels)
         ),
         timeout=10,
     )
@@ -137,7 +138,7 @@ def test_poison_customer__promise_on_another_account_within_2s_and_nightly_re_ag
         "PATCH", f"sobjects/Account/{accounts[POISON]}", {"Credit_Limit__c": 5000}
     )
     started = time.monotonic()
-    client.rest(
+    person_client(sync_settings).rest(
         "POST",
         "sobjects/Collection_Action__c",
         {

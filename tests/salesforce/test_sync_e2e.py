@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from service import outbox
 from service.app import create_app
+from service.config import SyncSettings
 from service.db import transaction
 from service.models import (
     CollectionAction,
@@ -28,6 +29,7 @@ from service.models import (
     StreamCursor,
 )
 from service.salesforce.client import build_client
+from service.salesforce.handlers import SYNC_CHANNEL
 from service.security import sign
 from service.worker import Worker
 from tests.salesforce.sync_helpers import (
@@ -92,7 +94,7 @@ def worker(db, devorg, sync_settings):
         w.shutdown(timeout=5)
 
 
-def _subscribed(devorg, count: int = 4):
+def _subscribed(devorg, count: int = len(SyncSettings().channels)):
     return wait_for(
         lambda: (
             sum(
@@ -106,13 +108,15 @@ def _subscribed(devorg, count: int = 4):
 
 
 def _promise(client, account_id: str, amount="1000.00", days=10) -> str:
+    """A promise a person logs in Salesforce (the service's own writes are not delivered back
+    to it: ``person_client``)."""
     body = {
         "Account__c": account_id,
         "Type__c": "Promise to Pay",
         "Promised_Amount__c": float(amount),
         "Promised_Date__c": (TODAY + timedelta(days=days)).isoformat(),
     }
-    return client.rest("POST", "sobjects/Collection_Action__c", body)["id"]
+    return person_client(client.settings).rest("POST", "sobjects/Collection_Action__c", body)["id"]
 
 
 def test_erp_feed__account_fields_in_the_org_within_2s(
@@ -246,9 +250,9 @@ def test_expired_replay_id__falls_back_and_nothing_is_lost(db, devorg, sync_sett
     _engine, factory = db
     action_id = _promise(client, account_id)  # happens while no worker runs
     with transaction(factory) as s:
-        cursor = s.get(StreamCursor, "/data/Collection_Action__ChangeEvent")
+        cursor = s.get(StreamCursor, SYNC_CHANNEL)
         if cursor is None:
-            s.add(StreamCursor(channel="/data/Collection_Action__ChangeEvent", replay_id=1))
+            s.add(StreamCursor(channel=SYNC_CHANNEL, replay_id=1))
         else:
             cursor.replay_id = 1  # long gone: outside the retention window
     w = worker()

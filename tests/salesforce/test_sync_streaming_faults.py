@@ -20,13 +20,14 @@ from sqlalchemy import select
 
 from service.cli import main
 from service.db import transaction
-from service.models import CollectionAction, Customer, InboxMessage
+from service.models import CollectionAction, Customer, InboxMessage, Payment
 from service.salesforce.gaps import Gap, list_gaps, record_gap
 from service.salesforce.handlers import (
     ACCOUNT_CHANNEL,
     ACTION_CHANNEL,
     PAYMENT_CHANNEL,
     REVIEW_CHANNEL,
+    SYNC_CHANNEL,
 )
 from tests.salesforce import test_sync_e2e as e2e
 from tests.salesforce.sync_helpers import person_client, wait_for
@@ -85,8 +86,7 @@ def test_expired_replay_id__changes_and_deletions_reconciled_lost_events_reporte
     kept = _promise(client, account_id, amount="100.00")
     dropped = _promise(client, account_id, amount="200.00")
     wait_for(lambda: _action(factory, kept) and _action(factory, dropped), timeout=10)
-    # A person's Account edit, so the Account channel has a stored cursor too (the worker's own
-    # pushes never come back on it).
+    # A person's Account edit (the worker's own pushes never come back on its channel).
     person = person_client(sync_settings)
     person.rest("PATCH", f"sobjects/Account/{account_id}", {"Credit_Limit__c": 4000})
     wait_for(lambda: _customer(factory, cid).credit_limit == Decimal("4000.00"), timeout=10)
@@ -94,8 +94,8 @@ def test_expired_replay_id__changes_and_deletions_reconciled_lost_events_reporte
 
     # While no worker runs: an action deleted, one changed, one created, the Account's credit
     # fields changed, and a payment announced.
-    client.rest("DELETE", f"sobjects/Collection_Action__c/{dropped}")
-    client.rest("PATCH", f"sobjects/Collection_Action__c/{kept}", {"Promised_Amount__c": 150})
+    person.rest("DELETE", f"sobjects/Collection_Action__c/{dropped}")
+    person.rest("PATCH", f"sobjects/Collection_Action__c/{kept}", {"Promised_Amount__c": 150})
     created = _promise(client, account_id, amount="300.00")
     override = (TODAY + timedelta(days=20)).isoformat()
     person.rest(
@@ -112,7 +112,7 @@ def test_expired_replay_id__changes_and_deletions_reconciled_lost_events_reporte
     caplog.set_level(logging.INFO, logger="service.salesforce")
     with retention_expired(devorg):
         second = worker()
-        wait_for(lambda: len(list(_gaps(factory))) == 4, timeout=15)
+        wait_for(lambda: len(list(_gaps(factory))) == 3, timeout=15)
         _subscribed(devorg)
 
         assert _action(factory, dropped).is_deleted
@@ -124,13 +124,13 @@ def test_expired_replay_id__changes_and_deletions_reconciled_lost_events_reporte
         assert customer.hold_override_until.isoformat() == override
 
         gaps = {g.kind: g for g in _gaps(factory)}
+        # One gap on the custom channel recovers the Accounts and the actions alike.
         assert {c: g.status for c, g in gaps.items()} == {
-            ACTION_CHANNEL: "reconciled",
-            ACCOUNT_CHANNEL: "reconciled",
+            SYNC_CHANNEL: "reconciled",
             REVIEW_CHANNEL: "unrecoverable",
             PAYMENT_CHANNEL: "unrecoverable",
         }
-        assert gaps[ACTION_CHANNEL].payload["deleted"] == 1
+        assert gaps[SYNC_CHANNEL].payload["deleted"] == 1
         assert "platform events" in gaps[PAYMENT_CHANNEL].error
         assert second.subscriber.stats["unrecoverable"] == 2
         warned = [
@@ -159,11 +159,16 @@ def test_refused_subscription__other_channels_run_and_it_is_retried_until_allowe
     streaming.refuse_subscribe(ACCOUNT_CHANNEL, "cdc_permission")
     caplog.set_level(logging.INFO, logger="service.salesforce")
     w = worker()
-    _subscribed(devorg, count=3)
+    _subscribed(devorg, count=len(sync_settings.channels) - 1)
 
     # The other channels stream as usual, in the same session (no restart, one handshake).
+    client.rest(
+        "POST",
+        "sobjects/Payment_Received__e",
+        {"Account_Id__c": account_id, "Amount__c": 125, "Currency_Code__c": "EUR"},
+    )
+    assert wait_for(lambda: _payments(factory, cid) == [Decimal("125.00")], timeout=10)
     action = _promise(client, account_id)
-    assert wait_for(lambda: _action(factory, action), timeout=10)
     person_client(sync_settings).rest(
         "PATCH", f"sobjects/Account/{account_id}", {"Credit_Limit__c": 7000}
     )
@@ -171,10 +176,12 @@ def test_refused_subscription__other_channels_run_and_it_is_retried_until_allowe
     assert ACCOUNT_CHANNEL in w.subscriber.bayeux.refused
     assert w.subscriber.bayeux.stats["handshakes"] == 1
     assert _customer(factory, cid).credit_limit != Decimal("7000.00")
+    assert _action(factory, action) is None
 
     # Allowed again: the next attempt subscribes at the stored replay id, nothing is missed.
     streaming.allow_subscribe(ACCOUNT_CHANNEL)
     wait_for(lambda: _customer(factory, cid).credit_limit == Decimal("7000.00"), timeout=15)
+    assert wait_for(lambda: _action(factory, action), timeout=10)
     assert ACCOUNT_CHANNEL not in w.subscriber.bayeux.refused
     messages = [r.getMessage() for r in caplog.records]
     assert any(
@@ -182,6 +189,11 @@ def test_refused_subscription__other_channels_run_and_it_is_retried_until_allowe
         for m in messages
     )
     assert not any("subscriber failed" in m for m in messages)
+
+
+def _payments(factory, cid: int) -> list[Decimal]:
+    with factory() as s:
+        return list(s.scalars(select(Payment.amount).where(Payment.customer_id == cid)))
 
 
 def test_stream_gaps_command__lists_each_gap_and_what_it_lost(db):
@@ -207,7 +219,7 @@ def _applied(factory, ids: list[str]) -> tuple[int, int]:
         rows = s.scalars(select(CollectionAction.salesforce_id)).all()
         handled = s.scalars(
             select(InboxMessage.payload).where(
-                InboxMessage.kind == ACTION_CHANNEL, InboxMessage.status == "processed"
+                InboxMessage.kind == SYNC_CHANNEL, InboxMessage.status == "processed"
             )
         ).all()
     stored = [r[:15] for r in rows]

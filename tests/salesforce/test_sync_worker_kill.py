@@ -24,6 +24,7 @@ from service.salesforce.client import build_client
 from tests.salesforce.sync_helpers import (
     account_writes,
     create_accounts,
+    person_client,
     make_customer,
     seed_cursors,
     set_document,
@@ -105,8 +106,8 @@ def test_sigkill_mid_push__restart_ends_right_nothing_applied_twice(
     assert 0 < written_before < N, "the kill must land mid-push"
     assert _statuses(factory).get("in_flight", 0) > 0 or _statuses(factory).get("pending", 0) > 0
 
-    # An action logged while no worker runs must be handled after the restart.
-    action = client.rest(
+    # An action a person logs while no worker runs must be handled after the restart.
+    action = person_client(sync_settings).rest(
         "POST",
         "sobjects/Collection_Action__c",
         {"Account__c": accounts["K0001"], "Type__c": "Call", "Outcome__c": "No Answer"},
