@@ -21,8 +21,8 @@ from sqlalchemy import select, update
 
 from service import outbox
 from service.assessments import storing
-from service.config import SyncSettings
 from service.assessments.daily import DailyRoll
+from service.config import SyncSettings
 from service.credit import assess as real_assess
 from service.db import transaction
 from service.models import Assessment, Customer, InboxMessage, Receivable

@@ -24,8 +24,8 @@ from service.salesforce.client import build_client
 from tests.salesforce.sync_helpers import (
     account_writes,
     create_accounts,
-    person_client,
     make_customer,
+    person_client,
     seed_cursors,
     set_document,
     wait_for,
