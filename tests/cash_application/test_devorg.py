@@ -20,10 +20,18 @@ from service.db import transaction
 from service.models import CashApplication, Customer, Payment, Receivable
 from service.salesforce.client import build_client
 from service.salesforce.errors import PermanentError
+from service.salesforce.handlers import SYNC_CHANNEL
+from service.salesforce.reviews import CHANNEL as REVIEW_CHANNEL
 from service.security import sign
 from service.worker import Worker
 from tests.cash_application.books import add_invoice, credit
-from tests.salesforce.sync_helpers import create_accounts, read_account, seed_cursors, wait_for
+from tests.salesforce.sync_helpers import (
+    create_accounts,
+    person_client,
+    read_account,
+    seed_cursors,
+    wait_for,
+)
 
 FEED_SECRET = "feed-secret-0123456789abcdef"
 FIELDS = ("Credit_Status__c", "Balance_Outstanding__c", "In_Flight_Amount__c")
@@ -187,9 +195,10 @@ def test_a_credit_naming_two_invoices_lifts_the_hold_and_nothing_counts_twice(db
     assert statuses == ["reversed", "superseded"]
 
 
-def test_a_credit_left_for_review_is_applied_when_a_person_picks_a_candidate(db, held):
+def test_a_credit_left_for_review_is_applied_when_a_person_picks_a_candidate(db, devorg, held):
     _, factory = db
     client, account, _ = held
+    mark = devorg.bus.last_replay_id()
     # The payer's name is the customer's, but 1,100.00 is no set of its invoices: a person decides.
     report = _apply(factory, _credit("1100.00", "Zahlung", payer_name="B1 GmbH"))
     assert report.review == 1
@@ -201,7 +210,7 @@ def test_a_credit_left_for_review_is_applied_when_a_person_picks_a_candidate(db,
     assert read_account(client, account, *FIELDS)["Credit_Status__c"] == "HOLD"
 
     started = time.monotonic()
-    client.rest(
+    person_client(client.settings).rest(
         "PATCH", f"sobjects/Bank_Credit_Review__c/{record['Id']}", {"Apply_Candidate__c": "1"}
     )
     wait_for(lambda: _lifted(client, account), timeout=5)
@@ -219,3 +228,16 @@ def test_a_credit_left_for_review_is_applied_when_a_person_picks_a_candidate(db,
         assert s.get(CashApplication, app_id).decided_by == "salesforce"
         items = s.scalars(select(Receivable.number)).all()
     assert sorted(items) == ["INV-2026-0101", "INV-2026-0102"]
+    # The service's own upserts of the review (created, then "Applied") never came back to the
+    # worker: only the person's choice is on its channel.
+    assert len(_review_events(devorg, REVIEW_CHANNEL, mark)) >= 3
+    (chosen,) = _review_events(devorg, SYNC_CHANNEL, mark)
+    assert chosen.data["payload"]["Apply_Candidate__c"] == "1"
+
+
+def _review_events(devorg, channel: str, mark: int) -> list:
+    return [
+        e
+        for e in devorg.bus.events_after(channel, mark)
+        if e.data["payload"]["ChangeEventHeader"]["entityName"] == "Bank_Credit_Review__c"
+    ]

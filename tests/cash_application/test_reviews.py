@@ -14,6 +14,7 @@ from service.db import transaction
 from service.models import CashApplication, InboxMessage, OutboxMessage, Payment
 from service.salesforce.client import SalesforceClient
 from service.salesforce.cometd import StreamEvent
+from service.salesforce.handlers import SYNC_CHANNEL as SYNC
 from service.salesforce.handlers import Handlers
 from service.salesforce.subscriber import Subscriber
 from tests.cash_application.books import TODAY, credit, open_in_flight, seed
@@ -24,7 +25,9 @@ RECORD = "a0B000000000001AAA"
 _replay = iter(range(1, 10_000))
 
 
-def event(change: str = "UPDATE", record: str = RECORD, **fields) -> StreamEvent:
+def event(
+    change: str = "UPDATE", record: str = RECORD, channel: str = CHANNEL, **fields
+) -> StreamEvent:
     payload = {
         "ChangeEventHeader": {
             "entityName": "Bank_Credit_Review__c",
@@ -35,7 +38,7 @@ def event(change: str = "UPDATE", record: str = RECORD, **fields) -> StreamEvent
         **fields,
     }
     replay = next(_replay)
-    return StreamEvent(CHANNEL, replay, {"payload": payload, "event": {"replayId": replay}})
+    return StreamEvent(channel, replay, {"payload": payload, "event": {"replayId": replay}})
 
 
 @pytest.fixture
@@ -77,6 +80,23 @@ def test_choosing_a_candidate_applies_it_once(waiting):
     assert sub._process_once(again) == "ignored"
     with factory() as s:
         assert len(s.scalars(select(Payment)).all()) == 1
+
+
+def test_a_choice_on_the_packages_custom_channel_is_applied_alike(waiting):
+    """The worker's channel carries several objects' changes: the review's goes to its handler
+    by ``entityName``; a change of an object no handler reads is rejected."""
+    sub, factory, app_id, _, _ = waiting
+    choose = event(Cash_Application_Id__c=f"ca-{app_id}", Apply_Candidate__c="1", channel=SYNC)
+    assert sub._process_once(choose) == "processed"
+    assert open_in_flight(factory, "2026-00077") == Decimal("50.00")
+    stray = event(channel=SYNC, Apply_Candidate__c="1")
+    stray.payload["ChangeEventHeader"]["entityName"] = "Opportunity"
+    assert sub._process_once(stray) == "failed"
+    with factory() as s:
+        assert len(s.scalars(select(Payment)).all()) == 1
+        rows = s.scalars(select(InboxMessage).where(InboxMessage.kind == SYNC)).all()
+        assert [r.status for r in rows] == ["processed", "failed"]
+        assert "no handler for Opportunity" in rows[1].error
 
 
 def test_echoes_of_our_own_pushes_are_ignored(waiting, db):
