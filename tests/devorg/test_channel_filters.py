@@ -118,6 +118,12 @@ def test_a_member_of_an_undefined_channel_stops_loading(tmp_path):
 def test_the_package_defines_the_worker_channel(org):
     assert org.bus.channel_exists(WORKER)
     assert not org.bus.channel_exists("/data/Unknown__chn")
+    members = org.schema.channels[WORKER.removeprefix("/data/")]
+    assert sorted(m.entity for m in members) == [
+        "Account",
+        "Bank_Credit_Review__c",
+        "Collection_Action__c",
+    ]
 
 
 def _account(api: Api, headers=None, **fields) -> str:
@@ -151,6 +157,27 @@ def test_the_services_own_rest_writes_stay_off_the_worker_channel(org, api):
         delivered["payload"]["ChangeEventHeader"]["changeOrigin"]
         == f"com/salesforce/api/rest/{API}"
     )
+
+
+def _action(api: Api, account: str, headers=None, **fields) -> str:
+    body = {"Account__c": account, "Type__c": "Call", **fields}
+    response = api.post("sobjects/Collection_Action__c", json=body, headers=dict(headers or {}))
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def test_the_services_own_actions_stay_off_the_worker_channel(org, api):
+    """Collection_Action__c is on the same channel, filtered by its own member alike."""
+    account = _account(api)
+    mark = org.bus.last_replay_id()
+    own = _action(api, account, OWN, Type__c="Reminder Sent", Source__c="Service")
+    person = _action(
+        api, account, Type__c="Promise to Pay", Promised_Amount__c=10, Promised_Date__c="2031-01-15"
+    )
+    assert _ids(org, "/data/Collection_Action__ChangeEvent", mark) == [own, person]
+    (delivered,) = org.bus.events_after(WORKER, mark)
+    header = delivered.data["payload"]["ChangeEventHeader"]
+    assert (header["entityName"], header["recordIds"]) == ("Collection_Action__c", [person])
 
 
 def test_another_client_name_is_not_filtered(org, api):
@@ -200,6 +227,53 @@ def test_entity_field_filters_enrich_the_event(tmp_path):
         assert all("Credit_Status__c" not in e.data["payload"] for e in standard)
     finally:
         org.stop()
+
+
+def test_each_member_filters_its_own_entitys_events(tmp_path):
+    """Several entities on one channel: each event is judged by its own entity's member only
+    (an action has no Credit_Status__c; the Account's filter does not apply to it)."""
+    sfdx = _package_copy(tmp_path, "Credit_Status__c = 'HOLD'")
+    _add_member(sfdx, "Hot__chn", "Collection_Action__ChangeEvent", "Type__c = 'Promise to Pay'")
+    org = DevOrg(sfdx, key_dir=tmp_path / "keys")
+    org.start()
+    try:
+        api = Api(org, org.token_for())
+        mark = org.bus.last_replay_id()
+        held = _account(api, Credit_Status__c="HOLD")
+        fine = _account(api, Credit_Status__c="OK")
+        _action(api, fine, Type__c="Call")
+        promise = _action(
+            api,
+            fine,
+            Type__c="Promise to Pay",
+            Promised_Amount__c=10,
+            Promised_Date__c="2031-01-15",
+        )
+        hot = [
+            (e.data["payload"]["ChangeEventHeader"]["entityName"], e.data["payload"])
+            for e in org.bus.events_after("/data/Hot__chn", mark)
+        ]
+        assert [(entity, p["ChangeEventHeader"]["recordIds"]) for entity, p in hot] == [
+            ("Account", [held]),
+            ("Collection_Action__c", [promise]),
+        ]
+        assert "Credit_Status__c" not in hot[1][1]  # enriched by its own member's fields only
+    finally:
+        org.stop()
+
+
+def _add_member(sfdx: Path, channel: str, entity: str, expression: str) -> None:
+    name = f"{channel.replace('__', '_')}_{entity.replace('__', '_')}"
+    (
+        sfdx
+        / "main/default/platformEventChannelMembers"
+        / f"{name}.platformEventChannelMember-meta.xml"
+    ).write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<PlatformEventChannelMember xmlns="http://soap.sforce.com/2006/04/metadata">'
+        f"<eventChannel>{channel}</eventChannel><filterExpression>{expression}</filterExpression>"
+        f"<selectedEntity>{entity}</selectedEntity></PlatformEventChannelMember>\n"
+    )
 
 
 def _package_copy(tmp_path: Path, expression: str | None) -> Path:
