@@ -1,17 +1,19 @@
-"""No echo: change events delivered back to the worker per 1,000 Accounts it pushes (target 0).
+"""No echo: change events delivered back to the worker per 1,000 Accounts it pushes, and per
+1,000 Collection_Action__c it logs (target 0 each).
 
 The worker subscribes to the package's custom channel ``/data/CreditControlSync__chn``, whose
-member filters out the changes made by the service's own client (``changeOrigin`` names
-``client=credit-control``). This bench pushes 1,000 changed Accounts through the real pusher
-(composite collections), then the same 1,000 again as one Bulk API 2.0 job, against an
-in-process devorg over HTTPS, with the worker's own Bayeux client subscribed to the worker's
-channels meanwhile. It counts:
+members (Account, Collection_Action__c, Bank_Credit_Review__c) filter out the changes made by
+the service's own client (``changeOrigin`` names ``client=credit-control``). This bench pushes
+1,000 changed Accounts through the real pusher (composite collections), then the same 1,000
+again as one Bulk API 2.0 job, then logs 1,000 "Reminder Sent" actions (one per Account, as a
+dunning run does), against an in-process devorg over HTTPS, with the worker's own Bayeux client
+subscribed to the worker's channels meanwhile. It counts:
 
-- events delivered to that subscriber (target 0 per 1,000 pushed Accounts);
-- the change events the same pushes put on the standard ``/data/AccountChangeEvent`` channel
-  (what the worker received before: one per Account);
-- a person's edit of one Account (a client without the header) after the pushes: it must be
-  delivered (1), or the filter would hide real changes.
+- events delivered to that subscriber (target 0 per 1,000 pushed Accounts, 0 per 1,000 actions);
+- the change events the same writes put on the standard ``/data/AccountChangeEvent`` and
+  ``/data/Collection_Action__ChangeEvent`` channels (what the worker received before: one each);
+- a person's edit of one Account and a person's promise (a client without the header) after
+  the writes: each must be delivered (1), or the filter would hide real changes.
 
     python -m bench.no_echo [--accounts 1000]
 """
@@ -27,8 +29,11 @@ from pathlib import Path
 import requests
 
 from bench.sync import Bench, load_average
+from service import outbox
+from service.db import transaction
+from service.models import CollectionAction
 from service.salesforce.cometd import BayeuxClient
-from service.salesforce.handlers import ACCOUNT_CHANNEL, STANDARD_ACCOUNT_CHANNEL
+from service.salesforce.handlers import ACTION_CHANNEL, ACTION_OBJECT, STANDARD_ACCOUNT_CHANNEL
 from service.salesforce.http import make_http_session
 
 TARGET = 0
@@ -39,7 +44,7 @@ class Listener:
 
     def __init__(self, bench: Bench) -> None:
         self.stop = threading.Event()
-        self.received: dict[str, int] = {}
+        self.received: dict[str, int] = {}  # by the object the change event is about
         self.bayeux = BayeuxClient(
             lambda: bench.client.instance_url,
             bench.client.auth,
@@ -55,24 +60,44 @@ class Listener:
     def _run(self) -> None:
         while not self.stop.is_set():
             for event in self.bayeux.poll():
-                self.received[event.channel] = self.received.get(event.channel, 0) + 1
+                header = event.payload.get("ChangeEventHeader") or {}
+                entity = header.get("entityName") or event.channel
+                self.received[entity] = self.received.get(entity, 0) + 1
 
     def close(self) -> None:
         self.stop.set()
 
 
-def person_edits(bench: Bench, account_id: str) -> None:
+def person_writes(bench: Bench, method: str, path: str, body: dict) -> None:
     """A person's change: plain REST with the org's token and no Sforce-Call-Options header."""
-    url = f"{bench.client.instance_url}/services/data/v{bench.settings.api_version}/sobjects/Account/{account_id}"
+    url = f"{bench.client.instance_url}/services/data/v{bench.settings.api_version}/{path}"
     token = bench.client.auth.token().access_token
-    response = requests.patch(
+    response = requests.request(
+        method,
         url,
-        json={"Credit_Limit__c": 12345},
+        json=body,
         headers={"Authorization": f"Bearer {token}"},
         verify=bench.settings.ca_bundle or True,
         timeout=10,
     )
     response.raise_for_status()
+
+
+def log_reminders(bench: Bench, customer_ids: list[int]) -> None:
+    """One "Reminder Sent" action per customer, queued as the dunning sender queues them."""
+    with transaction(bench.factory) as s:
+        for cid in customer_ids:
+            action = CollectionAction(customer_id=cid, type="Reminder Sent", origin="Service")
+            s.add(action)
+            s.flush()
+            outbox.enqueue(s, outbox.COLLECTION_ACTION, outbox.collection_action_target(action.id))
+
+
+def changes_on(bench: Bench, channel: str, mark: int) -> int:
+    return sum(
+        len(e.data["payload"]["ChangeEventHeader"]["recordIds"])
+        for e in bench.org.bus.events_after(channel, mark, limit=10**7)
+    )
 
 
 def wait_quiet(listener: Listener, seconds: float = 2.0) -> None:
@@ -108,15 +133,28 @@ def main(argv: list[str] | None = None) -> int:
             stats, _ = bench.drain(bench.settings.with_(bulk_threshold=max(1, n // 10)))
             jobs = sum(v for k, v in stats.items() if k.startswith("POST") and "jobs/ingest" in k)
             wait_quiet(listener)
-            echoed = listener.received.get(ACCOUNT_CHANNEL, 0)
-            standard = sum(
-                len(e.data["payload"]["ChangeEventHeader"]["recordIds"])
-                for e in bus.events_after(STANDARD_ACCOUNT_CHANNEL, mark, limit=10**7)
-            )
+            echoed = listener.received.get("Account", 0)
+            standard = changes_on(bench, STANDARD_ACCOUNT_CHANNEL, mark)
 
-            person_edits(bench, accounts[0][1])
+            mark = bus.last_replay_id()
+            log_reminders(bench, ids)
+            bench.drain(bench.settings)
             wait_quiet(listener)
-            heard = listener.received.get(ACCOUNT_CHANNEL, 0) - echoed
+            actions_echoed = listener.received.get(ACTION_OBJECT, 0)
+            actions_standard = changes_on(bench, ACTION_CHANNEL, mark)
+
+            first = accounts[0][1]
+            person_writes(bench, "PATCH", f"sobjects/Account/{first}", {"Credit_Limit__c": 12345})
+            promise = {
+                "Account__c": first,
+                "Type__c": "Promise to Pay",
+                "Promised_Amount__c": 100,
+                "Promised_Date__c": "2031-01-15",
+            }
+            person_writes(bench, "POST", f"sobjects/{ACTION_OBJECT}", promise)
+            wait_quiet(listener)
+            heard = listener.received.get("Account", 0) - echoed
+            heard_action = listener.received.get(ACTION_OBJECT, 0) - actions_echoed
             listener.close()
         finally:
             bench.close()
@@ -131,8 +169,18 @@ def main(argv: list[str] | None = None) -> int:
         f"changes (what the worker was delivered before the custom channel)"
     )
     print(f"  Bulk API 2.0 jobs created for the second push: {jobs}")
+    print(
+        f"{ACTION_OBJECT} change events delivered to the worker for {n} actions it logged: "
+        f"{actions_echoed} = {actions_echoed * 1000 / n:g} per 1,000 (target {TARGET})"
+    )
+    print(
+        f"  the same actions on the standard {ACTION_CHANNEL}: {actions_standard} changes "
+        f"(what the worker was delivered before the channel carried actions)"
+    )
     print(f"  a person's edit of one Account after the pushes: {heard} delivered (expected 1)")
-    return 0 if echoed <= TARGET and heard == 1 and jobs >= 1 else 1
+    print(f"  a person's promise after the actions: {heard_action} delivered (expected 1)")
+    ok = echoed <= TARGET and actions_echoed <= TARGET and jobs >= 1
+    return 0 if ok and heard == 1 and heard_action == 1 else 1
 
 
 if __name__ == "__main__":
