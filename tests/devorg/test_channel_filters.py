@@ -262,6 +262,26 @@ def test_each_member_filters_its_own_entitys_events(tmp_path):
         org.stop()
 
 
+def test_a_custom_channel_member_alone_enables_change_events_on_that_channel_only(tmp_path):
+    """An entity selected only on a custom channel: its changes are on that channel, not on the
+    standard ones (those need the entity selected on ChangeEvents)."""
+    sfdx = _package_copy(tmp_path, None)
+    members = sfdx / "main/default/platformEventChannelMembers"
+    (members / "ChangeEvents_AccountChangeEvent.platformEventChannelMember-meta.xml").unlink()
+    org = DevOrg(sfdx, key_dir=tmp_path / "keys")
+    org.start()
+    try:
+        api = Api(org, org.token_for())
+        mark = org.bus.last_replay_id()
+        account = _account(api)
+        assert _ids(org, "/data/Hot__chn", mark) == [account]
+        assert org.bus.events_after("/data/AccountChangeEvent", mark) == []
+        assert org.bus.events_after("/data/ChangeEvents", mark) == []
+        assert not org.bus.channel_exists("/data/AccountChangeEvent")
+    finally:
+        org.stop()
+
+
 def _add_member(sfdx: Path, channel: str, entity: str, expression: str) -> None:
     name = f"{channel.replace('__', '_')}_{entity.replace('__', '_')}"
     (

@@ -206,10 +206,15 @@ class EventBus:
         """Turn one committed write transaction into change events (wire facts §1.8).
 
         Called by the record store after commit.  Only entities with CDC enabled produce
-        events; ``sequenceNumber`` counts from 1 within the transaction and the last event
-        carries ``isTransactionEnd: true``.
+        events: selected on the standard ``ChangeEvents`` channel (their own channel and
+        ``/data/ChangeEvents``) or on a custom channel (that channel only); ``sequenceNumber``
+        counts from 1 within the transaction and the last event carries
+        ``isTransactionEnd: true``.
         """
-        tracked = [c for c in changes if self._cdc_enabled(c.entity_name)]
+        on_custom = self._custom_channel_entities()
+        tracked = [
+            c for c in changes if self._cdc_enabled(c.entity_name) or c.entity_name in on_custom
+        ]
         if not tracked:
             return
         events = drafts(tracked, self._objects())
@@ -249,7 +254,8 @@ class EventBus:
                     "payload": {"ChangeEventHeader": header, **draft.body},
                     "event": {"replayId": replay_id},
                 }
-                rows.append((replay_id, change_channel(draft.entity_name), now, data))
+                if self._cdc_enabled(draft.entity_name):
+                    rows.append((replay_id, change_channel(draft.entity_name), now, data))
                 rows.extend(self._custom_channel_copies(draft, header, data, records, now))
             self._append(rows)
         self._notify()
@@ -450,6 +456,11 @@ class EventBus:
 
     def _object(self, name: str) -> Any:
         return self._objects().get(name)
+
+    def _custom_channel_entities(self) -> set[str]:
+        """The entities some custom channel's member selects."""
+        channels: dict[str, list[Any]] = getattr(self.schema, "channels", None) or {}
+        return {m.entity for members in channels.values() for m in members}
 
     def _cdc_enabled(self, name: str) -> bool:
         return bool(getattr(self._object(name), "cdc_enabled", False))
