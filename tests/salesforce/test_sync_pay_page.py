@@ -15,6 +15,7 @@ from service.assessments import reassess
 from service.db import transaction
 from service.models import CollectionAction, InboxMessage, Receivable
 from service.paylinks import PayLinks
+from service.salesforce.handlers import ACTION_CHANNEL, SYNC_CHANNEL
 from service.salesforce.keys import receivable_item_id
 from service.worker import Worker
 from tests.salesforce.sync_helpers import read_account, seed_cursors, wait_for
@@ -31,6 +32,7 @@ def test_pay_links_and_a_portal_dispute_reach_the_org(db, devorg, sync_settings,
         receivable_id = s.scalar(select(Receivable.id))
     links = PayLinks([PAY_SECRET], BASE)
     seed_cursors(factory, devorg, sync_settings.channels)
+    mark = devorg.bus.last_replay_id()
     worker = Worker(engine, factory, sync_settings, schedule=False, pay_links=links).start()
     try:
         app = create_app(
@@ -96,13 +98,25 @@ def test_pay_links_and_a_portal_dispute_reach_the_org(db, devorg, sync_settings,
             timeout=5,
         )
         assert datetime.now(UTC) - started < timedelta(seconds=5)
-        # The CDC echo of our own record links it; it is not logged a second time.
-        wait_for(
-            lambda: all(a.salesforce_id for a in _actions(factory)),
+        # The push's answer links our row to the record; it is not logged a second time.
+        (action,) = wait_for(
+            lambda: [a for a in _actions(factory) if a.salesforce_id],
             timeout=5,
         )
-        # Wait for the org's change event of that record to be handled, then count.
-        wait_for(lambda: _handled_action_events(factory), timeout=10)
+        # The record's change event is on the standard channel, and not on the worker's: the
+        # service's own write never comes back to it.
+        (created,) = [
+            e
+            for e in devorg.bus.events_after(ACTION_CHANNEL, mark)
+            if e.data["payload"]["ChangeEventHeader"]["changeType"] == "CREATE"
+        ]
+        assert created.data["payload"]["ChangeEventHeader"]["recordIds"] == [action.salesforce_id]
+        assert not [
+            e
+            for e in devorg.bus.events_after(SYNC_CHANNEL, mark)
+            if e.data["payload"]["ChangeEventHeader"]["entityName"] == "Collection_Action__c"
+        ]
+        assert _handled_action_events(factory) == 0
         assert len(_actions(factory)) == 1
     finally:
         worker.shutdown(timeout=5)
@@ -118,8 +132,7 @@ def _handled_action_events(factory) -> int:
         return len(
             s.scalars(
                 select(InboxMessage.id).where(
-                    InboxMessage.kind == "/data/Collection_Action__ChangeEvent",
-                    InboxMessage.status != "processing",
+                    InboxMessage.kind.in_((ACTION_CHANNEL, SYNC_CHANNEL)),
                 )
             ).all()
         )
