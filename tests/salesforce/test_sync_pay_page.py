@@ -116,7 +116,7 @@ def test_pay_links_and_a_portal_dispute_reach_the_org(db, devorg, sync_settings,
             for e in devorg.bus.events_after(SYNC_CHANNEL, mark)
             if e.data["payload"]["ChangeEventHeader"]["entityName"] == "Collection_Action__c"
         ]
-        assert _handled_action_events(factory) == 0
+        assert _change_events_received(factory) == 0
         assert len(_actions(factory)) == 1
     finally:
         worker.shutdown(timeout=5)
@@ -127,7 +127,7 @@ def _actions(factory):
         return list(s.scalars(select(CollectionAction)))
 
 
-def _handled_action_events(factory) -> int:
+def _change_events_received(factory) -> int:
     with factory() as s:
         return len(
             s.scalars(
