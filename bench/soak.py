@@ -86,6 +86,9 @@ class Soak:
         Base.metadata.create_all(self.engine)
         self.factory = make_session_factory(self.engine)
         self.client = build_client(self.settings)
+        # The collectors logging actions: not the service's client, whose own writes the
+        # worker's channel filters out.
+        self.people = build_client(self.settings.with_(client_name="salesforce-ui"))
         self.random = random.Random(seed)
         self.app = create_app(
             {
@@ -155,7 +158,7 @@ class Soak:
         try:
             if kind < 0.25 and self.actions:
                 action = self.random.choice(self.actions)
-                self.client.rest(
+                self.people.rest(
                     "PATCH", f"sobjects/Collection_Action__c/{action}", {"Notes__c": f"n{i}"}
                 )
                 self.count("action updated")
@@ -172,7 +175,7 @@ class Soak:
                         "Promised_Amount__c": 10.0,
                         "Promised_Date__c": (TODAY + timedelta(days=1 + i % 20)).isoformat(),
                     }
-                created = self.client.rest("POST", "sobjects/Collection_Action__c", body)["id"]
+                created = self.people.rest("POST", "sobjects/Collection_Action__c", body)["id"]
                 with self.lock:
                     self.actions.append(created)
                 self.count("action created")

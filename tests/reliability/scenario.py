@@ -26,7 +26,7 @@ from service.models import (
     Receivable,
 )
 from tests.reliability import measure
-from tests.salesforce.sync_helpers import create_accounts, seed_cursors, wait_for
+from tests.salesforce.sync_helpers import create_accounts, person_client, seed_cursors, wait_for
 
 INVOICE = Decimal("1000.00")
 TODAY = datetime.now(UTC).date()
@@ -96,7 +96,8 @@ def queue_all(factory, book: Book) -> None:
 
 
 def promise(client, book: Book, number: str, days: int = 10) -> str:
-    """A promise to pay for the whole invoice, logged on the Account in Salesforce."""
+    """A promise to pay for the whole invoice, logged on the Account in Salesforce by a person
+    (another client than the service's, whose own writes its channel filters out)."""
     book.allow_write(number)
     body = {
         "Account__c": book.accounts[number],
@@ -104,7 +105,7 @@ def promise(client, book: Book, number: str, days: int = 10) -> str:
         "Promised_Amount__c": float(INVOICE),
         "Promised_Date__c": (TODAY + timedelta(days=days)).isoformat(),
     }
-    return client.rest("POST", "sobjects/Collection_Action__c", body)["id"]
+    return person_client(client.settings).rest("POST", "sobjects/Collection_Action__c", body)["id"]
 
 
 def payment(client, book: Book, number: str, amount: Decimal, reference: str) -> None:
