@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from service import outbox
 from service.assessments import reassess
+from service.config import SyncSettings
 from service.db import transaction
 from service.models import (
     AssessmentRequest,
@@ -125,7 +126,7 @@ def payment(client, book: Book, number: str, amount: Decimal, reference: str) ->
     )
 
 
-def subscribed(org, channels: int = 4, timeout: float = 10.0) -> None:
+def subscribed(org, channels: int = len(SyncSettings().channels), timeout: float = 10.0) -> None:
     def count():
         clients = streaming_for(org).snapshot().get("clients", [])
         return sum(len(c.get("subscriptions", {})) for c in clients) >= channels
