@@ -223,7 +223,8 @@ def test_token_revoked_mid_stream__recovers(db, devorg, worker, book):
     devorg.revoke_sessions()
     client.reauthenticate()
     assert _promise_arrives(db, devorg, client, account_id)
-    assert w.auth.logins > logins
+    # The next call with the revoked session (a connect, the push the promise causes) logs in.
+    wait_for(lambda: w.auth.logins > logins, timeout=5)
 
 
 def test_unknown_client__rehandshake_and_resubscribe(db, devorg, worker, book):
