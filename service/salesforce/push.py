@@ -66,11 +66,10 @@ from service.salesforce.fields import (
     ACCOUNT_FIELDS,
     STATUS_FIELD,
     UPDATED_FIELD,
-    account_fields,
     canonical_fields,
     diff,
-    dunning_document,
     fields_hash,
+    pushed_account_fields,
     salesforce_date,
 )
 from service.salesforce.http import json_default
@@ -367,12 +366,11 @@ class Pusher:
                 unmatched.append((customer, rows))
                 continue
             pay_link = self._link(customer.number)
-            desired = account_fields(
-                {
-                    **assessment.document,
-                    "pay_link": pay_link,
-                    **dunning_document(customer.dunning_level_sent, customer.next_reminder_date),
-                }
+            desired = pushed_account_fields(
+                assessment.document,
+                pay_link=pay_link,
+                dunning_level_sent=customer.dunning_level_sent,
+                next_reminder_date=customer.next_reminder_date,
             )
             announce = any((r.payload or {}).get("announce") for r in rows)
             pushes.append(

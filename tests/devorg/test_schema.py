@@ -50,7 +50,11 @@ def test_load_schema__platform_events_and_cdc(schema):
     events = {o.name for o in schema.platform_events}
     assert events == {"Credit_Status_Change__e", "Credit_Review_Request__e", "Payment_Received__e"}
     assert all(schema.objects[e].key_prefix.startswith("e") for e in events)
-    assert {o.name for o in schema.cdc_objects} == {"Account", "Collection_Action__c"}
+    assert {o.name for o in schema.cdc_objects} == {
+        "Account",
+        "Collection_Action__c",
+        "Bank_Credit_Review__c",
+    }
 
 
 def test_load_schema__validation_rules_from_package(schema):
