@@ -8,11 +8,11 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 # The service with its development tools, and the local Salesforce org (devorg/, a distribution
 # of its own that the production wheel never holds) for the demo, the tests and the benchmarks;
-# likewise the local Stripe (devstripe/).
-$(VENV)/.installed: pyproject.toml devorg/pyproject.toml devstripe/pyproject.toml constraints.txt
+# likewise the local Stripe (devstripe/) and the local ERPs (deverp/).
+$(VENV)/.installed: pyproject.toml devorg/pyproject.toml devstripe/pyproject.toml deverp/pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade 'pip>=25.3' 'setuptools>=78.1.1' wheel
-	$(PY) -m pip install -q -c constraints.txt -e '.[dev]' -e ./devorg -e ./devstripe
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]' -e ./devorg -e ./devstripe -e ./deverp
 	touch $@
 
 # Not `npm ci`: npm 11 leaves the platform-specific optional packages of rollup (a peer of the
@@ -31,16 +31,16 @@ run: venv
 test: test-python test-js
 
 lint: venv node
-	$(VENV)/bin/ruff check service devorg devstripe tests bench
-	$(VENV)/bin/ruff format --check service devorg devstripe tests bench
+	$(VENV)/bin/ruff check service devorg devstripe deverp tests bench
+	$(VENV)/bin/ruff format --check service devorg devstripe deverp tests bench
 	$(VENV)/bin/lint-imports
 	npm run --silent lint
 	npm run --silent prettier:verify
 
 # node too: the jsforce and CometD conformance tests against devorg run from pytest.
 test-python: venv node
-	$(VENV)/bin/ruff check service devorg devstripe tests bench
-	$(VENV)/bin/ruff format --check service devorg devstripe tests bench
+	$(VENV)/bin/ruff check service devorg devstripe deverp tests bench
+	$(VENV)/bin/ruff format --check service devorg devstripe deverp tests bench
 	$(VENV)/bin/lint-imports
 	@command -v chromium >/dev/null || echo "make test: no Chromium found, the pay page's browser tests are skipped (apt-get install chromium)"
 	@command -v promtool >/dev/null || echo "make test: no promtool found, docs/alerts.yml is not checked (apt-get install prometheus)"

@@ -29,6 +29,7 @@ COMMANDS = {
     "import": "service.feeds.commands:import_command",
     "outbox": "service.salesforce.cli:outbox_command",
     "stream": "service.salesforce.cli:stream_command",
+    "sync": "service.connectors.commands:sync_command",
     "web": "service.web:web_command",
     "worker": "service.worker:worker_command",
 }

@@ -14,6 +14,7 @@ subscriber and pushers, ``service.assessments`` for the assessor and the daily r
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -26,6 +27,7 @@ from service.assessments import Reassessor, load_policy_file
 from service.assessments.assessor import Assessor
 from service.assessments.daily import DailyRoll
 from service.config import ConfigError, SyncSettings, load_config
+from service.connectors.schedule import ConnectorLoop, connector_loop
 from service.db import make_engine, make_session_factory
 from service.logs import configure_logging
 from service.metrics import Metrics
@@ -55,6 +57,7 @@ class Worker:
         schedule: bool = True,
         assess: bool = True,
         pay_links: PayLinks | None = None,
+        connector_loop: ConnectorLoop | None = None,
     ):
         self.engine = engine
         self.factory = factory
@@ -99,6 +102,8 @@ class Worker:
                 on_commit=self._kick_pushers,
                 observe=self.metrics.observe_assessment,
             )
+        # ERP connectors (service.connectors), when an ERP is configured.
+        self.connector_loop = connector_loop
         self.threads: list[threading.Thread] = []
 
     def _kick_pushers(self) -> None:
@@ -111,6 +116,7 @@ class Worker:
             ("subscriber", self.subscriber),
             ("assessor", self.assessor),
             ("scheduler", self.scheduler),
+            ("connectors", self.connector_loop),
         ]
         for name, part in parts:
             if part is not None:
@@ -126,7 +132,7 @@ class Worker:
         self._kick_pushers()
         if self.assessor is not None:
             self.assessor.kick.set()
-        for part in (self.subscriber, self.assessor, self.scheduler):
+        for part in (self.subscriber, self.assessor, self.scheduler, self.connector_loop):
             if part is not None and part.busy.acquire(timeout=timeout):
                 part.busy.release()
         for thread in self.threads:
@@ -182,4 +188,5 @@ def worker_command(no_subscriber: bool, no_pusher: bool, no_scheduler: bool) -> 
         schedule=not no_scheduler,
         pay_links=config.pay_links,
     )
+    worker.connector_loop = connector_loop(worker.factory, worker.stop, os.environ)
     sys.exit(worker.run_forever())

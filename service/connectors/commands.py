@@ -1,0 +1,58 @@
+"""``credit-control sync <erp> [--full]``: one pull from the ERP and the closed loop, with
+progress on stderr and a report on stdout; exit status 1 when any record was rejected or a
+write failed for good."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from service.config import load_config
+from service.connectors.http import ErpError
+from service.connectors.registry import NAMES, entry
+from service.connectors.run import run_connector
+from service.connectors.sync import SyncReport
+from service.db import make_engine, make_session_factory
+
+SHOWN = 20
+
+
+@click.command("sync")
+@click.argument("erp", type=click.Choice(NAMES))
+@click.option("--full", is_flag=True, help="Reconcile every open item, not just the changes.")
+def sync_command(erp: str, full: bool) -> None:
+    """Pull customers, receivables and payments from an ERP, and write back disputes and
+    promises (settings: docs/connectors.md)."""
+    config = load_config(require=())
+    connector = entry(erp).build(os.environ)
+    engine = make_engine(config.database_url)
+
+    def progress(report: SyncReport) -> None:
+        accepted = sum(report.counts.accepted.values())
+        rejected = sum(report.counts.rejected.values())
+        click.echo(
+            f"page {report.pages}: {report.read} items read, {accepted} rows stored, "
+            f"{rejected} rejected",
+            err=True,
+        )
+
+    try:
+        report = run_connector(make_session_factory(engine), connector, full=full, on_page=progress)
+    except ErpError as error:
+        raise click.ClickException(f"{erp}: {error}") from None
+    finally:
+        engine.dispose()
+    for line in report.lines():
+        click.echo(line)
+    problems = report.sync.counts.problems
+    for problem in problems[:SHOWN]:
+        where = f" {problem.path}" if problem.path else ""
+        click.echo(
+            f"rejected {problem.kind} {problem.source_id}{where}: {problem.message}", err=True
+        )
+    if len(problems) > SHOWN:
+        click.echo(f"... {len(problems) - SHOWN} more", err=True)
+    if problems or report.loop.dead:
+        sys.exit(1)

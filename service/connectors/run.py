@@ -1,0 +1,40 @@
+"""One connector run: the pull, then the closed loop (queue what collectors did, send it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.connectors.base import Connector
+from service.connectors.sync import SyncReport, run_sync
+from service.connectors.writeback import LoopReport, queue_writes, send_writes
+from service.db import transaction, utcnow
+
+
+@dataclass
+class RunReport:
+    sync: SyncReport
+    loop: LoopReport
+
+    def lines(self) -> list[str]:
+        return [*self.sync.lines(), self.loop.line()]
+
+
+def run_connector(
+    sessions: sessionmaker[Session],
+    connector: Connector,
+    *,
+    full: bool = False,
+    on_page: Callable[[SyncReport], None] = lambda report: None,
+    keep_going: Callable[[], bool] = lambda: True,
+) -> RunReport:
+    sync = run_sync(sessions, connector, full=full, on_page=on_page, keep_going=keep_going)
+    loop = LoopReport()
+    if not sync.stopped:
+        with transaction(sessions) as session:
+            loop.queued = queue_writes(session, connector.name, connector.source, utcnow())
+        sent = send_writes(sessions, connector, utcnow())
+        loop.sent, loop.retried, loop.dead = sent.sent, sent.retried, sent.dead
+    return RunReport(sync, loop)
