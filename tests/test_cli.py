@@ -63,7 +63,7 @@ def test_cli__lists_every_command_registered_in_one_place():
     assert result.exit_code == 0
     listed = {line.split()[0] for line in result.output.split("Commands:")[1].splitlines() if line}
     commands = {"assess", "customer", "db", "demo", "devorg", "events", "import", "outbox"}
-    assert listed == commands | {"stream", "web", "worker"}
+    assert listed == commands | {"stream", "sync", "web", "worker"}
 
 
 def test_demo__loads_the_book_and_prints_the_accounts(tmp_path, monkeypatch):
