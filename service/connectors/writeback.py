@@ -168,10 +168,13 @@ def _insert_new(session: Session, rows: list[dict[str, Any]]) -> int:
     table = ErpWrite.__table__
     added = 0
     for row in rows:  # few per scan: a collector's actions, not an import
-        result = session.execute(
-            insert(table).values(**row).on_conflict_do_nothing(index_elements=["connector", "key"])
-        )
-        added += result.rowcount or 0
+        inserted = session.execute(
+            insert(table)
+            .values(**row)
+            .on_conflict_do_nothing(index_elements=["connector", "key"])
+            .returning(table.c.id)
+        ).first()
+        added += inserted is not None
     return added
 
 

@@ -56,6 +56,8 @@ class Gate:
         self.retry_after = "1"
         self.token_requests = 0
         self.requests = 0
+        self.delay = 0.0  # seconds each API request waits before it is answered
+        self.filters: list[str] = []  # every $filter asked of the items, in order
         self.lock = threading.Lock()
 
     def _basic(self, header: str) -> tuple[str, str] | None:
@@ -80,6 +82,8 @@ class Gate:
         return _json({"access_token": token, "token_type": "bearer", "expires_in": self.ttl})
 
     def check(self, header: str) -> Response | None:
+        if self.delay:
+            time.sleep(self.delay)
         with self.lock:
             self.requests += 1
             if self.throttled > 0:
@@ -155,6 +159,7 @@ def create_app(book: SapBook, gate: Gate, case_service: str) -> Flask:
 
     @app.get(items_path)
     def items():
+        gate.filters.append(request.args.get("$filter", ""))
         return collection(book.items, "A_OperationalAcctgDocItemCubeType")
 
     @app.get(f"{ROOT}/API_BUSINESS_PARTNER/A_Customer")
