@@ -1,5 +1,7 @@
 """The worker's connector loop: each configured ERP pulled every ``<ERP>_SYNC_MINUTES``, and
-reconciled in full once a day (the first run after midnight UTC), once per cluster.
+reconciled in full once a day (the first run after midnight UTC), once per cluster. The very
+first run is an incremental pull from the beginning, which brings the history too (settled
+items and payments the reconciliation of open items would not).
 
 Every worker runs this loop; each run is elected through ``service.job_runs`` (job
 ``connector:<erp>``, run key ``full:<day>`` or ``<day>T<hh:mm>`` of its slot), so one worker runs
@@ -55,8 +57,10 @@ class ConnectorLoop:
         now = now or utcnow()
         job = f"connector:{connector.name}"
         with self.factory() as session:
+            started = cursors.position(session, connector.name) is not None
             last_full = cursors.full_at(session, connector.name)
-        full = last_full is None or last_full.date() < now.date()
+        # The first run reads everything (history too); after it, one full run a day.
+        full = started and (last_full is None or last_full.date() < now.date())
         if full:
             key = f"full:{now.date().isoformat()}"
         else:

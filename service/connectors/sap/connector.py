@@ -64,7 +64,7 @@ class SapConnector:
         else:
             assert settings.user and settings.password is not None
             auth = BasicAuth(settings.user, settings.password)
-        self.http = ErpHttp(auth, sleep=sleep, describe=describe)
+        self.http = ErpHttp(auth, sleep=sleep, describe=describe, attempts=settings.attempts)
         self.items = ODataService(self.http, settings.base_url, "API_OPLACCTGDOCITEMCUBE_SRV")
         self.partners = ODataService(self.http, settings.base_url, "API_BUSINESS_PARTNER")
         self.cases = ODataService(self.http, settings.base_url, settings.case_service)
@@ -110,6 +110,7 @@ class SapConnector:
         )
         last_day = changed_on
         for items in pages:
+            _require_keys(items)
             read_at = self.clock()
             documents = self._documents_of(items)
             keys = sorted(documents.own)
@@ -170,6 +171,7 @@ class SapConnector:
             select=mapping.SELECT,
             top=self.settings.page_size,
         ):
+            _require_keys(page)
             rows.extend(page)
         return rows
 
@@ -179,6 +181,7 @@ class SapConnector:
         for items in self.items.keyset(
             ITEMS, where=partial, order=KEY, select=mapping.SELECT, top=self.settings.page_size
         ):
+            _require_keys(items)
             documents.add_links(items)
         yield from self._all_customers(stored_customers)
         held: list[dict] = []  # the last document of a page, completed by the next page
@@ -190,6 +193,7 @@ class SapConnector:
             top=self.settings.page_size,
         )
         for items in pages:
+            _require_keys(items)
             items = held + items
             tail = key_of(items[-1])
             held = [item for item in items if key_of(item) == tail]
@@ -335,6 +339,13 @@ class SapConnector:
 
     def stats(self) -> dict[str, int]:
         return {"throttled": self.http.throttled, "tokens_renewed": self.http.refreshed}
+
+
+def _require_keys(items: list[dict]) -> None:
+    """Items are named by their key: an answer with an item lacking it is broken whole."""
+    for item in items:
+        if any(not isinstance(item.get(name), str) or not item[name] for name in KEY):
+            raise ErpError(f"{ITEMS}: an item without its {', '.join(KEY)}")
 
 
 def _day(value: str):

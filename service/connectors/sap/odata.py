@@ -89,7 +89,7 @@ class ODataService:
                 rows = data["results"] if isinstance(data, dict) else data
             except (orjson.JSONDecodeError, KeyError, TypeError):
                 raise ErpError(f"GET {self.root}/{entity}: not an OData V2 JSON answer") from None
-            if not isinstance(rows, list):
+            if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
                 raise ErpError(f"GET {self.root}/{entity}: not an OData V2 collection")
             out.extend(rows)
             following = data.get("__next") if isinstance(data, dict) else None
@@ -122,6 +122,8 @@ class ODataService:
             if len(rows) < top:
                 return
             last = [rows[-1].get(name) for name in order]
+            if any(value in (None, "") for value in last):
+                raise ErpError(f"{entity}: a row without its {', '.join(order)}")
 
     def write(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict:
         for attempt in (1, 2):

@@ -24,6 +24,7 @@ class SapSettings:
     company_codes: tuple[str, ...] = ()
     source: str = "sap"
     page_size: int = 5_000
+    attempts: int = 5
     sync_minutes: int = 15
     payment_types: tuple[str, ...] = ("DZ",)
     case_service: str = "API_DISPUTECASE"
@@ -68,6 +69,7 @@ def load_sap_settings(environ: Mapping[str, object]) -> SapSettings:
         company_codes=codes,
         source=source,
         page_size=env.integer("SAP_PAGE_SIZE", 5_000, high=50_000),
+        attempts=env.integer("SAP_ATTEMPTS", 5, high=10),
         sync_minutes=env.integer("SAP_SYNC_MINUTES", 15, high=24 * 60),
         payment_types=env.words("SAP_PAYMENT_DOCUMENT_TYPES", ("DZ",)),
         case_service=env.text("SAP_CASE_SERVICE") or "API_DISPUTECASE",
