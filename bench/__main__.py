@@ -20,6 +20,7 @@ MODULES = [
     "bench.devorg_stream",
     "bench.sync",
     "bench.card_payments",
+    "bench.connectors",
     "bench.soak",
 ]
 

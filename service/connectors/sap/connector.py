@@ -29,6 +29,7 @@ from typing import Any
 
 from service.connectors.base import Page, Record, StoredCustomers
 from service.connectors.http import ErpError, ErpHttp
+from service.connectors.prefetch import prefetched
 from service.connectors.sap import mapping
 from service.connectors.sap.auth import BasicAuth, ClientCredentials
 from service.connectors.sap.mapping import Documents, Key, Rules, key_of
@@ -100,13 +101,15 @@ class SapConnector:
             where.append(f"LastChangeDate ge {literal(_day(changed_on))}")
             if position.get("after"):
                 start = [_day(changed_on), *position["after"]]
-        pages = self.items.keyset(
-            ITEMS,
-            where=all_of(where),
-            order=CHANGED,
-            select=mapping.SELECT,
-            top=self.settings.page_size,
-            start=start,
+        pages = prefetched(
+            self.items.keyset(
+                ITEMS,
+                where=all_of(where),
+                order=CHANGED,
+                select=mapping.SELECT,
+                top=self.settings.page_size,
+                start=start,
+            )
         )
         last_day = changed_on
         for items in pages:
@@ -185,12 +188,14 @@ class SapConnector:
             documents.add_links(items)
         yield from self._all_customers(stored_customers)
         held: list[dict] = []  # the last document of a page, completed by the next page
-        pages = self.items.keyset(
-            ITEMS,
-            where=all_of([self._scope(), "IsCleared eq false"]),
-            order=KEY,
-            select=mapping.SELECT,
-            top=self.settings.page_size,
+        pages = prefetched(
+            self.items.keyset(
+                ITEMS,
+                where=all_of([self._scope(), "IsCleared eq false"]),
+                order=KEY,
+                select=mapping.SELECT,
+                top=self.settings.page_size,
+            )
         )
         for items in pages:
             _require_keys(items)

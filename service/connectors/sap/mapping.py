@@ -100,14 +100,26 @@ def item_id(key: Key) -> str:
     return "/".join(key)
 
 
+_DATES: dict[str, date] = {}  # a book has few distinct days: each is parsed once
+
+
 def sap_date(value: Any) -> date | None:
     """``/Date(1782864000000)/`` (OData V2 JSON, milliseconds since 1970 UTC) -> a date."""
     if value in (None, ""):
         return None
+    found = _DATES.get(value) if isinstance(value, str) else None
+    if found is not None:
+        return found
     match = _DATE.fullmatch(value) if isinstance(value, str) else None
     if match is None:
         raise MappingError(f"not an OData date: {str(value)[:40]!r}")
-    return datetime.fromtimestamp(int(match.group(1)) / 1000, UTC).date()
+    try:
+        day = datetime.fromtimestamp(int(match.group(1)) / 1000, UTC).date()
+    except (OverflowError, OSError, ValueError):
+        raise MappingError(f"not an OData date: {value[:40]!r}") from None
+    if len(_DATES) < 100_000:
+        _DATES[value] = day
+    return day
 
 
 def signed_amount(item: dict[str, Any]) -> Decimal:
@@ -128,11 +140,19 @@ def signed_amount(item: dict[str, Any]) -> Decimal:
     raise MappingError(f"DebitCreditCode must be S or H, not {code!r}")
 
 
+_QUANTUM: dict[str, Decimal] = {}
+
+
 def money(amount: Decimal, currency: str) -> str:
     """An amount with the currency's places when that loses nothing (SAP sends three places);
     otherwise as it is, for the feed's validation to refuse."""
-    places = minor_units(currency) if len(currency) == 3 else 2
-    exact = amount.quantize(Decimal(1).scaleb(-places)) if amount.adjusted() < 20 else amount
+    quantum = _QUANTUM.get(currency)
+    if quantum is None:
+        places = minor_units(currency) if len(currency) == 3 else 2
+        quantum = _QUANTUM.setdefault(currency, Decimal(1).scaleb(-places))
+    if amount.adjusted() >= 20:
+        return str(amount)
+    exact = amount.quantize(quantum)
     return str(exact if exact == amount else amount)
 
 
@@ -194,6 +214,13 @@ def map_documents(
 
 
 def _common(key: Key, items: list[dict]) -> tuple[str, str]:
+    if len(items) == 1:
+        customer, currency = items[0].get("Customer"), items[0].get("TransactionCurrency")
+        if not customer or not isinstance(customer, str):
+            raise MappingError(f"document {item_id(key)} has no customer")
+        if not currency or not isinstance(currency, str):
+            raise MappingError(f"document {item_id(key)} has no currency")
+        return customer, currency
     customers = {item.get("Customer") for item in items}
     currencies = {item.get("TransactionCurrency") for item in items}
     if len(customers) != 1 or None in customers or "" in customers:
@@ -205,8 +232,15 @@ def _common(key: Key, items: list[dict]) -> tuple[str, str]:
 
 def _receivable(key: Key, items: list[dict], documents: Documents, stamp: str) -> dict | None:
     customer, currency = _common(key, items)
-    total = sum((signed_amount(item) for item in items), ZERO)
-    open_own = sum((signed_amount(item) for item in items if not item.get("IsCleared")), ZERO)
+    amounts = [signed_amount(item) for item in items]
+    if len(items) == 1:
+        total = amounts[0]
+        open_own = ZERO if items[0].get("IsCleared") else total
+    else:
+        total = sum(amounts, ZERO)
+        open_own = sum(
+            (a for a, i in zip(amounts, items, strict=True) if not i.get("IsCleared")), ZERO
+        )
     if total == 0:
         return None  # a document netting to nothing owes nothing (a reversal pair)
     kind = "invoice" if total > 0 else "credit_note"

@@ -216,6 +216,82 @@ class SapBook:
                     row["LastChangeDate"] = odata_date(on)
             self.items.changed()
 
+    def generate(self, open_items: int, customers: int, *, company_code: str = "1010") -> None:
+        """A big book fast (benchmarks): ``open_items`` open invoices of one item each, spread
+        over ``customers`` customers, posted and last changed within the last year."""
+        from datetime import timedelta
+
+        days = [self.today - timedelta(days=d) for d in range(1, 366)]
+        dates = [odata_date(d) for d in days]
+        dues = [odata_date(d + timedelta(days=30)) for d in days]
+        amounts = [_amount(Decimal(n) / 4) for n in range(400, 4_000_000, 9_973)]
+        numbers = [f"{20000000 + n}" for n in range(customers)]
+        with self.lock:
+            for n, number in enumerate(numbers):
+                self.customers.rows.append(
+                    {"Customer": number, "CustomerName": f"Customer {n}",
+                     "CustomerFullName": f"Customer {n}", "CreationDate": dates[-1]}
+                )  # fmt: skip
+            year = str(self.today.year)
+            rows = self.items.rows
+            for i in range(open_items):
+                day = i % len(days)
+                amount = amounts[i % len(amounts)]
+                document = str(1_000_000_000 + i)
+                rows.append(
+                    {
+                        "CompanyCode": company_code, "FiscalYear": year,
+                        "AccountingDocument": document, "AccountingDocumentItem": "1",
+                        "AccountingDocumentType": "RV", "AccountingDocumentItemType": "D",
+                        "FinancialAccountType": "D", "Customer": numbers[i % customers],
+                        "CustomerName": "", "DocumentReferenceID": document,
+                        "BillingDocument": document, "AssignmentReference": document,
+                        "PaymentReference": "", "PostingDate": dates[day],
+                        "DocumentDate": dates[day], "DueCalculationBaseDate": dates[day],
+                        "NetDueDate": dues[day], "PaymentTerms": "0004", "DebitCreditCode": "S",
+                        "TransactionCurrency": "EUR", "AmountInTransactionCurrency": amount,
+                        "CompanyCodeCurrency": "EUR", "AmountInCompanyCodeCurrency": amount,
+                        "ClearingAccountingDocument": "", "ClearingDocFiscalYear": "",
+                        "ClearingDate": None, "IsCleared": False, "InvoiceReference": "",
+                        "InvoiceReferenceFiscalYear": "", "DunningLevel": "0",
+                        "LastDunningDate": None, "DunningBlockingReason": "",
+                        "LastChangeDate": dates[day],
+                    }
+                )  # fmt: skip
+            self.customers.changed()
+            self.items.changed()
+
+    def change_many(self, documents: int, on: date) -> int:
+        """Change ``documents`` open invoices on day ``on`` (benchmarks): half are cleared by a
+        payment each, half get a new due date. Returns the items changed or posted."""
+        with self.lock:
+            open_rows = [r for r in self.items.rows if not r["IsCleared"]]
+            step = max(1, len(open_rows) // max(1, documents))
+            chosen = open_rows[::step][:documents]
+            stamp = odata_date(on)
+            posted = []
+            for n, row in enumerate(chosen):
+                if n % 2:
+                    row["NetDueDate"] = stamp
+                    row["LastChangeDate"] = stamp
+                    continue
+                payment = self.document_number()
+                posted.append(
+                    self._item(
+                        row["Customer"], -Decimal(row["AmountInTransactionCurrency"]), payment, 1,
+                        "DZ", row["CompanyCode"], row["TransactionCurrency"], on, on, "", "", on,
+                    )
+                )  # fmt: skip
+                for target in (row, posted[-1]):
+                    target.update(
+                        IsCleared=True, ClearingAccountingDocument=payment,
+                        ClearingDocFiscalYear=str(on.year), ClearingDate=stamp,
+                        LastChangeDate=stamp,
+                    )  # fmt: skip
+            self.items.rows.extend(posted)
+            self.items.changed()
+            return len(chosen) + len(posted)
+
     def amounts(self) -> dict[tuple[str, str], str]:
         """Every item's amount by (document, item): what the closed loop must never change."""
         return {

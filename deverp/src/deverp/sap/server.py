@@ -34,6 +34,20 @@ SERVER_PAGE = 1_000
 MAX_TOP = 50_000
 
 
+ITEM_TYPE = "A_OperationalAcctgDocItemCubeType"
+
+
+def item_metadata(row: dict) -> dict[str, str]:
+    """What S/4HANA puts on every item: its URI (its key) and its type."""
+    uri = (
+        f"{ROOT}/API_OPLACCTGDOCITEMCUBE_SRV/A_OperationalAcctgDocItemCube("
+        f"CompanyCode='{row['CompanyCode']}',FiscalYear='{row['FiscalYear']}',"
+        f"AccountingDocument='{row['AccountingDocument']}',"
+        f"AccountingDocumentItem='{row['AccountingDocumentItem']}')"
+    )
+    return {"id": uri, "uri": uri, "type": f"API_OPLACCTGDOCITEMCUBE_SRV.{ITEM_TYPE}"}
+
+
 def _error(status: int, code: str, message: str, headers: dict | None = None) -> Response:
     body = {"error": {"code": code, "message": {"lang": "en", "value": message}}}
     return Response(orjson.dumps(body), status, headers or {}, mimetype="application/json")
@@ -108,6 +122,22 @@ class Gate:
 def create_app(book: SapBook, gate: Gate, case_service: str) -> Flask:
     app = Flask("deverp.sap")
 
+    @app.post("/_deverp/sap/changes")
+    def changes():
+        """Test control (no auth: the stand-in listens on this machine only)."""
+        from datetime import date
+
+        body = request.get_json(silent=True) or {}
+        try:
+            documents = int(body.get("documents", 0))
+            on = date.fromisoformat(body.get("on") or book.today.isoformat())
+        except (TypeError, ValueError):
+            return _error(400, "CONTROL", "documents: a number, on: YYYY-MM-DD")
+        changed = book.change_many(documents, on)
+        with book.lock:
+            book.items.build()
+        return _json({"items": changed})
+
     @app.post("/oauth/token")
     def token():
         return gate.issue(request.headers.get("Authorization", ""))
@@ -147,6 +177,11 @@ def create_app(book: SapBook, gate: Gate, case_service: str) -> Flask:
         if select:
             keep = ["__metadata", *select]
             rows = [{k: row[k] for k in keep if k in row} for row in rows]
+        if entity_type == ITEM_TYPE:
+            rows = [
+                row if "__metadata" in row else {"__metadata": item_metadata(row), **row}
+                for row in rows
+            ]
         body: dict[str, Any] = {"results": rows}
         if more and top is None:
             base = request.base_url
@@ -160,7 +195,7 @@ def create_app(book: SapBook, gate: Gate, case_service: str) -> Flask:
     @app.get(items_path)
     def items():
         gate.filters.append(request.args.get("$filter", ""))
-        return collection(book.items, "A_OperationalAcctgDocItemCubeType")
+        return collection(book.items, ITEM_TYPE)
 
     @app.get(f"{ROOT}/API_BUSINESS_PARTNER/A_Customer")
     def customers():
