@@ -349,8 +349,16 @@ class SapConnector:
 def _require_keys(items: list[dict]) -> None:
     """Items are named by their key: an answer with an item lacking it is broken whole."""
     for item in items:
-        if any(not isinstance(item.get(name), str) or not item[name] for name in KEY):
-            raise ErpError(f"{ITEMS}: an item without its {', '.join(KEY)}")
+        try:
+            if not (
+                item["CompanyCode"]
+                and item["FiscalYear"]
+                and item["AccountingDocument"]
+                and item["AccountingDocumentItem"]
+            ) or not isinstance(item["FiscalYear"], str):
+                raise KeyError
+        except KeyError:
+            raise ErpError(f"{ITEMS}: an item without its {', '.join(KEY)}") from None
 
 
 def _day(value: str):

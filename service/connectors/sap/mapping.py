@@ -140,6 +140,23 @@ def signed_amount(item: dict[str, Any]) -> Decimal:
     raise MappingError(f"DebitCreditCode must be S or H, not {code!r}")
 
 
+_ISO: dict[str, str] = {}
+
+
+def iso_date(value: Any) -> str | None:
+    """``sap_date`` as ``YYYY-MM-DD`` (the feed's form), each distinct day formatted once."""
+    if isinstance(value, str):
+        found = _ISO.get(value)
+        if found is not None:
+            return found
+    day = sap_date(value)
+    if day is None:
+        return None
+    if len(_ISO) < 100_000:
+        _ISO[value] = day.isoformat()
+    return day.isoformat()
+
+
 _QUANTUM: dict[str, Decimal] = {}
 
 
@@ -246,15 +263,21 @@ def _receivable(key: Key, items: list[dict], documents: Documents, stamp: str) -
     kind = "invoice" if total > 0 else "credit_note"
     amount = abs(total)
     if kind == "invoice":
-        partial = sum((-signed_amount(item) for item in documents.referencing.get(key, ())), ZERO)
+        pointing = documents.referencing.get(key)
+        partial = sum((-signed_amount(i) for i in pointing), ZERO) if pointing else ZERO
         open_amount = min(amount, max(ZERO, open_own - partial))
     else:
         open_amount = min(amount, max(ZERO, -open_own))
     first = items[0]
-    due_dates = [d for d in (sap_date(item.get("NetDueDate")) for item in items) if d]
-    issued = sap_date(first.get("DocumentDate")) or sap_date(first.get("PostingDate"))
+    issued = iso_date(first.get("DocumentDate")) or iso_date(first.get("PostingDate"))
     if issued is None:
         raise MappingError(f"document {item_id(key)} has neither DocumentDate nor PostingDate")
+    if len(items) == 1:
+        due = iso_date(first.get("NetDueDate")) or issued
+    else:
+        due_dates = [d for d in (sap_date(item.get("NetDueDate")) for item in items) if d]
+        due = min(due_dates).isoformat() if due_dates else issued
+    amount_text = money(amount, currency)
     return {
         "id": item_id(key),
         "customer": customer,
@@ -262,11 +285,11 @@ def _receivable(key: Key, items: list[dict], documents: Documents, stamp: str) -
         "number": first.get("DocumentReferenceID")
         or first.get("BillingDocument")
         or first["AccountingDocument"],
-        "issue_date": issued.isoformat(),
-        "due_date": (min(due_dates) if due_dates else issued).isoformat(),
+        "issue_date": issued,
+        "due_date": due,
         "currency": currency,
-        "amount": money(amount, currency),
-        "open_amount": money(open_amount, currency),
+        "amount": amount_text,
+        "open_amount": amount_text if open_amount == amount else money(open_amount, currency),
         "updated_at": stamp,
     }
 
