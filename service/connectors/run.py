@@ -29,8 +29,16 @@ def run_connector(
     full: bool = False,
     on_page: Callable[[SyncReport], None] = lambda report: None,
     keep_going: Callable[[], bool] = lambda: True,
+    processes: int = 1,
 ) -> RunReport:
-    sync = run_sync(sessions, connector, full=full, on_page=on_page, keep_going=keep_going)
+    sync = run_sync(
+        sessions,
+        connector,
+        full=full,
+        on_page=on_page,
+        keep_going=keep_going,
+        processes=processes,
+    )
     loop = LoopReport()
     if not sync.stopped:
         with transaction(sessions) as session:

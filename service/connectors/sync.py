@@ -16,11 +16,17 @@ after each page; False stops the pull there.
 
 from __future__ import annotations
 
+import importlib
+import logging
+import multiprocessing
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.connectors import cursors
@@ -31,10 +37,15 @@ from service.connectors.store import (
     stored_customer_currencies,
     unseen_open_receivables,
 )
-from service.db import transaction, utcnow
+from service.db import make_engine, make_session_factory, transaction, utcnow
 from service.feeds.schemas import KINDS
 
+log = logging.getLogger(__name__)
+
 CLOSE_CHUNK = 5_000
+# Unique violation, deadlock, serialization failure: a page that lost a race is stored again.
+_CONFLICTS = frozenset({"23505", "40P01", "40001"})
+CONFLICT_RETRIES = 5
 
 
 @dataclass
@@ -85,7 +96,9 @@ def run_sync(
     clock: Callable[[], datetime] = utcnow,
     on_page: Callable[[SyncReport], None] = lambda report: None,
     keep_going: Callable[[], bool] = lambda: True,
+    processes: int = 1,
 ) -> SyncReport:
+    """Pull and store; ``processes`` > 1 shares a big full reconciliation (``shares``)."""
     report = SyncReport(connector=connector.name, full=full)
     started = time.perf_counter()
     run_started = clock()
@@ -96,24 +109,30 @@ def run_sync(
         with sessions() as session:
             return stored_customer_currencies(session, numbers)
 
+    shares = [{}]
+    if full and processes > 1 and hasattr(connector, "shares"):
+        shares = connector.shares(processes)  # type: ignore[attr-defined]
     try:
-        for page in connector.pull(position, full=full, stored_customers=stored_customers):
-            _store(sessions, connector, page, clock(), report)
-            on_page(report)
-            if not keep_going():
-                report.stopped = True
-                break
-        else:
-            if full:
-                report.closed = _close_unseen(sessions, connector.source, run_started, clock)
-                with transaction(sessions) as session:
-                    cursors.save(
-                        session, connector.name, connector.full_position(), clock(), full=True
-                    )
+        with _Helpers(sessions, connector, shares[1:]) as helpers:
+            if len(shares) > 1:
+                pages = connector.pull_share(shares[0], stored_customers=stored_customers)  # type: ignore[attr-defined]
+            else:
+                pages = connector.pull(position, full=full, stored_customers=stored_customers)
+            for page in pages:
+                _store(sessions, connector, page, clock(), report)
+                on_page(report)
+                if not keep_going():
+                    report.stopped = True
+                    break
+            helpers.finish(report, stored_customers, clock)
+        if full and not report.stopped:
+            report.closed = _close_unseen(sessions, connector.source, run_started, clock)
+            with transaction(sessions) as session:
+                cursors.save(session, connector.name, connector.full_position(), clock(), full=True)
     finally:
         stats = connector.stats()
-        report.throttled = stats.get("throttled", 0)
-        report.tokens_renewed = stats.get("tokens_renewed", 0)
+        report.throttled += stats.get("throttled", 0)
+        report.tokens_renewed += stats.get("tokens_renewed", 0)
         report.seconds = time.perf_counter() - started
     return report
 
@@ -125,13 +144,96 @@ def _store(
     now: datetime,
     report: SyncReport,
 ) -> None:
-    with transaction(sessions) as session:
-        counts = store_page(session, connector.source, page, now)
-        if page.position is not None:
-            cursors.save(session, connector.name, page.position, now)
+    for attempt in range(1, CONFLICT_RETRIES + 1):
+        try:
+            with transaction(sessions) as session:
+                counts = store_page(session, connector.source, page, now)
+                if page.position is not None:
+                    cursors.save(session, connector.name, page.position, now)
+            break
+        except DBAPIError as error:
+            # Two shares inserting the same new customer (PostgreSQL): the loser's page is
+            # stored again, and then finds the winner's row.
+            if (
+                attempt == CONFLICT_RETRIES
+                or getattr(error.orig, "sqlstate", None) not in _CONFLICTS
+            ):
+                raise
+            log.info("connector page met a concurrent writer; storing it again")
     report.pages += 1
     report.read += page.read
     report.counts.add(counts)
+
+
+class _Helpers:
+    """Helper processes pulling the other shares of a full reconciliation.
+
+    Each builds the connector from its ``spawn_args`` and its own engine, stores its pages as
+    this process does, and returns its report. A helper that dies (killed, out of memory) has
+    its share pulled here afterwards; what it committed is then rewritten, which changes
+    nothing (rows not newer are ignored).
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], connector: Connector, shares: list):
+        self.sessions = sessions
+        self.connector = connector
+        self.shares = shares
+        self.pool: ProcessPoolExecutor | None = None
+        self.futures: list = []
+
+    def __enter__(self) -> _Helpers:
+        if self.shares:
+            url = self.sessions.kw["bind"].url.render_as_string(hide_password=False)
+            factory, settings = self.connector.spawn_args()  # type: ignore[attr-defined]
+            self.pool = ProcessPoolExecutor(
+                len(self.shares), mp_context=multiprocessing.get_context("spawn")
+            )
+            self.futures = [
+                self.pool.submit(_pull_share_process, url, factory, settings, share)
+                for share in self.shares
+            ]
+        return self
+
+    def finish(self, report: SyncReport, stored_customers, clock) -> None:
+        for share, future in zip(self.shares, self.futures, strict=True):
+            try:
+                part = future.result()
+            except BrokenProcessPool:
+                log.warning("a connector helper died; pulling its share here")
+                part = SyncReport(connector=report.connector, full=True)
+                for page in self.connector.pull_share(share, stored_customers=stored_customers):  # type: ignore[attr-defined]
+                    _store(self.sessions, self.connector, page, clock(), part)
+            report.pages += part.pages
+            report.read += part.read
+            report.counts.add(part.counts)
+            report.throttled += part.throttled
+            report.tokens_renewed += part.tokens_renewed
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _pull_share_process(url: str, factory: str, settings: object, share: dict) -> SyncReport:
+    module, name = factory.split(":")
+    connector = getattr(importlib.import_module(module), name)(settings)
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    report = SyncReport(connector=connector.name, full=True)
+
+    def stored_customers(numbers: list[str]) -> dict[str, str]:
+        with sessions() as session:
+            return stored_customer_currencies(session, numbers)
+
+    try:
+        for page in connector.pull_share(share, stored_customers=stored_customers):
+            _store(sessions, connector, page, utcnow(), report)
+        stats = connector.stats()
+        report.throttled = stats.get("throttled", 0)
+        report.tokens_renewed = stats.get("tokens_renewed", 0)
+        return report
+    finally:
+        engine.dispose()
 
 
 def _close_unseen(

@@ -190,3 +190,26 @@ def test_full__closes_what_the_erp_no_longer_lists_open(factory, sap, book):
     assert found["1010/2026/1700000010"][3:5] == (Decimal("100.00"), True)
     with factory() as session:
         assert cursors.full_at(session, "sap") is not None
+
+
+@pytest.mark.slow
+def test_full__shared_by_two_processes_stores_what_one_would(factory, sap, book):
+    for n in range(30):
+        book.invoice(CUSTOMER if n % 2 else "10100002", f"{n + 1}.00", document=f"18100{n:05d}")
+    single = connector(sap)
+    run_sync(factory, single, full=True)
+    alone = receivables(factory)
+    with factory() as session:
+        session.query(Receivable).delete()
+        session.commit()
+    shared = connector(sap)
+    shared.share_min = 1
+
+    report = run_sync(factory, shared, full=True, processes=2)
+
+    assert len(shared.shares(2)) == 2
+    assert report.counts.problems == []
+    assert report.counts.accepted["receivables"] == len(alone) == 33
+    assert {k: v[:5] for k, v in receivables(factory).items()} == {
+        k: v[:5] for k, v in alone.items()
+    }

@@ -33,7 +33,15 @@ from service.connectors.prefetch import prefetched
 from service.connectors.sap import mapping
 from service.connectors.sap.auth import BasicAuth, ClientCredentials
 from service.connectors.sap.mapping import Documents, Key, Rules, key_of
-from service.connectors.sap.odata import ODataService, all_of, any_of, describe, eq, literal
+from service.connectors.sap.odata import (
+    ODataService,
+    after,
+    all_of,
+    any_of,
+    describe,
+    eq,
+    literal,
+)
 from service.connectors.sap.settings import SapSettings
 from service.db import utcnow
 
@@ -48,6 +56,7 @@ CUSTOMER_LOOKUP = 40
 
 class SapConnector:
     name = "sap"
+    share_min = 50_000  # open items below which a full run stays in one process
 
     def __init__(
         self,
@@ -178,7 +187,52 @@ class SapConnector:
             rows.extend(page)
         return rows
 
-    def _full(self, stored_customers: StoredCustomers) -> Iterator[Page]:
+    def shares(self, count: int) -> list[dict[str, Any]]:
+        """Key ranges that split the open items into ``count`` parts of about equal size, for
+        a full reconciliation in several processes (each range starts at a document).
+
+        One part when there are fewer than ``SHARE_MIN`` open items: a helper process's start
+        (about a second) would not pay.
+        """
+        where = all_of([self._scope(), "IsCleared eq false"])
+        total = self.items.count(ITEMS, where) if count > 1 else 0
+        if total < self.share_min:
+            return [{}]
+        bounds: list[list[str]] = []
+        for n in range(1, count):
+            found = self.items.results(
+                ITEMS,
+                {
+                    "$filter": where,
+                    "$orderby": ",".join(KEY),
+                    "$select": ",".join(KEY),
+                    "$top": "1",
+                    "$skip": str(total * n // count),
+                },
+            )
+            if found:
+                bound = [found[0][name] for name in KEY[:3]] + [""]
+                if not bounds or bound != bounds[-1]:
+                    bounds.append(bound)
+        edges: list[list[str] | None] = [None, *bounds, None]
+        return [
+            {"after": edges[i], "until": edges[i + 1], "first": i == 0}
+            for i in range(len(edges) - 1)
+        ]
+
+    def spawn_args(self) -> tuple[str, Any]:
+        """How a helper process builds this connector: ``(module:class, settings)``."""
+        return ("service.connectors.sap.connector:SapConnector", self.settings)
+
+    def pull_share(
+        self, share: dict[str, Any], *, stored_customers: StoredCustomers
+    ) -> Iterator[Page]:
+        return self._full(stored_customers, share)
+
+    def _full(
+        self, stored_customers: StoredCustomers, share: dict[str, Any] | None = None
+    ) -> Iterator[Page]:
+        share = share or {}
         documents = Documents()
         partial = all_of([self._scope(), "IsCleared eq false", "InvoiceReference ne ''"])
         for items in self.items.keyset(
@@ -186,15 +240,20 @@ class SapConnector:
         ):
             _require_keys(items)
             documents.add_links(items)
-        yield from self._all_customers(stored_customers)
+        if share.get("first", True):
+            yield from self._all_customers(stored_customers)
         held: list[dict] = []  # the last document of a page, completed by the next page
+        where = [self._scope(), "IsCleared eq false"]
+        if share.get("until"):
+            where.append(f"not {after(KEY, share['until'])}")
         pages = prefetched(
             self.items.keyset(
                 ITEMS,
-                where=all_of([self._scope(), "IsCleared eq false"]),
+                where=all_of(where),
                 order=KEY,
                 select=mapping.SELECT,
                 top=self.settings.page_size,
+                start=share.get("after"),
             )
         )
         for items in pages:

@@ -98,6 +98,16 @@ class ODataService:
             url, query = following, None
         return out
 
+    def count(self, entity: str, where: str) -> int:
+        """``<entity>/$count``: how many rows match ``where``."""
+        response = self.http.request(
+            "GET", f"{self.root}/{entity}/$count", params={"$filter": where} if where else None
+        )
+        text = response.text.strip()
+        if not text.isdigit():
+            raise ErpError(f"GET {self.root}/{entity}/$count: not a number")
+        return int(text)
+
     def keyset(
         self,
         entity: str,

@@ -197,6 +197,15 @@ def create_app(book: SapBook, gate: Gate, case_service: str) -> Flask:
         gate.filters.append(request.args.get("$filter", ""))
         return collection(book.items, ITEM_TYPE)
 
+    @app.get(f"{items_path}/$count")
+    def count_items():
+        try:
+            with book.lock:
+                found = book.items.select(request.args.get("$filter"), [], None, 0)
+        except QueryError as error:
+            return _error(400, "SY/530", str(error))
+        return Response(str(len(found)), mimetype="text/plain")
+
     @app.get(f"{ROOT}/API_BUSINESS_PARTNER/A_Customer")
     def customers():
         return collection(book.customers, "A_CustomerType")
