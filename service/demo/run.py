@@ -34,6 +34,7 @@ from service.assessments import queue as assessment_queue
 from service.db import transaction
 from service.demo.book import build_book, demo_actions
 from service.demo.card import print_pay_story, start_demo_stripe
+from service.demo.erp import sap_story
 from service.demo.sync import print_demo_sync, start_demo_sync
 from service.extensions import EXTENSION
 from service.migrations import upgrade
@@ -283,8 +284,12 @@ def run_demo(
                     )
                     links = svc.config.pay_links
                     print_pay_story(echo, links.url(held) if links else None, held, stand_in)
-                    while not stop.wait(0.5):  # short waits: the handler runs between them
-                        pass
+                    sap = sap_story(svc.sessions, echo, today)
+                    try:
+                        while not stop.wait(0.5):  # short waits: the handler runs between them
+                            pass
+                    finally:
+                        sap.stop()
                 finally:
                     server.shutdown()
             finally:
