@@ -147,6 +147,8 @@ def test_pull__wrong_credentials_stop_with_one_clear_error_and_store_nothing(fac
 def test_pull__a_bad_document_is_reported_by_its_id_and_the_rest_is_stored(factory, sap, book):
     book.invoice(CUSTOMER, "99.00", document="1800000700", currency="EURO")
     book.invoice(CUSTOMER, "12.345", document="1800000701")
+    book.invoice(CUSTOMER, "7.00", document="1800000702")
+    book.touch("1800000702", date(2026, 3, 10), NetDueDate="/Date(tomorrow)/")
     book.post(CUSTOMER, "-5.00", document="1400000777", doc_type="DZ")
     for row in book.items.rows:
         if row["AccountingDocument"] == "1400000777":
@@ -161,9 +163,11 @@ def test_pull__a_bad_document_is_reported_by_its_id_and_the_rest_is_stored(facto
         ("1010/2026/1800000701", "amount"),
         ("1010/2026/1800000701", "open_amount"),
         ("1010/2026/1400000777", ""),
+        ("1010/2026/1800000702", ""),
     }
+    assert problems[("1010/2026/1800000702", "")] == "not an OData date: '/Date(tomorrow)/'"
     assert "does not credit the customer" in problems[("1010/2026/1400000777", "")]
-    assert report.counts.rejected == {"customers": 0, "receivables": 2, "payments": 1}
+    assert report.counts.rejected == {"customers": 0, "receivables": 3, "payments": 1}
     assert len(receivables(factory)) == 4
 
 
