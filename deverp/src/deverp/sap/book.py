@@ -221,7 +221,7 @@ class SapBook:
         over ``customers`` customers, posted and last changed within the last year."""
         from datetime import timedelta
 
-        days = [self.today - timedelta(days=d) for d in range(1, 366)]
+        days = [self.today - timedelta(days=d) for d in range(2, 367)]
         dates = [odata_date(d) for d in days]
         dues = [odata_date(d + timedelta(days=30)) for d in days]
         amounts = [_amount(Decimal(n) / 4) for n in range(400, 4_000_000, 9_973)]
