@@ -30,7 +30,18 @@ def _sap() -> Entry:
     )
 
 
-ENTRIES: dict[str, Callable[[], Entry]] = {"sap": _sap}
+def _bc() -> Entry:
+    from service.connectors.bc.connector import BcConnector
+    from service.connectors.bc.settings import configured, load_bc_settings
+
+    return Entry(
+        configured=configured,
+        build=lambda environ: BcConnector(load_bc_settings(environ)),
+        sync_minutes=lambda connector: connector.settings.sync_minutes,  # type: ignore[attr-defined]
+    )
+
+
+ENTRIES: dict[str, Callable[[], Entry]] = {"sap": _sap, "bc": _bc}
 NAMES = tuple(ENTRIES)
 
 

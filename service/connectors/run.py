@@ -40,7 +40,8 @@ def run_connector(
         processes=processes,
     )
     loop = LoopReport()
-    if not sync.stopped:
+    # A connector without a closed loop yet (``writes_back = False``) queues nothing.
+    if not sync.stopped and getattr(connector, "writes_back", True):
         with transaction(sessions) as session:
             loop.queued = queue_writes(session, connector.name, connector.source, utcnow())
         sent = send_writes(sessions, connector, utcnow())

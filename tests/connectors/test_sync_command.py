@@ -64,7 +64,7 @@ def test_sync__an_unknown_erp_is_refused(runner):
     result = CliRunner().invoke(main, ["sync", "oracle-ebs"])
 
     assert result.exit_code == 2
-    assert "Error: Invalid value for '{sap}': 'oracle-ebs'" in result.output
+    assert "Invalid value for" in result.output and "'oracle-ebs' is not one of" in result.output
 
 
 @pytest.mark.parametrize(
