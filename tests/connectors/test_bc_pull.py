@@ -3,12 +3,18 @@ client credentials flow against the stand-in's Entra ID endpoints."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from decimal import Decimal
 
 import pytest
 from deverp.bc import BcBook, DevBc
 from sqlalchemy import select
 
+from service.cli import main
 from service.connectors import cursors
 from service.connectors.bc.connector import BcConnector
 from service.connectors.bc.settings import load_bc_settings
@@ -129,8 +135,6 @@ def test_full__closes_what_business_central_no_longer_lists(factory, bc):
 
 
 def test_sync_command__pulls_from_business_central(runner, bc, monkeypatch):
-    from service.cli import main
-
     for name, value in bc.env().items():
         monkeypatch.setenv(name, value)
 
@@ -139,3 +143,40 @@ def test_sync_command__pulls_from_business_central(runner, bc, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "receivables: 3 accepted" in result.stdout
     assert "closed loop: 0 writes queued" in result.stdout
+
+
+def test_sync__killed_after_a_page_resumes_from_its_cursor(db_url, factory, bc):
+    for n in range(450):  # five pages of invoices
+        bc.book.invoice(f"2{n:05d}", "10000", n + 1)
+    bc.delay = 0.3
+    child = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "sync", "bc"],
+        env={**os.environ, **bc.env(), "DATABASE_URL": db_url},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            with factory() as session:
+                reached = cursors.position(session, "bc") or {}
+            if "salesInvoices" in reached:
+                break
+            time.sleep(0.05)
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    with factory() as session:
+        reached = cursors.position(session, "bc")
+    assert "salesInvoices" in reached and "customerPayments" not in reached
+    asked = len(bc.filters)
+    bc.delay = 0
+
+    report = run_sync(factory, connector(bc))
+
+    assert bc.filters[asked] == "customers?lastModifiedDateTime ge " + reached["customers"]
+    assert f"salesInvoices?lastModifiedDateTime ge {reached['salesInvoices']}" in bc.filters
+    assert report.counts.problems == []
+    assert len(stored(factory)[1]) == 453

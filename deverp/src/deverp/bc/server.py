@@ -53,6 +53,8 @@ class DevBc:
         self.retry_after = "1"
         self.token_requests = 0
         self.discovery_requests = 0
+        self.delay = 0.0  # seconds each API request waits before it is answered
+        self.filters: list[str] = []  # every $filter asked, in order
         self.lock = threading.Lock()
         ca = trustme.CA(organization_name="credit-control deverp")
         cert = ca.issue_cert("127.0.0.1", "localhost")
@@ -143,6 +145,9 @@ class DevBc:
 
         @app.get(prefix)
         def collection(environment: str, company: str, entity: str):
+            if self.delay:
+                time.sleep(self.delay)
+            self.filters.append(f"{entity}?{request.args.get('$filter', '')}")
             with self.lock:
                 if self.throttled > 0:
                     self.throttled -= 1
