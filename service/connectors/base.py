@@ -49,6 +49,11 @@ StoredCustomers = Callable[[list[str]], dict[str, str]]
 
 
 class Connector(Protocol):
+    """What every connector provides. Optional extras, looked up with ``getattr``:
+    ``writes_back`` (False: no closed loop yet), and for a full reconciliation shared by
+    several processes ``shares(count)``, ``pull_share(share, stored_customers=...)`` and
+    ``spawn_args()`` (``service.connectors.sync``)."""
+
     name: str  # "sap": the command's argument and the cursor's name
     source: str  # the feed source its rows are stored under
 
