@@ -14,6 +14,7 @@ from service.connectors.http import ErpError
 from service.connectors.sap.connector import SapConnector
 from service.connectors.sap.settings import load_sap_settings
 from service.connectors.sync import run_sync
+from tests.connectors.conftest import connector
 
 
 class Answer(BaseHTTPRequestHandler):
@@ -116,3 +117,14 @@ def test_stand_in__refuses_a_bad_query_with_an_odata_error(sap, query):
 
     assert answer.status_code == 400
     assert answer.json()["error"]["message"]["value"]
+
+
+def test_odata__follows_the_servers_next_links_to_the_end(sap, book):
+    for n in range(2_500):
+        book.add_customer(f"3{n:07d}", f"Customer {n}")
+    service = connector(sap).partners
+
+    rows = service.results("A_Customer", {"$select": "Customer"})
+
+    assert len(rows) == 2_502  # the server's pages of 1,000, joined
+    assert len({row["Customer"] for row in rows}) == 2_502
