@@ -66,3 +66,12 @@ def test_without_the_local_org__the_demo_commands_are_not_offered():
     commands = result.stdout.split("Commands:")[1]
     assert "worker" in commands and "import" in commands
     assert "demo" not in commands and "devorg" not in commands
+
+
+def test_without_the_local_erps__the_sync_command_loads():
+    result = _python(
+        "sys.modules['deverp'] = None; from service.cli import main; main(['sync', '--help'])"
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "Pull customers, receivables and payments from an ERP" in result.stdout
