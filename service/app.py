@@ -22,6 +22,7 @@ from service.assessments import load_policy_file
 from service.assessments.portfolio import PortfolioCache, book_figures
 from service.card_payments import webhooks as stripe_webhooks
 from service.config import Config, load_config
+from service.connectors.bc import webhook as bc_webhook
 from service.db import make_engine, make_session_factory
 from service.extensions import EXTENSION, Services
 from service.feeds import views as feed_views
@@ -139,6 +140,7 @@ def configure_blueprints(app: Flask) -> None:
     api.register_blueprint(operations.blp)
     api.register_blueprint(feed_views.blp)
     api.register_blueprint(stripe_webhooks.blp)
+    api.register_blueprint(bc_webhook.blp)
     # /metrics is a plain Flask route (service.api.metrics); its entry is written out there.
     api.spec.path(rule=Rule("/metrics"), operations=metrics.OPENAPI_OPERATIONS)
     # The customer pay page: HTML, public (the signed link is the credential), not in the API.

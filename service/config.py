@@ -43,6 +43,7 @@ SECRET_FIELDS = frozenset(
         "stripe_api_key",
         "stripe_webhook_secrets",
         "pay_link_secrets",
+        "bc_webhook_client_state",
     }
 )
 
@@ -78,6 +79,8 @@ class Config:
     # Where every web process keeps its counters (gunicorn.conf.py sets it; None: one process).
     metrics_multiprocess_dir: str | None = None
     testing: bool = False
+    # Business Central's webhook notifications carry it back (service/connectors/bc/).
+    bc_webhook_client_state: str | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         shown = []
@@ -152,6 +155,7 @@ def load_config(
         stripe_api_key=text("STRIPE_API_KEY"),
         stripe_api_base=_url("STRIPE_API_BASE", text("STRIPE_API_BASE")) or DEFAULT_STRIPE_API_BASE,
         stripe_webhook_secrets=_stripe_webhook_secrets(text("STRIPE_WEBHOOK_SECRET")),
+        bc_webhook_client_state=_bc_client_state(text("BC_WEBHOOK_CLIENT_STATE")),
         pay_link_secrets=_pay_link_secrets(text("PAY_LINK_SECRET")),
         public_base_url=_public_base_url(text("PAY_LINK_SECRET"), text("PUBLIC_BASE_URL")),
         pay_link_ttl_days=_positive_int(
@@ -202,6 +206,7 @@ _EXPECTS = {
     "PAY_LINK_TTL_DAYS": "a whole number of days greater than 0",
     "STRIPE_API_BASE": "an https:// URL (http:// only for a local stand-in), default https://api.stripe.com",
     "STRIPE_WEBHOOK_SECRET": "comma-separated webhook signing secrets (whsec_...), any one of which verifies",
+    "BC_WEBHOOK_CLIENT_STATE": "a secret of 16 to 128 characters that Business Central sends back with each notification",
 }
 
 
@@ -271,6 +276,12 @@ def _pay_link_secrets(value: str | None) -> tuple[str, ...]:
     if any(len(s) < PAY_LINK_MIN_SECRET_LENGTH for s in secrets):
         raise ConfigError("PAY_LINK_SECRET", _EXPECTS["PAY_LINK_SECRET"])
     return secrets
+
+
+def _bc_client_state(value: str | None) -> str | None:
+    if value is not None and (len(value) < MIN_SECRET_LENGTH or len(value) > 128):
+        raise ConfigError("BC_WEBHOOK_CLIENT_STATE", _EXPECTS["BC_WEBHOOK_CLIENT_STATE"])
+    return value
 
 
 def _stripe_webhook_secrets(value: str | None) -> tuple[str, ...]:

@@ -46,4 +46,7 @@ def run_connector(
             loop.queued = queue_writes(session, connector.name, connector.source, utcnow())
         sent = send_writes(sessions, connector, utcnow())
         loop.sent, loop.retried, loop.dead = sent.sent, sent.retried, sent.dead
+    after_run = getattr(connector, "after_run", None)
+    if after_run is not None and not sync.stopped:  # e.g. renew webhook subscriptions
+        after_run(sessions, utcnow())
     return RunReport(sync, loop)

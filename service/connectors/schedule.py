@@ -1,5 +1,7 @@
 """The worker's connector loop: each configured ERP pulled every ``<ERP>_SYNC_MINUTES``, and
-reconciled in full once a day (the first run after midnight UTC), once per cluster. The very
+reconciled in full once a day (the first run after midnight UTC), once per cluster; a push
+notification recorded since the last pull (``<erp>:notified``, Business Central's webhooks)
+runs an incremental pull at the loop's next turn (within 30 s). The very
 first run is an incremental pull from the beginning, which brings the history too (settled
 items and payments the reconciliation of open items would not).
 
@@ -26,6 +28,7 @@ from service.connectors import cursors
 from service.connectors.base import Connector
 from service.connectors.run import run_connector
 from service.db import transaction, utcnow
+from service.models import ConnectorCursor, JobRun
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +55,21 @@ class ConnectorLoop:
             if self.stop.wait(30.0):
                 return
 
+    def _notified_since_last_pull(self, connector: Connector) -> str | None:
+        """The instant of a push notification newer than the last pull, if any."""
+        with self.factory() as session:
+            notified = session.get(ConnectorCursor, f"{connector.name}:notified")
+            pulled = session.get(ConnectorCursor, connector.name)
+            if notified is None or (
+                pulled is not None and pulled.updated_at >= notified.updated_at
+            ):
+                return None
+            at = notified.updated_at.strftime("%Y-%m-%dT%H:%M:%S.%f")
+            # Already pulled for it (and nothing changed since): back to the slots.
+            if session.get(JobRun, (f"connector:{connector.name}", f"notified:{at}")):
+                return None
+        return at
+
     def run_due(self, connector: Connector, minutes: int, now: datetime | None = None) -> bool:
         """Run the connector's due slot if this worker claims it; True when it ran."""
         now = now or utcnow()
@@ -63,6 +81,8 @@ class ConnectorLoop:
         full = started and (last_full is None or last_full.date() < now.date())
         if full:
             key = f"full:{now.date().isoformat()}"
+        elif notified := self._notified_since_last_pull(connector):
+            key = f"notified:{notified}"  # a webhook said something changed: pull now
         else:
             slot = now.replace(second=0, microsecond=0)
             slot -= timedelta(minutes=(slot.hour * 60 + slot.minute) % minutes)

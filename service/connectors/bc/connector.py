@@ -213,6 +213,40 @@ class BcConnector:
             "updated_at": _instant(row["lastModifiedDateTime"]),
         }
 
+    entities = ENTITIES
+
+    def subscriptions(self, method: str, held: dict | None, entity: str) -> dict[str, Any]:
+        """Create (``POST``) or renew (``PATCH``) the webhook subscription of ``entity``."""
+        settings = self.settings
+        api = f"{settings.base_url}/v2.0/{settings.tenant_id}/{settings.environment}/api/v2.0"
+        body = {
+            "notificationUrl": settings.webhook_url,
+            "resource": f"api/v2.0/companies({settings.company_id})/{entity}",
+            "clientState": settings.webhook_client_state,
+        }
+        if method == "POST":
+            response = self.http.request("POST", f"{api}/subscriptions", json=body)
+        else:
+            assert held is not None
+            response = self.http.request(
+                "PATCH",
+                f"{api}/subscriptions('{held['id']}')",
+                json=body,
+                headers={"If-Match": held["etag"] or "*"},
+            )
+        try:
+            answer = response.json()
+            answer["subscriptionId"], answer["expirationDateTime"]
+        except (ValueError, KeyError, TypeError):
+            raise ErpError("subscriptions: not a subscription in the answer") from None
+        return answer
+
+    def after_run(self, sessions, now: datetime) -> None:
+        """Keep the webhook subscriptions alive (``service.connectors.bc.subscriptions``)."""
+        from service.connectors.bc.subscriptions import keep_subscribed
+
+        keep_subscribed(sessions, self, now)
+
     def write(self, kind: str, key: str, payload: dict[str, Any]) -> str:
         raise ErpError("the closed loop is not built for Business Central yet")
 

@@ -24,6 +24,9 @@ class BcSettings:
     source: str = "bc"
     sync_minutes: int = 15
     attempts: int = 5
+    # Webhooks: where Business Central notifies us, and the secret it sends back.
+    webhook_url: str | None = None
+    webhook_client_state: str | None = None
 
     def __repr__(self) -> str:  # never the client secret
         return f"BcSettings(tenant_id={self.tenant_id!r}, company_id={self.company_id!r})"
@@ -56,4 +59,10 @@ def load_bc_settings(environ: Mapping[str, object]) -> BcSettings:
         source=env.text("BC_SOURCE") or "bc",
         sync_minutes=env.integer("BC_SYNC_MINUTES", 15, high=24 * 60),
         attempts=env.integer("BC_ATTEMPTS", 5, high=10),
+        webhook_url=env.url(
+            "BC_WEBHOOK_URL",
+            "this service's https:// URL ending /api/v1/webhooks/business-central",
+            required=False,
+        ),
+        webhook_client_state=env.text("BC_WEBHOOK_CLIENT_STATE"),
     )

@@ -17,11 +17,12 @@ import ssl
 import tempfile
 import threading
 import time
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import orjson
+import requests
 import trustme
 from flask import Flask, Response, request
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -53,6 +54,9 @@ class DevBc:
         self.retry_after = "1"
         self.token_requests = 0
         self.discovery_requests = 0
+        self.subscriptions: dict[str, dict[str, Any]] = {}
+        self.subscription_writes: list[tuple[str, str]] = []
+        self.subscription_days = 3.0
         self.delay = 0.0  # seconds each API request waits before it is answered
         self.filters: list[str] = []  # every $filter asked, in order
         self.lock = threading.Lock()
@@ -91,6 +95,24 @@ class DevBc:
     def expire_tokens(self) -> None:
         with self.lock:
             self.tokens = dict.fromkeys(self.tokens, 0.0)
+
+    def notify(self, entity: str, change: str = "updated") -> list[int]:
+        """Send a notification to every subscription on ``entity``; their answers' statuses."""
+        statuses = []
+        for row in list(self.subscriptions.values()):
+            if not row["resource"].endswith(f"/{entity}"):
+                continue
+            note = {
+                "subscriptionId": row["subscriptionId"],
+                "clientState": row["clientState"],
+                "expirationDateTime": row["expirationDateTime"],
+                "resource": row["resource"],
+                "changeType": change,
+                "lastModifiedDateTime": stamp_in(0),
+            }
+            answer = requests.post(row["notificationUrl"], json={"value": [note]}, timeout=5)
+            statuses.append(answer.status_code)
+        return statuses
 
     def env(self) -> dict[str, str]:
         return {
@@ -140,6 +162,58 @@ class DevBc:
                 self.tokens[value] = time.time() + self.ttl
                 self.token_requests += 1
             return _json({"token_type": "Bearer", "expires_in": self.ttl, "access_token": value})
+
+        api = f"/v2.0/{tenant}/<environment>/api/v2.0"
+
+        def authorized() -> Response | None:
+            header = request.headers.get("Authorization", "")
+            expires = self.tokens.get(header[7:]) if header.startswith("Bearer ") else None
+            if expires is None or expires < time.time():
+                return _error(401, "Unauthorized", "The credentials provided are incorrect")
+            return None
+
+        @app.post(f"{api}/subscriptions")
+        def subscribe(environment: str):
+            refused = authorized()
+            if refused:
+                return refused
+            body = request.get_json(silent=True) or {}
+            url, resource = body.get("notificationUrl"), body.get("resource")
+            if not isinstance(url, str) or not isinstance(resource, str):
+                return _error(400, "BadRequest", "notificationUrl and resource are required")
+            token = secrets.token_urlsafe(16)
+            try:  # the handshake: the subscriber echoes the token, or there is no subscription
+                echo = requests.post(url, params={"validationToken": token}, timeout=5)
+            except requests.RequestException:
+                echo = None
+            if echo is None or echo.status_code != 200 or echo.text != token:
+                return _error(400, "BadRequest_InvalidNotificationUrl", "The handshake failed")
+            row = {
+                "subscriptionId": secrets.token_hex(16),
+                "notificationUrl": url,
+                "resource": resource,
+                "clientState": body.get("clientState") or "",
+                "expirationDateTime": stamp_in(self.subscription_days),
+                "@odata.etag": f'W/"{secrets.token_hex(8)}"',
+            }
+            self.subscriptions[row["subscriptionId"]] = row
+            self.subscription_writes.append(("POST", row["resource"]))
+            return _json(row, 201)
+
+        @app.route(f"{api}/subscriptions('<sid>')", methods=["PATCH"])
+        def renew(environment: str, sid: str):
+            refused = authorized()
+            if refused:
+                return refused
+            row = self.subscriptions.get(sid)
+            if row is None:
+                return _error(404, "BadRequest_NotFound", "The subscription does not exist.")
+            if request.headers.get("If-Match") not in (row["@odata.etag"], "*"):
+                return _error(412, "Request_EntityChanged", "The etag does not match.")
+            row["expirationDateTime"] = stamp_in(self.subscription_days)
+            row["@odata.etag"] = f'W/"{secrets.token_hex(8)}"'
+            self.subscription_writes.append(("PATCH", row["resource"]))
+            return _json(row)
 
         prefix = f"/v2.0/{tenant}/<environment>/api/v2.0/companies(<company>)/<entity>"
 
@@ -199,6 +273,11 @@ class DevBc:
             return _json(body)
 
         return app
+
+
+def stamp_in(days: float) -> str:
+    at = datetime.now(UTC) + timedelta(days=days)
+    return at.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _after(value: str, since: datetime, *, inclusive: bool) -> bool:
