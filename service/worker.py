@@ -1,4 +1,5 @@
-"""The worker process: CometD subscriber, outbox pushers, assessor and daily roll, as threads.
+"""The worker process: CometD subscriber, outbox pushers, assessor, daily roll and, when an ERP
+is configured, the ERP connectors' loop (``service.connectors.schedule``), as threads.
 
 ``credit-control worker`` runs ``Worker(...).run_forever()``. On SIGTERM (Heroku's dyno stop,
 ``kill``) or SIGINT it stops taking new work, lets the batch in hand finish (the pusher's current
@@ -7,7 +8,8 @@ subscriber lease so another worker can take over at once, and exits 0. Stored re
 outbox leases make a restart resume where this one stopped, even after SIGKILL.
 
 This module only composes: the parts live with their concern (``service.salesforce`` for the
-subscriber and pushers, ``service.assessments`` for the assessor and the daily roll), and one
+subscriber and pushers, ``service.assessments`` for the assessor and the daily roll,
+``service.connectors`` for the ERP pulls), and one
 ``Reassessor`` (policy and time zone) is handed to every part that re-assesses.
 """
 
