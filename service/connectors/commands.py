@@ -14,7 +14,8 @@ from service.connectors.http import ErpError
 from service.connectors.registry import NAMES, entry
 from service.connectors.run import run_connector
 from service.connectors.sync import SyncReport
-from service.db import make_engine, make_session_factory
+from service.connectors.writeback import retry_dead
+from service.db import make_engine, make_session_factory, transaction, utcnow
 
 SHOWN = 20
 
@@ -28,7 +29,12 @@ SHOWN = 20
     help="Processes sharing a full reconciliation of 50,000 open items or more "
     "[default: 2 where there are two cores, else 1].",
 )
-def sync_command(erp: str, full: bool, processes: int | None) -> None:
+@click.option(
+    "--retry-failed",
+    is_flag=True,
+    help="Queue again the writes to the ERP that failed for good (after fixing the cause).",
+)
+def sync_command(erp: str, full: bool, processes: int | None, retry_failed: bool) -> None:
     """Pull customers, receivables and payments from an ERP, and write back disputes and
     promises (settings: docs/connectors.md)."""
     config = load_config(require=())
@@ -44,9 +50,14 @@ def sync_command(erp: str, full: bool, processes: int | None) -> None:
             err=True,
         )
 
+    sessions = make_session_factory(engine)
+    if retry_failed:
+        with transaction(sessions) as session:
+            again = retry_dead(session, connector.name, utcnow())
+        click.echo(f"{again} failed writes queued again", err=True)
     try:
         report = run_connector(
-            make_session_factory(engine),
+            sessions,
             connector,
             full=full,
             on_page=progress,

@@ -252,6 +252,17 @@ def _finish(
         session.execute(update(ErpWrite).where(ErpWrite.id == row_id).values(**values))
 
 
+def retry_dead(session: Session, connector: str, now: datetime) -> int:
+    """Put the connector's dead writes back in the queue (after fixing what failed them)."""
+    result = session.execute(
+        update(ErpWrite)
+        .where(ErpWrite.connector == connector, ErpWrite.status == DEAD)
+        .values(status=PENDING, attempts=0, available_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
 def pending_writes(session: Session, connector: str) -> Iterable[ErpWrite]:
     return session.scalars(
         select(ErpWrite).where(ErpWrite.connector == connector).order_by(ErpWrite.id)

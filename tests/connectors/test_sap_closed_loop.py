@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 
 from service.assessments import Reassessor
+from service.cli import main
 from service.connectors.run import run_connector
 from service.connectors.writeback import queue_writes, send_writes
 from service.db import transaction, utcnow
@@ -161,3 +162,27 @@ def test_loop__actions_of_other_sources_customers_are_not_written(factory, sap, 
 
     assert report.loop.queued == 0
     assert book.case_writes == []
+
+
+def test_loop__writes_sap_refused_for_good_are_sent_again_on_request(
+    factory, sap, book, runner, monkeypatch
+):
+    run_connector(factory, connector(sap))
+    link_in_salesforce(factory)
+    promise_and_dispute(factory)
+    refused = connector(sap, SAP_CASE_SERVICE="API_NO_SUCH_SRV")  # a setting gone wrong: 404
+
+    report = run_connector(factory, refused)
+
+    assert report.loop.dead == 2
+    with factory() as session:
+        assert {r.status for r in session.scalars(select(ErpWrite))} == {"dead"}
+    for name, value in sap.oauth_env().items():
+        monkeypatch.setenv(name, value)
+
+    result = runner.invoke(main, ["sync", "sap", "--retry-failed"])
+
+    assert result.exit_code == 0, result.output
+    assert "2 failed writes queued again" in result.stderr
+    assert "closed loop: 0 writes queued, 2 sent" in result.stdout
+    assert len(book.case_writes) == 2
