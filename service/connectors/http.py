@@ -42,6 +42,17 @@ class Auth:
         """Get new credentials; False when there is nothing to refresh (basic auth)."""
         return False
 
+    def sign(
+        self,
+        session: requests.Session,
+        headers: dict[str, str],
+        method: str,
+        url: str,
+        params: dict[str, str] | None,
+    ) -> None:
+        """Credentials that depend on the request (OAuth 1.0a signatures); ``apply`` else."""
+        self.apply(session, headers)
+
 
 class ErpHttp:
     def __init__(
@@ -68,7 +79,7 @@ class ErpHttp:
         refreshed = False
         for attempt in range(1, self.attempts + 1):
             headers = dict(kwargs.pop("headers", None) or {})
-            self.auth.apply(self.session, headers)
+            self.auth.sign(self.session, headers, method, url, kwargs.get("params"))
             try:
                 response = self.session.request(
                     method, url, headers=headers, timeout=self.timeout, **kwargs

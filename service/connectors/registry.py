@@ -41,7 +41,18 @@ def _bc() -> Entry:
     )
 
 
-ENTRIES: dict[str, Callable[[], Entry]] = {"sap": _sap, "bc": _bc}
+def _netsuite() -> Entry:
+    from service.connectors.netsuite.connector import NetSuiteConnector
+    from service.connectors.netsuite.settings import configured, load_netsuite_settings
+
+    return Entry(
+        configured=configured,
+        build=lambda environ: NetSuiteConnector(load_netsuite_settings(environ)),
+        sync_minutes=lambda connector: connector.settings.sync_minutes,  # type: ignore[attr-defined]
+    )
+
+
+ENTRIES: dict[str, Callable[[], Entry]] = {"sap": _sap, "bc": _bc, "netsuite": _netsuite}
 NAMES = tuple(ENTRIES)
 
 
