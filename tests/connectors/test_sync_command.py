@@ -7,6 +7,8 @@ import pytest
 from click.testing import CliRunner
 
 from service.cli import main
+from service.connectors.bc.settings import load_bc_settings
+from service.connectors.netsuite.settings import load_netsuite_settings
 from service.connectors.sap.settings import load_sap_settings
 from service.errors import ConfigError
 from tests.connectors.conftest import CUSTOMER
@@ -110,3 +112,63 @@ def test_settings__the_secret_is_not_in_their_repr():
     )
 
     assert "pw-0123456789" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({}, "BC_TENANT_ID is not set"),
+        ({"BC_TENANT_ID": "t"}, "BC_CLIENT_ID is not set"),
+        (
+            {
+                "BC_TENANT_ID": "t",
+                "BC_CLIENT_ID": "c",
+                "BC_CLIENT_SECRET": "s",
+                "BC_COMPANY_ID": "x",
+                "BC_BASE_URL": "http://bc.example.com",
+            },
+            "BC_BASE_URL is malformed",
+        ),
+        (
+            {
+                "BC_TENANT_ID": "t",
+                "BC_CLIENT_ID": "c",
+                "BC_CLIENT_SECRET": "s",
+                "BC_COMPANY_ID": "x",
+                "BC_LOCAL_CURRENCY": "EURO",
+            },
+            "BC_LOCAL_CURRENCY is malformed",
+        ),
+    ],
+)
+def test_bc_settings__each_problem_is_one_line(env, message):
+    with pytest.raises(ConfigError, match=message):
+        load_bc_settings(env)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({}, "NS_ACCOUNT_ID is not set"),
+        ({"NS_ACCOUNT_ID": "1"}, "NS_CLIENT_ID is not set"),
+        ({"NS_ACCOUNT_ID": "1", "NS_CLIENT_ID": "c"}, "NS_PRIVATE_KEY_FILE is not set"),
+        (
+            {"NS_ACCOUNT_ID": "1", "NS_CLIENT_ID": "c", "NS_PRIVATE_KEY_FILE": "/nonexistent"},
+            "NS_PRIVATE_KEY_FILE is malformed",
+        ),
+        ({"NS_ACCOUNT_ID": "1", "NS_CONSUMER_KEY": "k"}, "NS_CONSUMER_SECRET is not set"),
+    ],
+)
+def test_netsuite_settings__each_problem_is_one_line(env, message):
+    with pytest.raises(ConfigError, match=message):
+        load_netsuite_settings(env)
+
+
+def test_netsuite_settings__the_default_host_is_the_accounts():
+    settings = load_netsuite_settings(
+        {"NS_ACCOUNT_ID": "1234567_SB1", "NS_CONSUMER_KEY": "k", "NS_CONSUMER_SECRET": "s",
+         "NS_TOKEN_ID": "t", "NS_TOKEN_SECRET": "x-0123456789"}
+    )  # fmt: skip
+
+    assert settings.base_url == "https://1234567-sb1.suitetalk.api.netsuite.com"
+    assert "x-0123456789" not in repr(settings)
