@@ -13,6 +13,7 @@ the account's display format. Queries hold only dates and ids this module format
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -64,9 +65,19 @@ def _describe(response: requests.Response) -> str:
         return response.text[:200]
 
 
+# The closed loop's fields: custom body fields on invoices, custom entity fields on customers
+# (created in the account for this integration; their ids are settings).
+DISPUTE_STATUS = "custbody_cc_dispute_status"
+DISPUTED_AMOUNT = "custbody_cc_disputed_amount"
+DISPUTE_REASON = "custbody_cc_dispute_reason"
+PROMISED_AMOUNT = "custbody_cc_promised_amount"
+PROMISE_DATE = "custbody_cc_promise_date"
+CUSTOMER_PROMISED_AMOUNT = "custentity_cc_promised_amount"
+CUSTOMER_PROMISE_DATE = "custentity_cc_promise_date"
+
+
 class NetSuiteConnector:
     name = "netsuite"
-    writes_back = False  # the closed loop is not built for NetSuite yet
 
     def __init__(
         self,
@@ -206,10 +217,79 @@ class NetSuiteConnector:
         }
 
     def write(self, kind: str, key: str, payload: dict[str, Any]) -> str:
-        raise ErpError("the closed loop is not built for NetSuite yet")
+        """Set the closed loop's custom fields on the invoice (or the customer, for a promise
+        without one) with ``PATCH /services/rest/record/v1/...``: the same fields set twice
+        are the same record, so a repeated write changes nothing; no amount of the
+        transaction is ever among them."""
+        item = payload.get("item")
+        amount = payload.get("amount")
+        if amount is not None:
+            Decimal(amount)  # a decimal string, written into the body as a JSON number
+        if kind in ("dispute_open", "dispute_resolved"):
+            if not item or not str(item).isdigit():
+                raise ErpError("a dispute without its NetSuite invoice")
+            fields: dict[str, Any] = {DISPUTE_STATUS: "Open"}
+            if kind == "dispute_open":
+                fields[DISPUTED_AMOUNT] = _Raw(amount)
+                fields[DISPUTE_REASON] = str(payload.get("reason") or "")[:300]
+            else:
+                fields[DISPUTE_STATUS] = str(payload.get("outcome") or "Resolved")[:40]
+            return self._patch("invoice", str(item), fields)
+        if kind == "promise":
+            if item and str(item).isdigit():
+                return self._patch(
+                    "invoice",
+                    str(item),
+                    {PROMISED_AMOUNT: _Raw(amount), PROMISE_DATE: payload["date"]},
+                )
+            internal = self._customer_id(payload["customer"])
+            return self._patch(
+                "customer",
+                internal,
+                {CUSTOMER_PROMISED_AMOUNT: _Raw(amount), CUSTOMER_PROMISE_DATE: payload["date"]},
+            )
+        raise ErpError(f"no NetSuite write for {kind}")
+
+    def _customer_id(self, number: str) -> str:
+        # SuiteQL over REST takes no bind parameters: the number becomes a string literal, its
+        # quotes doubled, and only printable text is let in.
+        if not number.isprintable():
+            raise ErpError(f"customer number {number!r} cannot be looked up")
+        quoted = number.replace("'", "''")
+        query = (
+            f"SELECT c.id FROM customer c WHERE c.entityid = '{quoted}' AND c.id > 0 ORDER BY c.id"  # noqa: S608
+        )
+        rows = self._suiteql(query)
+        if not rows:
+            raise ErpError(f"customer {number} is not in NetSuite", retryable=True)
+        return str(rows[0]["id"])
+
+    def _patch(self, record: str, internal_id: str, fields: dict[str, Any]) -> str:
+        body = (
+            "{"
+            + ", ".join(
+                f"{json.dumps(k)}: {v.text if isinstance(v, _Raw) else json.dumps(v)}"
+                for k, v in fields.items()
+            )
+            + "}"
+        )
+        self.http.request(
+            "PATCH",
+            f"{self.settings.base_url}/services/rest/record/v1/{record}/{internal_id}",
+            data=body.encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        return f"{record}/{internal_id}"
 
     def stats(self) -> dict[str, int]:
         return {"throttled": self.http.throttled, "tokens_renewed": self.http.refreshed}
+
+
+class _Raw:
+    """A decimal written into JSON as a number, exactly as its string (never through float)."""
+
+    def __init__(self, text: Any) -> None:
+        self.text = str(Decimal(str(text)))
 
 
 def _amount(value: Any) -> str:

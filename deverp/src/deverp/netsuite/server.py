@@ -57,6 +57,7 @@ class NsBook:
     customers: list[dict[str, Any]] = field(default_factory=list)
     transactions: list[dict[str, Any]] = field(default_factory=list)
     links: list[dict[str, Any]] = field(default_factory=list)
+    writes: list[tuple[str, str, dict]] = field(default_factory=list)  # PATCHes received
     next_id: int = 1000
     lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -246,7 +247,7 @@ class DevNetSuite:
             "links": [{"rel": "self", "href": f"{request.base_url}?limit={limit}&offset={offset}"}],
             "count": len(page), "hasMore": offset + limit < len(rows), "offset": offset,
             "totalResults": len(rows),
-            "items": [{"links": [], **{k: str(v) for k, v in r.items() if k != "lastmodified"}} for r in page],
+            "items": [{"links": [], **{k: str(v) for k, v in r.items() if k not in ("lastmodified", "custom")}} for r in page],
         })  # fmt: skip
 
     def _rows(self, query: str) -> list[dict] | None:
@@ -255,6 +256,13 @@ class DevNetSuite:
         changed = (
             (lambda r: date.fromisoformat(r["lastmodified"]) >= day) if day else (lambda r: True)
         )
+        lookup = re.fullmatch(
+            r"SELECT c\.id FROM customer c WHERE c\.entityid = '((?:[^']|'')*)' AND c\.id > 0 ORDER BY c\.id",
+            query,
+        )
+        if lookup:
+            number = lookup.group(1).replace("''", "'")
+            return [{"id": r["id"]} for r in self.book.customers if r["entityid"] == number]
         links = _LINKS.search(query)
         if links:
             wanted = {int(i) for i in links.group(1).split(",")}
@@ -278,10 +286,31 @@ class DevNetSuite:
             return None
         return sorted(wanted_rows, key=lambda r: r["id"])
 
+    def _patch(self, record: str, internal_id: str) -> Response:
+        refused = self._authorized()
+        if refused:
+            return refused
+        table = {"invoice": self.book.transactions, "customer": self.book.customers}.get(record)
+        row = next((r for r in table or () if str(r["id"]) == internal_id), None)
+        if row is None:
+            return _error(404, "NONEXISTENT_ID", f"Record {record} {internal_id} not found.")
+        try:
+            body = orjson.loads(request.get_data())
+        except orjson.JSONDecodeError:
+            return _error(400, "INVALID_CONTENT", "The body is not JSON.")
+        prefix = "custbody_" if record == "invoice" else "custentity_"
+        if not isinstance(body, dict) or not all(k.startswith(prefix) for k in body):
+            # This stand-in takes the integration's custom fields only: never an amount.
+            return _error(400, "INVALID_FIELD", "Only the integration's custom fields.")
+        row.setdefault("custom", {}).update(body)
+        self.book.writes.append((record, internal_id, body))
+        return Response(status=204)
+
     def _app(self) -> Flask:
         app = Flask("deverp.netsuite")
         app.post("/services/rest/auth/oauth2/v1/token")(self._token)
         app.post("/services/rest/query/v1/suiteql")(self._suiteql)
+        app.route("/services/rest/record/v1/<record>/<internal_id>", methods=["PATCH"])(self._patch)
         return app
 
 
