@@ -180,3 +180,18 @@ def test_sync__killed_after_a_page_resumes_from_its_cursor(db_url, factory, bc):
     assert f"salesInvoices?lastModifiedDateTime ge {reached['salesInvoices']}" in bc.filters
     assert report.counts.problems == []
     assert len(stored(factory)[1]) == 453
+
+
+def test_pull__entra_id_unreachable_is_one_retryable_error_not_a_crash(factory):
+    settings = load_bc_settings(
+        {"BC_TENANT_ID": "t", "BC_CLIENT_ID": "c", "BC_CLIENT_SECRET": "s-0123456789",
+         "BC_COMPANY_ID": "x", "BC_AUTHORITY_HOST": "https://127.0.0.1:9",
+         "BC_BASE_URL": "https://127.0.0.1:9"}
+    )  # fmt: skip
+    unreachable = BcConnector(settings, sleep=lambda s: None)  # built without the network
+
+    with pytest.raises(ErpError, match="Entra ID: ") as raised:
+        run_sync(factory, unreachable)
+
+    assert raised.value.retryable
+    assert "s-0123456789" not in str(raised.value)

@@ -38,16 +38,28 @@ ENTITIES = ("customers", "salesInvoices", "salesCreditMemos", "customerPayments"
 
 
 class MsalAuth(Auth):
+    """msal's confidential client, made on first use: msal reads the authority's OpenID
+    configuration when it is built, which must not stop a worker from starting while Entra ID
+    is unreachable (the pull fails and is tried again at its next slot instead)."""
+
     def __init__(self, settings: BcSettings) -> None:
-        self.app = msal.ConfidentialClientApplication(
-            settings.client_id,
-            client_credential=settings.client_secret,
-            authority=f"{settings.authority_host}/{settings.tenant_id}",
-            instance_discovery=False,
-            validate_authority=False,
-        )
+        self.settings = settings
+        self._app: msal.ConfidentialClientApplication | None = None
         # The API's resource, whatever URL the API is reached at.
         self.scopes = ["https://api.businesscentral.dynamics.com/.default"]
+
+    @property
+    def app(self) -> msal.ConfidentialClientApplication:
+        if self._app is None:
+            settings = self.settings
+            self._app = msal.ConfidentialClientApplication(
+                settings.client_id,
+                client_credential=settings.client_secret,
+                authority=f"{settings.authority_host}/{settings.tenant_id}",
+                instance_discovery=False,
+                validate_authority=False,
+            )
+        return self._app
 
     def apply(self, session: requests.Session, headers: dict[str, str]) -> None:
         try:
@@ -61,7 +73,8 @@ class MsalAuth(Auth):
         headers["Authorization"] = f"Bearer {token}"
 
     def refresh(self, session: requests.Session) -> bool:
-        self.app.remove_tokens_for_client()
+        if self._app is not None:
+            self._app.remove_tokens_for_client()
         return True
 
 
