@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test test-python test-js lint audit bench clean venv node
+.PHONY: run test test-python test-js lint audit bench clean venv node preview
 
 # The service with its development tools, and the local Salesforce org (devorg/, a distribution
 # of its own that the production wheel never holds) for the demo, the tests and the benchmarks;
@@ -22,10 +22,19 @@ node_modules/.installed: package.json package-lock.json
 	npm install --no-audit --no-fund --no-save
 	touch $@
 
+# The Lightning preview (docs/preview.md): the package's components compiled with the LWC
+# compiler into preview/dist, which devorg serves at /lightning/... Rebuilt when the preview or a
+# file of the package's user interface changes, wherever the package directories put them.
+PREVIEW_SOURCES := $(shell git ls-files -- preview/src preview/scripts preview/rollup.config.mjs '*/lwc/*' 'lwc/*' '*.flexipage-meta.xml' '*.labels-meta.xml' '*.tab-meta.xml' 2>/dev/null)
+preview/dist/.built: node_modules/.installed $(PREVIEW_SOURCES)
+	npm run --silent preview:build
+	touch $@
+
 venv: $(VENV)/.installed
 node: node_modules/.installed
+preview: preview/dist/.built
 
-run: venv
+run: venv preview
 	$(VENV)/bin/credit-control demo
 
 test: test-python test-js
@@ -34,6 +43,7 @@ lint: venv node
 	$(VENV)/bin/ruff check service devorg devstripe deverp tests bench
 	$(VENV)/bin/ruff format --check service devorg devstripe deverp tests bench
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/hadolint Dockerfile
 	npm run --silent lint
 	npm run --silent prettier:verify
 
@@ -42,6 +52,7 @@ test-python: venv node
 	$(VENV)/bin/ruff check service devorg devstripe deverp tests bench
 	$(VENV)/bin/ruff format --check service devorg devstripe deverp tests bench
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/hadolint Dockerfile
 	@command -v chromium >/dev/null || echo "make test: no Chromium found, the pay page's browser tests are skipped (apt-get install chromium)"
 	@command -v promtool >/dev/null || echo "make test: no promtool found, docs/alerts.yml is not checked (apt-get install prometheus)"
 	$(PY) -m pytest
@@ -62,4 +73,4 @@ bench: venv
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) node_modules var .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) node_modules var .pytest_cache .ruff_cache .hypothesis preview/dist

@@ -9,14 +9,14 @@ const globals = require('globals');
 module.exports = defineConfig([
     // Lightning Web Components
     {
-        files: ['lwc/**/*.js'],
+        files: ['ui/lwc/**/*.js'],
         extends: [salesforceLwcConfig]
     },
 
     // Component tests and their helpers: wire adapters are emitted by hand, Node globals
     // (require) are allowed
     {
-        files: ['lwc/**/__tests__/**/*.js'],
+        files: ['ui/lwc/**/__tests__/**/*.js'],
         extends: [salesforceLwcConfig],
         rules: {
             '@lwc/lwc/no-unexpected-wire-adapter-usages': 'off'

@@ -1,7 +1,7 @@
 'use strict';
 
-// sfdx-lwc-jest finds components only under `<package dir>/**/lwc`. Our components live in
-// the package directory `lwc` itself, so `c/<name>` is mapped explicitly. `lightning/*` modules
+// sfdx-lwc-jest finds components under `<package dir>/**/lwc`; the components live in the UI
+// package's `ui/lwc`, and `c/<name>` is mapped there explicitly. `lightning/*` modules
 // whose built-in stubs lack test controls are mapped to our mocks in `jest-mocks/lightning`.
 const { jestConfig } = require('@salesforce/sfdx-lwc-jest/config');
 
@@ -10,7 +10,9 @@ const PYTHON_SIDE = [
     '<rootDir>/var/',
     '<rootDir>/service/',
     '<rootDir>/tests/',
-    '<rootDir>/bench/'
+    '<rootDir>/bench/',
+    // The Lightning preview's build output (docs/preview.md)
+    '<rootDir>/preview/dist/'
 ];
 
 module.exports = {
@@ -19,9 +21,12 @@ module.exports = {
     // component's test files.
     testMatch: ['**/__tests__/**/*.test.js'],
     moduleNameMapper: {
-        '^c/(.+)$': '<rootDir>/lwc/$1/$1',
+        '^c/(.+)$': '<rootDir>/ui/lwc/$1/$1',
         '^lightning/empApi$': '<rootDir>/jest-mocks/lightning/empApi',
         '^lightning/navigation$': '<rootDir>/jest-mocks/lightning/navigation',
+        '^lightning/messageService$':
+            '<rootDir>/jest-mocks/lightning/messageService',
+        '^lightning/modal$': '<rootDir>/jest-mocks/lightning/modal',
         '^test/utils$': '<rootDir>/jest-mocks/testUtils'
     },
     setupFilesAfterEnv: [
@@ -29,10 +34,10 @@ module.exports = {
         '<rootDir>/jest-mocks/setupTests.js'
     ],
     collectCoverageFrom: [
-        'lwc/**/*.js',
-        '!lwc/**/__tests__/**',
-        '!lwc/**/*.html',
-        '!lwc/**/*.css'
+        'ui/lwc/**/*.js',
+        '!ui/lwc/**/__tests__/**',
+        '!ui/lwc/**/*.html',
+        '!ui/lwc/**/*.css'
     ],
     // The Python side of the repository is no business of Jest's.
     modulePathIgnorePatterns: PYTHON_SIDE,

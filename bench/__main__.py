@@ -19,7 +19,12 @@ MODULES = [
     "bench.devorg_rest",
     "bench.devorg_stream",
     "bench.sync",
+    "bench.no_echo",
     "bench.card_payments",
+    "bench.pay_page",
+    "bench.bank_import",
+    "bench.cash_application",
+    "bench.dunning",
     "bench.connectors",
     "bench.soak",
 ]

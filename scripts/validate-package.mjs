@@ -1,21 +1,28 @@
 #!/usr/bin/env node
 /**
- * Validates the Salesforce package with Salesforce's own tooling (@salesforce/source-deploy-retrieve,
- * the library behind `sf project deploy/convert`).
+ * Validates the Salesforce packages with Salesforce's own tooling (@salesforce/source-deploy-retrieve,
+ * the library behind `sf project deploy` and `sf package version create`).
  *
  *   npm run validate:package            (run by `make test`)
  *
- * 1. Resolves every file of every package directory in sfdx-project.json (minus .forceignore) to a
- *    metadata component. A file no component claims fails the run.
- * 2. Converts the whole project to Metadata API format (what `sf project convert source` writes)
+ * For each package of sfdx-project.json (CreditControl: sfdx/, CreditControlUI: ui/, which depends
+ * on it), resolved with only its own directory and its dependencies' directories:
+ *
+ * 1. Resolves every file of the package (minus .forceignore) to a metadata component. A file no
+ *    component claims fails the run.
+ * 2. Converts the package alone to Metadata API format (what `sf project convert source` writes)
  *    in a temporary directory.
- * 3. Fails on any Apex (the package must need none).
- * 4. Fails when a component of EXPECTED (below: design.md's contract and issue 6) is missing, or when
- *    metadata refers to something that is not in the package: a field in a permission set (or FLS on
- *    a required field, edit on a formula), a tab in the app, the page behind a tab, a component on a
- *    page (and whether it is exposed for that page and object), a custom label, field, object or
- *    custom permission a component imports.
- * 5. Prints every component by type, with counts.
+ * 3. Fails on any Apex (the packages need none).
+ * 4. Fails when a component of EXPECTED (below: design.md's contract and issue 17's split) is not
+ *    in its package, when a component is in two packages, or when the package refers to something
+ *    that is neither in it nor in a package it depends on: a field in a permission set (or FLS on
+ *    a required field, edit on a formula), a tab, app or flow in a permission set, a tab in the
+ *    app, the page behind a tab, a component on a page (and whether it is exposed for that page
+ *    and object), the flow behind a quick action, the object and fields a flow writes, the channel
+ *    of a channel member, a custom label, field, object, message channel or custom permission a
+ *    component imports.
+ * 5. Prints every component by package and type, with counts, and the `lightning/*` modules the
+ *    components import.
  *
  * Exit code 0 when all holds, 1 otherwise (every problem is listed first).
  */
@@ -131,7 +138,7 @@ const COMPONENT_BUNDLES = [
     'openReceivables'
 ];
 
-const EXPECTED = {
+const EXPECTED_DATA_MODEL = {
     CustomObject: [
         'Receivable__c',
         'Collection_Action__c',
@@ -167,9 +174,11 @@ const EXPECTED = {
         'Receivable__c.Receivable_Compact',
         'Collection_Action__c.Collection_Action_Compact'
     ],
+    PlatformEventChannel: ['CreditControlSync__chn'],
     PlatformEventChannelMember: [
         'ChangeEvents_AccountChangeEvent',
-        'ChangeEvents_Collection_Action_ChangeEvent'
+        'ChangeEvents_Collection_Action_ChangeEvent',
+        'CreditControlSync_chn_AccountChangeEvent'
     ],
     CustomPermission: ['Credit_Hold_Override'],
     PermissionSet: [
@@ -177,7 +186,9 @@ const EXPECTED = {
         'Credit_Controller',
         'Credit_Control_Integration',
         'Credit_Hold_Approver'
-    ],
+    ]
+};
+const EXPECTED_UI = {
     CustomApplication: ['Credit_Control'],
     CustomTab: [
         'Collections_Worklist',
@@ -186,7 +197,16 @@ const EXPECTED = {
     ],
     FlexiPage: ['Credit_Control_Account_Record_Page', 'Collections_Worklist'],
     CustomLabels: ['CustomLabels'],
+    LightningMessageChannel: ['Credit_Control_Account'],
+    PermissionSet: ['Credit_Control_App'],
+    Flow: ['Request_Credit_Review'],
+    QuickAction: ['Account.Request_Credit_Review'],
     LightningComponentBundle: COMPONENT_BUNDLES
+};
+// What each package of sfdx-project.json must hold (by its `package` name).
+const EXPECTED = {
+    CreditControl: EXPECTED_DATA_MODEL,
+    CreditControlUI: EXPECTED_UI
 };
 // Types that must have at least one member although their names are not fixed here.
 const EXPECTED_NONEMPTY = ['CustomLabel'];
@@ -196,13 +216,67 @@ const FORBIDDEN_TYPE = /^Apex(Class|Trigger|Page|Component|TestSuite)$/;
 // ---------------------------------------------------------------------------------------------
 
 const problems = [];
+// Every `lightning/*` platform module a component imports (printed; the preview must provide them).
+const lightningModules = new Set();
 const problem = (msg) => problems.push(msg);
 
-function packageDirectories() {
+/**
+ * The packages of sfdx-project.json: [{name, dir, dependencies: [package names]}], in file order.
+ * A dependency must be another package of this project, listed before it (or an alias, which is
+ * an installed package this validation cannot see and reports).
+ */
+function projectPackages() {
     const project = JSON.parse(
         readFileSync(join(ROOT, 'sfdx-project.json'), 'utf8')
     );
-    return project.packageDirectories.map((d) => resolve(ROOT, d.path));
+    const packages = project.packageDirectories.map((d) => ({
+        name: d.package ?? d.path,
+        dir: resolve(ROOT, d.path),
+        versionNumber: d.versionNumber,
+        dependencies: asArray(d.dependencies).map((x) => x.package)
+    }));
+    const names = new Set(packages.map((p) => p.name));
+    packages.forEach((p, i) => {
+        if (!p.versionNumber) {
+            problem(`package ${p.name}: no versionNumber in sfdx-project.json`);
+        }
+        for (const dep of p.dependencies) {
+            const at = packages.findIndex((q) => q.name === dep);
+            if (at === -1) {
+                problem(
+                    `package ${p.name}: depends on ${dep}, which is not a package of this project`
+                );
+            } else if (at >= i) {
+                problem(
+                    `package ${p.name}: depends on ${dep}, which must come before it in packageDirectories`
+                );
+            }
+        }
+    });
+    for (const [alias, id] of Object.entries(project.packageAliases ?? {})) {
+        if (!/^(0Ho|04t)\w{12}(\w{3})?$/.test(String(id))) {
+            problem(
+                `packageAliases: ${alias} is not a package (0Ho) or version (04t) id`
+            );
+        }
+        if (!names.has(alias.split('@')[0])) {
+            problem(
+                `packageAliases: ${alias} names no package of this project`
+            );
+        }
+    }
+    return packages;
+}
+
+/** The package and everything it depends on, transitively: the directories it resolves against. */
+function withDependencies(pkg, packages, seen = new Set()) {
+    if (seen.has(pkg.name)) return [];
+    seen.add(pkg.name);
+    const deps = pkg.dependencies
+        .map((d) => packages.find((q) => q.name === d))
+        .filter(Boolean)
+        .flatMap((d) => withDependencies(d, packages, seen));
+    return [...deps, pkg];
 }
 
 function walk(dir, out = []) {
@@ -246,12 +320,16 @@ async function xmlOf(row) {
     }
 }
 
-async function crossReferences(rows) {
+/**
+ * References made by the components in `own` (one package) must resolve among `rows` (that
+ * package and its dependencies): nothing may point into a package it does not depend on.
+ */
+async function crossReferences(rows, own = rows) {
     const has = (type, name) =>
         rows.some((r) => r.type === type && r.fullName === name);
-    const byType = (type) => rows.filter((r) => r.type === type);
+    const byType = (type) => own.filter((r) => r.type === type);
     const fieldXml = new Map();
-    for (const f of byType('CustomField')) {
+    for (const f of rows.filter((r) => r.type === 'CustomField')) {
         fieldXml.set(f.fullName, (await xmlOf(f)).CustomField ?? {});
     }
 
@@ -297,6 +375,13 @@ async function crossReferences(rows) {
                 );
             }
         }
+        for (const f of asArray(x.flowAccesses)) {
+            if (!has('Flow', f.flow)) {
+                problem(
+                    `PermissionSet ${ps.fullName}: flow ${f.flow} is not in the package`
+                );
+            }
+        }
         if (asArray(x.userPermissions).some((u) => u.name === 'ViewAllData')) {
             problem(
                 `PermissionSet ${ps.fullName}: grants ViewAllData; give View All on the objects instead`
@@ -318,6 +403,37 @@ async function crossReferences(rows) {
                 problem(
                     `CustomApplication ${app.fullName}: page ${o.content} is not in the package`
                 );
+            }
+        }
+    }
+
+    for (const action of byType('QuickAction')) {
+        const x = (await xmlOf(action)).QuickAction ?? {};
+        if (x.flowDefinition && !has('Flow', x.flowDefinition)) {
+            problem(
+                `QuickAction ${action.fullName}: flow ${x.flowDefinition} is not in the package`
+            );
+        }
+    }
+
+    for (const flow of byType('Flow')) {
+        const x = (await xmlOf(flow)).Flow ?? {};
+        for (const create of asArray(x.recordCreates)) {
+            const object = String(create.object ?? '');
+            if (/__[ce]$/.test(object) && !has('CustomObject', object)) {
+                problem(
+                    `Flow ${flow.fullName}: object ${object} is not in the package`
+                );
+            }
+            for (const a of asArray(create.inputAssignments)) {
+                if (
+                    String(a.field).endsWith('__c') &&
+                    !has('CustomField', `${object}.${a.field}`)
+                ) {
+                    problem(
+                        `Flow ${flow.fullName}: field ${object}.${a.field} is not in the package`
+                    );
+                }
             }
         }
     }
@@ -443,6 +559,18 @@ async function crossReferences(rows) {
                 }
             }
             for (const m of src.matchAll(
+                /@salesforce\/messageChannel\/(\w+)__c/g
+            )) {
+                if (!has('LightningMessageChannel', m[1])) {
+                    problem(
+                        `${relative(ROOT, file)}: message channel ${m[1]} is not in the package`
+                    );
+                }
+            }
+            for (const m of src.matchAll(/from\s+'(lightning\/\w+)'/g)) {
+                lightningModules.add(m[1]);
+            }
+            for (const m of src.matchAll(
                 /@salesforce\/customPermission\/(\w+)/g
             )) {
                 if (!has('CustomPermission', m[1])) {
@@ -456,6 +584,15 @@ async function crossReferences(rows) {
 
     for (const member of byType('PlatformEventChannelMember')) {
         const x = (await xmlOf(member)).PlatformEventChannelMember ?? {};
+        const channel = String(x.eventChannel ?? '');
+        if (
+            channel.endsWith('__chn') &&
+            !has('PlatformEventChannel', channel)
+        ) {
+            problem(
+                `PlatformEventChannelMember ${member.fullName}: channel ${channel} is not in the package`
+            );
+        }
         const entity = String(x.selectedEntity ?? '');
         const custom = entity.match(/^(\w+)__ChangeEvent$/);
         if (custom && !has('CustomObject', `${custom[1]}__c`)) {
@@ -466,23 +603,28 @@ async function crossReferences(rows) {
     }
 }
 
-async function main() {
-    const dirs = packageDirectories();
+/** Resolve, check and convert one package against its dependencies; returns its rows. */
+async function validatePackage(pkg, packages, seenElsewhere) {
+    const closure = withDependencies(pkg, packages);
+    const dirs = closure.map((p) => p.dir);
     let cs;
+    let own;
     try {
         cs = ComponentSet.fromSource({ fsPaths: dirs });
+        own = ComponentSet.fromSource({ fsPaths: [pkg.dir] });
     } catch (e) {
         // The resolver stops at the first file whose type it cannot infer: say which and why.
-        console.error(
-            `Package validation FAILED: a file does not resolve to a known metadata type.\n  ${e.message}`
+        problem(
+            `package ${pkg.name}: a file does not resolve to a known metadata type: ${e.message}`
         );
-        process.exit(1);
+        return [];
     }
     const rows = flatten(cs);
+    const ownRows = flatten(own);
 
-    // 1. Every file resolves to a component.
+    // 1. Every file of the package resolves to a component.
     const claimed = new Set();
-    for (const c of cs.getSourceComponents()) {
+    for (const c of own.getSourceComponents()) {
         if (c.xml) claimed.add(resolve(c.xml));
         if (c.content) {
             for (const p of c.walkContent()) claimed.add(resolve(p));
@@ -491,39 +633,39 @@ async function main() {
             if (child.xml) claimed.add(resolve(child.xml));
         }
     }
-    for (const dir of dirs) {
-        const ignore = ForceIgnore.findAndCreate(dir);
-        for (const file of walk(dir)) {
-            if (ignore.denies(file)) continue;
-            if (!claimed.has(resolve(file))) {
-                problem(
-                    `${relative(ROOT, file)}: does not resolve to a known metadata type`
-                );
-            }
+    const ignore = ForceIgnore.findAndCreate(pkg.dir);
+    for (const file of walk(pkg.dir)) {
+        if (ignore.denies(file)) continue;
+        if (!claimed.has(resolve(file))) {
+            problem(
+                `${relative(ROOT, file)}: does not resolve to a known metadata type`
+            );
         }
     }
 
-    // 2. Convert to Metadata API format.
+    // 2. Convert the package alone to Metadata API format (what `sf package version create` uploads).
     const out = mkdtempSync(join(tmpdir(), 'credit-control-mdapi-'));
     let converted = 0;
     try {
-        const result = await new MetadataConverter().convert(cs, 'metadata', {
+        const result = await new MetadataConverter().convert(own, 'metadata', {
             type: 'directory',
             outputDirectory: out,
             genUniqueDir: false
         });
         converted = walk(result.packagePath ?? out).length;
         if (!readdirSync(result.packagePath ?? out).includes('package.xml')) {
-            problem('conversion to Metadata API format wrote no package.xml');
+            problem(`package ${pkg.name}: conversion wrote no package.xml`);
         }
     } catch (e) {
-        problem(`conversion to Metadata API format failed: ${e.message}`);
+        problem(
+            `package ${pkg.name}: conversion to Metadata API format failed: ${e.message}`
+        );
     } finally {
         rmSync(out, { recursive: true, force: true });
     }
 
     // 3. No Apex.
-    for (const r of rows) {
+    for (const r of ownRows) {
         if (FORBIDDEN_TYPE.test(r.type)) {
             problem(
                 `${r.type} ${r.fullName}: Apex is not allowed in this package`
@@ -531,29 +673,50 @@ async function main() {
         }
     }
 
-    // 4. Expected members and cross-references.
-    for (const [type, names] of Object.entries(EXPECTED)) {
+    // 4. Expected members (in this package, not merely reachable), one owner per component,
+    //    and references that resolve within the package and its dependencies.
+    for (const [type, names] of Object.entries(EXPECTED[pkg.name] ?? {})) {
         for (const name of names) {
-            if (!rows.some((r) => r.type === type && r.fullName === name)) {
-                problem(`missing ${type} ${name}`);
+            if (!ownRows.some((r) => r.type === type && r.fullName === name)) {
+                problem(`package ${pkg.name}: missing ${type} ${name}`);
             }
         }
     }
-    for (const type of EXPECTED_NONEMPTY) {
-        if (!rows.some((r) => r.type === type))
-            problem(`missing: no ${type} in the package`);
+    if (pkg.name === 'CreditControlUI') {
+        for (const type of EXPECTED_NONEMPTY) {
+            if (!ownRows.some((r) => r.type === type)) {
+                problem(`package ${pkg.name}: no ${type}`);
+            }
+        }
     }
-    await crossReferences(rows);
+    for (const r of ownRows) {
+        const key = `${r.type} ${r.fullName}`;
+        const other = seenElsewhere.get(key);
+        // An object's own metadata file may be in both packages only for standard objects'
+        // children (fields, rules), which are distinct components; a component twice is a clash.
+        if (other && other !== pkg.name) {
+            problem(`${key} is in both ${other} and ${pkg.name}`);
+        }
+        seenElsewhere.set(key, pkg.name);
+    }
+    await crossReferences(rows, ownRows);
 
-    // 5. Print the components by type.
+    // 5. Print the package's components by type.
     const groups = new Map();
-    for (const r of rows) {
+    for (const r of ownRows) {
         if (!groups.has(r.type)) groups.set(r.type, []);
         groups.get(r.type).push(r.fullName);
     }
     const types = [...groups.keys()].sort();
     console.log(
-        `Package directories: ${dirs.map((d) => relative(ROOT, d)).join(', ')}`
+        `\n=== Package ${pkg.name} (${relative(ROOT, pkg.dir)}), resolved with ${
+            closure.length > 1
+                ? closure
+                      .slice(0, -1)
+                      .map((p) => p.name)
+                      .join(', ')
+                : 'no dependencies'
+        }`
     );
     for (const type of types) {
         const names = groups.get(type).sort();
@@ -563,8 +726,26 @@ async function main() {
     console.log('\nCounts');
     for (const type of types)
         console.log(`  ${type.padEnd(28)} ${groups.get(type).length}`);
-    console.log(`  ${'Total components'.padEnd(28)} ${rows.length}`);
+    console.log(`  ${'Total components'.padEnd(28)} ${ownRows.length}`);
     console.log(`  ${'Metadata API files written'.padEnd(28)} ${converted}`);
+    return ownRows;
+}
+
+async function main() {
+    const packages = projectPackages();
+    for (const name of Object.keys(EXPECTED)) {
+        if (!packages.some((p) => p.name === name)) {
+            problem(`sfdx-project.json has no package ${name}`);
+        }
+    }
+    const seen = new Map();
+    for (const pkg of packages) {
+        await validatePackage(pkg, packages, seen);
+    }
+    if (lightningModules.size) {
+        console.log('\nlightning/* platform modules the components import');
+        for (const m of [...lightningModules].sort()) console.log(`  ${m}`);
+    }
 
     if (problems.length) {
         console.error(
@@ -574,7 +755,11 @@ async function main() {
         process.exit(1);
     }
     console.log(
-        '\nPackage validation passed: every file resolves, no Apex, all expected components present.'
+        `\nPackage validation passed: ${packages
+            .map((p) => p.name)
+            .join(
+                ', '
+            )} each resolve on their own dependencies, every file resolves, no Apex, all expected components present.`
     );
 }
 

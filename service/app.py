@@ -16,11 +16,13 @@ from flask import Flask
 from flask_smorest import Api
 from werkzeug.routing import Rule
 
-from service import logs
+from service import logs, rate_limits, tracing
 from service.api import accounts, auth, errors, health, metrics, observe, operations, portfolio
 from service.assessments import load_policy_file
 from service.assessments.portfolio import PortfolioCache, book_figures
+from service.bank import views as bank_views
 from service.card_payments import webhooks as stripe_webhooks
+from service.cash_application import views as cash_application_views
 from service.config import Config, load_config
 from service.connectors.bc import webhook as bc_webhook
 from service.db import make_engine, make_session_factory
@@ -74,8 +76,11 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     if clock is not None:
         svc.clock = clock
     configure_blueprints(app)
+    configure_rate_limits(app, config)
     configure_errors(app)
     configure_metrics(app)
+    # Off, and nothing imported, unless OTEL_* variables ask for it (service.tracing).
+    tracing.configure(app=app, engine=svc.engine)
     log.info("app ready", extra={"database": config.database_url.split(":", 1)[0]})
     return app
 
@@ -139,13 +144,24 @@ def configure_blueprints(app: Flask) -> None:
     api.register_blueprint(portfolio.blp)
     api.register_blueprint(operations.blp)
     api.register_blueprint(feed_views.blp)
+    api.register_blueprint(bank_views.blp)
     api.register_blueprint(stripe_webhooks.blp)
     api.register_blueprint(bc_webhook.blp)
+    api.register_blueprint(cash_application_views.blp)
     # /metrics is a plain Flask route (service.api.metrics); its entry is written out there.
     api.spec.path(rule=Rule("/metrics"), operations=metrics.OPENAPI_OPERATIONS)
     # The customer pay page: HTML, public (the signed link is the credential), not in the API.
     app.register_blueprint(portal_views.blp)
     auth.init_app(app)
+
+
+def configure_rate_limits(app: Flask, config: Config) -> None:
+    """The public endpoints, limited per client address (``service.rate_limits``)."""
+    rate_limits.init_app(
+        app,
+        config,
+        {"feeds": feed_views.blp, "webhooks": stripe_webhooks.blp, "pay_page": portal_views.blp},
+    )
 
 
 def configure_errors(app: Flask) -> None:

@@ -25,8 +25,10 @@ COMMANDS = {
     "assess": "service.cli:assess_with_account_fields",
     "customer": "service.erasure:customer_command",
     "db": "service.migrations.commands:db_command",
+    "dunning": "service.dunning.commands:dunning_command",
     "events": "service.salesforce.cli:events_command",
-    "import": "service.feeds.commands:import_command",
+    "export": "service.cash_application.commands:export_command",
+    "import": "service.cli:import_with_bank",
     "outbox": "service.salesforce.cli:outbox_command",
     "stream": "service.salesforce.cli:stream_command",
     "sync": "service.connectors.commands:sync_command",
@@ -50,6 +52,15 @@ def assess_with_account_fields() -> click.Command:
     from service.salesforce.fields import ACCOUNT_FIELD_MAP
 
     return assess_command(ACCOUNT_FIELD_MAP)
+
+
+def import_with_bank() -> click.Command:
+    """``import``: ERP files (``import erp``) and bank statement files (``import bank``)."""
+    from service.bank.commands import import_bank
+    from service.feeds.commands import import_command
+
+    import_command.add_command(import_bank)
+    return import_command
 
 
 class ServiceGroup(click.Group):

@@ -14,8 +14,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from email.utils import parseaddr
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import make_url
@@ -34,7 +35,11 @@ PAY_LINK_MIN_SECRET_LENGTH = 32
 DEFAULT_FEED_MAX_BYTES = 16 * 1024 * 1024
 FEED_MAX_ROWS = 5_000
 SIGNATURE_TOLERANCE_SECONDS = 300
+# A worker beats every 15 s (WORKER_HEARTBEAT_SECONDS); eight missed beats mean it is gone.
+DEFAULT_WORKER_SILENT_SECONDS = 120.0
+DEFAULT_WORKER_HEARTBEAT_SECONDS = 15.0
 DEFAULT_STRIPE_API_BASE = "https://api.stripe.com"
+DEFAULT_CASH_APPLICATION_THRESHOLD = 90
 
 SECRET_FIELDS = frozenset(
     {
@@ -44,6 +49,8 @@ SECRET_FIELDS = frozenset(
         "stripe_webhook_secrets",
         "pay_link_secrets",
         "bc_webhook_client_state",
+        "rate_limit_storage_url",  # a redis:// URL may carry a password
+        "mail",
     }
 )
 
@@ -76,11 +83,29 @@ class Config:
     feed_max_rows: int = FEED_MAX_ROWS
     signature_tolerance_seconds: int = SIGNATURE_TOLERANCE_SECONDS
     log_level: str = "INFO"
+    # Dunning: where reminders are sent from and through, and who the company is.
+    mail: MailSettings | None = field(default=None, repr=False)
+    company_name: str = "Credit Control"
+    company_address: str = ""
+    company_logo_url: str | None = None
+    dunning_at: str = "08:00"
     # Where every web process keeps its counters (gunicorn.conf.py sets it; None: one process).
     metrics_multiprocess_dir: str | None = None
+    # Per client address on the public endpoints (service.rate_limits), ``limits`` notation.
+    rate_limit_feeds: str = "6000 per minute"
+    rate_limit_webhooks: str = "6000 per minute"
+    rate_limit_pay_page: str = "120 per minute"
+    rate_limit_storage_url: str = "memory://"
+    # Proxies in front whose X-Forwarded-For is trusted (Heroku's router, nginx: 1).
+    trusted_proxy_hops: int = 0
+    # /readyz fails when no worker has written a heartbeat for this long (service.worker_status).
+    worker_silent_seconds: float = DEFAULT_WORKER_SILENT_SECONDS
     testing: bool = False
     # Business Central's webhook notifications carry it back (service/connectors/bc/).
     bc_webhook_client_state: str | None = field(default=None, repr=False)
+    # Cash application: a bank credit matched with at least this confidence (percent) is
+    # applied at once; below it, it waits for review in Salesforce.
+    cash_application_threshold: int = DEFAULT_CASH_APPLICATION_THRESHOLD
 
     def __repr__(self) -> str:
         shown = []
@@ -112,6 +137,27 @@ class Config:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """``SMTP_URL`` and ``MAIL_FROM``: ``smtp://user:password@host:587?starttls=true`` for
+    STARTTLS, ``smtps://...:465`` for implicit TLS, plain ``smtp://`` only for a local server."""
+
+    host: str
+    port: int
+    mail_from: str
+    username: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
+    starttls: bool = False
+    implicit_tls: bool = False
+    ca_bundle: str | None = None
+    timeout: float = 30.0
+
+    @property
+    def domain(self) -> str:
+        """The sender's domain, for Message-IDs."""
+        return self.mail_from.rsplit("@", 1)[-1].rstrip(">").strip() or "localhost"
 
 
 def safe_database_url(url: str) -> str:
@@ -166,10 +212,34 @@ def load_config(
             "FEED_MAX_BYTES", text("FEED_MAX_BYTES"), DEFAULT_FEED_MAX_BYTES
         ),
         log_level=_choice("LOG_LEVEL", text("LOG_LEVEL"), LOG_LEVELS, "INFO"),
+        mail=_mail(text("SMTP_URL"), text("MAIL_FROM"), text("SMTP_CA_BUNDLE")),
+        company_name=text("COMPANY_NAME") or "Credit Control",
+        company_address=text("COMPANY_ADDRESS") or "",
+        company_logo_url=_https("COMPANY_LOGO_URL", text("COMPANY_LOGO_URL")),
+        dunning_at=_time_of_day("DUNNING_AT", text("DUNNING_AT"), "08:00"),
         metrics_multiprocess_dir=_directory(
             "PROMETHEUS_MULTIPROC_DIR", text("PROMETHEUS_MULTIPROC_DIR")
         ),
+        rate_limit_feeds=_rate_limit(
+            "RATE_LIMIT_FEEDS", text("RATE_LIMIT_FEEDS"), "6000 per minute"
+        ),
+        rate_limit_webhooks=_rate_limit(
+            "RATE_LIMIT_WEBHOOKS", text("RATE_LIMIT_WEBHOOKS"), "6000 per minute"
+        ),
+        rate_limit_pay_page=_rate_limit(
+            "RATE_LIMIT_PAY_PAGE", text("RATE_LIMIT_PAY_PAGE"), "120 per minute"
+        ),
+        rate_limit_storage_url=_rate_limit_storage(text("RATE_LIMIT_STORAGE_URL")),
+        trusted_proxy_hops=_whole_number("TRUSTED_PROXY_HOPS", text("TRUSTED_PROXY_HOPS"), 0),
+        worker_silent_seconds=_positive_number(
+            "WORKER_SILENT_SECONDS", text("WORKER_SILENT_SECONDS"), DEFAULT_WORKER_SILENT_SECONDS
+        ),
         testing=bool(env.get("TESTING")),
+        cash_application_threshold=_percent(
+            "CASH_APPLICATION_AUTO_THRESHOLD",
+            text("CASH_APPLICATION_AUTO_THRESHOLD"),
+            DEFAULT_CASH_APPLICATION_THRESHOLD,
+        ),
     )
 
 
@@ -200,6 +270,11 @@ _EXPECTS = {
     "RETENTION_OUTBOX_DEAD_DAYS": "a whole number of days, at least 1",
     "CREDIT_POLICY_FILE": "the path of a JSON credit policy file",
     "FEED_MAX_BYTES": "a whole number of bytes greater than 0",
+    "RATE_LIMIT": 'a rate limit such as "100 per minute" or "10/second;1000/hour"',
+    "RATE_LIMIT_STORAGE_URL": "memory:// (per process) or a redis:// URL shared by every process",
+    "TRUSTED_PROXY_HOPS": "a whole number of proxies in front of the service (0, or 1 on Heroku)",
+    "WORKER_SILENT_SECONDS": "a number of seconds greater than 0 (default 120)",
+    "WORKER_HEARTBEAT_SECONDS": "a number of seconds greater than 0 (default 15)",
     "LOG_LEVEL": "one of " + ", ".join(LOG_LEVELS),
     "PAY_LINK_SECRET": f"comma-separated secrets of at least {PAY_LINK_MIN_SECRET_LENGTH} characters each (the first signs pay links, all verify)",
     "PUBLIC_BASE_URL": "the https:// URL where customers reach this service (pay links start with it)",
@@ -207,7 +282,63 @@ _EXPECTS = {
     "STRIPE_API_BASE": "an https:// URL (http:// only for a local stand-in), default https://api.stripe.com",
     "STRIPE_WEBHOOK_SECRET": "comma-separated webhook signing secrets (whsec_...), any one of which verifies",
     "BC_WEBHOOK_CLIENT_STATE": "a secret of 16 to 128 characters that Business Central sends back with each notification",
+    "CASH_APPLICATION_AUTO_THRESHOLD": "a whole number from 1 to 100: the confidence (percent) from which a bank credit is applied without review, default 90",
+    "SMTP_URL": "smtp://user:password@host:587?starttls=true, smtps://user:password@host:465, or smtp://localhost:port for a local server",
+    "MAIL_FROM": "the sender's address, e.g. billing@example.com or Example Ltd <billing@example.com>",
+    "SMTP_CA_BUNDLE": "the path of a readable PEM file",
+    "COMPANY_LOGO_URL": "an https:// URL of the logo shown in reminders",
+    "DUNNING_AT": "a time of day as HH:MM",
 }
+
+
+def _mail(url: str | None, mail_from: str | None, ca_bundle: str | None) -> MailSettings | None:
+    """SMTP settings; without ``SMTP_URL`` no mail is sent (runs store reminders only)."""
+    if url is None:
+        return None
+    if mail_from is None:
+        raise ConfigError("MAIL_FROM", _EXPECTS["MAIL_FROM"], missing=True)
+    _, address = parseaddr(mail_from)
+    if "@" not in address or "\n" in mail_from or "\r" in mail_from:
+        raise ConfigError("MAIL_FROM", _EXPECTS["MAIL_FROM"])
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+        query = parse_qs(parts.query, strict_parsing=False)
+    except ValueError:
+        raise ConfigError("SMTP_URL", _EXPECTS["SMTP_URL"]) from None
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ConfigError("SMTP_URL", _EXPECTS["SMTP_URL"])
+    starttls = query.get("starttls", ["false"])[-1].lower() in ("1", "true", "yes")
+    implicit = parts.scheme == "smtps"
+    local = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    # Credentials never cross the network in the clear.
+    if not (starttls or implicit) and (parts.password or not local):
+        raise ConfigError("SMTP_URL", _EXPECTS["SMTP_URL"])
+    return MailSettings(
+        host=parts.hostname,
+        port=port or (465 if implicit else 587 if starttls else 25),
+        mail_from=mail_from,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        starttls=starttls and not implicit,
+        implicit_tls=implicit,
+        ca_bundle=_existing_file("SMTP_CA_BUNDLE", ca_bundle),
+    )
+
+
+def _https(name: str, value: str | None) -> str | None:
+    if value is not None and not value.startswith("https://"):
+        raise ConfigError(name, _EXPECTS[name])
+    return value
+
+
+def _time_of_day(name: str, value: str | None, default: str) -> str:
+    if value is None:
+        return default
+    hour, _, minute = value.partition(":")
+    if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+        raise ConfigError(name, _EXPECTS[name])
+    return f"{int(hour):02d}:{int(minute):02d}"
 
 
 def _database_url(value: str | None, sqlite_opt_in: bool) -> str:
@@ -331,6 +462,56 @@ def _positive_int(name: str, value: str | None, default: int) -> int:
     return number
 
 
+def _rate_limit(name: str, value: str | None, default: str) -> str:
+    """A limit in the ``limits`` notation ("100 per minute", "10/second;1000/hour")."""
+    if value is None:
+        return default
+    # Only when set: every command loads this module, most never serve a request.
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(name, _EXPECTS["RATE_LIMIT"]) from None
+    return value
+
+
+def _rate_limit_storage(value: str | None) -> str:
+    if value is None:
+        return "memory://"
+    scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+    if scheme not in ("memory", "redis", "rediss", "redis+sentinel", "redis+cluster"):
+        raise ConfigError("RATE_LIMIT_STORAGE_URL", _EXPECTS["RATE_LIMIT_STORAGE_URL"])
+    return value
+
+
+def _whole_number(name: str, value: str | None, default: int) -> int:
+    if value is None:
+        return default
+    if not value.isdecimal():
+        raise ConfigError(name, _EXPECTS[name])
+    return int(value)
+
+
+def _positive_number(name: str, value: str | None, default: float) -> float:
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(name, _EXPECTS[name]) from None
+    if not number > 0 or number == float("inf"):
+        raise ConfigError(name, _EXPECTS[name])
+    return number
+
+
+def _percent(name: str, value: str | None, default: int) -> int:
+    number = _positive_int(name, value, default)
+    if number > 100:
+        raise ConfigError(name, _EXPECTS[name])
+    return number
+
+
 def _choice(name: str, value: str | None, choices: tuple[str, ...], default: str) -> str:
     if value is None:
         return default
@@ -343,11 +524,14 @@ def _choice(name: str, value: str | None, choices: tuple[str, ...], default: str
 
 DEFAULT_API_VERSION = "62.0"  # the package's version: every org in service supports it
 
+# Account changes come on the package's custom channel, whose filter drops the changes this
+# service's own client makes (no echo of our pushes; docs/streaming.md, "No echo").
 CHANNELS = (
     "/data/Collection_Action__ChangeEvent",
-    "/data/AccountChangeEvent",
+    "/data/CreditControlSync__chn",
     "/event/Credit_Review_Request__e",
     "/event/Payment_Received__e",
+    "/data/Bank_Credit_Review__ChangeEvent",
 )
 AUTH_FLOWS = ("jwt", "password", "client_credentials")
 INBOX_MIN_DAYS = 3  # the CometD replay window is 72 hours
@@ -397,6 +581,8 @@ class SyncSettings:
     retention_outbox_sent_days: int = 7
     retention_outbox_dead_days: int = 90
     retention_parked_days: int = 90
+    # How often the worker writes its heartbeat (service.worker_status).
+    heartbeat_seconds: float = DEFAULT_WORKER_HEARTBEAT_SECONDS
 
     @property
     def zone(self) -> ZoneInfo:
@@ -520,6 +706,11 @@ def salesforce_settings(environ: Mapping[str, object] | None = None) -> SyncSett
             "RETENTION_OUTBOX_DEAD_DAYS", defaults.retention_outbox_dead_days, int
         ),
         retention_parked_days=number("RETENTION_PARKED_DAYS", defaults.retention_parked_days, int),
+        heartbeat_seconds=_positive_number(
+            "WORKER_HEARTBEAT_SECONDS",
+            text("WORKER_HEARTBEAT_SECONDS"),
+            defaults.heartbeat_seconds,
+        ),
     )
     settings.validate()
     return settings

@@ -40,10 +40,12 @@ from service.models import (
     Assessment,
     AssessmentRequest,
     CardPayment,
+    CashApplicationPayment,
     CollectionAction,
     Customer,
     Erasure,
     InboxMessage,
+    KnownPayer,
     OutboxMessage,
     Payment,
     Receivable,
@@ -152,6 +154,10 @@ def _erase_here(session: Session, customer: Customer) -> dict[str, Any]:
     )
     # What Stripe told about its card payments goes too (not counted: not a table people know).
     session.execute(delete(CardPayment).where(CardPayment.customer_id == cid))
+    # Bank credits it was paid by keep their record (the bank's); the links to its payments and
+    # the payers learned for it go.
+    session.execute(delete(CashApplicationPayment).where(CashApplicationPayment.customer_id == cid))
+    session.execute(delete(KnownPayer).where(KnownPayer.customer_id == cid))
     remove("payments", delete(Payment).where(Payment.customer_id == cid))
     remove("receivables", delete(Receivable).where(Receivable.customer_id == cid))
     remove("assessments", delete(Assessment).where(Assessment.customer_id == cid))

@@ -59,6 +59,15 @@ class Customer(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     # Set in Salesforce by a permitted person; keeps the account out of HOLD until that date.
     hold_override_until: Mapped[date | None] = mapped_column(Date)
+    # Dunning (service.dunning): where reminders go (the ERP feed's optional billing_email),
+    # Account.Dunning_Paused_Until__c, the level last sent and the day the next one is due
+    # (pushed as Dunning_Level__c and Next_Reminder_Date__c), and what the quick loop has seen.
+    billing_email: Mapped[str | None] = mapped_column(String(320))
+    dunning_paused_until: Mapped[date | None] = mapped_column(Date)
+    dunning_level_sent: Mapped[int | None] = mapped_column(Integer)
+    next_reminder_date: Mapped[date | None] = mapped_column(Date)
+    dunning_seen_action_id: Mapped[int | None] = mapped_column(Integer)
+    dunning_seen_pause: Mapped[date | None] = mapped_column(Date)
     source_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -153,6 +162,9 @@ class CardPayment(Base):
     charge_id: Mapped[str | None] = mapped_column(String(255), index=True)
     checkout_session: Mapped[str | None] = mapped_column(String(255))
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    # The ERP customer number the payment names. Kept while no such customer exists yet: the
+    # payment is applied when the ERP feed brings the customer (``in_flight.adopt_waiting``).
+    customer_number: Mapped[str | None] = mapped_column(String(80), index=True)
     # The ERP ids of the receivables paid for, in the order they were chosen.
     receivables: Mapped[list[str] | None] = mapped_column(JSON)
     pay_link: Mapped[str | None] = mapped_column(String(80))
@@ -390,5 +402,191 @@ class ErpWrite(Base):
     available_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
     erp_reference: Mapped[str | None] = mapped_column(String(120))
+
+
+# -- Operations: the worker's heartbeat, read by /readyz and /metrics in any process ----------
+
+
+class WorkerHeartbeat(Base):
+    """One worker process's latest word: alive at ``heartbeat_at``, and what it sees.
+
+    Written every few seconds by each ``credit-control worker`` (``service.worker_status``);
+    any web process reads the table, so ``/readyz`` and ``/metrics`` say the same whichever one
+    answers. ``state`` holds the Salesforce login state, the API usage of the last
+    ``Sforce-Limit-Info`` header, the worker's running parts and, on the subscriber's holder,
+    when each channel's streaming session was last seen healthy.
+    """
+
+    __tablename__ = "worker_heartbeats"
+
+    holder: Mapped[str] = mapped_column(String(255), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+# --- Bank statements (service/bank/) -------------------------------------------------------------
+
+
+class BankTransaction(Base):
+    """One booking read from a bank statement file, stored once (docs/bank.md, "Stored once").
+
+    ``dedupe_key`` is ``service.bank.statement.Transaction.dedupe_key()``: a hash of (account,
+    bank reference, direction, amount, booking date), so the same transaction reported in a
+    camt.052, then a camt.054, then a camt.053 is one row. ``amount`` is positive; ``direction``
+    says which way the money went. A reversal points at what it reverses (``reverses_id``).
+    """
+
+    __tablename__ = "bank_transactions"
+    __table_args__ = (
+        UniqueConstraint("dedupe_key"),
+        # Finding what a reversal undoes: same account, amount and direction, latest first.
+        Index("ix_bank_transactions_account_amount", "account", "amount", "direction"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(64))
+    account: Mapped[str] = mapped_column(String(64))
+    currency: Mapped[str] = mapped_column(String(3))
+    amount: Mapped[Decimal] = mapped_column(Money(18, 4))
+    direction: Mapped[str] = mapped_column(String(6))
+    booking_date: Mapped[date] = mapped_column(Date)
+    value_date: Mapped[date | None] = mapped_column(Date)
+    bank_reference: Mapped[str | None] = mapped_column(String(255))
+    end_to_end_id: Mapped[str | None] = mapped_column(String(255))
+    payer_name: Mapped[str | None] = mapped_column(String(255))
+    payer_iban: Mapped[str | None] = mapped_column(String(64))
+    remittance: Mapped[str] = mapped_column(Text, default="")
+    references: Mapped[list[str]] = mapped_column(JSON, default=list)
+    reversal: Mapped[bool] = mapped_column(Boolean, default=False)
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("bank_transactions.id"), index=True)
+    source_format: Mapped[str] = mapped_column(String(40))
+    position: Mapped[str] = mapped_column(String(255))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- Cash application: bank credits matched to open items (service.cash_application) ----------
+
+# A cash application's states: applied (a provisional payment per customer), waiting for a
+# person (review), nothing found (unmatched), taken back by the bank (reversed).
+APPLIED = "applied"
+IN_REVIEW = "review"
+UNMATCHED_CREDIT = "unmatched"
+REVERSED_CREDIT = "reversed"
+
+
+class CashApplication(Base):
+    """One bank credit and what it was applied to: the ERP's ``cash-applications`` export.
+
+    One row per bank transaction (``transaction_id``, the bank side's stored id), so the same
+    credit seen again changes nothing. ``candidates`` keeps every reading the matcher found, with
+    its confidence and reason (JSON, money as decimal strings), for the review in Salesforce.
+    """
+
+    __tablename__ = "cash_applications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    transaction_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    account: Mapped[str] = mapped_column(String(80))
+    bank_reference: Mapped[str | None] = mapped_column(String(255))
+    end_to_end_id: Mapped[str | None] = mapped_column(String(255))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3))
+    booking_date: Mapped[date] = mapped_column(Date)
+    payer_name: Mapped[str | None] = mapped_column(String(255))
+    payer_iban: Mapped[str | None] = mapped_column(String(64))
+    remittance: Mapped[str] = mapped_column(Text, default="")
+    references: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(20))
+    evidence: Mapped[str | None] = mapped_column(String(40))
+    confidence: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(Text)
+    candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Who applied it: ``automatic`` or ``salesforce`` (a person chose a candidate).
+    decided_by: Mapped[str | None] = mapped_column(String(20))
+    salesforce_id: Mapped[str | None] = mapped_column(String(18), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    payments: Mapped[list[CashApplicationPayment]] = relationship(
+        back_populates="application", cascade="all, delete-orphan"
+    )
+
+
+class CashApplicationPayment(Base):
+    """The provisional payment an applied credit made for one customer (one per customer)."""
+
+    __tablename__ = "cash_application_payments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cash_application_id: Mapped[int] = mapped_column(
+        ForeignKey("cash_applications.id", ondelete="CASCADE"), index=True
+    )
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), unique=True)
+
+    application: Mapped[CashApplication] = relationship(back_populates="payments")
+    payment: Mapped[Payment] = relationship()
+
+
+class KnownPayer(Base):
+    """A payer's IBAN or name seen on a credit applied to a customer: evidence for the next one."""
+
+    __tablename__ = "known_payers"
+    __table_args__ = (UniqueConstraint("kind", "value", "customer_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # iban or name
+    value: Mapped[str] = mapped_column(String(255), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    seen: Mapped[int] = mapped_column(Integer, default=1)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- Dunning (service.dunning) -------------------------------------------------------------------
+
+
+class DunningMessage(Base):
+    """One reminder, stored with its rendered content before it is sent (a durable queue).
+
+    The unique key is the promise "at most once per customer, currency, level and day": a run
+    repeated the same day, or resumed after a crash, finds the row and adds nothing. ``status``
+    goes ``queued`` -> ``sending`` (claimed, with ``claim_token`` and ``claimed_until``) ->
+    ``sent``; a temporary SMTP error puts it back to ``queued`` later, a permanent one parks it
+    (``parked``) with the error.
+    """
+
+    __tablename__ = "dunning_messages"
+    __table_args__ = (
+        UniqueConstraint("customer_id", "currency", "level", "run_date"),
+        Index("ix_dunning_messages_due", "status", "available_at"),
+        Index("ix_dunning_messages_customer", "customer_id", "currency", "run_date"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    currency: Mapped[str] = mapped_column(String(3))
+    level: Mapped[int] = mapped_column(Integer)
+    template: Mapped[str] = mapped_column(String(40))
+    run_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    recipients: Mapped[list[str]] = mapped_column(JSON)
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    subject: Mapped[str] = mapped_column(String(255))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8))
+    attach_statement: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The ERP ids of the invoices listed, in order (an episode ends when none is overdue).
+    items: Mapped[list[str]] = mapped_column(JSON)
+    total: Mapped[Decimal] = mapped_column(Money)
+    pay_link: Mapped[str | None] = mapped_column(String(1000))
+    requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -306,19 +306,19 @@ def claim(
         rows = _targets_held_alone(session, rows, now)
     if not rows:
         return Claim()
-    # A target is recovered when a claimer died (or stalled) with it in flight: the org may have
-    # its push already, so the pusher compares with the org rather than with what was last
-    # acknowledged. The mark stays on the rows until they are sent, so a recovered push that
-    # fails and is retried is still compared with the org (and its status not announced twice).
-    recovered = {
-        r.target for r in rows if r.status == IN_FLIGHT or (r.payload or {}).get(RECOVERED)
-    }
-    have = {r.id for r in rows}
     targets = sorted({r.target for r in rows})
+    recovered = _recovered_targets(session, targets)
+    have = {r.id for r in rows}
     for start in range(0, len(targets), 500):
         chunk = targets[start : start + 500]
+        # The target's other rows come along: its pending changes, and a dead claim's rows no
+        # one else holds (those another claimer holds are released when it drops the target).
         extra = select(OutboxMessage).where(
-            OutboxMessage.status == PENDING, OutboxMessage.target.in_(chunk)
+            OutboxMessage.target.in_(chunk),
+            or_(
+                OutboxMessage.status == PENDING,
+                and_(OutboxMessage.status == IN_FLIGHT, OutboxMessage.available_at <= now),
+            ),
         )
         if is_postgres(session):
             extra = extra.with_for_update(skip_locked=True)
@@ -336,6 +336,32 @@ def claim(
     return Claim(rows, recovered, token)
 
 
+def _recovered_targets(session: Session, targets: list[str]) -> set[str]:
+    """The targets a claimer died (or stalled) with: the org may have their push already.
+
+    The pusher compares such a target with the org rather than with what was last acknowledged,
+    so a status the dead claimer announced is not announced again. Read from every row of the
+    target, not only the rows in hand: on PostgreSQL another claimer may hold the dead claim's
+    row for a moment (it is about to drop the target) while this claim takes the target's new
+    pending row. The mark stays on the rows until they are sent, so a recovered push that fails
+    and is retried is still compared with the org.
+    """
+    recovered: set[str] = set()
+    for start in range(0, len(targets), 500):
+        found = session.execute(
+            select(OutboxMessage.target, OutboxMessage.status, OutboxMessage.payload).where(
+                OutboxMessage.target.in_(targets[start : start + 500]),
+                OutboxMessage.status.in_((PENDING, IN_FLIGHT)),
+            )
+        )
+        recovered.update(
+            target
+            for target, status, payload in found
+            if status == IN_FLIGHT or (payload or {}).get(RECOVERED)
+        )
+    return recovered
+
+
 def _targets_held_alone(
     session: Session, rows: list[OutboxMessage], now: datetime
 ) -> list[OutboxMessage]:
@@ -346,13 +372,15 @@ def _targets_held_alone(
     one while another locks the other, and both would push the record and announce its status.
     A transaction-scoped advisory lock per target decides who takes it; once a claimer holds it,
     a fresh look drops targets another claim has put in flight since this statement began.
+    Advisory locks are database-wide: the key names the schema, so installations (or test runs)
+    in other schemas of the same database never hold each other's targets.
     """
     targets = sorted({r.target for r in rows})
     mine = set(
         session.execute(
             text(
                 "SELECT t FROM unnest(CAST(:targets AS text[])) AS t "
-                "WHERE pg_try_advisory_xact_lock(hashtext('outbox:' || t))"
+                "WHERE pg_try_advisory_xact_lock(hashtext(current_schema() || '.outbox:' || t))"
             ),
             {"targets": targets},
         ).scalars()

@@ -62,7 +62,18 @@ def test_cli__lists_every_command_registered_in_one_place():
 
     assert result.exit_code == 0
     listed = {line.split()[0] for line in result.output.split("Commands:")[1].splitlines() if line}
-    commands = {"assess", "customer", "db", "demo", "devorg", "events", "import", "outbox"}
+    commands = {
+        "assess",
+        "customer",
+        "db",
+        "demo",
+        "devorg",
+        "dunning",
+        "events",
+        "export",
+        "import",
+        "outbox",
+    }
     assert listed == commands | {"stream", "sync", "web", "worker"}
 
 

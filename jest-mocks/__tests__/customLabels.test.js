@@ -7,10 +7,7 @@ const fs = require('fs');
 const path = require('path');
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const LABELS_FILE = path.join(
-    ROOT,
-    'sfdx/main/default/labels/CustomLabels.labels-meta.xml'
-);
+const LABELS_FILE = path.join(ROOT, 'ui/labels/CustomLabels.labels-meta.xml');
 
 function componentSources(dir) {
     return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -24,7 +21,7 @@ function componentSources(dir) {
 
 function usedLabels() {
     const used = new Set();
-    componentSources(path.join(ROOT, 'lwc')).forEach((file) => {
+    componentSources(path.join(ROOT, 'ui', 'lwc')).forEach((file) => {
         const source = fs.readFileSync(file, 'utf8');
         for (const match of source.matchAll(/@salesforce\/label\/c\.(\w+)/g)) {
             used.add(match[1]);

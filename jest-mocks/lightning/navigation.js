@@ -20,7 +20,11 @@ export const NavigationMixin = (Base) => {
         }
         [GenerateUrl](pageRef) {
             navigatePageRef = pageRef;
-            return Promise.resolve('https://www.example.com');
+            const { recordId, objectApiName, actionName } =
+                (pageRef && pageRef.attributes) || {};
+            return Promise.resolve(
+                `https://example.com/${recordId || objectApiName}/${actionName}`
+            );
         }
     };
 };

@@ -1,14 +1,23 @@
 """``/healthz`` (the process answers) and ``/readyz`` (it can do its job).
 
 ``/readyz`` checks the database (reachable and migrated; a SQLite file is named and said to serve
-one machine only, since processes elsewhere would each have a file of their own) and then every check registered in
-``Services.readiness_checks``. The Salesforce sync registers ``salesforce`` (login) and
-``subscriber`` (lag); until it does, both read "not configured", which does not fail readiness:
-the service takes feeds and serves assessments without an org.
+one machine only, since processes elsewhere would each have a file of their own), then reads
+what the workers wrote to the database (``service.worker_status``), so every web process
+answers alike:
 
-``assessment_queue`` reports how many re-assessment requests wait and the age of the oldest. It
-never fails readiness: a backlog means the worker is behind (or not running), not that this
-process cannot serve; reads of a waiting customer assess it on the spot.
+- ``worker``: the freshest worker heartbeat. Fails when it is older than
+  ``WORKER_SILENT_SECONDS`` (the worker stopped, crashed or cannot reach the database), or when
+  the org is configured here and no worker has ever reported. "not configured" when neither.
+- ``salesforce``: the login state the workers last reported (fails when the last login was
+  refused or the token endpoint unreachable), with the API usage of the last
+  ``Sforce-Limit-Info`` header. "not configured" until a worker reports.
+- ``subscriber``: per channel, the age of the last event applied and of the streaming session's
+  last healthy heartbeat; fails when a channel's heartbeat is older than
+  ``WORKER_SILENT_SECONDS``. "not configured" while no worker runs the subscriber.
+- ``outbox``: pushes waiting for Salesforce and the age of the oldest. Never fails readiness.
+
+Checks registered in ``Services.readiness_checks`` win over these by name.
+
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from service.api.auth import public
 from service.assessments.queue import depth
 from service.config import safe_database_url
 from service.extensions import services
+from service.worker_status import LOGIN_FAILING, LOGIN_OK, WorkerStatus, read_status
 
 log = logging.getLogger(__name__)
 
@@ -84,13 +94,15 @@ def healthz():
 @blp.alt_response(503, schema=ReadinessOut, description="Not ready: a check is failing")
 @blp.alt_response(401, schema="Errors", description="No or wrong bearer token")
 def readyz():
-    """Ready: database reachable and migrated; Salesforce login and subscriber lag."""
+    """Ready: database reachable and migrated; worker heard from; Salesforce login; subscriber
+    lag; outbox and assessment queue backlogs."""
     svc = services()
     checks = {"database": _database(svc)}
-    if checks["database"]["status"] == "ok":
-        checks["assessment_queue"] = _assessment_queue(svc)
     for name in ("salesforce", "subscriber"):
         checks[name] = NOT_CONFIGURED
+    if checks["database"]["status"] == "ok":
+        checks["assessment_queue"] = _assessment_queue(svc)
+        checks.update(_worker_checks(svc))
     for name, check in svc.readiness_checks.items():
         try:
             checks[name] = check()
@@ -131,3 +143,81 @@ def _assessment_queue(svc) -> dict:
         "requests": waiting.requests,
         "oldest_seconds": round(waiting.oldest_seconds, 1),
     }
+
+
+def _worker_checks(svc) -> dict[str, dict]:
+    try:
+        with svc.sessions() as session:
+            status = read_status(session, svc.clock())
+    except Exception:
+        log.exception("worker status not readable")
+        return {"worker": {"status": "failing", "detail": "worker status not readable"}}
+    silent = svc.config.worker_silent_seconds
+    return {
+        "worker": _worker(status, silent, svc.config.salesforce_configured),
+        "salesforce": _salesforce(status),
+        "subscriber": _subscriber(status, silent),
+        "outbox": {
+            "status": "ok",
+            "pending": status.outbox_pending,
+            "oldest_seconds": round(status.outbox_oldest_pending_seconds, 1),
+        },
+    }
+
+
+def _worker(status: WorkerStatus, silent: float, org_configured: bool) -> dict:
+    age = status.last_heartbeat_seconds
+    if age is None:
+        if org_configured:
+            return {"status": "failing", "detail": "no worker has reported; start one"}
+        return NOT_CONFIGURED
+    check = {
+        "status": "ok" if age <= silent else "failing",
+        "last_heartbeat_seconds": round(age, 1),
+        "silent_after_seconds": silent,
+        "holder": status.last_holder,
+    }
+    if age > silent:
+        how = "stopped" if status.stopped else "silent"
+        check["detail"] = f"no worker heartbeat for {age:.0f} s (last worker {how})"
+    return check
+
+
+def _salesforce(status: WorkerStatus) -> dict:
+    if status.login is None:
+        return NOT_CONFIGURED
+    check: dict = {"status": "failing" if status.login == LOGIN_FAILING else "ok"}
+    check["login"] = status.login
+    if status.login == LOGIN_FAILING:
+        check["detail"] = status.login_error or "login failed"
+    if status.api_total:
+        check["api_used"] = status.api_used
+        check["api_limit"] = status.api_total
+    elif status.login != LOGIN_OK:
+        check["detail"] = check.get("detail", "no login yet")
+    return check
+
+
+def _subscriber(status: WorkerStatus, silent: float) -> dict:
+    channels = {
+        lag.channel: {
+            "last_event_seconds": _round(lag.last_event_seconds),
+            "heartbeat_seconds": _round(lag.heartbeat_seconds),
+        }
+        for lag in status.channels
+    }
+    if not any(lag.heartbeat_seconds is not None for lag in status.channels):
+        return {**NOT_CONFIGURED, "channels": channels} if channels else NOT_CONFIGURED
+    stale = sorted(
+        lag.channel
+        for lag in status.channels
+        if lag.heartbeat_seconds is None or lag.heartbeat_seconds > silent
+    )
+    check: dict = {"status": "failing" if stale else "ok", "channels": channels}
+    if stale:
+        check["detail"] = "no streaming heartbeat within WORKER_SILENT_SECONDS: " + ", ".join(stale)
+    return check
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)

@@ -22,6 +22,22 @@ Besides the request and feed counters, the book's credit figures, computed when 
   and ``outbox_unmatched_rows`` — pushes for customers no Account carries the number of (both
   wait for ``credit-control outbox retry``). Alert on any of them above 0. Two counts per scrape.
 
+The worker's figures, read from the database whichever process is scraped
+(``service.worker_status``; one small query each):
+
+- ``worker_heartbeat_age_seconds`` — since the freshest worker heartbeat (absent until a worker
+  has run); alert when it passes ``WORKER_SILENT_SECONDS``.
+- ``outbox_pending_rows`` and ``outbox_oldest_pending_seconds`` — pushes waiting for Salesforce
+  (pending or in flight) and the age of the oldest.
+- ``subscriber_last_event_age_seconds{channel}`` — since the last event applied on the channel;
+  ``subscriber_heartbeat_age_seconds{channel}`` — since its streaming session was last seen
+  healthy (absent for a channel never seen so).
+- ``salesforce_api_requests_used`` and ``salesforce_api_requests_limit`` — the daily API
+  allowance, from the last ``Sforce-Limit-Info`` header a worker saw.
+- ``salesforce_login_ok`` — 1 when the workers' last login succeeded, 0 when it failed.
+- ``job_last_finished_timestamp_seconds{job}`` — when each scheduled job (``daily-roll``, and
+  any other run through ``service.job_runs``) last finished, Unix time.
+
 If the database cannot answer, the credit figures are left out of that scrape (and the problem
 logged); the process's own metrics are still served.
 """
@@ -42,6 +58,7 @@ from service.extensions import EXTENSION, services
 from service.inbox import count_parked
 from service.metrics import CONTENT_TYPE
 from service.models import OutboxMessage
+from service.worker_status import LOGIN_FAILING, LOGIN_OK, read_status
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +208,79 @@ class CreditCollector:
         )
 
 
+_WORKER_GAUGES = (
+    ("worker_heartbeat_age_seconds", "Seconds since the freshest worker heartbeat.", []),
+    ("outbox_pending_rows", "Outbox rows waiting for Salesforce (pending or in flight).", []),
+    ("outbox_oldest_pending_seconds", "Age of the oldest outbox row waiting (0: none).", []),
+    (
+        "subscriber_last_event_age_seconds",
+        "Seconds since the last event applied on the channel.",
+        ["channel"],
+    ),
+    (
+        "subscriber_heartbeat_age_seconds",
+        "Seconds since the channel's streaming session was last seen healthy.",
+        ["channel"],
+    ),
+    (
+        "salesforce_api_requests_used",
+        "Salesforce API requests used in the last 24 hours (last Sforce-Limit-Info).",
+        [],
+    ),
+    (
+        "salesforce_api_requests_limit",
+        "The org's daily Salesforce API allowance (last Sforce-Limit-Info).",
+        [],
+    ),
+    ("salesforce_login_ok", "1 when the workers' last Salesforce login succeeded, else 0.", []),
+    (
+        "job_last_finished_timestamp_seconds",
+        "When the scheduled job last finished (Unix time).",
+        ["job"],
+    ),
+)
+
+
+class WorkerCollector:
+    """The worker's figures at scrape time, from the shared database."""
+
+    def __init__(self, svc) -> None:
+        self.svc = svc
+
+    def describe(self) -> list[Metric]:
+        return [GaugeMetricFamily(n, h, labels=labels) for n, h, labels in _WORKER_GAUGES]
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            with self.svc.sessions() as session:
+                status = read_status(session, self.svc.clock())
+        except Exception:
+            log.warning("worker figures left out of /metrics", exc_info=True)
+            return
+        family = {n: GaugeMetricFamily(n, h, labels=labels) for n, h, labels in _WORKER_GAUGES}
+        if status.last_heartbeat_seconds is not None:
+            family["worker_heartbeat_age_seconds"].add_metric([], status.last_heartbeat_seconds)
+        family["outbox_pending_rows"].add_metric([], status.outbox_pending)
+        family["outbox_oldest_pending_seconds"].add_metric([], status.outbox_oldest_pending_seconds)
+        for lag in status.channels:
+            if lag.last_event_seconds is not None:
+                family["subscriber_last_event_age_seconds"].add_metric(
+                    [lag.channel], lag.last_event_seconds
+                )
+            if lag.heartbeat_seconds is not None:
+                family["subscriber_heartbeat_age_seconds"].add_metric(
+                    [lag.channel], lag.heartbeat_seconds
+                )
+        if status.api_total:
+            family["salesforce_api_requests_used"].add_metric([], status.api_used or 0)
+            family["salesforce_api_requests_limit"].add_metric([], status.api_total)
+        if status.login in (LOGIN_OK, LOGIN_FAILING):
+            family["salesforce_login_ok"].add_metric([], 1 if status.login == LOGIN_OK else 0)
+        for job, at in sorted(status.jobs_last_finished.items()):
+            family["job_last_finished_timestamp_seconds"].add_metric([job], at.timestamp())
+        yield from family.values()
+
+
 # The route is a plain Flask one (Prometheus text, no marshmallow), so its OpenAPI entry is
 # written out here and added to the document by ``service.app``.
 OPENAPI_OPERATIONS = {
@@ -217,6 +307,7 @@ OPENAPI_OPERATIONS = {
 def init_app(app: Flask) -> None:
     svc = app.extensions[EXTENSION]
     svc.metrics.add_collector(CreditCollector(svc))
+    svc.metrics.add_collector(WorkerCollector(svc))
 
     def metrics():
         return Response(services().metrics.render(), mimetype=CONTENT_TYPE.split(";")[0])

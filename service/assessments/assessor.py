@@ -3,7 +3,9 @@
 Feeds, the import and the Salesforce handlers queue the customers they changed in their own
 transactions (``service.assessments.queue``); the assessor re-assesses them, queues their
 Account pushes and calls ``on_commit`` (the worker wakes its pushers), so a change reaches
-Salesforce within a couple of seconds.
+Salesforce within a couple of seconds. ``after_drain`` is told which customers a batch assessed,
+in its own transaction after the batch's commit: the worker applies there what waited for a
+customer to arrive (a card payment naming a customer the ERP had not sent yet).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class Assessor:
         stop: threading.Event,
         *,
         on_commit: Callable[[], None] = lambda: None,
+        after_drain: Callable[[list[int]], None] | None = None,
         observe: queue.Observe | None = None,
         poll_seconds: float = 0.2,
         limit: int = queue.DRAIN_LIMIT,
@@ -52,6 +55,7 @@ class Assessor:
         self.policy = policy
         self.stop = stop
         self.on_commit = on_commit
+        self.after_drain = after_drain
         self.observe = observe
         self.poll_seconds = poll_seconds
         self.limit = limit
@@ -98,8 +102,17 @@ class Assessor:
         self.failures = 0
         self.size = min(self.limit, self.size * 2)
         if assessed:
+            self._after(assessed)
             self.on_commit()
         return len(assessed)
+
+    def _after(self, assessed: list[int]) -> None:
+        if self.after_drain is None:
+            return
+        try:
+            self.after_drain(assessed)
+        except Exception:
+            log.exception("assessment queue: the follow-up of a drained batch failed")
 
     def _anything_waiting(self) -> bool:
         try:

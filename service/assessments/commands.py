@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import click
+from sqlalchemy import func, select
 
 from service import outbox
 from service.assessments.book import reassess_all
@@ -21,6 +22,8 @@ from service.assessments.policy_file import load_policy_file
 from service.assessments.shadow import AccountFields, shadow
 from service.config import load_config
 from service.db import make_engine, make_session_factory
+from service.models import Customer
+from service.progress import progress
 
 
 def _show(value: Any) -> str:
@@ -89,10 +92,13 @@ def assess_command(account: AccountFields) -> click.Command:
                 )
                 return
             with factory() as session:
-                report = reassess_all(
-                    session, day, policy, chunk=chunk, commit_each=True,
-                    on_chunk=outbox.queue_for_salesforce,
-                )  # fmt: skip
+                total = session.scalar(select(func.count()).select_from(Customer))
+                with progress("re-assessing", total=total, unit="customers") as bar:
+                    report = reassess_all(
+                        session, day, policy, chunk=chunk, commit_each=True,
+                        on_chunk=outbox.queue_for_salesforce,
+                        progress=lambda done: bar.set(done.assessed + len(done.errors)),
+                    )  # fmt: skip
             summary = ", ".join(f"{k} {v}" for k, v in sorted(report.statuses.items()))
             click.echo(
                 f"re-assessed {report.assessed} customers as of {day} in "

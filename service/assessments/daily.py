@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
@@ -38,11 +39,16 @@ class DailyRoll:
         settings: SyncSettings,
         reassess: Reassessor,
         stop: threading.Event,
+        *,
+        chores: Sequence[Callable[[], object]] = (),
     ):
         self.factory = factory
         self.settings = settings
         self.reassess = reassess
         self.stop = stop
+        # Run after each day's re-assessment, in the worker that ran it: sweeps the worker
+        # composes in from other concerns (card payments waiting for their customer).
+        self.chores = tuple(chores)
         self.busy = threading.Lock()
         self.holder = f"{threading.current_thread().name}:{uuid.uuid4().hex[:12]}"
 
@@ -100,6 +106,8 @@ class DailyRoll:
                     outbox.queue_for_salesforce(session, ids)
                     done += len(ids)
                     after = ids[-1]
+            for chore in self.chores:
+                chore()
             retention.prune(self.factory, self.settings, self.stop)
             if not self.stop.is_set():
                 with transaction(self.factory) as session:

@@ -18,6 +18,7 @@ the status changes in the org as soon as the pusher runs.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -70,6 +71,7 @@ def _merge(session: Session, row: CardPayment, facts: CardFacts) -> None:
     if facts.checkout_session and not row.checkout_session:
         row.checkout_session = facts.checkout_session
     if facts.customer_number and row.customer_id is None:
+        row.customer_number = facts.customer_number
         row.customer_id = session.scalars(
             select(Customer.id).where(Customer.number == facts.customer_number)
         ).first()
@@ -132,8 +134,50 @@ def apply(session: Session, facts: CardFacts, as_of: date, policy: Policy) -> st
     _merge(session, row, facts)
     session.flush()
     if row.customer_id is None or row.currency is None:
-        return "recorded"  # not ours (no metadata), or its paying event has not come yet
+        # Not ours (no metadata), its paying event has not come yet, or it names a customer the
+        # ERP has not sent yet (kept with its number: ``adopt_waiting``).
+        return "recorded"
+    return _settle(session, row, as_of, policy)
+
+
+def adopt_waiting(
+    session: Session, as_of: date, policy: Policy, customer_ids: Iterable[int] | None = None
+) -> int:
+    """Apply the card payments that name a customer who has arrived since; returns how many.
+
+    A payment created outside this service can name (in its metadata) a customer number the ERP
+    has not sent yet. Its events are recorded and the payment waits with that number; once the
+    customer exists it counts like any other. ``customer_ids`` limits the look to those
+    customers (the assessor's fresh batch); ``None`` looks at every waiting payment (the daily
+    roll).
+    """
+    query = (
+        select(CardPayment, Customer.id)
+        .join(Customer, Customer.number == CardPayment.customer_number)
+        .where(CardPayment.customer_id.is_(None), CardPayment.customer_number.is_not(None))
+        .order_by(CardPayment.id)
+    )
+    if customer_ids is not None:
+        ids = sorted(set(customer_ids))
+        if not ids:
+            return 0
+        query = query.where(Customer.id.in_(ids))
+    adopted = 0
+    for row, customer_id in session.execute(query).all():
+        row.customer_id = customer_id
+        session.flush()
+        if row.currency is not None:
+            _settle(session, row, as_of, policy)
+        adopted += 1
+    return adopted
+
+
+def _settle(session: Session, row: CardPayment, as_of: date, policy: Policy) -> str:
+    """Derive the payment's provisional ``Payment`` from everything known of it."""
     payment_matching.lock_customers(session, [row.customer_id])
+    # Another transaction on this payment (a second event, the adoption) may have committed
+    # while this one waited for the lock: read what it wrote rather than derive a second one.
+    session.refresh(row)
     payment = session.get(Payment, row.payment_id) if row.payment_id else None
     amount = in_flight_amount(row)
     if payment is not None and payment.status == SUPERSEDED:

@@ -50,7 +50,25 @@ DEFAULT_POLICY_DOCUMENT: Mapping[str, Any] = MappingProxyType(
         },
         "promises": {"grace_days": 3, "broken_window_days": 90},
         "override": {"caps_status_at": "WATCH"},
-        "dunning": {"level_days_past_due": [1, 15, 30, 60]},
+        # ``level_days_past_due`` drives the worklist (next action date); the rest is the
+        # reminders the service sends (service.dunning, docs/dunning.md explains the defaults).
+        "dunning": {
+            "level_days_past_due": [1, 15, 30, 60],
+            "levels": [
+                {"days_past_due": 3, "template": "friendly", "attach_statement": False},
+                {"days_past_due": 15, "template": "reminder", "attach_statement": False},
+                {"days_past_due": 30, "template": "final", "attach_statement": True},
+            ],
+            "pre_hold_warning": {
+                "days_before_hold": 10,
+                "template": "pre_hold",
+                "attach_statement": True,
+            },
+            "min_amount": "10.00",
+            "min_days_between": 5,
+            "business_days": {"country": "DE", "subdivision": None},
+            "default_language": "en",
+        },
         "risk": {
             "lookback_days": 365,
             "half_life_days": 90,
@@ -221,9 +239,46 @@ class OverrideSchema(_Strict):
     caps_status_at = fields.String(required=True, validate=validate.OneOf(["OK", "WATCH"]))
 
 
+_TEMPLATE = validate.Regexp(
+    r"^[a-z][a-z0-9_]{0,39}$", error="must be a template name (a-z, 0-9, _)"
+)
+
+
+class DunningLevelSchema(_Strict):
+    days_past_due = _int(_POSITIVE_DAYS)
+    template = fields.String(required=True, validate=_TEMPLATE)
+    attach_statement = fields.Boolean(required=True)
+
+
+class PreHoldWarningSchema(_Strict):
+    days_before_hold = _int(_POSITIVE_DAYS)
+    template = fields.String(required=True, validate=_TEMPLATE)
+    attach_statement = fields.Boolean(required=True)
+
+
+class BusinessDaysSchema(_Strict):
+    country = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[A-Z]{2}$", error="must be a 2-letter ISO country code"),
+    )
+    subdivision = fields.String(
+        required=True, allow_none=True, validate=validate.Length(min=1, max=10)
+    )
+
+
 class DunningSchema(_Strict):
     level_days_past_due = fields.List(
         _int(_POSITIVE_DAYS), required=True, validate=validate.Length(min=1, max=10)
+    )
+    levels = fields.List(
+        fields.Nested(DunningLevelSchema), required=True, validate=validate.Length(min=1, max=9)
+    )
+    pre_hold_warning = fields.Nested(PreHoldWarningSchema, required=True, allow_none=True)
+    min_amount = _dec(min=0)
+    min_days_between = _int(validate.Range(min=0, max=365))
+    business_days = fields.Nested(BusinessDaysSchema, required=True)
+    default_language = fields.String(
+        required=True, validate=validate.Regexp(r"^[a-z]{2}$", error="must be a language code")
     )
 
     @validates_schema
@@ -231,6 +286,9 @@ class DunningSchema(_Strict):
         days = data["level_days_past_due"]
         if any(a >= b for a, b in itertools.pairwise(days)):
             raise ValidationError("must be strictly ascending", "level_days_past_due")
+        reminder_days = [level["days_past_due"] for level in data["levels"]]
+        if any(a >= b for a, b in itertools.pairwise(reminder_days)):
+            raise ValidationError("days_past_due must be strictly ascending", "levels")
 
 
 def _weights_schema(names: list[str]) -> type[Schema]:
@@ -329,6 +387,20 @@ class PolicySchema(_Strict):
             raise ValidationError(
                 "base_currency is required when fx_rates are given", "base_currency"
             )
+        warning = data["dunning"]["pre_hold_warning"]
+        if warning is not None:
+            day = data["hold"]["days_past_due_over"] - warning["days_before_hold"]
+            if day < 1:
+                raise ValidationError(
+                    "dunning.pre_hold_warning.days_before_hold must be less than "
+                    "hold.days_past_due_over",
+                    "dunning",
+                )
+            if day in {level["days_past_due"] for level in data["dunning"]["levels"]}:
+                raise ValidationError(
+                    f"dunning.pre_hold_warning falls on day {day}, the day of another level",
+                    "dunning",
+                )
         if data["watch"]["days_past_due_over"] > data["hold"]["days_past_due_over"]:
             raise ValidationError(
                 "watch.days_past_due_over must not exceed hold.days_past_due_over", "watch"

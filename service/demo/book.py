@@ -93,6 +93,10 @@ def build_book(today: date) -> dict:
                 "credit_limit": money(limit),
                 "payment_terms_days": 30,
                 "updated_at": stamp.isoformat(),
+                # Dunning: most have a billing address (every seventh has none, which the run
+                # reports); some EUR customers read German.
+                **({} if n % 7 == 6 else {"billing_email": f"ap@{number.lower()}.example"}),
+                **({"language": "de"} if n % 4 == 0 else {}),
             }
         )
         late = PROFILES[n % len(PROFILES)]

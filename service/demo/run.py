@@ -35,6 +35,8 @@ from service.db import transaction
 from service.demo.book import build_book, demo_actions
 from service.demo.card import print_pay_story, start_demo_stripe
 from service.demo.erp import sap_story
+from service.demo.mail import run_demo_dunning
+from service.demo.preview import print_preview
 from service.demo.sync import print_demo_sync, start_demo_sync
 from service.extensions import EXTENSION
 from service.migrations import upgrade
@@ -282,8 +284,10 @@ def run_demo(
                     held = next(
                         (r["number"] for r in table if r["status"] == "HOLD"), table[0]["number"]
                     )
+                    print_preview(sync.org, echo, sync.accounts.get(held))
                     links = svc.config.pay_links
                     print_pay_story(echo, links.url(held) if links else None, held, stand_in)
+                    run_demo_dunning(app, today, echo)
                     sap = sap_story(svc.sessions, echo, today)
                     try:
                         while not stop.wait(0.5):  # short waits: the handler runs between them

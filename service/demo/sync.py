@@ -63,7 +63,8 @@ def start_demo_sync(
     key_dir: Path = Path("var") / "devorg-demo",
     pay_links: PayLinks | None = None,
 ) -> DemoSync:
-    org = DevOrg(key_dir=key_dir).start()
+    # Plain HTTP too: the Lightning preview's pages open on http://localhost (docs/preview.md).
+    org = DevOrg(key_dir=key_dir).start(http_port=0)
     streaming_for(org).configure(hold_seconds=25.0)
     settings = salesforce_settings(org.env_settings()).with_(push_idle_seconds=0.05)
     client = build_client(settings)

@@ -14,6 +14,7 @@ from service.config import load_config
 from service.db import make_engine, make_session_factory, utcnow
 from service.feeds.importer import import_files
 from service.feeds.reading import ImportReadError
+from service.progress import progress
 
 
 @click.group("import")
@@ -81,17 +82,21 @@ def import_erp(
 
     started = time.perf_counter()
     try:
-        report = import_files(
-            make_session_factory(engine),
-            list(files),
-            source=source,
-            kind=kind,
-            now=utcnow(),
-            chunk_size=chunk_size,
-            on_rejected=on_rejected,
-            policy=policy,
-            processes=processes,
-        )
+        with progress("importing", total=_csv_rows(files), unit="rows") as bar:
+            report = import_files(
+                make_session_factory(engine),
+                list(files),
+                source=source,
+                kind=kind,
+                now=utcnow(),
+                chunk_size=chunk_size,
+                on_rejected=on_rejected,
+                policy=policy,
+                processes=processes,
+                on_rows=bar.advance,
+            )
+            bar.set(sum(c.accepted + c.ignored for c in report.counts.values())
+                    + sum(report.rejected.values()))  # fmt: skip
     except ImportReadError as error:  # one line, no traceback: the file is named in it
         raise click.ClickException(str(error)) from None
     finally:
@@ -123,3 +128,17 @@ def import_erp(
         )
     if sum(report.rejected.values()):
         sys.exit(1)
+
+
+def _csv_rows(files: tuple[Path, ...]) -> int | None:
+    """Rows in the CSV files (lines less the header), for the progress bar's ETA; None when a
+    file is JSON. A quoted value spanning lines counts twice: the bar may stop short of 100%.
+    """
+    if not all(path.suffix.lower() == ".csv" for path in files):
+        return None
+    rows = 0
+    for path in files:
+        with path.open("rb") as handle:
+            lines = sum(block.count(b"\n") for block in iter(lambda h=handle: h.read(1 << 20), b""))
+        rows += max(lines - 1, 0)
+    return rows

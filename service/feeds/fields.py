@@ -241,5 +241,22 @@ class LanguageTag(Parsed, fields.String):
         return value.lower()
 
 
+class EmailAddress(Parsed, fields.String):
+    """One e-mail address (``billing_email``): ``local@domain``, no name, no line breaks."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("metadata", {})["maxLength"] = 320
+        super().__init__(**kwargs)
+
+    def parse(self, value):
+        if not isinstance(value, str) or len(value) > 320 or not _EMAIL.fullmatch(value):
+            raise ValueError("Must be one e-mail address such as billing@example.com.")
+        return value
+
+
+# Deliberately narrow: what a mail server takes without quoting, one address, no header tricks.
+_EMAIL = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+"
+)
 _HTTPS_URL = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[!#-;=?-~]*)?")
 _LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z]{2})?")

@@ -122,22 +122,26 @@ def import_files(
     policy: Any = None,
     drain: bool = True,
     processes: int | None = None,
+    on_rows: Callable[[int], None] = lambda n: None,
 ) -> ImportReport:
     """Import ``paths`` in order (customers first); ``processes`` None picks 1 or 2 (cores).
 
     With 2 or more, CSV files of ``SHARED_KINDS`` are shared between that many processes:
     every one of them when ``processes`` is given, only the big ones when it is picked here.
+    ``on_rows(n)`` is told after each chunk how many more rows were handled (for a progress
+    bar; in a shared file, this process's chunks stand for every share's, an estimate).
     """
     report = ImportReport()
     wanted = processes or min(os.cpu_count() or 1, MAX_IMPORT_PROCESSES)
     for file_kind, path in plan(paths, kind):
         if wanted > 1 and _worth_sharing(file_kind, path, explicit=processes is not None):
             shares = _Shares(source, file_kind, path, now, chunk_size)
-            shares.run(sessions, wanted, report, on_rejected)
+            shares.run(sessions, wanted, report, on_rejected, on_rows)
             continue
         with closing(validated_chunks([(file_kind, path)], chunk_size)) as chunks:
             for chunk in chunks:
                 _import_chunk(sessions, source, chunk, now, report, on_rejected)
+                on_rows(len(chunk.loaded))
     if drain:
         _drain(sessions, now, policy, report)
     return report
@@ -194,6 +198,7 @@ class _Shares:
         processes: int,
         report: ImportReport,
         on_rejected: Callable[[Rejected], None],
+        on_rows: Callable[[int], None] = lambda n: None,
     ) -> None:
         """This process takes share 0, helpers the others; rejections are reported in file
         order once every share is done (they wait in spool files meanwhile).
@@ -213,7 +218,14 @@ class _Shares:
                 for n in range(1, processes)
             }
             try:
-                parts = [self.import_share(sessions, Share(0, processes), spools[0])]
+                parts = [
+                    self.import_share(
+                        sessions,
+                        Share(0, processes),
+                        spools[0],
+                        on_rows=lambda n: on_rows(n * processes),
+                    )
+                ]
             finally:  # even when this share failed: the helpers' chunks end before the spools
                 wait(helpers.values())
             for n, helper in helpers.items():
@@ -228,7 +240,11 @@ class _Shares:
                 on_rejected(rejected)
 
     def import_share(
-        self, sessions: sessionmaker[Session], share: Share, spool_path: Path
+        self,
+        sessions: sessionmaker[Session],
+        share: Share,
+        spool_path: Path,
+        on_rows: Callable[[int], None] = lambda n: None,
     ) -> ImportReport:
         report = ImportReport()
         planned = [(self.kind, self.path)]
@@ -238,6 +254,7 @@ class _Shares:
                     rejected: list[Rejected] = []
                     _import_chunk(sessions, self.source, chunk, self.now, report, rejected.append)
                     spool.add(chunk.number, rejected)
+                    on_rows(len(chunk.loaded))
         return report
 
 

@@ -40,6 +40,7 @@ _CUSTOMER_FIELDS = (
     "payment_terms_days",
     "salesforce_account_id",
     "language",
+    "billing_email",
 )
 
 
@@ -239,6 +240,7 @@ def _apply_customers(
                     "payment_terms_days": row.get("payment_terms_days"),
                     "salesforce_account_id": row.get("salesforce_account_id"),
                     "language": row.get("language"),
+                    "billing_email": row.get("billing_email"),
                     "source_updated_at": version,
                     "created_at": now,
                     "updated_at": now,

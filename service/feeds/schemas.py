@@ -24,6 +24,7 @@ from service.feeds.fields import (
     Choice,
     Count,
     CurrencyCode,
+    EmailAddress,
     HttpsUrl,
     Instant,
     IsoDate,
@@ -136,6 +137,9 @@ class CustomerIn(_Checked):
     salesforce_account_id = SalesforceId(allow_none=True)
     language = LanguageTag(
         allow_none=True, metadata={"description": "the pay page's language, e.g. de"}
+    )
+    billing_email = EmailAddress(
+        allow_none=True, metadata={"description": "where payment reminders are sent"}
     )
     updated_at = Instant(metadata={"description": "optional; an older version is ignored"})
 

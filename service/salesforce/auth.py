@@ -81,6 +81,9 @@ class Authenticator:
         self._lock = threading.Lock()
         self._token: Token | None = None
         self.logins = 0
+        # The outcome of the last login, for the worker's heartbeat (``/readyz``'s salesforce).
+        self.login_state = "unknown"
+        self.login_error: str | None = None
 
     def token(self) -> Token:
         with self._lock:
@@ -123,6 +126,18 @@ class Authenticator:
         }
 
     def _request(self) -> Token:
+        try:
+            token = self._login()
+        except (RetryableError, AuthenticationError) as exc:
+            self.login_state, self.login_error = "failing", str(exc)
+            raise
+        except Exception as exc:  # e.g. a key the JWT library refuses: its type, never its text
+            self.login_state, self.login_error = "failing", type(exc).__name__
+            raise
+        self.login_state, self.login_error = "ok", None
+        return token
+
+    def _login(self) -> Token:
         s = self.settings
         url = s.login_url + TOKEN_PATH
         host = urlparse(url).netloc

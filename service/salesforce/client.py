@@ -144,14 +144,19 @@ class SalesforceClient:
             records.extend(result.get("records", []))
         return records
 
-    def api_usage_share(self) -> float | None:
-        """Share of the daily API allowance used, from the last Sforce-Limit-Info seen."""
+    def api_usage(self) -> tuple[int, int] | None:
+        """Requests used and the daily allowance, from the last Sforce-Limit-Info seen."""
         if self._sf is None:
             return None
         usage = self._sf.api_usage.get("api-usage")
         if usage is None or not usage.total:
             return None
-        return usage.used / usage.total
+        return usage.used, usage.total
+
+    def api_usage_share(self) -> float | None:
+        """Share of the daily API allowance used, from the last Sforce-Limit-Info seen."""
+        usage = self.api_usage()
+        return None if usage is None else usage[0] / usage[1]
 
 
 def build_client(

@@ -118,6 +118,8 @@ class BayeuxClient:
         self.backoff_max = backoff_max
         self.resubscribe_max = resubscribe_max
         self.refused: dict[str, Refusal] = {}
+        # Channels subscribed in the current session (cleared by a new handshake).
+        self.subscribed: set[str] = set()
         self.stop = stop or threading.Event()
         self.client_id: str | None = None
         self._ids = itertools.count(1)
@@ -187,6 +189,7 @@ class BayeuxClient:
         ]
         if reply.get("successful"):
             self.client_id = reply["clientId"]
+            self.subscribed.clear()
             self._interval_ms = 0
             self.stats["handshakes"] += 1
             if (reply.get("ext") or {}).get("replay") is not True:
@@ -220,6 +223,7 @@ class BayeuxClient:
             if channel not in channels:
                 continue
             if reply.get("successful"):
+                self.subscribed.add(channel)
                 refusal = self.refused.pop(channel, None)
                 if refusal is not None:
                     log.info("subscribed to %s after %s refusal(s)", channel, refusal.attempts)
@@ -375,6 +379,12 @@ class BayeuxClient:
         elif _code(error) == "401" or reconnect == "none":
             self._reauthenticate()
         # reconnect == "handshake" (403::Unknown client): handshake at once on the next poll.
+
+    def healthy_channels(self) -> set[str]:
+        """Channels whose session is up: handshake done, subscribed, last connect answered."""
+        if self.client_id is None or self._failures:
+            return set()
+        return self.subscribed - set(self.refused)
 
     def ack(self, channel: str, replay_id: int | None) -> None:
         """Move the in-memory marker after a handled event, so a re-subscribe resumes there."""

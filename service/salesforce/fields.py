@@ -41,10 +41,15 @@ _DATES = {
     "Promise_To_Pay_Date__c": "promise_to_pay_date",
     "Last_Payment_Date__c": "last_payment_date",
     "Next_Action_Date__c": "next_action_date",
+    # Dunning (service.dunning): the day the next reminder is due. The pusher adds it, and
+    # ``dunning_level`` (the level last sent, not the engine's count), from the customer row.
+    "Next_Reminder_Date__c": "next_reminder_date",
 }
-# Text the pusher adds to the document before mapping: Account.Pay_Link__c is signed with the
-# pay-link secret, which the engine and its stored document never see.
-_TEXT = {"Pay_Link__c": "pay_link"}
+# Text. Account.Pay_Link__c is added by the pusher to the document before mapping (it is signed
+# with the pay-link secret, which the engine and its stored document never see).
+# Account.Credit_Currency__c is the customer's currency, the one every figure above is in: the
+# components format money in it (an org without multi-currency has no other way to know it).
+_TEXT = {"Pay_Link__c": "pay_link", "Credit_Currency__c": "currency"}
 _NUMBERS = {
     "Days_Past_Due__c": "days_past_due",
     "Risk_Score__c": "risk_score",
@@ -60,10 +65,31 @@ def _decimal(value: Any) -> Decimal | None:
     return Decimal(str(value))
 
 
+# The dates a Salesforce date field holds; outside them a write fails whole with
+# FIELD_INTEGRITY_EXCEPTION (SOQL and SOSL Reference, "Minimum and Maximum Dates").
+SALESFORCE_FIRST_DATE = date(1700, 1, 1)
+SALESFORCE_LAST_DATE = date(4000, 12, 31)
+
+
+def salesforce_date(value: date | None) -> date | None:
+    """``value``, or None where Salesforce cannot hold it.
+
+    ERPs use far dates as "none": SAP's 9999-12-31 for an item with no due date. The service
+    keeps and assesses such dates as they are; the org is told "no date" rather than refusing
+    the record (and with it every other field of the push).
+    """
+    if value is None:
+        return None
+    day = value.date() if isinstance(value, datetime) else value
+    return value if SALESFORCE_FIRST_DATE <= day <= SALESFORCE_LAST_DATE else None
+
+
 def _date(value: Any) -> date | None:
     if value in (None, ""):
         return None
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+    return salesforce_date(
+        value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+    )
 
 
 def _number(value: Any) -> int | Decimal | None:
@@ -100,6 +126,15 @@ def account_fields(doc: dict[str, Any]) -> dict[str, Any]:
     out.update({f: _date(doc.get(k)) for f, k in _DATES.items()})
     out.update({f: doc.get(k) or None for f, k in _TEXT.items()})
     return {name: out[name] for name in ACCOUNT_FIELDS}
+
+
+DUNNING_FIELDS = ("Dunning_Level__c", "Next_Reminder_Date__c")
+
+
+def dunning_document(level_sent: int | None, next_reminder_date: date | None) -> dict[str, Any]:
+    """What the pusher lays over an assessment document: Dunning_Level__c is the level of the
+    last reminder sent (0: none), Next_Reminder_Date__c when the next one is due."""
+    return {"dunning_level": level_sent or 0, "next_reminder_date": next_reminder_date}
 
 
 def canonical(value: Any) -> Any:
@@ -146,7 +181,11 @@ class _AccountFieldMap:
     """The map as the dry run asks for it (``service.assessments.shadow.AccountFields``)."""
 
     def of(self, document: dict[str, Any]) -> dict[str, Any]:
-        return canonical_fields(account_fields(document))
+        fields = canonical_fields(account_fields(document))
+        # Dunning's fields follow the reminders sent, not the policy being tried: leave them out.
+        for name in DUNNING_FIELDS:
+            fields.pop(name, None)
+        return fields
 
     def status(self, fields: dict[str, Any]) -> str | None:
         return fields.get(STATUS_FIELD)

@@ -8,10 +8,12 @@ so the new credit status reaches the Account by the outbox, atomically with its 
   carries only the changed fields, so they are merged into our row; when we have no row yet
   (or the event is a GAP_*), the record is re-read through REST instead. An action on an Account
   no customer is linked to yet is kept without a customer (``service.pending_actions``).
-* ``/data/AccountChangeEvent``: link by ``ERP_Customer_Number__c`` (and attach the Account's
-  waiting actions), take ``Credit_Limit__c`` and ``Credit_Hold_Override_Until__c``. Changes that
-  touch none of these (our own pushes echo back as change events) are ignored, which keeps
-  push -> CDC -> push from looping.
+* ``/data/CreditControlSync__chn``: Account change events on the package's custom channel, whose
+  filter expression leaves out the changes made by this service's own client (its pushes never
+  come back). Link by ``ERP_Customer_Number__c`` (and attach the Account's waiting actions), take
+  ``Credit_Limit__c``, ``Credit_Hold_Override_Until__c`` and ``Dunning_Paused_Until__c``. Changes
+  that touch none of these are ignored, which also keeps push -> CDC -> push from looping where
+  the standard channel ``/data/AccountChangeEvent`` (handled alike) is subscribed instead.
 * ``/event/Credit_Review_Request__e``: re-assess at once and always publish a status event.
 * ``/event/Payment_Received__e``: a provisional payment, counted until the ERP posts it
   (``service.payment_matching`` says when a posting is the same payment).
@@ -40,6 +42,7 @@ from service.inbox import FAILED, WAITING
 from service.models import (
     PROVISIONAL,
     SUPERSEDED,
+    CashApplication,
     CollectionAction,
     Customer,
     InboxMessage,
@@ -48,6 +51,7 @@ from service.models import (
     Receivable,
 )
 from service.pending_actions import attach_pending_actions
+from service.salesforce import reviews
 from service.salesforce.cometd import StreamEvent
 from service.salesforce.errors import PermanentError
 from service.salesforce_ids import to18
@@ -55,7 +59,8 @@ from service.salesforce_ids import to18
 log = logging.getLogger(__name__)
 
 ACTION_CHANNEL = "/data/Collection_Action__ChangeEvent"
-ACCOUNT_CHANNEL = "/data/AccountChangeEvent"
+ACCOUNT_CHANNEL = "/data/CreditControlSync__chn"
+STANDARD_ACCOUNT_CHANNEL = "/data/AccountChangeEvent"
 REVIEW_CHANNEL = "/event/Credit_Review_Request__e"
 PAYMENT_CHANNEL = "/event/Payment_Received__e"
 
@@ -63,6 +68,8 @@ ACCOUNT_FIELDS_OF_INTEREST = (
     "ERP_Customer_Number__c",
     "Credit_Limit__c",
     "Credit_Hold_Override_Until__c",
+    # Dunning: no reminders up to this day; the worker's quick dunning loop answers it.
+    "Dunning_Paused_Until__c",
 )
 PAYMENT_SOURCE = "salesforce"
 
@@ -90,6 +97,9 @@ class EventRejected(Exception):
 
 Reassess = Callable[[Session, list[int]], None]
 ReadRecord = Callable[[str, str], dict[str, Any] | None]
+# (session, cash application id, candidate number) -> (outcome, customers, receivables moved):
+# a person's choice on a Bank_Credit_Review__c, applied by ``service.cash_application``.
+DecideBankCredit = Callable[[Session, int, int], tuple[str, set[int], set[int]]]
 
 
 # -- value parsing ------------------------------------------------------------------------
@@ -176,9 +186,15 @@ def requeue_unmatched(session: Session, customer_id: int) -> None:
 class Handlers:
     """The channel -> handler table, with what the handlers need injected (no globals)."""
 
-    def __init__(self, reassess: Reassess, read_record: ReadRecord):
+    def __init__(
+        self,
+        reassess: Reassess,
+        read_record: ReadRecord,
+        decide_bank_credit: DecideBankCredit | None = None,
+    ):
         self.reassess = reassess
         self.read_record = read_record
+        self.decide_bank_credit = decide_bank_credit
         # Inside ``batch()``: customer id -> announce, re-assessed once at the end of the batch.
         self._touched: dict[int, bool] | None = None
         self._receivables: set[int] = set()
@@ -190,8 +206,10 @@ class Handlers:
         self.table: dict[str, Callable[[Session, StreamEvent], str]] = {
             ACTION_CHANNEL: self.collection_action,
             ACCOUNT_CHANNEL: self.account,
+            STANDARD_ACCOUNT_CHANNEL: self.account,
             REVIEW_CHANNEL: self.review_request,
             PAYMENT_CHANNEL: self.payment_received,
+            reviews.CHANNEL: self.bank_credit_review,
         }
 
     def handle(self, session: Session, event: StreamEvent) -> str:
@@ -485,6 +503,10 @@ class Handlers:
             customer.hold_override_until = _date(
                 f["Credit_Hold_Override_Until__c"], "Credit_Hold_Override_Until__c"
             )
+        if "Dunning_Paused_Until__c" in f:
+            customer.dunning_paused_until = _date(
+                f["Dunning_Paused_Until__c"], "Dunning_Paused_Until__c"
+            )
         session.flush()
         touched.add(customer.id)
         return touched
@@ -612,6 +634,52 @@ class Handlers:
         session.flush()
         self._changed(session, [customer.id])
         return "processed"
+
+    # -- Bank_Credit_Review__c ----------------------------------------------------------
+
+    def bank_credit_review(self, session: Session, event: StreamEvent) -> str:
+        """A person chose a candidate (``Apply_Candidate__c``): apply it. Every other change
+        (our own pushes echo back as change events) is ignored."""
+        payload = dict(event.payload)
+        header = payload.pop("ChangeEventHeader", None)
+        if not isinstance(header, dict) or not header.get("recordIds"):
+            raise EventRejected("change event without ChangeEventHeader.recordIds")
+        change = str(header.get("changeType", ""))
+        if change == "DELETE" or (not change.startswith("GAP") and not payload.get(reviews.CHOICE)):
+            return "ignored"
+        if self.decide_bank_credit is None:
+            raise EventRejected("bank credit reviews are not applied by this process")
+        applied = False
+        for record_id in header["recordIds"]:
+            fields = payload
+            if change.startswith("GAP") or reviews.KEY not in fields:
+                known = session.scalars(
+                    select(CashApplication.id).where(
+                        CashApplication.salesforce_id.in_({record_id, record_id[:15]})
+                    )
+                ).first()
+                if known is not None and not change.startswith("GAP"):
+                    fields = {**payload, reviews.KEY: reviews.key(known)}
+                else:
+                    fetched = self.read_record(reviews.OBJECT, record_id)
+                    if fetched is None:
+                        raise EventRejected(f"{reviews.OBJECT} {record_id} no longer exists")
+                    fields = fetched
+            choice = fields.get(reviews.CHOICE)
+            if not choice:
+                continue
+            number = str(choice)
+            if not (number.isascii() and number.isdigit() and 1 <= int(number) <= 99):
+                raise EventRejected(f"{reviews.CHOICE} is not a candidate number: {choice!r}")
+            app_id = reviews.application_id(fields.get(reviews.KEY))
+            if app_id is None:
+                raise EventRejected(f"{reviews.OBJECT} {record_id} names no cash application")
+            outcome, customers, receivables = self.decide_bank_credit(session, app_id, int(number))
+            log.info("bank credit ca-%s: candidate %s: %s", app_id, number, outcome)
+            if customers:
+                self._changed(session, customers, receivables)
+                applied = True
+        return "processed" if applied else "ignored"
 
 
 def event_of(row: InboxMessage) -> StreamEvent:

@@ -42,6 +42,7 @@ from service.db import transaction, utcnow
 from service.models import (
     INVOICE,
     Assessment,
+    CashApplication,
     CollectionAction,
     Customer,
     OutboxMessage,
@@ -49,6 +50,7 @@ from service.models import (
 )
 from service.paylinks import PayLinks
 from service.pending_actions import attach_pending_actions
+from service.salesforce import reviews
 from service.salesforce.claim_heartbeat import ClaimHeartbeat
 from service.salesforce.client import SalesforceClient
 from service.salesforce.errors import (
@@ -67,7 +69,9 @@ from service.salesforce.fields import (
     account_fields,
     canonical_fields,
     diff,
+    dunning_document,
     fields_hash,
+    salesforce_date,
 )
 from service.salesforce.http import json_default
 from service.salesforce.keys import receivable_item_id
@@ -211,10 +215,14 @@ class Pusher:
         actions = {
             t: r for t, r in grouped.items() if t.startswith(outbox.COLLECTION_ACTION_TARGET)
         }
+        bank_reviews = {t: r for t, r in grouped.items() if t.startswith(reviews.TARGET)}
         other = [
             r
             for t, rows in grouped.items()
-            if t not in accounts and t not in receivables and t not in actions
+            if t not in accounts
+            and t not in receivables
+            and t not in actions
+            and t not in bank_reviews
             for r in rows
         ]
         try:
@@ -232,6 +240,8 @@ class Pusher:
                 if actions:
                     # After the receivables: a disputed invoice's Receivable__c exists by now.
                     self._push_actions(actions, report)
+                if bank_reviews:
+                    self._push_bank_reviews(bank_reviews, report)
         finally:
             report.calls = self.client.calls - calls_before
         log.info(
@@ -357,7 +367,13 @@ class Pusher:
                 unmatched.append((customer, rows))
                 continue
             pay_link = self._link(customer.number)
-            desired = account_fields({**assessment.document, "pay_link": pay_link})
+            desired = account_fields(
+                {
+                    **assessment.document,
+                    "pay_link": pay_link,
+                    **dunning_document(customer.dunning_level_sent, customer.next_reminder_date),
+                }
+            )
             announce = any((r.payload or {}).get("announce") for r in rows)
             pushes.append(
                 _AccountPush(
@@ -787,7 +803,6 @@ class Pusher:
         except SalesforceSyncError as exc:
             self._fail_all([r for rows in ids.values() for r in rows], exc, report)
             return
-        today = datetime.now(self.settings.zone).date()
         records: list[tuple[int, list[OutboxMessage], dict[str, Any]]] = []
         skipped: list[OutboxMessage] = []
         unmatched: list[tuple[str, list[OutboxMessage]]] = []
@@ -803,9 +818,7 @@ class Pusher:
             link = None
             if item.is_open and item.kind == INVOICE:
                 link = self._link(customer.number, item.external_id) or self._link(customer.number)
-            records.append(
-                (rid, rows, receivable_record(item, customer, rid in disputed, today, link))
-            )
+            records.append((rid, rows, receivable_record(item, customer, rid in disputed, link)))
         with transaction(self.factory) as session:
             outbox.mark_sent(session, skipped)
             for number, rows in unmatched:
@@ -909,6 +922,60 @@ class Pusher:
                             None,
                         )
 
+    # -- Bank_Credit_Review__c (bank credits waiting for a person) ------------------------
+
+    def _push_bank_reviews(
+        self, targets: dict[str, list[OutboxMessage]], report: PushReport
+    ) -> None:
+        """Upsert the review records by Cash_Application_Id__c (``service.salesforce.reviews``);
+        a retried push finds the record and creates nothing twice."""
+        ids = {outbox.target_id(t): rows for t, rows in targets.items()}
+        with self.factory() as session:
+            found = {
+                a.id: a
+                for a in session.scalars(
+                    select(CashApplication).where(CashApplication.id.in_(sorted(ids)))
+                )
+            }
+            session.expunge_all()
+        gone = [r for aid, rows in ids.items() if aid not in found for r in rows]
+        if gone:
+            with transaction(self.factory) as session:
+                outbox.mark_sent(session, gone)
+        records = [(aid, ids[aid], reviews.review_record(app)) for aid, app in found.items()]
+        for batch in chunks(records, self.settings.push_batch_size):
+            body = {"allOrNone": False, "records": [rec for _, _, rec in batch]}
+            try:
+                results = self.client.rest(
+                    "PATCH", f"composite/sobjects/{reviews.OBJECT}/{reviews.KEY}", body
+                )
+            except SalesforceSyncError as exc:
+                self._fail_all([r for _, rows, _ in batch for r in rows], exc, report)
+                continue
+            with transaction(self.factory) as session:
+                for (aid, rows, _), result in zip(batch, results or [], strict=False):
+                    if result.get("success"):
+                        if result.get("id"):
+                            session.execute(
+                                update(CashApplication)
+                                .where(
+                                    CashApplication.id == aid,
+                                    CashApplication.salesforce_id.is_(None),
+                                )
+                                .values(salesforce_id=result["id"][:18])
+                            )
+                        outbox.mark_sent(session, rows)
+                    else:
+                        code, message = first_error(result.get("errors"))
+                        self._mark(
+                            session,
+                            rows,
+                            code,
+                            f"{reviews.OBJECT} {aid}: {code}: {message}",
+                            report,
+                            None,
+                        )
+
 
 def action_record(action: CollectionAction, customer: Customer, invoice: str | None) -> dict:
     # ``invoice``: the disputed receivable's ERP_Item_Id__c (``salesforce.keys``), or None.
@@ -950,27 +1017,27 @@ def receivable_status(item: Receivable, disputed: bool) -> str:
 
 
 def receivable_record(
-    item: Receivable, customer: Customer, disputed: bool, today, pay_link: str | None = None
+    item: Receivable, customer: Customer, disputed: bool, pay_link: str | None = None
 ) -> dict[str, Any]:
     """A Receivable__c upsert record keyed by source and item id (``salesforce.keys``), its
     Account linked by ERP_Customer_Number__c.
 
     ``Pay_Link__c`` is the ERP's own link for the item when its feed sent one, else ``pay_link``
     (our signed link to the customer's pay page with this invoice chosen; open invoices only).
+    ``Days_Past_Due__c`` is a formula in the org (always current, also in list views), so it is
+    never written.
     """
-    days = (today - item.due_date).days if item.is_open else 0
     return {
         "attributes": {"type": "Receivable__c"},
         "ERP_Item_Id__c": receivable_item_id(item.source, item.external_id),
         "Name": item.number[:80],
         "Account__r": {"ERP_Customer_Number__c": customer.number},
         "Type__c": "Credit Note" if item.kind == "credit_note" else "Invoice",
-        "Issue_Date__c": item.issue_date,
-        "Due_Date__c": item.due_date,
+        "Issue_Date__c": salesforce_date(item.issue_date),
+        "Due_Date__c": salesforce_date(item.due_date),
         "Amount__c": item.amount,
         "Open_Amount__c": item.open_amount,
         "Currency_Code__c": item.currency,
         "Status__c": receivable_status(item, disputed),
-        "Days_Past_Due__c": max(0, days),
         "Pay_Link__c": item.pay_link or pay_link,
     }

@@ -58,6 +58,7 @@ from service.salesforce.handlers import (
     ACCOUNT_CHANNEL,
     ACTION_CHANNEL,
     INBOX_SOURCE,
+    STANDARD_ACCOUNT_CHANNEL,
     EventRejected,
     Handlers,
 )
@@ -83,6 +84,7 @@ ACCOUNT_FIELDS = "Id, ERP_Customer_Number__c, Credit_Limit__c, Credit_Hold_Overr
 RECONCILE = {
     ACTION_CHANNEL: ("Collection_Action__c", ACTION_FIELDS),
     ACCOUNT_CHANNEL: ("Account", ACCOUNT_FIELDS),
+    STANDARD_ACCOUNT_CHANNEL: ("Account", ACCOUNT_FIELDS),
 }
 # Records re-applied per transaction while recovering a gap.
 RECONCILE_BATCH = 200
@@ -196,6 +198,13 @@ class Subscriber:
         self.last_event_at: float | None = None
         # Replay-id gaps met: records re-applied, and gaps that could not be recovered in full.
         self.stats = {"gaps": 0, "reconciled": 0, "unrecoverable": 0}
+
+    def healthy_channels(self) -> set[str]:
+        """Channels this worker streams right now (none unless it holds the subscriber)."""
+        bayeux = self.bayeux
+        if bayeux is None or not self.leadership.is_leader:
+            return set()
+        return bayeux.healthy_channels()
 
     # -- loop -----------------------------------------------------------------------------
 

@@ -392,3 +392,16 @@ def test_write_errors__an_array_where_a_record_belongs(api):
             path, data='[{"Name": "A"}]', headers={"Content-Type": "application/json"}
         )
         assert (response.status_code, response.json()) == (400, expected), (method, path)
+
+
+def test_dates_outside_1700_to_4000_are_refused_as_salesforce_does(api):
+    """SAP's "no due date" 9999-12-31 and year 1 fail the write; the range's ends are kept."""
+    for value in ("9999-12-31", "0001-01-01", "1699-12-31"):
+        answer = api.post("sobjects/Account", json={"Name": "A", "Promise_To_Pay_Date__c": value})
+        assert answer.status_code == 400, value
+        [error] = answer.json()
+        assert error["errorCode"] == "FIELD_INTEGRITY_EXCEPTION"
+        assert error["fields"] == ["Promise_To_Pay_Date__c"] and value in error["message"]
+    for value in ("1700-01-01", "4000-12-31"):
+        created = api.post("sobjects/Account", json={"Name": "A", "Promise_To_Pay_Date__c": value})
+        assert created.status_code == 201, created.text

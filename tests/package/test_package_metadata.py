@@ -14,7 +14,8 @@ from xml.etree import ElementTree
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-META = ROOT / "sfdx" / "main" / "default"
+META = ROOT / "sfdx" / "main" / "default"  # the data-model package
+UI = ROOT / "ui"  # the user-interface package
 NS = {"m": "http://soap.sforce.com/2006/04/metadata"}
 
 SERVICE_OWNED = {
@@ -41,11 +42,15 @@ SERVICE_OWNED = {
     "Amount_To_Release__c": "Currency",
     "In_Flight_Amount__c": "Currency",
     "Pay_Link__c": "Url",
+    "Credit_Currency__c": "Text",
+    "Next_Reminder_Date__c": "Date",
 }
 PEOPLE_OWNED = {
     "ERP_Customer_Number__c": "Text",
     "Credit_Limit__c": "Currency",
     "Credit_Hold_Override_Until__c": "Date",
+    "Collector__c": "Lookup",
+    "Dunning_Paused_Until__c": "Date",
 }
 FORMULAS = {"Credit_Available__c": "Currency", "Credit_Utilization__c": "Percent"}
 
@@ -143,7 +148,7 @@ def _object_permissions(permset: str) -> dict[str, dict[str, bool]]:
 
 
 def test_every_metadata_file_is_well_formed_xml():
-    files = sorted(META.rglob("*.xml"))
+    files = sorted([*META.rglob("*.xml"), *UI.glob("[!l]*/*.xml")])
     assert len(files) > 80
     for path in files:
         root = _xml(path)
@@ -151,7 +156,7 @@ def test_every_metadata_file_is_well_formed_xml():
 
 
 def test_no_apex_anywhere():
-    for folder in (ROOT / "sfdx", ROOT / "lwc"):
+    for folder in (ROOT / "sfdx", UI):
         apex = [p for p in folder.rglob("*") if p.suffix in {".cls", ".trigger", ".page"}]
         assert apex == []
 
@@ -198,6 +203,35 @@ def test_formulas():
     assert "/ Credit_Limit__c" in _text(utilization, "formula")
 
 
+def test_receivable_days_past_due_is_a_formula_of_today():
+    """Always current, so the Overdue Receivables list view finds an item the day it falls due."""
+    days = _field("Receivable__c", "Days_Past_Due__c")
+    assert "TODAY() - Due_Date__c" in _text(days, "formula")
+    overdue = _xml(META / "objects/Receivable__c/listViews/Overdue_Receivables.listView-meta.xml")
+    assert "Days_Past_Due__c" in [
+        f.find("m:field", NS).text for f in overdue.findall("m:filters", NS)
+    ]
+
+
+def test_auditors_see_history_of_limit_and_override():
+    for name in ("Credit_Limit__c", "Credit_Hold_Override_Until__c"):
+        assert _text(_field("Account", name), "trackHistory") == "true", name
+
+
+def test_collector_is_a_user_lookup_that_controllers_edit():
+    collector = _field("Account", "Collector__c")
+    assert _text(collector, "referenceTo") == "User"
+    assert _text(collector, "deleteConstraint") == "SetNull"
+    controller = _field_permissions("Credit_Controller")
+    assert controller["Account.Collector__c"] == (True, True)
+
+
+def test_erp_item_id_holds_what_the_service_stores():
+    """models.Receivable.external_id is String(120); the field is as long."""
+    item = _field("Receivable__c", "ERP_Item_Id__c")
+    assert _text(item, "length") == "120"
+
+
 @pytest.mark.parametrize(
     ("obj", "field", "values"),
     [
@@ -220,6 +254,8 @@ def test_formulas():
                 "Dispute",
                 "Hold Override",
                 "Reminder Sent",
+                "Dunning Pause",
+                "Reminder Requested",
             ],
         ),
         (
@@ -264,13 +300,32 @@ def test_platform_events(event):
 def test_change_data_capture_members():
     folder = META / "platformEventChannelMembers"
     selected = {
-        _text(_xml(p), "selectedEntity"): _text(_xml(p), "eventChannel")
+        (_text(_xml(p), "selectedEntity"), _text(_xml(p), "eventChannel"))
         for p in folder.glob("*.platformEventChannelMember-meta.xml")
     }
     assert selected == {
-        "AccountChangeEvent": "ChangeEvents",
-        "Collection_Action__ChangeEvent": "ChangeEvents",
+        ("AccountChangeEvent", "ChangeEvents"),
+        ("Collection_Action__ChangeEvent", "ChangeEvents"),
+        ("AccountChangeEvent", "CreditControlSync__chn"),
+        ("Bank_Credit_Review__ChangeEvent", "ChangeEvents"),
     }
+
+
+def test_the_worker_channel_filters_out_the_services_own_writes():
+    """The custom channel the worker subscribes to drops changes made by the service's client."""
+    channel = _xml(
+        META / "platformEventChannels/CreditControlSync__chn.platformEventChannel-meta.xml"
+    )
+    assert _text(channel, "channelType") == "data"
+    member = _xml(
+        META
+        / "platformEventChannelMembers"
+        / "CreditControlSync_chn_AccountChangeEvent.platformEventChannelMember-meta.xml"
+    )
+    expression = _text(member, "filterExpression")
+    assert expression.startswith("ChangeEventHeader.changeOrigin NOT IN (")
+    assert "'com/salesforce/api/rest/62.0;client=credit-control'" in expression
+    assert "'com/salesforce/api/bulkapi/62.0;client=credit-control'" in expression
 
 
 @pytest.mark.parametrize("permset", ["Credit_Control_Viewer", "Credit_Controller"])
@@ -358,17 +413,18 @@ def test_validation_rules(obj, rule, must_contain):
 
 
 def test_pages_place_the_components():
-    record = (META / "flexipages/Credit_Control_Account_Record_Page.flexipage-meta.xml").read_text()
+    record = (UI / "flexipages/Credit_Control_Account_Record_Page.flexipage-meta.xml").read_text()
     placed = set(re.findall(r"<componentName>\s*c:(\w+)\s*</componentName>", record))
     assert placed == {"creditStatusBanner", "agingChart", "openReceivables", "collectionActionLog"}
-    worklist = (META / "flexipages/Collections_Worklist.flexipage-meta.xml").read_text()
+    worklist = (UI / "flexipages/Collections_Worklist.flexipage-meta.xml").read_text()
     assert "c:collectionsWorklist" in worklist
-    app = _xml(META / "applications/Credit_Control.app-meta.xml")
+    app = _xml(UI / "applications/Credit_Control.app-meta.xml")
     assert [t.text for t in app.findall("m:tabs", NS)] == [
         "Collections_Worklist",
         "standard-Account",
         "Receivable__c",
         "Collection_Action__c",
+        "Bank_Credit_Review__c",
     ]
     assert _text(app, "navType") == "Standard"
     assert _text(app, "uiType") == "Lightning"

@@ -33,21 +33,18 @@ from tests.salesforce.test_sync_worker_kill import _start
 
 
 @pytest.mark.slow
-def test_sigkill_mid_push__restart_nothing_lost_or_doubled(db, devorg, sf, sync_settings, request):
+def test_sigkill_mid_push__restart_nothing_lost_or_doubled(db, devorg, sf, sync_settings):
     engine, factory = db
-    if engine.dialect.name == "postgresql":
-        # In 2 of 4 full-suite runs on PostgreSQL one Account's "None -> HOLD" was announced
-        # twice after the restart (never in 10 runs of this test alone). Open: docs/reliability.md.
-        request.applymarker(
-            pytest.mark.xfail(reason="a status event doubled after the restart, now and then")
-        )
     book = open_book(devorg, sf, factory, sync_settings.channels, 300, prefix="K")
     queue_all(factory, book)
     env = {
         **os.environ,
         **devorg.env_settings(),
         "DATABASE_URL": engine.url.render_as_string(hide_password=False),
-        "SALESFORCE_CLAIM_LEASE_SECONDS": "2",
+        # Short, so the restart need not wait long for the dead claim; not shorter: the living
+        # worker's lease must survive its heartbeat being starved of CPU for a few seconds on a
+        # loaded test machine, or its own other pusher takes its push over mid-call.
+        "SALESFORCE_CLAIM_LEASE_SECONDS": "6",
         "SALESFORCE_RETRY_BASE_SECONDS": "0.1",
         "LOG_LEVEL": "WARNING",
     }

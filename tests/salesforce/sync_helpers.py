@@ -92,6 +92,15 @@ def wait_for(predicate: Callable[[], object], timeout: float = 5.0, interval: fl
 ACCOUNT_CDC = "/data/AccountChangeEvent"
 
 
+def person_client(settings):
+    """A client of the org that is not the service (another Sforce-Call-Options client name):
+    what a person's edit looks like to the package's channel filter, which drops only the
+    service's own writes (``/data/CreditControlSync__chn``)."""
+    from service.salesforce.client import build_client
+
+    return build_client(settings.with_(client_name="salesforce-ui"))
+
+
 def create_accounts(client, numbers, chunk: int = 200) -> dict[str, str]:
     """Accounts in the org with these ERP numbers (through REST); returns number -> Id."""
     ids: dict[str, str] = {}

@@ -27,7 +27,13 @@ from service.db import transaction
 from service.models import Assessment, Customer, InboxMessage, Receivable
 from service.salesforce.client import build_client
 from service.worker import Worker
-from tests.salesforce.sync_helpers import create_accounts, read_account, seed_cursors, wait_for
+from tests.salesforce.sync_helpers import (
+    create_accounts,
+    person_client,
+    read_account,
+    seed_cursors,
+    wait_for,
+)
 
 TODAY = datetime.now(UTC).date()
 POISON = "POISON"
@@ -127,7 +133,9 @@ def test_poison_customer__promise_on_another_account_within_2s_and_nightly_re_ag
 
     # The poison customer's Account changes (its event re-assesses it: the first time, so its
     # row is stored as ERROR), then a promise is logged on E1.
-    client.rest("PATCH", f"sobjects/Account/{accounts[POISON]}", {"Credit_Limit__c": 5000})
+    person_client(sync_settings).rest(
+        "PATCH", f"sobjects/Account/{accounts[POISON]}", {"Credit_Limit__c": 5000}
+    )
     started = time.monotonic()
     client.rest(
         "POST",

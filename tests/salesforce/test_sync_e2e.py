@@ -30,7 +30,13 @@ from service.models import (
 from service.salesforce.client import build_client
 from service.security import sign
 from service.worker import Worker
-from tests.salesforce.sync_helpers import create_accounts, read_account, seed_cursors, wait_for
+from tests.salesforce.sync_helpers import (
+    create_accounts,
+    person_client,
+    read_account,
+    seed_cursors,
+    wait_for,
+)
 
 SECRET = "feed-secret-0123456789abcdef"
 TODAY = datetime.now(UTC).date()
@@ -290,15 +296,16 @@ def test_review_request__status_event_even_when_nothing_changed(db, devorg, work
 
 
 def test_payment_on_an_unlinked_account__waits_and_counts_once_the_erp_number_is_set(
-    db, devorg, worker, book
+    db, devorg, sync_settings, worker, book
 ):
     client, _, _ = book
+    person = person_client(sync_settings)  # the ERP number is set by a person
     with transaction(db[1]) as s:  # a customer the ERP sent, not yet linked to any Account
         s.add(Customer(number="E2", source="erp-main", name="E2 Ltd", currency="EUR"))
     worker()
     _subscribed(devorg)
     other = create_accounts(client, ["NOT-YET"])["NOT-YET"]
-    client.rest("PATCH", f"sobjects/Account/{other}", {"ERP_Customer_Number__c": None})
+    person.rest("PATCH", f"sobjects/Account/{other}", {"ERP_Customer_Number__c": None})
     client.rest(
         "POST",
         "sobjects/Payment_Received__e",
@@ -319,7 +326,7 @@ def test_payment_on_an_unlinked_account__waits_and_counts_once_the_erp_number_is
     with db[1]() as s:
         assert s.get(StreamCursor, "/event/Payment_Received__e").replay_id > 0  # moved on
 
-    client.rest("PATCH", f"sobjects/Account/{other}", {"ERP_Customer_Number__c": "E2"})
+    person.rest("PATCH", f"sobjects/Account/{other}", {"ERP_Customer_Number__c": "E2"})
 
     assert wait_for(
         lambda: (

@@ -51,6 +51,8 @@ DESIGN_ACCOUNT_FIELDS = {
     "Amount_To_Release__c",  # the package's addition: what lifts a HOLD
     "In_Flight_Amount__c",  # provisional payments the ERP has not posted (design.md)
     "Pay_Link__c",  # the customer's pay page (signed by the pusher, not in the document)
+    "Credit_Currency__c",  # the currency of every figure above: the customer's
+    "Next_Reminder_Date__c",  # dunning: the next reminder's day (laid over by the pusher)
 }  # fmt: skip
 
 
@@ -65,6 +67,7 @@ def test_account_fields__are_the_design_api_names_with_salesforce_types(days):
     assert fields["Overdue_Amount__c"] == (Decimal("1000.01") if days else Decimal(0))
     assert isinstance(fields["Days_Past_Due__c"], int) and fields["Days_Past_Due__c"] == days
     assert isinstance(fields["Risk_Score__c"], int)
+    assert fields["Credit_Currency__c"] == a.currency  # the components format money in it
 
 
 def test_account_fields__a_hold_shows_the_amount_that_releases_it():

@@ -22,7 +22,7 @@ from service.models import AssessmentRequest, Customer, OutboxMessage, Payment, 
 from service.salesforce.client import build_client
 from service.security import sign
 from service.worker import Worker
-from tests.salesforce.sync_helpers import read_account, seed_cursors, wait_for
+from tests.salesforce.sync_helpers import person_client, read_account, seed_cursors, wait_for
 
 SECRET = "feed-secret-0123456789abcdef"
 TODAY = datetime.now(UTC).date()
@@ -260,7 +260,9 @@ def test_promise_on_an_account_before_its_erp_number__reaches_it_once_linked(
             "Promised_Date__c": promised,
         },
     )
-    client.rest("PATCH", f"sobjects/Account/{account_id}", {"ERP_Customer_Number__c": "E3"})
+    person_client(sync_settings).rest(
+        "PATCH", f"sobjects/Account/{account_id}", {"ERP_Customer_Number__c": "E3"}
+    )
 
     account = wait_for(
         lambda: (

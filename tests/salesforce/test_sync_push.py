@@ -231,27 +231,32 @@ def test_backfill_above_threshold__one_bulk_job(devorg, factory, sync_settings):
     assert _statuses(factory) == {"sent": 30}
 
 
-def test_receivables__upserted_by_erp_item_id_with_account_by_external_id(devorg, factory, pusher):
-    accounts = create_accounts(pusher.client, ["RV1"])
-    (cid,) = _customers(factory, ["RV1"], accounts)
+def _queued_invoice(factory, cid: int, number: str, due: date, open_amount="100.00") -> int:
+    """A 100.00 invoice issued 2026-09-01, queued for Salesforce; returns its id."""
     with transaction(factory) as s:
         r = Receivable(
             source="erp-main",
-            external_id="INV-RV1-1",
+            external_id=number,
             customer_id=cid,
             kind="invoice",
-            number="INV-RV1-1",
+            number=number,
             issue_date=date(2026, 9, 1),
-            due_date=date(2026, 10, 1),
+            due_date=due,
             currency="EUR",
             amount=Decimal("100.00"),
-            open_amount=Decimal("40.00"),
+            open_amount=Decimal(open_amount),
             source_updated_at=datetime.now(UTC),
         )
         s.add(r)
         s.flush()
         outbox.queue_for_salesforce(s, [], [r.id])
-        rid = r.id
+        return r.id
+
+
+def test_receivables__upserted_by_erp_item_id_with_account_by_external_id(devorg, factory, pusher):
+    accounts = create_accounts(pusher.client, ["RV1"])
+    (cid,) = _customers(factory, ["RV1"], accounts)
+    rid = _queued_invoice(factory, cid, "INV-RV1-1", date(2026, 10, 1), open_amount="40.00")
     report = pusher.run_once()
     assert report.receivables_sent == 1
     (rec,) = pusher.client.query_all(
@@ -280,3 +285,15 @@ def test_api_usage_above_the_share__pusher_slows_down(devorg, factory, sync_sett
         assert time.monotonic() - started >= 0.3
     finally:
         devorg.limits.reset(daily_max=15000)
+
+
+def test_an_item_due_9999_12_31_reaches_the_org_with_no_due_date(devorg, factory, pusher):
+    """SAP's "no due date": kept and assessed here, written empty where Salesforce cannot hold
+    it, so the item and its Account's figures still arrive (the org refuses years past 4000)."""
+    accounts = create_accounts(pusher.client, ["FAR1"])
+    (cid,) = _customers(factory, ["FAR1"], accounts)
+    _queued_invoice(factory, cid, "INV-FAR-1", date(9999, 12, 31))
+    report = pusher.run_once()
+    assert report.receivables_sent == 1 and report.dead == 0
+    (rec,) = pusher.client.query_all("SELECT Due_Date__c, Issue_Date__c FROM Receivable__c")
+    assert rec["Due_Date__c"] is None and rec["Issue_Date__c"] == "2026-09-01"

@@ -29,7 +29,7 @@ from service.salesforce.handlers import (
     REVIEW_CHANNEL,
 )
 from tests.salesforce import test_sync_e2e as e2e
-from tests.salesforce.sync_helpers import wait_for
+from tests.salesforce.sync_helpers import person_client, wait_for
 from tests.salesforce.test_sync_e2e import TODAY, _promise, _subscribed
 
 # The whole-loop fixtures: one customer with its Account and an overdue invoice; the worker.
@@ -69,7 +69,7 @@ def _customer(factory, cid: int) -> Customer:
 
 
 def test_expired_replay_id__changes_and_deletions_reconciled_lost_events_reported(
-    db, devorg, worker, book, caplog
+    db, devorg, sync_settings, worker, book, caplog
 ):
     client, account_id, cid = book
     _engine, factory = db
@@ -85,6 +85,11 @@ def test_expired_replay_id__changes_and_deletions_reconciled_lost_events_reporte
     kept = _promise(client, account_id, amount="100.00")
     dropped = _promise(client, account_id, amount="200.00")
     wait_for(lambda: _action(factory, kept) and _action(factory, dropped), timeout=10)
+    # A person's Account edit, so the Account channel has a stored cursor too (the worker's own
+    # pushes never come back on it).
+    person = person_client(sync_settings)
+    person.rest("PATCH", f"sobjects/Account/{account_id}", {"Credit_Limit__c": 4000})
+    wait_for(lambda: _customer(factory, cid).credit_limit == Decimal("4000.00"), timeout=10)
     first.shutdown(timeout=5)
 
     # While no worker runs: an action deleted, one changed, one created, the Account's credit
@@ -93,7 +98,7 @@ def test_expired_replay_id__changes_and_deletions_reconciled_lost_events_reporte
     client.rest("PATCH", f"sobjects/Collection_Action__c/{kept}", {"Promised_Amount__c": 150})
     created = _promise(client, account_id, amount="300.00")
     override = (TODAY + timedelta(days=20)).isoformat()
-    client.rest(
+    person.rest(
         "PATCH",
         f"sobjects/Account/{account_id}",
         {"Credit_Limit__c": 5000, "Credit_Hold_Override_Until__c": override},
@@ -146,7 +151,7 @@ def _gaps(factory) -> list[InboxMessage]:
 
 
 def test_refused_subscription__other_channels_run_and_it_is_retried_until_allowed(
-    db, devorg, worker, book, caplog
+    db, devorg, sync_settings, worker, book, caplog
 ):
     client, account_id, cid = book
     _engine, factory = db
@@ -159,7 +164,9 @@ def test_refused_subscription__other_channels_run_and_it_is_retried_until_allowe
     # The other channels stream as usual, in the same session (no restart, one handshake).
     action = _promise(client, account_id)
     assert wait_for(lambda: _action(factory, action), timeout=10)
-    client.rest("PATCH", f"sobjects/Account/{account_id}", {"Credit_Limit__c": 7000})
+    person_client(sync_settings).rest(
+        "PATCH", f"sobjects/Account/{account_id}", {"Credit_Limit__c": 7000}
+    )
     wait_for(lambda: w.subscriber.bayeux.stats["refusals"] >= 2, timeout=10)  # asked again
     assert ACCOUNT_CHANNEL in w.subscriber.bayeux.refused
     assert w.subscriber.bayeux.stats["handshakes"] == 1
@@ -171,7 +178,7 @@ def test_refused_subscription__other_channels_run_and_it_is_retried_until_allowe
     assert ACCOUNT_CHANNEL not in w.subscriber.bayeux.refused
     messages = [r.getMessage() for r in caplog.records]
     assert any(
-        "subscription to /data/AccountChangeEvent refused" in m and "other channels" in m
+        f"subscription to {ACCOUNT_CHANNEL} refused" in m and "other channels" in m
         for m in messages
     )
     assert not any("subscriber failed" in m for m in messages)

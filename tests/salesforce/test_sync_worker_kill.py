@@ -83,7 +83,10 @@ def test_sigkill_mid_push__restart_ends_right_nothing_applied_twice(
         **os.environ,
         **devorg.env_settings(),
         "DATABASE_URL": str(engine.url),
-        "SALESFORCE_CLAIM_LEASE_SECONDS": "2",
+        # Short, so the restart need not wait long for the dead claim; not shorter: the living
+        # worker's lease must survive its heartbeat being starved of CPU for a few seconds on a
+        # loaded test machine, or its own other pusher takes its push over mid-call.
+        "SALESFORCE_CLAIM_LEASE_SECONDS": "6",
         "SALESFORCE_SUBSCRIBER_LEASE_SECONDS": "3",
         "SALESFORCE_RETRY_BASE_SECONDS": "0.1",
         "LOG_LEVEL": "WARNING",

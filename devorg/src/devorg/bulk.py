@@ -19,6 +19,7 @@ from flask import Blueprint, Response, g, request
 
 from .errors import SalesforceError
 from .records import MultipleMatches
+from .rest import call_options_client
 from .soql.evaluator import compile_query, render_row, run_plan
 from .values import format_datetime, now_stamp
 from .wire import json_body, no_content, sf_json
@@ -44,6 +45,9 @@ class Job:
     created_by_id: str
     api_version: str
     external_id_field: str | None = None
+    # ``client=`` of the job-creating request's Sforce-Call-Options (Bulk API 2.0 documents
+    # the header); the job's change events name it in changeOrigin [inf].
+    client: str = ""
     line_ending: str = "LF"
     column_delimiter: str = "COMMA"
     query: str | None = None
@@ -254,7 +258,8 @@ class BulkJobs:
                 org.commit(
                     tx,
                     user_id=user.id,
-                    change_origin=f"com/salesforce/api/bulkapi/{job.api_version}",
+                    change_origin=f"com/salesforce/api/bulkapi/{job.api_version}"
+                    + (f";client={job.client}" if job.client else ""),
                 )
 
     def _apply_row(self, tx, job: Job, obj, ext_field, row: list[str], user):
@@ -354,6 +359,7 @@ def make_bulk_blueprint(org) -> Blueprint:
             created_by_id=g.user.id,
             api_version=version,
             external_id_field=ext,
+            client=call_options_client(),
             line_ending=body.get("lineEnding", "LF"),
             column_delimiter=body.get("columnDelimiter", "COMMA"),
         )

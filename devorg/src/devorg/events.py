@@ -213,6 +213,11 @@ class EventBus:
         if not tracked:
             return
         events = drafts(tracked, self._objects())
+        # The committed record of each change, for filters and enrichment on custom channels.
+        records = {
+            (c.entity_name, c.record_id): (c.after if c.after is not None else c.before) or {}
+            for c in tracked
+        }
         now = self.clock()
         transaction_key = str(uuid.uuid4())
         schemas: dict[str, str] = {}  # entity -> change event schema id, once per transaction
@@ -245,8 +250,51 @@ class EventBus:
                     "event": {"replayId": replay_id},
                 }
                 rows.append((replay_id, change_channel(draft.entity_name), now, data))
+                rows.extend(self._custom_channel_copies(draft, header, data, records, now))
             self._append(rows)
         self._notify()
+
+    def _custom_channel_copies(
+        self,
+        draft: Any,
+        header: dict[str, Any],
+        data: dict[str, Any],
+        records: dict[tuple[str, str], dict[str, Any]],
+        now: float,
+    ) -> list[tuple[int, str, float, dict]]:
+        """The event on each custom channel whose member selects its entity and whose filter
+        it passes (``devorg.channel_filters``), with the filter's entity fields enriched.
+
+        A copy gets a replay id of its own [inf]: each channel's stream is replayed by its own
+        ids, and the standard channels keep theirs.
+        """
+        out: list[tuple[int, str, float, dict]] = []
+        channels: dict[str, list[Any]] = getattr(self.schema, "channels", None) or {}
+        for channel, members in channels.items():
+            for member in members:
+                if member.entity != draft.entity_name:
+                    continue
+                # Identical changes share one event; the first record stands for them all.
+                record = records.get((draft.entity_name, draft.record_ids[0])) or {}
+                payload = data["payload"]
+
+                def value(name: str, payload=payload, record=record) -> Any:
+                    if name in payload:
+                        return payload[name]
+                    return cometd_value(record.get(name))
+
+                if not member.matches(header, value):
+                    continue
+                body = dict(payload)
+                for name in member.entity_fields:
+                    enriched = value(name)
+                    if enriched not in (None, "") and draft.change_type != "DELETE":
+                        body.setdefault(name, enriched)
+                replay_id = self._next_replay_id()
+                copy = {**data, "payload": body, "event": {"replayId": replay_id}}
+                out.append((replay_id, f"/data/{channel}", now, copy))
+                break  # one member per entity on a channel
+        return out
 
     # -- reading ------------------------------------------------------------------------
 
@@ -257,6 +305,8 @@ class EventBus:
         if channel.startswith("/event/"):
             obj = self._object(channel[len("/event/") :])
             return obj is not None and bool(getattr(obj, "is_platform_event", False))
+        if channel.startswith("/data/") and channel.endswith("__chn"):
+            return channel[len("/data/") :] in (getattr(self.schema, "channels", None) or {})
         if channel.startswith("/data/") and channel.endswith("ChangeEvent"):
             return any(
                 change_channel(name) == channel and self._cdc_enabled(name)
@@ -438,7 +488,8 @@ class EventBus:
 
     def _index(self, event: StoredEvent) -> None:
         self._log(event.channel).append(event)
-        if event.channel.startswith("/data/"):
+        # /data/ChangeEvents carries the standard channels' events, not custom channels' copies.
+        if event.channel.startswith("/data/") and not event.channel.endswith("__chn"):
             self._log(ALL_CHANGE_EVENTS).append(event)
 
     def _load(self) -> None:

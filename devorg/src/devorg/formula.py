@@ -242,9 +242,45 @@ def _ref(path: str, ctx: FormulaContext):
     return ctx.resolve(path)
 
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _as_date(value) -> dt.date | None:
+    """A Date operand (a ``date`` or the org's ``YYYY-MM-DD`` text); None for anything else."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATE.match(value):
+        return dt.date.fromisoformat(value)
+    return None
+
+
+def _date_arithmetic(op, left, right, ctx: FormulaContext):
+    """Salesforce date arithmetic: Date - Date is a number of days, Date +/- n is a Date.
+
+    Returns ``NotImplemented`` when neither operand is a Date.
+    """
+    a, b = _as_date(left), _as_date(right)
+    if a is None and b is None:
+        return NotImplemented
+    if a is not None and b is not None and op == "-":
+        return float((a - b).days)
+    if a is not None and b is None and right is not None and op in ("+", "-"):
+        days = dt.timedelta(days=int(_num(right, ctx)))
+        return (a + days if op == "+" else a - days).isoformat()
+    if b is not None and a is None and left is not None and op == "+":
+        return (b + dt.timedelta(days=int(_num(left, ctx)))).isoformat()
+    if left is None or right is None:
+        return None
+    raise FormulaUnsupported(f"Date {op} {right!r}")
+
+
 def _binary(op, left, right, ctx: FormulaContext):
     if op == "&":
         return ("" if left is None else str(left)) + ("" if right is None else str(right))
+    if op in ("+", "-"):
+        dated = _date_arithmetic(op, left, right, ctx)
+        if dated is not NotImplemented:
+            return dated
     if op in ("+", "-", "*", "/", "^"):
         if isinstance(left, str) and op == "+":
             return left + ("" if right is None else str(right))

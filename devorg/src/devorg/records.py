@@ -51,6 +51,23 @@ def _auto_number(display_format: str | None, n: int) -> str:
     )
 
 
+# Salesforce stores dates from 1700-01-01 to 4000-12-31 (SOQL and SOSL Reference, "Minimum and
+# Maximum Dates"); a write outside them fails with FIELD_INTEGRITY_EXCEPTION.
+_FIRST_DAY, _LAST_DAY = "1700-01-01", "4000-12-31"
+
+
+def _check_date_range(fdef: FieldDef, stored: str) -> None:
+    day = stored[:10]
+    if len(day) == 10 and _FIRST_DAY <= day <= _LAST_DAY:
+        return
+    raise SalesforceError(
+        "FIELD_INTEGRITY_EXCEPTION",
+        f"{_label_or_name(fdef)}: invalid date: {stored}",
+        400,
+        [fdef.name],
+    )
+
+
 def _label_or_name(fdef: FieldDef) -> str:
     return fdef.label or fdef.name
 
@@ -322,6 +339,8 @@ class Records:
                     400,
                     [fdef.name],
                 ) from None
+            if fdef.type in ("date", "datetime") and isinstance(value, str):
+                _check_date_range(fdef, value)
             values[fdef.name] = value
         if not_writable:
             raise SalesforceError(

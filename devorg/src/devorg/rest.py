@@ -32,14 +32,20 @@ def release_label(version: float) -> str:
     return f"{season} '{24 + idx // 3:02d}"
 
 
-def change_origin(version: str) -> str:
+def call_options_client() -> str:
+    """``client`` of the request's ``Sforce-Call-Options`` header ("" when none)."""
     client = ""
     options = request.headers.get("Sforce-Call-Options", "")
     for part in options.split(","):
         key, _, value = part.strip().partition("=")
         if key == "client" and value:
-            client = f";client={value}"
-    return f"com/salesforce/api/rest/{version}{client}"
+            client = value
+    return client
+
+
+def change_origin(version: str) -> str:
+    client = call_options_client()
+    return f"com/salesforce/api/rest/{version}" + (f";client={client}" if client else "")
 
 
 class Cursors:

@@ -14,6 +14,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devorg.channel_filters import ChannelMember, FilterError
+
 log = logging.getLogger(__name__)
 
 _NS = "{http://soap.sforce.com/2006/04/metadata}"
@@ -163,6 +165,8 @@ class ObjectDef:
 @dataclass
 class Schema:
     objects: dict[str, ObjectDef] = field(default_factory=dict)
+    # Custom change-event channels ("Name__chn") -> their members (``channel_filters``).
+    channels: dict[str, list[ChannelMember]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._by_lower = {name.lower(): obj for name, obj in self.objects.items()}
@@ -718,6 +722,15 @@ def _add_field_files(obj: ObjectDef, obj_dir: Path) -> None:
             obj.validation_rules.append(parse_validation_rule(path))
 
 
+def _member_entity(selected: str) -> str:
+    """``AccountChangeEvent`` -> ``Account``, ``Foo__ChangeEvent`` -> ``Foo__c`` (or, loosely,
+    the object name itself)."""
+    if selected.endswith("ChangeEvent"):
+        base = selected[: -len("ChangeEvent")]
+        return base[:-2] + "__c" if base.endswith("__") else base
+    return selected
+
+
 def _cdc_entities(default_dir: Path) -> set[str]:
     """Entities selected for the ChangeEvents channel (platformEventChannelMembers)."""
     selected: set[str] = set()
@@ -728,15 +741,45 @@ def _cdc_entities(default_dir: Path) -> set[str]:
         root = ET.parse(path).getroot()  # noqa: S314 - our own metadata files
         channel = _text_of(root, "eventChannel", "ChangeEvents")
         entity = _text_of(root, "selectedEntity")
-        if not entity:
-            continue
-        # selectedEntity names the change event (AccountChangeEvent) or, loosely, the object.
-        if entity.endswith("ChangeEvent"):
-            base = entity[: -len("ChangeEvent")]
-            entity = base[:-2] + "__c" if base.endswith("__") else base
-        if channel == "ChangeEvents":
-            selected.add(entity.lower())
+        if entity and channel == "ChangeEvents":
+            selected.add(_member_entity(entity).lower())
     return selected
+
+
+def _custom_channels(default_dir: Path) -> dict[str, list[ChannelMember]]:
+    """Custom data channels (platformEventChannels) and their members with filter expressions.
+
+    A member on a channel the package does not define, or a filter devorg cannot parse, is
+    refused (``ValueError`` naming the file), as a deploy to Salesforce would be.
+    """
+    channels: dict[str, list[ChannelMember]] = {}
+    folder = default_dir / "platformEventChannels"
+    if folder.is_dir():
+        for path in sorted(folder.glob("*.platformEventChannel-meta.xml")):
+            root = ET.parse(path).getroot()  # noqa: S314 - our own metadata files
+            if _text_of(root, "channelType", "data") == "data":
+                channels[path.name.split(".")[0]] = []
+    members = default_dir / "platformEventChannelMembers"
+    for path in (
+        sorted(members.glob("*.platformEventChannelMember-meta.xml")) if members.is_dir() else []
+    ):
+        root = ET.parse(path).getroot()  # noqa: S314 - our own metadata files
+        channel = _text_of(root, "eventChannel", "ChangeEvents") or "ChangeEvents"
+        entity = _text_of(root, "selectedEntity")
+        if channel == "ChangeEvents" or not entity:
+            continue
+        if channel not in channels:
+            raise ValueError(
+                f"{path.name}: channel {channel} is not defined in platformEventChannels"
+            )
+        try:
+            member = ChannelMember.build(
+                channel, _member_entity(entity), _text_of(root, "filterExpression")
+            )
+        except FilterError as exc:
+            raise ValueError(f"{path.name}: filterExpression: {exc}") from None
+        channels[channel].append(member)
+    return channels
 
 
 def _base36ish(n: int) -> str:
@@ -784,4 +827,12 @@ def load_schema(sfdx_root: Path) -> Schema:
             obj.cdc_enabled = True
         else:
             log.warning("CDC member %s names no known object", entity)
+    schema.channels = _custom_channels(default_dir)
+    for members in schema.channels.values():
+        for member in members:
+            obj = schema.object(member.entity)
+            if obj is None:
+                log.warning("channel member %s names no known object", member.entity)
+            else:
+                member.entity = obj.name
     return schema

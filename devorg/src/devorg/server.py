@@ -22,8 +22,11 @@ from .bulk import make_bulk_blueprint
 from .cometd import make_cometd_blueprint
 from .composite import make_composite_blueprint
 from .errors import SalesforceError, invalid_session, not_found, request_limit
+from .graphql_api import make_graphql_blueprint
+from .lightning import make_lightning_blueprint
 from .oauth import make_oauth_blueprint
 from .rest import make_rest_blueprint
+from .ui_api import make_ui_api_blueprint
 from .wire import bearer_token, error_response, sf_json
 
 log = logging.getLogger(__name__)
@@ -153,4 +156,7 @@ def create_devorg_app(org) -> Flask:
     app.register_blueprint(make_bulk_blueprint(org))
     app.register_blueprint(make_admin_blueprint(org))
     app.register_blueprint(make_cometd_blueprint(org))
+    app.register_blueprint(make_ui_api_blueprint(org))
+    app.register_blueprint(make_graphql_blueprint(org))
+    app.register_blueprint(make_lightning_blueprint(org))
     return app

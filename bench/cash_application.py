@@ -1,0 +1,325 @@
+"""Cash application benchmark: speed at scale and match quality on a noisy book.
+
+1. Speed: 100,000 bank credits matched against 1,000,000 open items (200,000 customers with five
+   open invoices each): the open book's index built, then every credit matched and the applied
+   ones booked off (``OpenBook.take``), as ``apply_credits`` does per batch. Target < 30 s; the
+   process's peak memory (max RSS) is printed beside it.
+2. Quality: the same generator's credits carry realistic remittance noise (numbers written with
+   other separators, prefixes and leading zeros, typos in numbers and in payer names, missing
+   references, combined payments, partial payments and overpayments, payers paying another
+   customer's invoice, stray dates, amounts and order numbers). Each credit knows what it really
+   pays, so the share applied automatically (target >= 90 %) and the automatic applications to
+   a wrong invoice or customer (target 0) are printed side by side.
+
+    python -m bench.cash_application [--items 1000000] [--credits 100000] [--seed 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import string
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from service.cash_application import matching
+from service.cash_application.credit import BankCredit
+from service.cash_application.matching import Candidate, OpenBook, OpenItem
+from service.cash_application.references import qrr_reference, rf_reference
+
+SPEED_TARGET_SECONDS = 30.0
+AUTOMATIC_TARGET = 0.90
+WRONG_TARGET = 0
+TODAY = date(2026, 3, 15)
+
+_WORDS = (
+    "alpen nord sued west ost berg tal werk bau stahl holz glas tech data soft logistik "
+    "transport handel medical pharma energie solar wind agrar food textil druck papier "
+    "maschinen anlagen service consulting partner systeme elektro optik chemie metall"
+).split()
+_SYLLABLES = "ka ri mo le sa tu ne bo vi da lo mi ra fe gu zo pe ti na ha".split()
+_FORMS = ("GmbH", "AG", "GmbH & Co. KG", "Ltd", "SA", "S.r.l.", "BV", "Inc.")
+_STYLES = ("INV-{y}-{n:05d}", "{n:07d}", "RE{y}{n:05d}", "{y}/{n:05d}")
+
+
+@dataclass
+class Truth:
+    """What a generated credit really pays: items (any share of them) and customers."""
+
+    items: frozenset[int]
+    customers: frozenset[int]
+    kind: str
+
+
+@dataclass
+class NoisyBook:
+    items: list[OpenItem]
+    customers: list[tuple[int, str, str]]
+    payers: list[tuple[str, str, int]]
+    credits: list[BankCredit]
+    truths: dict[int, Truth]
+    ibans: dict[int, str] = field(default_factory=dict)
+
+
+def _iban(rng: random.Random) -> str:
+    return "DE" + "".join(rng.choice(string.digits) for _ in range(20))
+
+
+def _typo(rng: random.Random, text: str) -> str:
+    if len(text) < 4:
+        return text
+    i = rng.randrange(1, len(text) - 1)
+    choice = rng.random()
+    if choice < 0.4:
+        return text[:i] + text[i + 1 :]
+    if choice < 0.8:
+        return text[:i] + text[i + 1] + text[i] + text[i + 2 :]
+    return text[:i] + rng.choice(string.ascii_lowercase) + text[i + 1 :]
+
+
+def _written(rng: random.Random, number: str) -> str:
+    """An invoice number as a payer types it: other separators, a prefix, zeros dropped."""
+    digits = "".join(ch if ch.isdigit() else " " for ch in number).split()
+    style = rng.random()
+    if style < 0.3:
+        return number
+    if style < 0.5:
+        return number.lower().replace("-", " ")
+    if style < 0.65:
+        return rng.choice(("Rechnung ", "Re. ", "Invoice no. ", "Fact. ")) + "/".join(digits)
+    if style < 0.8:
+        return "-".join(d.lstrip("0") or "0" for d in digits)
+    return rng.choice(("RG", "INV", "Nr.")) + "".join(digits)
+
+
+def _wrong_digit(rng: random.Random, number: str) -> str:
+    positions = [i for i, ch in enumerate(number) if ch.isdigit()]
+    i = rng.choice(positions[-3:])
+    new = str((int(number[i]) + rng.randrange(1, 10)) % 10)
+    return number[:i] + new + number[i + 1 :]
+
+
+def _stray(rng: random.Random, when: date) -> str:
+    return rng.choice(
+        (
+            f"{when:%d.%m.%Y}",
+            f"PO {rng.randrange(4_500_000_000, 4_599_999_999)}",
+            f"Kd-Nr {rng.randrange(10_000, 99_999)}",
+            f"EUR {rng.randrange(1, 99)}.{rng.randrange(100, 999)},{rng.randrange(10, 99)}",
+            f"Auftrag {rng.randrange(100_000, 999_999)}",
+            "Danke",
+            "",
+        )
+    )
+
+
+def generate(
+    customers: int, items_per_customer: int, credits: int, seed: int = 7, known: float = 0.9
+) -> NoisyBook:
+    """A book of ``customers`` x ``items_per_customer`` open invoices and ``credits`` credits."""
+    rng = random.Random(seed)
+    items: list[OpenItem] = []
+    rows: list[tuple[int, str, str]] = []
+    payers: list[tuple[str, str, int]] = []
+    ibans: dict[int, str] = {}
+    by_customer: dict[int, list[OpenItem]] = {}
+    names: dict[int, str] = {}
+    seq = 10_000
+    for cid in range(1, customers + 1):
+        name = (
+            " ".join(rng.sample(_WORDS, 2)).title()
+            + " "
+            + "".join(rng.choice(_SYLLABLES) for _ in range(rng.randrange(2, 4))).title()
+            + " "
+            + rng.choice(_FORMS)
+        )
+        names[cid] = name
+        rows.append((cid, f"C-{cid:06d}", name))
+        ibans[cid] = _iban(rng)
+        if rng.random() < known:
+            payers.append(("iban", ibans[cid], cid))
+        style = rng.choice(_STYLES)
+        mine = []
+        for _ in range(items_per_customer):
+            seq += 1
+            amount = Decimal(rng.randrange(5_000, 2_000_000)) / 100
+            due = TODAY - timedelta(days=rng.randrange(-30, 120))
+            item = OpenItem(seq, cid, style.format(y=2026, n=seq), "EUR", amount, due, amount)
+            items.append(item)
+            mine.append(item)
+        by_customer[cid] = mine
+    out: list[BankCredit] = []
+    truths: dict[int, Truth] = {}
+    paid: set[int] = set()
+    for tid in range(1, credits + 1):
+        cid = rng.randrange(1, customers + 1)
+        open_ = [i for i in by_customer[cid] if i.id not in paid]
+        if not open_:
+            cid, open_ = 1, by_customer[1]
+        payer_iban: str | None = ibans[cid]
+        payer_name = names[cid]
+        if rng.random() < 0.25:
+            payer_name = _typo(rng, payer_name)
+        if rng.random() < 0.2:
+            payer_name = payer_name.upper()
+        refs: tuple[str, ...] = ()
+        roll = rng.random()
+        one = rng.choice(open_)
+        amount = one.open_amount
+        pays = [one]
+        if roll < 0.32:
+            kind, text = "number", _written(rng, one.number)
+        elif roll < 0.47 and len(open_) >= 2:
+            pays = rng.sample(open_, rng.randrange(2, min(4, len(open_)) + 1))
+            amount = sum((i.open_amount for i in pays), Decimal(0))
+            kind, text = "combined", ", ".join(_written(rng, i.number) for i in pays)
+        elif roll < 0.57:
+            kind, text = "rf", ""
+            refs = (rf_reference("".join(ch for ch in one.number if ch.isalnum())),)
+        elif roll < 0.61:
+            kind, text = "qrr", ""
+            refs = (qrr_reference(one.number),)
+        elif roll < 0.69:
+            kind = "partial"
+            amount = (one.open_amount * Decimal(rng.choice((25, 40, 50, 60, 75))) / 100).quantize(
+                Decimal("0.01")
+            )
+            text = _written(rng, one.number) + " Teilzahlung"
+        elif roll < 0.72:
+            kind = "overpaid"
+            amount = one.open_amount + Decimal(rng.randrange(100, 5_000)) / 100
+            text = _written(rng, one.number)
+        elif roll < 0.84:
+            kind, text = "no reference", rng.choice(("Zahlung", "Payment", "", "Rechnung"))
+        elif roll < 0.88 and len(open_) >= 2:
+            pays = rng.sample(open_, 2)
+            amount = sum((i.open_amount for i in pays), Decimal(0))
+            kind, text = "no reference, two items", "Zahlung"
+        elif roll < 0.91:
+            kind, text = "reminder", f"CC-C-{cid:06d} Mahnung"
+        elif roll < 0.95:
+            kind = "typo in number"
+            text = _wrong_digit(rng, one.number)
+        elif roll < 0.97:
+            # A parent pays a subsidiary's invoice from its own account.
+            kind, text = "other payer", _written(rng, one.number)
+            other = rng.randrange(1, customers + 1)
+            payer_iban, payer_name = ibans[other], names[other]
+        else:
+            kind, text, pays = "unknown", "Danke", []
+            payer_iban, payer_name = _iban(rng), "Privat Person"
+        if kind not in ("qrr",) and refs == () and rng.random() < 0.5:
+            text = f"{text} {_stray(rng, TODAY)}".strip()
+        if rng.random() < 0.03:
+            payer_iban = None
+        if kind in ("no reference", "no reference, two items", "reminder") and len(pays) == 1:
+            amount = pays[0].open_amount
+        paid.update(i.id for i in pays if kind not in ("partial",))
+        out.append(
+            BankCredit(
+                tid,
+                "DE02120300000000202051",
+                f"REF{tid}",
+                None,
+                amount,
+                "EUR",
+                TODAY,
+                TODAY,
+                payer_name,
+                payer_iban,
+                text,
+                refs,
+            )
+        )
+        truths[tid] = Truth(
+            frozenset(i.id for i in pays), frozenset(i.customer_id for i in pays), kind
+        )
+    return NoisyBook(items, rows, payers, out, truths, ibans)
+
+
+def is_wrong(candidate: Candidate, truth: Truth) -> bool:
+    """An automatic application to an invoice or a customer the credit does not pay."""
+    if not truth.items:
+        return True
+    return any(a.item_id not in truth.items for a in candidate.allocations) or any(
+        c not in truth.customers for c in candidate.customers
+    )
+
+
+@dataclass
+class Quality:
+    credits: int = 0
+    automatic: int = 0
+    wrong: list[tuple[int, str, str]] = field(default_factory=list)
+    by_kind: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+
+def run(
+    book: NoisyBook, threshold: int = matching.DEFAULT_THRESHOLD
+) -> tuple[Quality, float, float]:
+    """Build the index and match every credit in order; (quality, build s, match s)."""
+    started = time.perf_counter()
+    index = OpenBook.build(book.items, book.customers, book.payers)
+    built = time.perf_counter()
+    quality = Quality()
+    for credit in book.credits:
+        found = matching.match(credit, index, threshold)
+        truth = book.truths[credit.transaction_id]
+        quality.credits += 1
+        done, total = quality.by_kind.get(truth.kind, (0, 0))
+        if found.automatic and found.best is not None:
+            index.take(found.best)
+            for cid in found.best.customers:
+                index.learn(cid, credit.payer_iban, credit.payer_name)
+            quality.automatic += 1
+            done += 1
+            if is_wrong(found.best, truth):
+                quality.wrong.append((credit.transaction_id, truth.kind, found.best.reason))
+        quality.by_kind[truth.kind] = (done, total + 1)
+    return quality, built - started, time.perf_counter() - built
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.cash_application")
+    parser.add_argument("--items", type=int, default=1_000_000)
+    parser.add_argument("--credits", type=int, default=100_000)
+    parser.add_argument("--per-customer", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+    customers = max(1, args.items // args.per_customer)
+    started = time.perf_counter()
+    book = generate(customers, args.per_customer, args.credits, args.seed)
+    print(
+        f"generated {len(book.items):,} open items of {customers:,} customers and "
+        f"{len(book.credits):,} credits in {time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
+    cpu = time.process_time()
+    quality, build, match_s = run(book)
+    cpu = time.process_time() - cpu
+    total = build + match_s
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    share = quality.automatic / max(1, quality.credits)
+    print(
+        f"speed: index {build:.1f} s + matching {match_s:.1f} s = {total:.1f} s "
+        f"(target < {SPEED_TARGET_SECONDS:.0f} s; {cpu:.1f} s of CPU); peak memory "
+        f"{peak_mb:,.0f} MB (max RSS, generation included)"
+    )
+    print(
+        f"quality: automatic {share:.1%} (target >= {AUTOMATIC_TARGET:.0%})   "
+        f"wrong automatic {len(quality.wrong)} (target {WRONG_TARGET})"
+    )
+    for kind, (done, count) in sorted(quality.by_kind.items()):
+        print(f"  {kind:<24} {done:>7,} of {count:>7,} automatic ({done / max(1, count):.0%})")
+    for tid, kind, reason in quality.wrong[:10]:
+        print(f"  wrong: credit {tid} ({kind}): {reason}")
+    met = total < SPEED_TARGET_SECONDS and share >= AUTOMATIC_TARGET and not quality.wrong
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

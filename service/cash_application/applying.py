@@ -1,0 +1,654 @@
+"""Bank credits applied as in-flight cash, inside the caller's transaction.
+
+``apply_credits`` matches each credit against the open book (``matching``) and records one
+``CashApplication`` per bank transaction: a credit seen before changes nothing. An automatic
+match, or a candidate a person chose in Salesforce (``apply_candidate``), becomes one
+provisional ``Payment`` per customer paid (source ``bank``), allocated to the invoices, the
+rest unapplied cash, exactly as a card payment (``service.card_payments.in_flight``):
+
+* the customer is re-assessed in the same transaction and its Account queued for Salesforce;
+* the ERP posting the same money supersedes it (``service.payment_matching``, from either side:
+  a posting already there supersedes it at once). The provisional payment carries no reference,
+  so the ERP's posting is recognised by customer, currency, amount and date whatever reference
+  the ERP writes on it;
+* ``reverse_credit`` (the bank took the credit back) reverses it: the customer is where it was.
+
+Credits below the threshold wait for review (``IN_REVIEW``) with their candidates, queued to
+Salesforce as ``Bank_Credit_Review__c``; credits with no candidate at all are ``unmatched``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service import outbox, payment_matching
+from service.assessments import reassess
+from service.cash_application import matching
+from service.cash_application.credit import BankCredit
+from service.cash_application.matching import Allocation, Candidate, OpenBook, OpenItem
+from service.credit import Policy
+from service.credit.money import MAX_AMOUNT, cents
+from service.db import utcnow
+from service.models import (
+    APPLIED,
+    CONFIRMED,
+    IN_REVIEW,
+    INVOICE,
+    PROVISIONAL,
+    REVERSED,
+    REVERSED_CREDIT,
+    SUPERSEDED,
+    UNMATCHED_CREDIT,
+    CardPayment,
+    CashApplication,
+    CashApplicationPayment,
+    Customer,
+    KnownPayer,
+    Payment,
+    Receivable,
+)
+from service.models import Allocation as AllocationRow
+from service.paylinks import PATH as PAY_PATH
+from service.paylinks import link_id
+
+SOURCE = "bank"
+REVIEW_TARGET = "Bank_Credit_Review__c:"  # as service.salesforce.reviews.TARGET
+REVIEW_KIND = "bank_credit_review"
+AUTOMATIC = "automatic"
+BY_PERSON = "salesforce"
+ZERO = Decimal(0)
+
+
+def review_target(application_id: int) -> str:
+    return f"{REVIEW_TARGET}{application_id}"
+
+
+@dataclass
+class ApplyReport:
+    """What ``apply_credits`` did, per credit (transaction id -> outcome) and in total."""
+
+    outcomes: dict[int, str] = field(default_factory=dict)
+    applied: int = 0
+    review: int = 0
+    unmatched: int = 0
+    duplicate: int = 0
+    customers: set[int] = field(default_factory=set)
+
+    def count(self, transaction_id: int, outcome: str) -> None:
+        self.outcomes[transaction_id] = outcome
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
+
+# -- the open book, read once per batch ----------------------------------------------------------
+
+
+def in_flight_by_item(
+    session: Session, item_ids: Iterable[int] | None = None
+) -> dict[int, Decimal]:
+    """What provisional payments already allocate to each open item (counted off its open
+    amount, as the credit engine does)."""
+    query = (
+        select(AllocationRow.receivable_id, AllocationRow.amount)
+        .join(Payment, Payment.id == AllocationRow.payment_id)
+        .where(Payment.status == PROVISIONAL)
+    )
+    if item_ids is not None:
+        query = query.where(AllocationRow.receivable_id.in_(sorted(set(item_ids))))
+    out: dict[int, Decimal] = {}
+    for rid, amount in session.execute(query):
+        out[rid] = out.get(rid, ZERO) + amount
+    return out
+
+
+def pay_links(session: Session) -> list[tuple[str, int, list[int]]]:
+    """(link id, customer, receivables) of the pay links we know: those card payments came
+    through, and those on open receivables (the feed's ``pay_link``)."""
+    found: dict[str, tuple[int, list[int]]] = {}
+    cards = session.execute(
+        select(CardPayment.pay_link, CardPayment.customer_id, CardPayment.receivables).where(
+            CardPayment.pay_link.is_not(None), CardPayment.customer_id.is_not(None)
+        )
+    ).all()
+    wanted = {ext for _, _, exts in cards for ext in exts or ()}
+    ids: dict[tuple[int, str], int] = {}
+    if wanted:
+        for rid, cid, ext in session.execute(
+            select(Receivable.id, Receivable.customer_id, Receivable.external_id).where(
+                Receivable.external_id.in_(sorted(wanted))
+            )
+        ):
+            ids[(cid, ext)] = rid
+    for link, cid, exts in cards:
+        items = [ids[(cid, e)] for e in exts or () if (cid, e) in ids]
+        found.setdefault(link.lower(), (cid, []))[1].extend(items)
+    for rid, cid, url in session.execute(
+        select(Receivable.id, Receivable.customer_id, Receivable.pay_link).where(
+            Receivable.is_open.is_(True), Receivable.pay_link.is_not(None)
+        )
+    ):
+        token = url.rsplit(PAY_PATH, 1)[-1].split("?", 1)[0]
+        if token:
+            found.setdefault(link_id(token), (cid, []))[1].append(rid)
+    return [(link, cid, items) for link, (cid, items) in found.items()]
+
+
+def load_book(
+    session: Session, currencies: Iterable[str], credits: Sequence[BankCredit] = ()
+) -> OpenBook:
+    """The open invoices in these currencies, less what is in flight, and the payers known.
+
+    The whole open book of those currencies is read: a remittance may name any customer's
+    invoice, and keys (``references.digit_key``) are not stored in the database. Pay links are
+    read only when a credit names one.
+    """
+    flying = in_flight_by_item(session)
+    currencies = sorted(set(currencies))
+    rows = session.execute(
+        select(
+            Receivable.id,
+            Receivable.customer_id,
+            Receivable.number,
+            Receivable.currency,
+            Receivable.open_amount,
+            Receivable.due_date,
+            Receivable.amount,
+        ).where(
+            Receivable.is_open.is_(True),
+            Receivable.kind == INVOICE,
+            Receivable.currency.in_(currencies),
+        )
+    )
+    items = (
+        OpenItem(rid, cid, number, cur, open_amount - flying.get(rid, ZERO), due, amount)
+        for rid, cid, number, cur, open_amount, due, amount in rows
+    )
+    customers = session.execute(select(Customer.id, Customer.number, Customer.name))
+    payers = session.execute(select(KnownPayer.kind, KnownPayer.value, KnownPayer.customer_id))
+    links = pay_links(session) if any(matching.names_a_pay_link(c) for c in credits) else []
+    return OpenBook.build(items, customers, payers, links)
+
+
+# -- applying ------------------------------------------------------------------------------------
+
+
+def _received_at(day: date) -> datetime:
+    # Noon UTC: the booking day in every time zone the ERP may post it in.
+    return datetime.combine(day, time(12), UTC)
+
+
+def _chunks(values: Sequence, size: int = 500) -> Iterable[Sequence]:
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
+def _learn(session: Session, plans: Sequence[tuple[CashApplication, Candidate]]) -> None:
+    """Remember each applied credit's payer IBAN and name for the customers it paid."""
+    seen: dict[tuple[str, str, int], int] = {}
+    for app, candidate in plans:
+        for kind, value in (
+            ("iban", matching.normal_iban(app.payer_iban)),
+            ("name", matching.normal_name(app.payer_name)),
+        ):
+            if value:
+                for cid in candidate.customers:
+                    key = (kind, value[:255], cid)
+                    seen[key] = seen.get(key, 0) + 1
+    if not seen:
+        return
+    values = sorted({v for _, v, _ in seen})
+    rows: dict[tuple[str, str, int], KnownPayer] = {}
+    for part in _chunks(values):
+        for row in session.scalars(select(KnownPayer).where(KnownPayer.value.in_(part))):
+            rows[(row.kind, row.value, row.customer_id)] = row
+    now = utcnow()
+    for key, count in seen.items():
+        row = rows.get(key)
+        if row is None:
+            kind, value, cid = key
+            session.add(
+                KnownPayer(kind=kind, value=value, customer_id=cid, seen=count, last_seen_at=now)
+            )
+        else:
+            row.seen += count
+            row.last_seen_at = now
+
+
+def _still_open(
+    session: Session, plans: Sequence[tuple[CashApplication, Candidate]]
+) -> list[tuple[CashApplication, Candidate]]:
+    """Each allocation cut to what is open now, the rest unapplied on its customer.
+
+    Read with the customers locked: a credit applied by another transaction since the book was
+    read (two imports at once) is seen, and no invoice is paid twice.
+    """
+    ids = sorted({a.item_id for _, c in plans for a in c.allocations})
+    if not ids:
+        return list(plans)
+    flying: dict[int, Decimal] = {}
+    opens: dict[int, Decimal] = {}
+    for part in _chunks(ids):
+        flying.update(in_flight_by_item(session, part))
+        opens.update(
+            session.execute(
+                select(Receivable.id, Receivable.open_amount).where(Receivable.id.in_(part))
+            ).all()
+        )
+    left = {rid: amount - flying.get(rid, ZERO) for rid, amount in opens.items()}
+    out = []
+    for app, candidate in plans:
+        kept: list[Allocation] = []
+        extra: dict[int, Decimal] = {}
+        for a in candidate.allocations:
+            take = max(ZERO, min(a.amount, left.get(a.item_id, ZERO)))
+            left[a.item_id] = left.get(a.item_id, ZERO) - take
+            if take > 0:
+                kept.append(Allocation(a.item_id, a.customer_id, take))
+            if take < a.amount:
+                extra[a.customer_id] = extra.get(a.customer_id, ZERO) + a.amount - take
+        if extra:
+            unapplied = dict(candidate.unapplied)
+            for cid, amount in extra.items():
+                unapplied[cid] = unapplied.get(cid, ZERO) + amount
+            candidate = replace(
+                candidate, allocations=tuple(kept), unapplied=tuple(unapplied.items())
+            )
+        out.append((app, candidate))
+    return out
+
+
+def _postings(
+    session: Session, customers: Sequence[int], payments: Sequence[Payment]
+) -> dict[int, list[payment_matching.PaymentFacts]]:
+    """The ERP payments not yet superseding anything that could be these payments' postings
+    (``payment_matching.confirmation_of``, for a whole batch in one read per chunk)."""
+    if not payments:
+        return {}
+    low = min(p.received_at for p in payments) - payment_matching.MATCH_WINDOW
+    high = max(p.received_at for p in payments) + payment_matching.MATCH_WINDOW
+    claimed = select(Payment.superseded_by_id).where(Payment.superseded_by_id.is_not(None))
+    found: dict[int, list[payment_matching.PaymentFacts]] = {}
+    for part in _chunks(list(customers)):
+        for row in session.scalars(
+            select(Payment).where(
+                Payment.customer_id.in_(part),
+                Payment.status == CONFIRMED,
+                Payment.id.not_in(claimed),
+                Payment.received_at.between(low, high),
+            )
+        ):
+            found.setdefault(row.customer_id, []).append(
+                payment_matching.PaymentFacts(
+                    row.id,
+                    row.customer_id,
+                    row.amount,
+                    row.currency,
+                    row.received_at,
+                    row.reference,
+                )
+            )
+    return found
+
+
+def _write(
+    session: Session, plans: Sequence[tuple[CashApplication, Candidate]]
+) -> tuple[set[int], set[int]]:
+    """One provisional payment per customer of each applied candidate, in one flush; returns
+    (customers, receivables) moved. The applications must have their ids."""
+    customers = sorted({cid for _, c in plans for cid in c.customers})
+    payment_matching.lock_customers(session, customers)
+    plans = _still_open(session, plans)
+    numbers: dict[int, str] = {}
+    for part in _chunks(customers):
+        numbers.update(
+            session.execute(select(Customer.id, Customer.number).where(Customer.id.in_(part))).all()
+        )
+    made: list[Payment] = []
+    links: list[CashApplicationPayment] = []
+    touched: set[int] = set()
+    for app, candidate in plans:
+        for cid in candidate.customers:
+            amount = candidate.amount_of(cid)
+            if amount <= 0:
+                continue
+            payment = Payment(
+                source=SOURCE,
+                external_id=f"ca-{app.id}/{numbers[cid]}"[:120],
+                customer_id=cid,
+                amount=amount,
+                currency=app.currency,
+                received_at=_received_at(app.booking_date),
+                status=PROVISIONAL,
+                reference=None,
+            )
+            for a in candidate.allocations:
+                if a.customer_id == cid:
+                    payment.allocations.append(
+                        AllocationRow(receivable_id=a.item_id, amount=a.amount)
+                    )
+                    touched.add(a.item_id)
+            # By id, not through ``app.payments``: that would load the collection (a query per
+            # application).
+            links.append(
+                CashApplicationPayment(cash_application_id=app.id, customer_id=cid, payment=payment)
+            )
+            made.append(payment)
+    # The ERP may have posted some already: then they are recorded but never counted.
+    postings = _postings(session, customers, made)
+    for payment in made:
+        facts = payment_matching.PaymentFacts(
+            0, payment.customer_id, payment.amount, payment.currency, payment.received_at, None
+        )
+        match = payment_matching.best_match(facts, postings.get(payment.customer_id, ()))
+        if match is not None:
+            postings[payment.customer_id].remove(match)
+            payment.status, payment.superseded_by_id = SUPERSEDED, match.id
+    session.add_all(made)
+    session.add_all(links)
+    _learn(session, plans)
+    session.flush()
+    return set(customers), touched
+
+
+def _text(value: str | None, size: int) -> str | None:
+    """As stored: no NUL characters (PostgreSQL's text cannot hold them), at most ``size``."""
+    text = (value or "").replace("\x00", "")[:size]
+    return text or None
+
+
+def _record(credit: BankCredit, match: matching.Match, described: list[dict]) -> CashApplication:
+    best = match.best
+    return CashApplication(
+        transaction_id=credit.transaction_id,
+        account=_text(credit.account, 80) or "",
+        bank_reference=_text(credit.bank_reference, 255),
+        end_to_end_id=_text(credit.end_to_end_id, 255),
+        amount=credit.amount,
+        currency=credit.currency.upper(),
+        booking_date=credit.booking_date,
+        payer_name=_text(credit.payer_name, 255),
+        payer_iban=_text(credit.payer_iban, 64),
+        remittance=_text(credit.remittance, 100_000) or "",
+        references=[r for r in (_text(r, 255) for r in credit.references) if r],
+        status=APPLIED if match.automatic else (IN_REVIEW if best else UNMATCHED_CREDIT),
+        evidence=best.evidence if best else None,
+        confidence=best.confidence if best else None,
+        reason=best.reason if best else "no open item or known payer matches this credit",
+        candidates=described,
+        decided_by=AUTOMATIC if match.automatic else None,
+    )
+
+
+def _names(
+    session: Session, matches: Sequence[matching.Match]
+) -> tuple[dict[int, tuple[str, str]], dict[int, str]]:
+    """ERP id and number of every item, and number of every customer, the candidates name."""
+    item_ids = sorted({a.item_id for m in matches for c in m.candidates for a in c.allocations})
+    customer_ids = sorted({cid for m in matches for c in m.candidates for cid in c.customers})
+    items: dict[int, tuple[str, str]] = {}
+    for part in _chunks(item_ids):
+        for rid, ext, number in session.execute(
+            select(Receivable.id, Receivable.external_id, Receivable.number).where(
+                Receivable.id.in_(part)
+            )
+        ):
+            items[rid] = (ext, number)
+    numbers: dict[int, str] = {}
+    for part in _chunks(customer_ids):
+        numbers.update(
+            session.execute(select(Customer.id, Customer.number).where(Customer.id.in_(part))).all()
+        )
+    return items, numbers
+
+
+def _describe(
+    candidates: Sequence[Candidate], items: dict[int, tuple[str, str]], numbers: dict[int, str]
+) -> list[dict[str, Any]]:
+    """Candidates as stored and shown: customers by number, items by ERP id and number."""
+    return [
+        {
+            "number": n,
+            "evidence": c.evidence,
+            "confidence": c.confidence,
+            "reason": c.reason,
+            "allocations": [
+                {
+                    "customer_id": a.customer_id,
+                    "customer": numbers.get(a.customer_id),
+                    "receivable_id": a.item_id,
+                    "receivable": items.get(a.item_id, (None, None))[0],
+                    "document_number": items.get(a.item_id, (None, None))[1],
+                    "amount": str(cents(a.amount)),
+                }
+                for a in c.allocations
+            ],
+            "unapplied": [
+                {"customer_id": cid, "customer": numbers.get(cid), "amount": str(cents(amount))}
+                for cid, amount in c.unapplied
+            ],
+        }
+        for n, c in enumerate(candidates, start=1)
+    ]
+
+
+class BadCredit(ValueError):
+    """A credit that cannot be applied as given; nothing of its batch is written."""
+
+
+def check(credit: BankCredit) -> None:
+    """Refuse, with the transaction named, what no bank credit can be."""
+    where = f"bank transaction {credit.transaction_id}"
+    if credit.transaction_id is None:
+        raise BadCredit("a credit is applied only once it is stored (transaction_id)")
+    amount = credit.amount
+    if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
+        raise BadCredit(f"{where}: the amount must be a positive decimal, not {amount!r}")
+    if amount > MAX_AMOUNT or amount.as_tuple().exponent < -4:
+        raise BadCredit(f"{where}: the amount {amount} is too large or too precise")
+    currency = credit.currency or ""
+    if not (len(currency) == 3 and currency.isascii() and currency.isalpha()):
+        raise BadCredit(f"{where}: the currency must be an ISO 4217 code, not {currency!r}")
+
+
+def apply_credits(
+    session: Session,
+    credits: Sequence[BankCredit],
+    *,
+    threshold: int = matching.DEFAULT_THRESHOLD,
+    as_of: date | None = None,
+    policy: Policy | None = None,
+    book: OpenBook | None = None,
+) -> ApplyReport:
+    """Match and apply these credits in the caller's transaction; returns what happened.
+
+    Each credit needs its stored ``transaction_id``, a positive amount and an ISO currency
+    (``BadCredit`` otherwise, before anything is written). A transaction applied before is
+    counted as ``duplicate`` and left alone. The customers paid are re-assessed once at the end and their
+    Accounts (and the invoices' Receivable__c) queued for Salesforce.
+    """
+    for credit in credits:
+        check(credit)
+    report = ApplyReport()
+    fresh: list[BankCredit] = []
+    seen: set[int] = set()
+    known = set(
+        session.scalars(
+            select(CashApplication.transaction_id).where(
+                CashApplication.transaction_id.in_(
+                    sorted({c.transaction_id for c in credits if c.transaction_id is not None})
+                )
+            )
+        )
+    )
+    for credit in credits:
+        if credit.transaction_id in known or credit.transaction_id in seen:
+            report.count(credit.transaction_id, "duplicate")
+            continue
+        seen.add(credit.transaction_id)
+        fresh.append(credit)
+    if not fresh:
+        return report
+    if book is None:
+        book = load_book(session, {c.currency.upper() for c in fresh}, fresh)
+    # Matched in memory first, each applied one booked off the book for the next credit.
+    matches = []
+    for credit in fresh:
+        found = matching.match(replace(credit, currency=credit.currency.upper()), book, threshold)
+        if found.automatic and found.best is not None:
+            book.take(found.best)
+            for cid in found.best.customers:
+                book.learn(cid, credit.payer_iban, credit.payer_name)
+        matches.append(found)
+    items, numbers = _names(session, matches)
+    apps = [_record(m.credit, m, _describe(m.candidates, items, numbers)) for m in matches]
+    session.add_all(apps)
+    session.flush()
+    plans = []
+    for app, found in zip(apps, matches, strict=True):
+        if found.automatic and found.best is not None:
+            plans.append((app, found.best))
+            report.count(app.transaction_id, "applied")
+        else:
+            outbox.enqueue(session, REVIEW_KIND, review_target(app.id))
+            report.count(app.transaction_id, "review" if app.status == IN_REVIEW else "unmatched")
+    customers, receivables = _write(session, plans) if plans else (set(), set())
+    report.customers |= customers
+    if report.customers:
+        reassess(session, sorted(report.customers), as_of or utcnow().date(), policy)
+        outbox.queue_for_salesforce(session, sorted(report.customers), sorted(receivables))
+    return report
+
+
+# -- a person's choice, and the bank's reversal ----------------------------------------------------
+
+
+class NotApplicable(Exception):
+    """The application cannot take this decision (unknown, not waiting, no such candidate)."""
+
+
+def apply_candidate(
+    session: Session,
+    application: CashApplication,
+    number: int,
+    *,
+    as_of: date | None = None,
+    policy: Policy | None = None,
+    reassess_now: bool = True,
+) -> tuple[set[int], set[int]]:
+    """Apply candidate ``number`` (1-based) of a credit waiting for review, as a person chose.
+
+    The candidate's invoices are paid up to what is open now (another credit may have paid some
+    since), the rest is unapplied cash on its customers. Returns (customers, receivables) moved,
+    re-assessed and queued unless ``reassess_now`` is false (the caller batches that).
+    """
+    if application.status != IN_REVIEW:
+        raise NotApplicable(
+            f"cash application {application.id} is {application.status}, not waiting for review"
+        )
+    chosen = next((c for c in application.candidates if c.get("number") == number), None)
+    if chosen is None:
+        raise NotApplicable(f"cash application {application.id} has no candidate {number}")
+    wanted = [
+        (int(a["receivable_id"]), int(a["customer_id"]), Decimal(a["amount"]))
+        for a in chosen["allocations"]
+    ]
+    flying = in_flight_by_item(session, [rid for rid, _, _ in wanted])
+    opens = dict(
+        session.execute(
+            select(Receivable.id, Receivable.open_amount).where(
+                Receivable.id.in_([rid for rid, _, _ in wanted]), Receivable.is_open.is_(True)
+            )
+        ).all()
+    )
+    left = application.amount
+    allocations: list[Allocation] = []
+    for rid, cid, amount in wanted:
+        take = min(amount, left, max(ZERO, opens.get(rid, ZERO) - flying.get(rid, ZERO)))
+        if take > 0:
+            allocations.append(Allocation(rid, cid, take))
+            left -= take
+    owners = [int(u["customer_id"]) for u in chosen["unapplied"]] or [c for _, c, _ in wanted]
+    unapplied = ((owners[0], left),) if left > 0 and owners else ()
+    candidate = Candidate(
+        chosen["evidence"],
+        int(chosen["confidence"]),
+        chosen["reason"],
+        tuple(allocations),
+        unapplied,
+    )
+    customers, items = _write(session, [(application, candidate)])
+    application.status = APPLIED
+    application.decided_by = BY_PERSON
+    application.evidence, application.confidence = candidate.evidence, candidate.confidence
+    application.reason = f"candidate {number} chosen in Salesforce: {candidate.reason}"
+    application.updated_at = utcnow()
+    outbox.enqueue(session, REVIEW_KIND, review_target(application.id))
+    session.flush()
+    if reassess_now:
+        reassess(session, sorted(customers), as_of or utcnow().date(), policy)
+        outbox.queue_for_salesforce(session, sorted(customers), sorted(items))
+    return customers, items
+
+
+def reverse_credit(
+    session: Session,
+    transaction_id: int,
+    *,
+    as_of: date | None = None,
+    policy: Policy | None = None,
+) -> str:
+    """The bank took a credit back: undo what it paid, in the caller's transaction.
+
+    Returns ``reversed``, ``unknown`` (never applied here), ``already reversed``, or ``posted``
+    when the ERP had posted the money already: then the ERP's books decide and it must post the
+    reversal itself (the application is still marked reversed for the export).
+    """
+    app = session.scalars(
+        select(CashApplication).where(CashApplication.transaction_id == transaction_id)
+    ).first()
+    if app is None:
+        return "unknown"
+    if app.status == REVERSED_CREDIT:
+        return "already reversed"
+    payment_ids = [p.payment_id for p in app.payments]
+    customers = sorted({p.customer_id for p in app.payments})
+    payment_matching.lock_customers(session, customers)
+    payments = session.scalars(select(Payment).where(Payment.id.in_(payment_ids))).all()
+    posted = any(p.status == SUPERSEDED for p in payments)
+    receivables: set[int] = set()
+    for payment in payments:
+        if payment.status != PROVISIONAL:
+            continue
+        # Its allocations stay, for the export's reversed lines; a reversed payment counts no
+        # more, allocations and all (the engine and ``in_flight_by_item`` skip it).
+        receivables |= {a.receivable_id for a in payment.allocations}
+        payment.status = REVERSED
+    app.status = REVERSED_CREDIT
+    app.reason = (
+        f"reversed by the bank{' after the ERP posted it' if posted else ''}; was: {app.reason}"
+    )
+    app.updated_at = utcnow()
+    if app.decided_by != AUTOMATIC:  # only credits a person saw have a review record
+        outbox.enqueue(session, REVIEW_KIND, review_target(app.id))
+    session.flush()
+    if customers:
+        reassess(session, customers, as_of or utcnow().date(), policy)
+        outbox.queue_for_salesforce(session, customers, sorted(receivables))
+    return "posted" if posted else "reversed"
+
+
+def applications_since(
+    session: Session, since: datetime | None, limit: int
+) -> list[CashApplication]:
+    query = select(CashApplication).where(CashApplication.status.in_((APPLIED, REVERSED_CREDIT)))
+    if since is not None:
+        query = query.where(CashApplication.updated_at >= since)
+    return list(
+        session.scalars(query.order_by(CashApplication.updated_at, CashApplication.id).limit(limit))
+    )
