@@ -402,6 +402,8 @@ class ErpWrite(Base):
     available_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
     erp_reference: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 # -- Operations: the worker's heartbeat, read by /readyz and /metrics in any process ----------
