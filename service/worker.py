@@ -37,6 +37,7 @@ from service.db import make_engine, make_session_factory, transaction, utcnow
 from service.logs import configure_logging
 from service.metrics import Metrics
 from service.paylinks import PayLinks
+from service.salesforce import billing_contacts
 from service.salesforce.auth import Authenticator
 from service.salesforce.client import SalesforceClient, read_record_with
 from service.salesforce.handlers import Handlers
@@ -111,6 +112,19 @@ class Worker:
             if schedule
             else None
         )
+        # Dunning's billing contacts: every ticked Contact read at start and daily (once per
+        # cluster); change events keep them current in between.
+        self.billing_contacts = (
+            billing_contacts.Reconciler(
+                factory,
+                SalesforceClient(settings, self.auth).query_all,
+                settings.zone,
+                settings.reassess_at,
+                self.stop,
+            )
+            if subscribe and schedule
+            else None
+        )
         # The worker's own registry: the drains' timings and counts (the worker serves no HTTP).
         self.metrics = Metrics()
         self.assessor = None
@@ -183,6 +197,7 @@ class Worker:
             ("subscriber", self.subscriber),
             ("assessor", self.assessor),
             ("scheduler", self.scheduler),
+            ("billing-contacts", self.billing_contacts),
             *self.dunning,
         ]
         for name, part in parts:
@@ -200,7 +215,13 @@ class Worker:
         self._kick_pushers()
         if self.assessor is not None:
             self.assessor.kick.set()
-        for part in (self.subscriber, self.assessor, self.scheduler, *(p for _, p in self.dunning)):
+        for part in (
+            self.subscriber,
+            self.assessor,
+            self.scheduler,
+            self.billing_contacts,
+            *(p for _, p in self.dunning),
+        ):
             if part is not None and part.busy.acquire(timeout=timeout):
                 part.busy.release()
         for thread in self.threads:
