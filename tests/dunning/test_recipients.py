@@ -110,7 +110,9 @@ def test_run__an_invalid_contact_address__no_message_and_reported(factory):
 
 def _event(change, ids, **fields):
     header = {"entityName": "Contact", "changeType": change, "recordIds": ids}
-    return StreamEvent(CHANNEL, 1, {"payload": {"ChangeEventHeader": header, **fields}, "event": {}})
+    return StreamEvent(
+        CHANNEL, 1, {"payload": {"ChangeEventHeader": header, **fields}, "event": {}}
+    )
 
 
 class _Org:
@@ -195,7 +197,7 @@ def test_contact_events__an_invalid_address_is_kept_to_be_reported_not_sent(fact
     handle(_event("CREATE", [BEN], AccountId=ACCOUNT, Email="b" * 400 + "@customer.example",
                   Billing_Contact__c=True))  # fmt: skip
     rows = _rows(factory)
-    assert [r[2] for r in rows][0] == "anna@@customer"
+    assert rows[0][2] == "anna@@customer"
     assert len(rows[1][2]) == 320 and rows[1][2].endswith("...")
     assert choose(None, [(r[0], r[2]) for r in rows]).to == []
 
