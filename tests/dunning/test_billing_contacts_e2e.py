@@ -5,12 +5,14 @@ ticked before the subscription are found by the reconciliation's SOQL."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
 from service.credit import default_policy
+from service.db import transaction
 from service.dunning.rules import dunning_rules
 from service.dunning.run import run
 from service.dunning.schedule import dunning_parts
@@ -117,3 +119,25 @@ def test_reminders_go_to_the_contacts_an_admin_ticks_and_stop_when_unticked(
             assert server.received()[-1]["To"] == "anna@e1.example"
         finally:
             worker.shutdown(timeout=5)
+
+
+def test_reconciliation_runs_once_a_day_per_cluster_and_drops_what_is_no_longer_ticked(
+    db, devorg, sync_settings, book,  # noqa: F811
+):  # fmt: skip
+    _engine, factory = db
+    client, account_id, _customer_id = book
+    person = person_client(sync_settings)
+    ticked = _contact(person, account_id, "Weber", "anna@e1.example", True)
+    stale = to18("003000000000042")  # held here, unticked in the org while nobody listened
+    with transaction(factory) as session:
+        session.add(BillingContact(contact_id=stale, account_id=account_id, email="x@e1.example"))
+    stop = threading.Event()
+    first, second = (
+        billing_contacts.Reconciler(factory, client.query_all, ZoneInfo("UTC"), "02:00", stop)
+        for _ in range(2)
+    )
+    today = datetime.now(UTC).date()
+    assert first.run_due(today) is True
+    assert second.run_due(today) is False  # another worker of the cluster did today's
+    assert _known(factory) == {ticked: "anna@e1.example"}
+    assert second.run_due(today + timedelta(days=1)) is True
