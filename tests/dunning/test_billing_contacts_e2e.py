@@ -141,3 +141,16 @@ def test_reconciliation_runs_once_a_day_per_cluster_and_drops_what_is_no_longer_
     assert second.run_due(today) is False  # another worker of the cluster did today's
     assert _known(factory) == {ticked: "anna@e1.example"}
     assert second.run_due(today + timedelta(days=1)) is True
+
+
+def test_the_worker_reconciles_at_start(db, devorg, sync_settings, book):  # noqa: F811
+    engine, factory = db
+    _client, account_id, _customer_id = book
+    ticked = _contact(person_client(sync_settings), account_id, "Weber", "anna@e1.example", True)
+    seed_cursors(factory, devorg, sync_settings.channels)  # its change event is not replayed
+    worker = Worker(engine, factory, sync_settings, push=False, assess=False).start()
+    try:
+        wait_for(lambda: _known(factory) == {ticked: "anna@e1.example"}, timeout=20)
+        assert "billing-contacts" in {t.name for t in worker.threads}
+    finally:
+        worker.shutdown(timeout=5)
