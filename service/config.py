@@ -532,6 +532,8 @@ CHANNELS = (
     "/event/Credit_Review_Request__e",
     "/event/Payment_Received__e",
     "/data/Bank_Credit_Review__ChangeEvent",
+    # Dunning's billing contacts (Contact.Billing_Contact__c): service.salesforce.billing_contacts.
+    "/data/ContactChangeEvent",
 )
 AUTH_FLOWS = ("jwt", "password", "client_credentials")
 INBOX_MIN_DAYS = 3  # the CometD replay window is 72 hours

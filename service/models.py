@@ -592,3 +592,23 @@ class DunningMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# --- Billing contacts (service.salesforce.billing_contacts) -------------------------------------
+
+
+class BillingContact(Base):
+    """A Salesforce Contact ticked as billing contact (``Contact.Billing_Contact__c``) with an
+    Email: dunning sends the Account's reminders to it when the ERP gives no ``billing_email``.
+
+    Kept from Contact change events and a daily reconciliation by SOQL; a row exists only while
+    the box is ticked and the Email is set. The address is stored as Salesforce has it and
+    checked when a reminder is planned (an invalid one is reported, never sent to).
+    """
+
+    __tablename__ = "billing_contacts"
+
+    contact_id: Mapped[str] = mapped_column(String(18), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(18), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

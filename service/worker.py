@@ -41,6 +41,7 @@ from service.db import make_engine, make_session_factory, transaction, utcnow
 from service.logs import configure_logging
 from service.metrics import Metrics
 from service.paylinks import PayLinks
+from service.salesforce import billing_contacts
 from service.salesforce.auth import Authenticator
 from service.salesforce.client import SalesforceClient, read_record_with
 from service.salesforce.handlers import Handlers
@@ -114,6 +115,19 @@ class Worker:
                 chores=[lambda: self._adopt_card_payments(None)],
             )
             if schedule
+            else None
+        )
+        # Dunning's billing contacts: every ticked Contact read at start and daily (once per
+        # cluster); change events keep them current in between.
+        self.billing_contacts = (
+            billing_contacts.Reconciler(
+                factory,
+                SalesforceClient(settings, self.auth).query_all,
+                settings.zone,
+                settings.reassess_at,
+                self.stop,
+            )
+            if subscribe and schedule
             else None
         )
         # The worker's own registry: the drains' timings and counts (the worker serves no HTTP).
@@ -191,6 +205,7 @@ class Worker:
             ("assessor", self.assessor),
             ("scheduler", self.scheduler),
             ("connectors", self.connector_loop),
+            ("billing-contacts", self.billing_contacts),
             *self.dunning,
         ]
         for name, part in parts:
@@ -213,6 +228,7 @@ class Worker:
             self.assessor,
             self.scheduler,
             self.connector_loop,
+            self.billing_contacts,
             *(p for _, p in self.dunning),
         ):
             if part is not None and part.busy.acquire(timeout=timeout):

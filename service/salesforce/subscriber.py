@@ -50,6 +50,7 @@ from service.config import SyncSettings
 from service.db import transaction, utcnow
 from service.inbox import PARKED, WAITING, record_many
 from service.models import CollectionAction, InboxMessage, StreamCursor
+from service.salesforce import billing_contacts
 from service.salesforce.client import SalesforceClient
 from service.salesforce.cometd import BayeuxClient, StreamEvent
 from service.salesforce.errors import PermanentError
@@ -57,6 +58,7 @@ from service.salesforce.gaps import Gap, record_gap
 from service.salesforce.handlers import (
     ACCOUNT_CHANNEL,
     ACTION_CHANNEL,
+    CONTACT_CHANNEL,
     INBOX_SOURCE,
     STANDARD_ACCOUNT_CHANNEL,
     EventRejected,
@@ -85,6 +87,7 @@ RECONCILE = {
     ACTION_CHANNEL: ("Collection_Action__c", ACTION_FIELDS),
     ACCOUNT_CHANNEL: ("Account", ACCOUNT_FIELDS),
     STANDARD_ACCOUNT_CHANNEL: ("Account", ACCOUNT_FIELDS),
+    CONTACT_CHANNEL: ("Contact", billing_contacts.FIELDS),
 }
 # Records re-applied per transaction while recovering a gap.
 RECONCILE_BATCH = 200
