@@ -8,11 +8,11 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 # The service with its development tools, and the local Salesforce org (devorg/, a distribution
 # of its own that the production wheel never holds) for the demo, the tests and the benchmarks;
-# likewise the local Stripe (devstripe/).
-$(VENV)/.installed: pyproject.toml devorg/pyproject.toml devstripe/pyproject.toml constraints.txt
+# likewise the local Stripe (devstripe/) and the local ERPs (deverp/).
+$(VENV)/.installed: pyproject.toml devorg/pyproject.toml devstripe/pyproject.toml deverp/pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade 'pip>=25.3' 'setuptools>=78.1.1' wheel
-	$(PY) -m pip install -q -c constraints.txt -e '.[dev]' -e ./devorg -e ./devstripe
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]' -e ./devorg -e ./devstripe -e ./deverp
 	touch $@
 
 # Not `npm ci`: npm 11 leaves the platform-specific optional packages of rollup (a peer of the
@@ -40,8 +40,8 @@ run: venv preview
 test: test-python test-js
 
 lint: venv node
-	$(VENV)/bin/ruff check service devorg devstripe tests bench
-	$(VENV)/bin/ruff format --check service devorg devstripe tests bench
+	$(VENV)/bin/ruff check service devorg devstripe deverp tests bench
+	$(VENV)/bin/ruff format --check service devorg devstripe deverp tests bench
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/hadolint Dockerfile
 	npm run --silent lint
@@ -49,8 +49,8 @@ lint: venv node
 
 # node too: the jsforce and CometD conformance tests against devorg run from pytest.
 test-python: venv node
-	$(VENV)/bin/ruff check service devorg devstripe tests bench
-	$(VENV)/bin/ruff format --check service devorg devstripe tests bench
+	$(VENV)/bin/ruff check service devorg devstripe deverp tests bench
+	$(VENV)/bin/ruff format --check service devorg devstripe deverp tests bench
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/hadolint Dockerfile
 	@command -v chromium >/dev/null || echo "make test: no Chromium found, the pay page's browser tests are skipped (apt-get install chromium)"

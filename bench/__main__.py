@@ -25,6 +25,7 @@ MODULES = [
     "bench.bank_import",
     "bench.cash_application",
     "bench.dunning",
+    "bench.connectors",
     "bench.soak",
 ]
 

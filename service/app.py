@@ -24,6 +24,7 @@ from service.bank import views as bank_views
 from service.card_payments import webhooks as stripe_webhooks
 from service.cash_application import views as cash_application_views
 from service.config import Config, load_config
+from service.connectors.bc import webhook as bc_webhook
 from service.db import make_engine, make_session_factory
 from service.extensions import EXTENSION, Services
 from service.feeds import views as feed_views
@@ -145,6 +146,7 @@ def configure_blueprints(app: Flask) -> None:
     api.register_blueprint(feed_views.blp)
     api.register_blueprint(bank_views.blp)
     api.register_blueprint(stripe_webhooks.blp)
+    api.register_blueprint(bc_webhook.blp)
     api.register_blueprint(cash_application_views.blp)
     # /metrics is a plain Flask route (service.api.metrics); its entry is written out there.
     api.spec.path(rule=Rule("/metrics"), operations=metrics.OPENAPI_OPERATIONS)

@@ -31,11 +31,15 @@ COMMANDS = {
     "import": "service.cli:import_with_bank",
     "outbox": "service.salesforce.cli:outbox_command",
     "stream": "service.salesforce.cli:stream_command",
+    "sync": "service.connectors.commands:sync_command",
     "web": "service.web:web_command",
     "worker": "service.worker:worker_command",
 }
-# The demo also runs the local Stripe (``devstripe``), installed beside the local org.
-LOCAL_ORG_INSTALLED = all(importlib.util.find_spec(n) is not None for n in ("devorg", "devstripe"))
+# The demo also runs the local Stripe (``devstripe``) and the local SAP (``deverp``), installed
+# beside the local org.
+LOCAL_ORG_INSTALLED = all(
+    importlib.util.find_spec(n) is not None for n in ("devorg", "devstripe", "deverp")
+)
 if LOCAL_ORG_INSTALLED:  # development and demo only; see the module's docstring
     COMMANDS["demo"] = "service.demo.commands:demo_command"
     COMMANDS["devorg"] = "service.demo.commands:devorg_command"

@@ -49,6 +49,7 @@ SECRET_FIELDS = frozenset(
         "stripe_api_key",
         "stripe_webhook_secrets",
         "pay_link_secrets",
+        "bc_webhook_client_state",
         "rate_limit_storage_url",  # a redis:// URL may carry a password
         "mail",
     }
@@ -101,6 +102,8 @@ class Config:
     # /readyz fails when no worker has written a heartbeat for this long (service.worker_status).
     worker_silent_seconds: float = DEFAULT_WORKER_SILENT_SECONDS
     testing: bool = False
+    # Business Central's webhook notifications carry it back (service/connectors/bc/).
+    bc_webhook_client_state: str | None = field(default=None, repr=False)
     # Cash application: a bank credit matched with at least this confidence (percent) is
     # applied at once; below it, it waits for review in Salesforce.
     cash_application_threshold: int = DEFAULT_CASH_APPLICATION_THRESHOLD
@@ -199,6 +202,7 @@ def load_config(
         stripe_api_key=text("STRIPE_API_KEY"),
         stripe_api_base=_url("STRIPE_API_BASE", text("STRIPE_API_BASE")) or DEFAULT_STRIPE_API_BASE,
         stripe_webhook_secrets=_stripe_webhook_secrets(text("STRIPE_WEBHOOK_SECRET")),
+        bc_webhook_client_state=_bc_client_state(text("BC_WEBHOOK_CLIENT_STATE")),
         pay_link_secrets=_pay_link_secrets(text("PAY_LINK_SECRET")),
         public_base_url=_public_base_url(text("PAY_LINK_SECRET"), text("PUBLIC_BASE_URL")),
         pay_link_ttl_days=_positive_int(
@@ -282,6 +286,7 @@ _EXPECTS = {
     "PAY_LINK_TTL_DAYS": "a whole number of days greater than 0",
     "STRIPE_API_BASE": "an https:// URL (http:// only for a local stand-in), default https://api.stripe.com",
     "STRIPE_WEBHOOK_SECRET": "comma-separated webhook signing secrets (whsec_...), any one of which verifies",
+    "BC_WEBHOOK_CLIENT_STATE": "a secret of 16 to 128 characters that Business Central sends back with each notification",
     "CASH_APPLICATION_AUTO_THRESHOLD": "a whole number from 1 to 100: the confidence (percent) from which a bank credit is applied without review, default 90",
     "SMTP_URL": "smtp://user:password@host:587?starttls=true, smtps://user:password@host:465, or smtp://localhost:port for a local server",
     "MAIL_FROM": "the sender's address, e.g. billing@example.com or Example Ltd <billing@example.com>",
@@ -409,6 +414,12 @@ def _pay_link_secrets(value: str | None) -> tuple[str, ...]:
     return secrets
 
 
+def _bc_client_state(value: str | None) -> str | None:
+    if value is not None and (len(value) < MIN_SECRET_LENGTH or len(value) > 128):
+        raise ConfigError("BC_WEBHOOK_CLIENT_STATE", _EXPECTS["BC_WEBHOOK_CLIENT_STATE"])
+    return value
+
+
 def _stripe_webhook_secrets(value: str | None) -> tuple[str, ...]:
     if value is None:
         return ()
@@ -526,6 +537,8 @@ CHANNELS = (
     "/data/CreditControlSync__chn",
     "/event/Credit_Review_Request__e",
     "/event/Payment_Received__e",
+    # Dunning's billing contacts (Contact.Billing_Contact__c): service.salesforce.billing_contacts.
+    "/data/ContactChangeEvent",
 )
 _CHANNEL_NAME = re.compile(r"/(data|event)/[A-Za-z][A-Za-z0-9_]*")
 AUTH_FLOWS = ("jwt", "password", "client_credentials")

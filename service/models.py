@@ -360,6 +360,52 @@ class Erasure(Base):
     org_done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+# --- ERP connectors (service/connectors/) ------------------------------------------------------
+
+
+class ConnectorCursor(Base):
+    """Where a connector's pulls stand: its incremental marker and its last full reconciliation.
+
+    ``position`` is the connector's own marker (``{"changed_on": "2026-12-05"}`` for SAP), stored
+    in the same transaction as the rows of the page that moved it, so a killed pull resumes from
+    the last page it committed and never skips one. ``name`` is ``<erp>`` for the pull and
+    ``<erp>:actions`` for the closed loop's scan of collection actions.
+    """
+
+    __tablename__ = "connector_cursors"
+
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    position: Mapped[dict[str, Any]] = mapped_column(JSON)
+    full_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ErpWrite(Base):
+    """One write the closed loop owes an ERP (a dispute case, a promise to pay), sent once.
+
+    ``(connector, key)`` is unique and the key names the fact and its state (``dispute:12:open``),
+    so a fact queued twice is queued once. Rows move pending -> sent, or back to pending after a
+    retryable error (``available_at`` later), or dead after a permanent one. ``erp_reference``
+    is what the ERP answered (its case id).
+    """
+
+    __tablename__ = "erp_writes"
+    __table_args__ = (UniqueConstraint("connector", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    connector: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    erp_reference: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 # -- Operations: the worker's heartbeat, read by /readyz and /metrics in any process ----------
 
 
@@ -546,3 +592,23 @@ class DunningMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# --- Billing contacts (service.salesforce.billing_contacts) -------------------------------------
+
+
+class BillingContact(Base):
+    """A Salesforce Contact ticked as billing contact (``Contact.Billing_Contact__c``) with an
+    Email: dunning sends the Account's reminders to it when the ERP gives no ``billing_email``.
+
+    Kept from Contact change events and a daily reconciliation by SOQL; a row exists only while
+    the box is ticked and the Email is set. The address is stored as Salesforce has it and
+    checked when a reminder is planned (an invalid one is reported, never sent to).
+    """
+
+    __tablename__ = "billing_contacts"
+
+    contact_id: Mapped[str] = mapped_column(String(18), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(18), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

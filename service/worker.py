@@ -1,4 +1,5 @@
-"""The worker process: CometD subscriber, outbox pushers, assessor and daily roll, as threads.
+"""The worker process: CometD subscriber, outbox pushers, assessor, daily roll and, when an ERP
+is configured, the ERP connectors' loop (``service.connectors.schedule``), as threads.
 
 ``credit-control worker`` runs ``Worker(...).run_forever()``. On SIGTERM (Heroku's dyno stop,
 ``kill``) or SIGINT it stops taking new work, lets the batch in hand finish (the pusher's current
@@ -7,13 +8,15 @@ subscriber lease so another worker can take over at once, and exits 0. Stored re
 outbox leases make a restart resume where this one stopped, even after SIGKILL.
 
 This module only composes: the parts live with their concern (``service.salesforce`` for the
-subscriber and pushers, ``service.assessments`` for the assessor and the daily roll), and one
+subscriber and pushers, ``service.assessments`` for the assessor and the daily roll,
+``service.connectors`` for the ERP pulls), and one
 ``Reassessor`` (policy and time zone) is handed to every part that re-assesses.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -32,11 +35,13 @@ from service.assessments.daily import DailyRoll
 from service.card_payments import in_flight
 from service.cash_application import reviews as cash_application_reviews
 from service.config import Config, ConfigError, SyncSettings, load_config
+from service.connectors.schedule import ConnectorLoop, connector_loop
 from service.credit import Policy
 from service.db import make_engine, make_session_factory, transaction, utcnow
 from service.logs import configure_logging
 from service.metrics import Metrics
 from service.paylinks import PayLinks
+from service.salesforce import billing_contacts
 from service.salesforce.auth import Authenticator
 from service.salesforce.client import SalesforceClient, read_record_with
 from service.salesforce.handlers import Handlers
@@ -67,6 +72,7 @@ class Worker:
         schedule: bool = True,
         assess: bool = True,
         pay_links: PayLinks | None = None,
+        connector_loop: ConnectorLoop | None = None,
         dunning: Callable[[sessionmaker[Session], threading.Event], list[tuple[str, Any]]]
         | None = None,
     ):
@@ -111,6 +117,19 @@ class Worker:
             if schedule
             else None
         )
+        # Dunning's billing contacts: every ticked Contact read at start and daily (once per
+        # cluster); change events keep them current in between.
+        self.billing_contacts = (
+            billing_contacts.Reconciler(
+                factory,
+                SalesforceClient(settings, self.auth).query_all,
+                settings.zone,
+                settings.reassess_at,
+                self.stop,
+            )
+            if subscribe and schedule
+            else None
+        )
         # The worker's own registry: the drains' timings and counts (the worker serves no HTTP).
         self.metrics = Metrics()
         self.assessor = None
@@ -124,6 +143,8 @@ class Worker:
                 after_drain=self._adopt_card_payments,
                 observe=self.metrics.observe_assessment,
             )
+        # ERP connectors (service.connectors), when an ERP is configured.
+        self.connector_loop = connector_loop
         # Dunning's threads (service.dunning.schedule), built with the worker's stop event.
         self.dunning = dunning(factory, self.stop) if dunning is not None else []
         self.threads: list[threading.Thread] = []
@@ -183,6 +204,8 @@ class Worker:
             ("subscriber", self.subscriber),
             ("assessor", self.assessor),
             ("scheduler", self.scheduler),
+            ("connectors", self.connector_loop),
+            ("billing-contacts", self.billing_contacts),
             *self.dunning,
         ]
         for name, part in parts:
@@ -200,7 +223,14 @@ class Worker:
         self._kick_pushers()
         if self.assessor is not None:
             self.assessor.kick.set()
-        for part in (self.subscriber, self.assessor, self.scheduler, *(p for _, p in self.dunning)):
+        for part in (
+            self.subscriber,
+            self.assessor,
+            self.scheduler,
+            self.connector_loop,
+            self.billing_contacts,
+            *(p for _, p in self.dunning),
+        ):
             if part is not None and part.busy.acquire(timeout=timeout):
                 part.busy.release()
         for thread in self.threads:
@@ -261,6 +291,7 @@ def worker_command(no_subscriber: bool, no_pusher: bool, no_scheduler: bool) -> 
         pay_links=config.pay_links,
         dunning=None if no_scheduler else dunning_threads(config, policy),
     )
+    worker.connector_loop = connector_loop(worker.factory, worker.stop, os.environ)
     sys.exit(worker.run_forever())
 
 

@@ -74,7 +74,7 @@ def test_cli__lists_every_command_registered_in_one_place():
         "import",
         "outbox",
     }
-    assert listed == commands | {"stream", "web", "worker"}
+    assert listed == commands | {"stream", "sync", "web", "worker"}
 
 
 def test_demo__loads_the_book_and_prints_the_accounts(tmp_path, monkeypatch):

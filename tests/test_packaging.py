@@ -34,7 +34,7 @@ def test_wheel__holds_the_service_and_no_file_of_the_local_org(tmp_path):
     source.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / name, source / name)
-    for name in ("service", "devorg", "devstripe"):
+    for name in ("service", "devorg", "devstripe", "deverp"):
         shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
@@ -46,7 +46,7 @@ def test_wheel__holds_the_service_and_no_file_of_the_local_org(tmp_path):
 
     assert "service/app.py" in names and "service/assessments/reassess.py" in names
     assert "service/migrations/versions/0001_initial.py" in names
-    assert not [n for n in names if "devorg" in n or "devstripe" in n]
+    assert not [n for n in names if "devorg" in n or "devstripe" in n or "deverp" in n]
     metadata = next(n for n in names if n.endswith("METADATA"))
     requires = zipfile.ZipFile(wheel).read(metadata).decode()
     assert "trustme" not in requires
@@ -66,3 +66,12 @@ def test_without_the_local_org__the_demo_commands_are_not_offered():
     commands = result.stdout.split("Commands:")[1]
     assert "worker" in commands and "import" in commands
     assert "demo" not in commands and "devorg" not in commands
+
+
+def test_without_the_local_erps__the_sync_command_loads():
+    result = _python(
+        "sys.modules['deverp'] = None; from service.cli import main; main(['sync', '--help'])"
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "Pull customers, receivables and payments from an ERP" in result.stdout

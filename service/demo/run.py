@@ -34,6 +34,7 @@ from service.assessments import queue as assessment_queue
 from service.db import transaction
 from service.demo.book import build_book, demo_actions
 from service.demo.card import print_pay_story, start_demo_stripe
+from service.demo.erp import sap_story
 from service.demo.mail import run_demo_dunning
 from service.demo.preview import print_preview
 from service.demo.sync import print_demo_sync, start_demo_sync
@@ -287,8 +288,12 @@ def run_demo(
                     links = svc.config.pay_links
                     print_pay_story(echo, links.url(held) if links else None, held, stand_in)
                     run_demo_dunning(app, today, echo)
-                    while not stop.wait(0.5):  # short waits: the handler runs between them
-                        pass
+                    sap = sap_story(svc.sessions, echo, today)
+                    try:
+                        while not stop.wait(0.5):  # short waits: the handler runs between them
+                            pass
+                    finally:
+                        sap.stop()
                 finally:
                     server.shutdown()
             finally:

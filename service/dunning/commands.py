@@ -50,6 +50,8 @@ def _print(report: RunReport) -> None:
         )
     if report.no_recipient:
         click.echo(f"no recipient (no message): {', '.join(report.no_recipient)}")
+    for line in report.bad_addresses:
+        click.echo(f"address ignored: {line}")
     for error in report.errors:
         click.echo(f"not planned: {error}")
     click.echo(report.summary())

@@ -33,10 +33,11 @@ from service.credit import CustomerInputs, Policy, load_policy
 from service.db import make_engine, make_session_factory, utcnow
 from service.dunning import queue
 from service.dunning.planning import DunningCase, LastReminder, Plan, Reminder, plan
+from service.dunning.recipients import choose
 from service.dunning.render import Company, check_template, render
 from service.dunning.rules import check_calendar, dunning_rules
 from service.errors import ConfigError
-from service.models import CollectionAction, Customer, DunningMessage, Receivable
+from service.models import BillingContact, CollectionAction, Customer, DunningMessage, Receivable
 from service.paylinks import PayLinks
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,8 @@ class RunReport:
     already_queued: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     no_recipient: list[str] = field(default_factory=list)
+    # Addresses left out of a reminder (not one plain e-mail address): "<customer>: <why>".
+    bad_addresses: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
     def add(self, other: RunReport) -> None:
@@ -90,6 +93,7 @@ class RunReport:
         self.already_queued += other.already_queued
         self.skipped.update(other.skipped)
         self.no_recipient += other.no_recipient
+        self.bad_addresses += other.bad_addresses
         self.errors += other.errors
 
     def summary(self) -> str:
@@ -98,6 +102,7 @@ class RunReport:
             f"dunning {self.as_of}: {self.customers} customers, {self.due} reminders due, "
             f"{self.queued} queued, {self.already_queued} already queued"
             + (f"; skipped: {skipped}" if skipped else "")
+            + (f"; {len(self.bad_addresses)} addresses ignored" if self.bad_addresses else "")
         )
 
 
@@ -117,6 +122,7 @@ class _State:
     requested: bool = False
     promised: dict[str, date] = field(default_factory=dict)
     item_link: str | None = None
+    contacts: list[tuple[str, str]] = field(default_factory=list)  # (Contact Id, Email)
 
 
 def _read_state(session: Session, ids: Sequence[int], as_of: date) -> dict[int, _State]:
@@ -177,6 +183,13 @@ def _read_state(session: Session, ids: Sequence[int], as_of: date) -> dict[int, 
         s = states.get(cid)
         if s is not None:  # the latest wins
             s.last[currency] = LastReminder(level, run_date, frozenset(items or ()))
+    b = BillingContact
+    for cid, contact, email in session.execute(
+        select(c.id, b.contact_id, b.email)
+        .join(b, b.account_id == c.salesforce_account_id)
+        .where(c.id.in_(ids), c.billing_email.is_(None) | (c.billing_email == ""))
+    ):
+        states[cid].contacts.append((contact, email))
     r = Receivable
     for cid, link in session.execute(
         select(r.customer_id, func.min(r.pay_link))
@@ -379,7 +392,13 @@ def _decide(
             if skip.reason.startswith("cannot"):
                 report.errors.append(f"{s.number}: {skip.reason}")
         for reminder in p.reminders:
-            recipients = [s.email] if s.email else []
+            chosen = choose(s.email, s.contacts)
+            recipients = chosen.to
+            for problem in chosen.problems:
+                line = f"{s.number}: {problem}"
+                if line not in report.bad_addresses[-len(chosen.problems) :]:
+                    report.bad_addresses.append(line)
+                    log.warning("dunning: %s", line)
             if not recipients:
                 report.skipped[NO_RECIPIENT] += 1
                 report.no_recipient.append(s.number)

@@ -137,6 +137,24 @@ def dunning_document(level_sent: int | None, next_reminder_date: date | None) ->
     return {"dunning_level": level_sent or 0, "next_reminder_date": next_reminder_date}
 
 
+def pushed_account_fields(
+    document: dict[str, Any],
+    *,
+    pay_link: str | None,
+    dunning_level_sent: int | None,
+    next_reminder_date: date | None,
+) -> dict[str, Any]:
+    """The Account fields the pusher writes for a customer: its assessment, with its pay link
+    and its dunning state laid over (what anything comparing the org with us must expect)."""
+    return account_fields(
+        {
+            **document,
+            "pay_link": pay_link,
+            **dunning_document(dunning_level_sent, next_reminder_date),
+        }
+    )
+
+
 def canonical(value: Any) -> Any:
     """One comparable, JSON-safe form: numbers as normalised decimal text, dates as ISO."""
     if value is None or isinstance(value, bool):

@@ -24,6 +24,10 @@ them instead (``SALESFORCE_CHANNELS``).
   the standard channel is subscribed.
 * ``Bank_Credit_Review__c`` (``/data/Bank_Credit_Review__ChangeEvent``): a person's choice of
   candidate is applied; every other change is ignored.
+* ``/data/ContactChangeEvent``: keep the Account's billing contacts (Contacts with
+  ``Billing_Contact__c`` ticked and an Email) for dunning (``service.salesforce.billing_contacts``).
+  Changes to other Contact fields are ignored; an UPDATE that says too little to decide (the box
+  ticked on a Contact we hold no row for, without its Email) re-reads the Contact through REST.
 * ``/event/Credit_Review_Request__e``: re-assess at once and always publish a status event.
 * ``/event/Payment_Received__e``: a provisional payment, counted until the ERP posts it
   (``service.payment_matching`` says when a posting is the same payment).
@@ -52,6 +56,7 @@ from service.inbox import FAILED, WAITING
 from service.models import (
     PROVISIONAL,
     SUPERSEDED,
+    BillingContact,
     CashApplication,
     CollectionAction,
     Customer,
@@ -61,7 +66,7 @@ from service.models import (
     Receivable,
 )
 from service.pending_actions import attach_pending_actions
-from service.salesforce import reviews
+from service.salesforce import billing_contacts, reviews
 from service.salesforce.cometd import StreamEvent
 from service.salesforce.errors import PermanentError
 from service.salesforce_ids import to18
@@ -77,6 +82,7 @@ ACCOUNT_CHANNEL = SYNC_CHANNEL  # where Account changes come from by default
 STANDARD_ACCOUNT_CHANNEL = "/data/AccountChangeEvent"
 REVIEW_CHANNEL = "/event/Credit_Review_Request__e"
 PAYMENT_CHANNEL = "/event/Payment_Received__e"
+CONTACT_CHANNEL = billing_contacts.CHANNEL
 
 ACCOUNT_FIELDS_OF_INTEREST = (
     "ERP_Customer_Number__c",
@@ -243,6 +249,7 @@ class Handlers:
             REVIEW_CHANNEL: self.review_request,
             PAYMENT_CHANNEL: self.payment_received,
             reviews.CHANNEL: self.bank_credit_review,
+            CONTACT_CHANNEL: self.contact,
         }
         # A custom channel carries several objects' change events: each goes to its object's
         # handler by ``ChangeEventHeader.entityName``.
@@ -616,6 +623,53 @@ class Handlers:
         if not linked_accounts and not known_numbers:
             return 0
         return self.apply_waiting(session, linked_accounts, known_numbers)
+
+    # -- Contact (billing contacts) --------------------------------------------------------
+
+    def contact(self, session: Session, event: StreamEvent) -> str:
+        payload = dict(event.payload)
+        header = payload.pop("ChangeEventHeader", None)
+        if not isinstance(header, dict) or not header.get("recordIds"):
+            raise EventRejected("change event without ChangeEventHeader.recordIds")
+        change = str(header.get("changeType", ""))
+        ids = [account_id(r, "ChangeEventHeader.recordIds") for r in header["recordIds"]]
+        if change == "DELETE":
+            return "processed" if billing_contacts.remove(session, ids) else "ignored"
+        f = {k: payload[k] for k in billing_contacts.FIELDS_OF_INTEREST if k in payload}
+        if not change.startswith("GAP") and not f:
+            return "ignored"  # a change to fields dunning does not read
+        if "Email" in f and f["Email"] is not None and not isinstance(f["Email"], str):
+            raise EventRejected("Contact Email is not text")
+        changed = False
+        for record_id in ids:
+            known = session.get(BillingContact, record_id)
+            full = change in ("CREATE", "UNDELETE")
+            if change.startswith("GAP") or (
+                not full and known is None and f.get(billing_contacts.FIELD) is not False
+                and not all(k in f for k in billing_contacts.FIELDS_OF_INTEREST)
+            ):  # fmt: skip
+                fetched = self.read_record("Contact", record_id)
+                if fetched is None:
+                    changed |= bool(billing_contacts.remove(session, [record_id]))
+                    continue
+                state = {k: fetched.get(k) for k in billing_contacts.FIELDS_OF_INTEREST}
+            elif full:
+                state = {k: f.get(k) for k in billing_contacts.FIELDS_OF_INTEREST}
+            else:  # an UPDATE carries only what changed: the rest is what we hold
+                state = {
+                    "AccountId": known.account_id if known else None,
+                    "Email": known.email if known else None,
+                    billing_contacts.FIELD: known is not None,
+                    **f,
+                }
+            changed |= billing_contacts.apply(
+                session,
+                record_id,
+                account_id(state["AccountId"], "AccountId"),
+                state["Email"],
+                state[billing_contacts.FIELD] is True,
+            )
+        return "processed" if changed else "ignored"
 
     # -- platform events -----------------------------------------------------------------
 

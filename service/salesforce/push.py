@@ -66,11 +66,10 @@ from service.salesforce.fields import (
     ACCOUNT_FIELDS,
     STATUS_FIELD,
     UPDATED_FIELD,
-    account_fields,
     canonical_fields,
     diff,
-    dunning_document,
     fields_hash,
+    pushed_account_fields,
     salesforce_date,
 )
 from service.salesforce.http import json_default
@@ -367,12 +366,11 @@ class Pusher:
                 unmatched.append((customer, rows))
                 continue
             pay_link = self._link(customer.number)
-            desired = account_fields(
-                {
-                    **assessment.document,
-                    "pay_link": pay_link,
-                    **dunning_document(customer.dunning_level_sent, customer.next_reminder_date),
-                }
+            desired = pushed_account_fields(
+                assessment.document,
+                pay_link=pay_link,
+                dunning_level_sent=customer.dunning_level_sent,
+                next_reminder_date=customer.next_reminder_date,
             )
             announce = any((r.payload or {}).get("announce") for r in rows)
             pushes.append(
@@ -889,38 +887,7 @@ class Pusher:
         if gone:
             with transaction(self.factory) as session:
                 outbox.mark_sent(session, gone)
-        for batch in chunks(records, self.settings.push_batch_size):
-            body = {"allOrNone": False, "records": [rec for _, _, rec in batch]}
-            try:
-                results = self.client.rest(
-                    "PATCH", f"composite/sobjects/Collection_Action__c/{SERVICE_ACTION_ID}", body
-                )
-            except SalesforceSyncError as exc:
-                self._fail_all([r for _, rows, _ in batch for r in rows], exc, report)
-                continue
-            with transaction(self.factory) as session:
-                for (aid, rows, _), result in zip(batch, results or [], strict=False):
-                    if result.get("success"):
-                        if result.get("id"):
-                            session.execute(
-                                update(CollectionAction)
-                                .where(
-                                    CollectionAction.id == aid,
-                                    CollectionAction.salesforce_id.is_(None),
-                                )
-                                .values(salesforce_id=result["id"][:18])
-                            )
-                        outbox.mark_sent(session, rows)
-                    else:
-                        code, message = first_error(result.get("errors"))
-                        self._mark(
-                            session,
-                            rows,
-                            code,
-                            f"Collection_Action__c {aid}: {code}: {message}",
-                            report,
-                            None,
-                        )
+        self._upsert(records, "Collection_Action__c", SERVICE_ACTION_ID, CollectionAction, report)
 
     # -- Bank_Credit_Review__c (bank credits waiting for a person) ------------------------
 
@@ -943,25 +910,37 @@ class Pusher:
             with transaction(self.factory) as session:
                 outbox.mark_sent(session, gone)
         records = [(aid, ids[aid], reviews.review_record(app)) for aid, app in found.items()]
+        self._upsert(records, reviews.OBJECT, reviews.KEY, CashApplication, report)
+
+    def _upsert(
+        self,
+        records: list[tuple[int, list[OutboxMessage], dict[str, Any]]],
+        sobject: str,
+        key_field: str,
+        model: type[CollectionAction] | type[CashApplication],
+        report: PushReport,
+    ) -> None:
+        """Upsert ``(row id, outbox rows, record)`` by the external id ``key_field``, 200 a call.
+
+        A record Salesforce created has its id kept on ``model``'s row; each record's outbox rows
+        are acknowledged, or retried or dead-lettered by its own error.
+        """
         for batch in chunks(records, self.settings.push_batch_size):
             body = {"allOrNone": False, "records": [rec for _, _, rec in batch]}
             try:
                 results = self.client.rest(
-                    "PATCH", f"composite/sobjects/{reviews.OBJECT}/{reviews.KEY}", body
+                    "PATCH", f"composite/sobjects/{sobject}/{key_field}", body
                 )
             except SalesforceSyncError as exc:
                 self._fail_all([r for _, rows, _ in batch for r in rows], exc, report)
                 continue
             with transaction(self.factory) as session:
-                for (aid, rows, _), result in zip(batch, results or [], strict=False):
+                for (row_id, rows, _), result in zip(batch, results or [], strict=False):
                     if result.get("success"):
                         if result.get("id"):
                             session.execute(
-                                update(CashApplication)
-                                .where(
-                                    CashApplication.id == aid,
-                                    CashApplication.salesforce_id.is_(None),
-                                )
+                                update(model)
+                                .where(model.id == row_id, model.salesforce_id.is_(None))
                                 .values(salesforce_id=result["id"][:18])
                             )
                         outbox.mark_sent(session, rows)
@@ -971,7 +950,7 @@ class Pusher:
                             session,
                             rows,
                             code,
-                            f"{reviews.OBJECT} {aid}: {code}: {message}",
+                            f"{sobject} {row_id}: {code}: {message}",
                             report,
                             None,
                         )

@@ -50,7 +50,7 @@ from service.config import SyncSettings
 from service.db import transaction, utcnow
 from service.inbox import PARKED, WAITING, record_many
 from service.models import CollectionAction, InboxMessage, StreamCursor
-from service.salesforce import reviews
+from service.salesforce import billing_contacts, reviews
 from service.salesforce.client import SalesforceClient
 from service.salesforce.cometd import BayeuxClient, StreamEvent
 from service.salesforce.errors import PermanentError
@@ -58,6 +58,7 @@ from service.salesforce.gaps import Gap, record_gap
 from service.salesforce.handlers import (
     ACTION_CHANNEL,
     ACTION_OBJECT,
+    CONTACT_CHANNEL,
     INBOX_SOURCE,
     STANDARD_ACCOUNT_CHANNEL,
     EventRejected,
@@ -84,16 +85,19 @@ ACTION_FIELDS = (
 ACCOUNT_FIELDS = "Id, ERP_Customer_Number__c, Credit_Limit__c, Credit_Hold_Override_Until__c"
 REVIEW_FIELDS = f"Id, {reviews.KEY}, {reviews.CHOICE}"
 # What a change-event channel's gap is recovered from: each object and the fields its handler
-# reads. A custom channel (``/data/Name__chn``) carries all three objects' changes.
+# reads. A custom channel (``/data/Name__chn``) carries the changes of CUSTOM_CHANNEL_OBJECTS.
 RECONCILE_OBJECTS = {
     "Account": ACCOUNT_FIELDS,
     ACTION_OBJECT: ACTION_FIELDS,
     reviews.OBJECT: REVIEW_FIELDS,
+    "Contact": billing_contacts.FIELDS,
 }
+CUSTOM_CHANNEL_OBJECTS = ("Account", ACTION_OBJECT, reviews.OBJECT)
 RECONCILE = {
     ACTION_CHANNEL: (ACTION_OBJECT,),
     STANDARD_ACCOUNT_CHANNEL: ("Account",),
     reviews.CHANNEL: (reviews.OBJECT,),
+    CONTACT_CHANNEL: ("Contact",),
 }
 
 
@@ -101,7 +105,7 @@ def reconciled_objects(channel: str) -> tuple[str, ...]:
     """The objects whose records are re-read when ``channel``'s replay id is lost (none for a
     platform-event channel)."""
     if is_custom_channel(channel):
-        return tuple(RECONCILE_OBJECTS)
+        return CUSTOM_CHANNEL_OBJECTS
     return RECONCILE.get(channel, ())
 
 

@@ -12,63 +12,28 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from service import outbox
 from service.app import create_app
-from service.assessments import reassess
 from service.cash_application import applying
 from service.db import transaction
-from service.models import CashApplication, Customer, Payment, Receivable
-from service.salesforce.client import build_client
+from service.models import CashApplication, Payment, Receivable
 from service.salesforce.errors import PermanentError
 from service.salesforce.handlers import SYNC_CHANNEL
 from service.salesforce.reviews import CHANNEL as REVIEW_CHANNEL
 from service.security import sign
-from service.worker import Worker
-from tests.cash_application.books import add_invoice, credit
-from tests.salesforce.sync_helpers import (
-    create_accounts,
-    person_client,
-    read_account,
-    seed_cursors,
-    wait_for,
-)
+from tests.cash_application.books import credit
+from tests.cash_application.org import FIELDS, held_in_org
+from tests.salesforce.sync_helpers import person_client, read_account, wait_for
 
 FEED_SECRET = "feed-secret-0123456789abcdef"
-FIELDS = ("Credit_Status__c", "Balance_Outstanding__c", "In_Flight_Amount__c")
 TODAY = datetime.now(UTC).date()
 
 
 @pytest.fixture
 def held(db, devorg, sync_settings):
     """B1 with INV-2026-0101 (600.00) and INV-2026-0102 (400.00), 75 days overdue: HOLD in the org."""
-    engine, factory = db
-    client = build_client(sync_settings)
-    account = create_accounts(client, ["B1"])["B1"]
-    with transaction(factory) as s:
-        customer = Customer(
-            number="B1",
-            source="erp-main",
-            name="B1 GmbH",
-            currency="EUR",
-            salesforce_account_id=account,
-        )
-        s.add(customer)
-        s.flush()
-        due = TODAY - timedelta(days=75)
-        items = [
-            add_invoice(s, customer, "INV-2026-0101", "600.00", due=due),
-            add_invoice(s, customer, "INV-2026-0102", "400.00", due=due),
-        ]
-        reassess(s, [customer.id], TODAY)
-        outbox.queue_for_salesforce(s, [customer.id], [i.id for i in items])
-        customer_id = customer.id
-    seed_cursors(factory, devorg, sync_settings.channels)
-    worker = Worker(engine, factory, sync_settings, schedule=False).start()
-    try:
-        wait_for(lambda: read_account(client, account, *FIELDS)["Credit_Status__c"] == "HOLD", 10)
-        yield client, account, customer_id
-    finally:
-        worker.shutdown(timeout=5)
+    invoices = {"INV-2026-0101": "600.00", "INV-2026-0102": "400.00"}
+    with held_in_org(db, devorg, sync_settings, "B1", "B1 GmbH", invoices) as held:
+        yield held
 
 
 def _apply(factory, *credits):

@@ -15,20 +15,14 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from service import outbox
 from service.app import create_app
-from service.assessments import reassess
-from service.db import transaction
-from service.models import Customer, Payment
-from service.salesforce.client import build_client
+from service.models import Payment
 from service.security import sign
-from service.worker import Worker
 from tests.bank.files import data
-from tests.cash_application.books import add_invoice
-from tests.salesforce.sync_helpers import create_accounts, read_account, seed_cursors, wait_for
+from tests.cash_application.org import FIELDS, held_in_org
+from tests.salesforce.sync_helpers import read_account, wait_for
 
 FEED_SECRET = "feed-secret-0123456789abcdef"
-FIELDS = ("Credit_Status__c", "Balance_Outstanding__c", "In_Flight_Amount__c")
 TODAY = datetime.now(UTC).date()
 # The made files' days: the 15th, the notification's 16th, the reversal's 17th.
 DAYS = {
@@ -58,28 +52,7 @@ def _post(web, body: bytes, path: str = "/api/v1/feeds/bank"):
 @pytest.fixture
 def held(db, devorg, sync_settings):
     """Acme GmbH owes INV-1001 (790.00) and INV-1002 (400.00), 75 days overdue: HOLD."""
-    engine, factory = db
-    client = build_client(sync_settings)
-    account = create_accounts(client, ["C-ACME"])["C-ACME"]
-    with transaction(factory) as s:
-        customer = Customer(
-            number="C-ACME",
-            source="erp-main",
-            name="Acme GmbH",
-            currency="EUR",
-            salesforce_account_id=account,
-        )
-        s.add(customer)
-        s.flush()
-        due = TODAY - timedelta(days=75)
-        items = [
-            add_invoice(s, customer, "INV-1001", "790.00", due=due),
-            add_invoice(s, customer, "INV-1002", "400.00", due=due),
-        ]
-        reassess(s, [customer.id], TODAY)
-        outbox.queue_for_salesforce(s, [customer.id], [i.id for i in items])
-    seed_cursors(factory, devorg, sync_settings.channels)
-    worker = Worker(engine, factory, sync_settings, schedule=False).start()
+    engine, _ = db
     web = create_app(
         {
             "DATABASE_URL": str(engine.url),
@@ -87,11 +60,10 @@ def held(db, devorg, sync_settings):
             "SERVICE_API_TOKENS": "t" * 32,
         }
     ).test_client()
-    try:
-        wait_for(lambda: read_account(client, account, *FIELDS)["Credit_Status__c"] == "HOLD", 10)
+    invoices = {"INV-1001": "790.00", "INV-1002": "400.00"}
+    with held_in_org(db, devorg, sync_settings, "C-ACME", "Acme GmbH", invoices) as held:
+        client, account, _customer_id = held
         yield web, client, account
-    finally:
-        worker.shutdown(timeout=5)
 
 
 def _lifted(client, account):

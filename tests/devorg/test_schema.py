@@ -54,6 +54,7 @@ def test_load_schema__platform_events_and_cdc(schema):
         "Account",
         "Collection_Action__c",
         "Bank_Credit_Review__c",
+        "Contact",
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from service.cli import main
 from service.db import transaction
+from service.models import BillingContact
 from tests.dunning.seed import add_customer, add_invoice
 from tests.dunning.smtp_server import SmtpServer
 
@@ -47,3 +48,24 @@ def test_dunning_run__a_bad_smtp_url_is_one_clear_line(runner, monkeypatch):
     result = runner.invoke(main, ["dunning", "run"])
     assert result.exit_code == 1
     assert result.output.strip().splitlines()[-1].startswith("Error: SMTP_URL is malformed")
+
+
+def test_dunning_preview__names_billing_contacts_and_the_addresses_it_ignores(runner, factory):
+    account = "001000000000001AAA"
+    with transaction(factory) as session:
+        c = add_customer(session, "C-3", email=None, salesforce_account_id=account)
+        add_invoice(session, c, "3", 20, "300.00")
+        session.add_all([
+            BillingContact(contact_id="003000000000001AAA", account_id=account,
+                           email="anna@c3.example"),
+            BillingContact(contact_id="003000000000002AAA", account_id=account,
+                           email="ap at c3.example"),
+        ])  # fmt: skip
+    result = runner.invoke(main, ["dunning", "preview", "--as-of", "2026-03-16"])
+    assert result.exit_code == 0, result.output
+    (line,) = [x for x in result.output.splitlines() if x.startswith("C-3")]
+    assert line.endswith("anna@c3.example")
+    assert (
+        "address ignored: C-3: billing contact 003000000000002AAA: Email 'ap at c3.example' is not"
+        " an e-mail address; ignored" in result.output
+    )

@@ -310,6 +310,7 @@ def test_change_data_capture_members():
         ("Bank_Credit_Review__ChangeEvent", "ChangeEvents"),
         ("Collection_Action__ChangeEvent", "CreditControlSync__chn"),
         ("Bank_Credit_Review__ChangeEvent", "CreditControlSync__chn"),
+        ("ContactChangeEvent", "ChangeEvents"),  # dunning's billing contacts
     }
 
 
@@ -436,3 +437,15 @@ def test_pages_place_the_components():
     ]
     assert _text(app, "navType") == "Standard"
     assert _text(app, "uiType") == "Lightning"
+
+
+def test_billing_contact_checkbox_controllers_tick_it_the_service_and_reps_read_it():
+    field = _field("Contact", "Billing_Contact__c")
+    assert (_text(field, "type"), _text(field, "defaultValue")) == ("Checkbox", "false")
+    assert _field_permissions("Credit_Controller")["Contact.Billing_Contact__c"] == (True, True)
+    for permset in ("Credit_Control_Integration", "Credit_Control_Viewer"):
+        assert _field_permissions(permset)["Contact.Billing_Contact__c"] == (True, False), permset
+    contact = _object_permissions("Credit_Control_Integration")["Contact"]
+    # Contact change events reach only users with View All on Contact; the service never writes
+    assert contact["allowRead"] and contact["viewAllRecords"]
+    assert not (contact["allowCreate"] or contact["allowEdit"] or contact["allowDelete"])

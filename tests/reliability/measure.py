@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from service.models import Assessment, CollectionAction, Customer, Payment, Receivable
-from service.salesforce.fields import ACCOUNT_FIELDS, account_fields, canonical
+from service.salesforce.fields import ACCOUNT_FIELDS, canonical, pushed_account_fields
 
 ACTION_CDC = "/data/Collection_Action__ChangeEvent"
 ACCOUNT_CDC = "/data/AccountChangeEvent"
@@ -102,16 +102,21 @@ def accounts(client, factory, customer_ids: Iterable[int] | None = None) -> Tall
     """Each linked customer's Account carries its current assessment (else: lost)."""
     tally = Tally()
     with factory() as s:
-        query = select(Customer.salesforce_account_id, Assessment.document).join(
-            Assessment, Assessment.customer_id == Customer.id
-        )
+        query = select(
+            Customer.salesforce_account_id,
+            Assessment.document,
+            Customer.dunning_level_sent,
+            Customer.next_reminder_date,
+        ).join(Assessment, Assessment.customer_id == Customer.id)
         query = query.where(Customer.salesforce_account_id.is_not(None))
         if customer_ids is not None:
             query = query.where(Customer.id.in_(list(customer_ids)))
         rows = s.execute(query).all()
-    in_org = _org_accounts(client, [account_id for account_id, _ in rows])
-    for account_id, document in rows:
-        desired = account_fields(document)
+    in_org = _org_accounts(client, [account_id for account_id, *_ in rows])
+    for account_id, document, level_sent, next_reminder in rows:
+        desired = pushed_account_fields(
+            document, pay_link=None, dunning_level_sent=level_sent, next_reminder_date=next_reminder
+        )
         got = in_org.get(account_id[:15], {})
         wrong = [f for f in ACCOUNT_FIELDS if canonical(desired[f]) != canonical(got.get(f))]
         if wrong:

@@ -1,0 +1,174 @@
+"""The NetSuite connector against the local NetSuite over HTTP: SuiteQL with OAuth 2.0
+machine-to-machine (a JWT signed with the certificate's key) and token-based auth."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from deverp.netsuite import DevNetSuite, NsBook
+from sqlalchemy import select
+
+from service.connectors import cursors
+from service.connectors.http import ErpError
+from service.connectors.netsuite.connector import NetSuiteConnector
+from service.connectors.netsuite.settings import load_netsuite_settings
+from service.connectors.sync import run_sync
+from service.models import Allocation, Customer, Payment, Receivable
+
+
+def small_book() -> NsBook:
+    book = NsBook()
+    book.customer("CUST-348", "Northwind Traders")
+    book.customer("CUST-512", "Fabrikam GmbH", currency="EUR")
+    invoice = book.transaction("CustInvc", "INV10482", "CUST-348", "1000", "750")
+    book.transaction("CustInvc", "INV10488", "CUST-512", "4320.5", "4320.5", currency="EUR")
+    book.transaction("CustCred", "CM2001", "CUST-348", "-100", "-100")
+    payment = book.transaction("CustPymt", "PYMT77", "CUST-348", "250", "0", trandate="2026-03-05")
+    book.apply(payment, invoice, "250")
+    return book
+
+
+@pytest.fixture
+def ns():
+    with DevNetSuite(small_book()) as server:
+        yield server
+
+
+@pytest.fixture
+def key_file(ns, tmp_path):
+    path = tmp_path / "netsuite-key.pem"
+    path.write_text(ns.private_pem)
+    return str(path)
+
+
+def connector(env: dict[str, str], **settings: str) -> NetSuiteConnector:
+    return NetSuiteConnector(load_netsuite_settings({**env, **settings}), sleep=lambda s: None)
+
+
+def stored(factory):
+    with factory() as session:
+        customers = {c.number: (c.name, c.currency) for c in session.scalars(select(Customer))}
+        items = {
+            r.number: (r.kind, r.amount, r.open_amount, r.currency)
+            for r in session.scalars(select(Receivable))
+        }
+        payments = {
+            p.reference: (p.amount, p.currency, [a.amount for a in session.scalars(
+                select(Allocation).where(Allocation.payment_id == p.id))])
+            for p in session.scalars(select(Payment))
+        }  # fmt: skip
+    return customers, items, payments
+
+
+@pytest.mark.parametrize("auth", ["m2m", "tba"])
+def test_pull__imports_customers_invoices_credit_memos_and_payments(factory, ns, key_file, auth):
+    env = ns.m2m_env(key_file) if auth == "m2m" else ns.tba_env()
+
+    report = run_sync(factory, connector(env))
+
+    assert report.counts.problems == []
+    customers, items, payments = stored(factory)
+    assert customers == {
+        "CUST-348": ("Northwind Traders", "USD"),
+        "CUST-512": ("Fabrikam GmbH", "EUR"),
+    }
+    assert items == {
+        "INV10482": ("invoice", Decimal("1000.00"), Decimal("750.00"), "USD"),
+        "INV10488": ("invoice", Decimal("4320.50"), Decimal("4320.50"), "EUR"),
+        "CM2001": ("credit_note", Decimal("100.00"), Decimal("100.00"), "USD"),
+    }
+    assert payments == {"PYMT77": (Decimal("250.00"), "USD", [Decimal("250.00")])}
+    assert ns.token_requests == (1 if auth == "m2m" else 0)
+
+
+def test_pull__a_bad_signature_or_key_is_one_error(factory, ns, tmp_path):
+    with pytest.raises(ErpError, match="401 INVALID_LOGIN"):
+        run_sync(factory, connector(ns.tba_env(), NS_TOKEN_SECRET="wrong-secret"))
+    other = tmp_path / "other.pem"
+    other.write_text(DevNetSuite().private_pem)
+    with pytest.raises(ErpError, match="401 invalid_client"):
+        run_sync(factory, connector(ns.m2m_env(str(other))))
+
+
+def test_pull__survives_throttling_and_an_expired_token(factory, ns, key_file):
+    ns_connector = connector(ns.m2m_env(key_file))
+    waits: list[float] = []
+    ns_connector.http.sleep = waits.append
+    run_sync(factory, ns_connector)
+    ns.expire_tokens()
+    ns.throttle(requests=2, retry_after="4")
+    today = datetime.now(UTC).date().isoformat()  # a change made now
+    ns.book.transaction("CustInvc", "INV2", "CUST-512", "10", "10", changed=today)
+
+    report = run_sync(factory, ns_connector)
+
+    assert waits == [4.0, 4.0]
+    assert report.throttled == 2 and report.tokens_renewed == 1
+    assert "INV2" in stored(factory)[1]
+
+
+def test_pull__a_bad_row_is_reported_by_its_number(factory, ns, key_file):
+    ns.book.transaction("CustInvc", "INV-BAD", "CUST-348", "ten", "10")
+    ns.book.transaction("CustInvc", "INV-LATE", "CUST-348", "5", "9")
+
+    report = run_sync(factory, connector(ns.m2m_env(key_file)))
+
+    problems = {(p.source_id, p.path) for p in report.counts.problems}
+    assert problems == {("INV-BAD", ""), ("INV-LATE", "open_amount")}
+    assert "INV10482" in stored(factory)[1]
+
+
+def test_sync__killed_after_a_page_resumes_from_its_cursor(db_url, factory, ns, key_file):
+    for n in range(30):
+        ns.book.transaction("CustInvc", f"INV9{n:03d}", "CUST-348", f"{n + 1}", f"{n + 1}")
+    ns.delay = 0.3
+    child = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "sync", "netsuite"],
+        env={**os.environ, **ns.m2m_env(key_file), "NS_PAGE_SIZE": "5", "DATABASE_URL": db_url},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            with factory() as session:
+                if "transactions_after" in (cursors.position(session, "netsuite") or {}):
+                    break
+            time.sleep(0.05)
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    with factory() as session:
+        reached = cursors.position(session, "netsuite")
+    assert "transactions_after" in reached
+    asked = len(ns.queries)
+    ns.delay = 0
+
+    report = run_sync(factory, connector(ns.m2m_env(key_file), NS_PAGE_SIZE="5"))
+
+    resumed = next(q for q in ns.queries[asked:] if "FROM transaction" in q)
+    assert f"t.id > {reached['transactions_after']} ORDER BY t.id" in resumed
+    assert report.counts.problems == []
+    assert len(stored(factory)[1]) == 33
+
+
+def test_full__closes_what_netsuite_no_longer_lists_open(factory, ns, key_file):
+    run_sync(factory, connector(ns.m2m_env(key_file)))
+    for row in ns.book.transactions:
+        if row["tranid"] == "INV10488":
+            row["foreignamountunpaid"] = "0"
+
+    report = run_sync(factory, connector(ns.m2m_env(key_file)), full=True)
+
+    assert report.closed == 1
+    assert stored(factory)[1]["INV10488"][2] == Decimal("0.00")
+    assert stored(factory)[1]["INV10482"][2] == Decimal("750.00")
