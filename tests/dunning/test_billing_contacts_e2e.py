@@ -89,7 +89,7 @@ def test_reminders_go_to_the_contacts_an_admin_ticks_and_stop_when_unticked(
             # Unticked: a reminder asked for now finds nobody to send to.
             _tick(person, anna, False)
             wait_for(lambda: set(_known(factory)) == {bad}, timeout=15)
-            action = client.rest(
+            action = person.rest(
                 "POST",
                 "sobjects/Collection_Action__c",
                 {"Account__c": account_id, "Type__c": "Reminder Requested",
@@ -109,7 +109,7 @@ def test_reminders_go_to_the_contacts_an_admin_ticks_and_stop_when_unticked(
             # Ticked again: the next request reaches her (so the silence above was the untick).
             _tick(person, anna, True)
             wait_for(lambda: set(_known(factory)) == {anna, bad}, timeout=15)
-            client.rest(
+            person.rest(
                 "POST",
                 "sobjects/Collection_Action__c",
                 {"Account__c": account_id, "Type__c": "Reminder Requested",
