@@ -240,12 +240,12 @@ def test_cdc__transaction_numbers_events_and_marks_the_end(org):
     messages = _cdc(
         org,
         Change("Account", "CREATE", ACCOUNT_ID, None, _account()),
-        Change("Contact", "CREATE", "003000000000001AAA", None, {"LastName": "X"}),
+        Change("Opportunity", "CREATE", "006000000000001AAA", None, {"Name": "X"}),
         Change("Collection_Action__c", "CREATE", action["Id"], None, action),
         channel="/data/ChangeEvents",
     )
     headers = [_header(m) for m in messages]
-    # Contact is not CDC-enabled in the package: no event, and no gap in the numbering.
+    # Opportunity is not CDC-enabled in the package: no event, and no gap in the numbering.
     assert [h["entityName"] for h in headers] == ["Account", "Collection_Action__c"]
     assert [h["sequenceNumber"] for h in headers] == [1, 2]
     assert [h["isTransactionEnd"] for h in headers] == [False, True]

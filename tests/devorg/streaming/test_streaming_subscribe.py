@@ -136,7 +136,7 @@ def test_replay__invalid_subscription_is_not_registered(org, bayeux: Bayeux):
         "/event/Credit_Status_Change__c",
         "/event/Nope__e",
         "/topic/AccountUpdates",
-        "/data/ContactChangeEvent",  # Contact is not enabled for CDC in the package
+        "/data/OpportunityChangeEvent",  # Opportunity is not enabled for CDC in the package
         "/data/accountchangeevent",
         "/data/Collection_Action__cChangeEvent",
         "/u/notifications",
