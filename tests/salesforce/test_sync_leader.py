@@ -7,6 +7,7 @@ import time
 import pytest
 
 from service.salesforce.leader import Leadership
+from tests.salesforce.sync_helpers import wait_for
 
 
 def test_lease__one_holder_renewal_and_takeover_after_expiry(db):
@@ -17,10 +18,13 @@ def test_lease__one_holder_renewal_and_takeover_after_expiry(db):
     assert b.acquire() is False
     assert a.renew() is True
     if engine.dialect.name == "postgresql":
-        a._conn.invalidate()  # a died: its session, and with it the advisory lock, is gone
+        # a died: its session, and with it the advisory lock, is gone once the server has seen
+        # the connection close (its backend ends a moment after the socket does).
+        a._conn.invalidate()
+        assert wait_for(b.acquire, timeout=5) is True
     else:
         time.sleep(0.6)  # a died without renewing
-    assert b.acquire() is True
+        assert b.acquire() is True
     assert a.renew() is False and a.is_leader is False
     b.release()
 
