@@ -27,11 +27,12 @@ RUN pip install --no-deps .
 
 # -- run: slim, no compilers, no sources, a user without privileges ----------------------------
 FROM ${PYTHON_IMAGE}
-# Pango for the pay page's statement PDF (WeasyPrint). Debian's package versions are not
-# pinned: a security update replaces the pinned version in the archive and the build would fail.
+# Pango and HarfBuzz's font subsetter for the statement PDFs (WeasyPrint). Debian's package
+# versions are not pinned: a security update replaces the pinned version in the archive and the
+# build would fail.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install --yes --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
+    && apt-get install --yes --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --user-group --home-dir /app --shell /usr/sbin/nologin \
         credit-control

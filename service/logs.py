@@ -32,6 +32,31 @@ def new_request_id(supplied: str | None = None) -> str:
     return uuid.uuid4().hex
 
 
+class OnceFilter(logging.Filter):
+    """Let a repeated library notice through the first time only.
+
+    WeasyPrint warns on every PDF it renders when the machine lacks the HarfBuzz subsetter
+    (``libharfbuzz-subset0``; the container image has it): the notice is worth one line, not one
+    per statement attached to a reminder.
+    """
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self.prefix = prefix
+        self.seen = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not str(record.msg).startswith(self.prefix):
+            return True
+        if self.seen:
+            return False
+        self.seen = True
+        return True
+
+
+_WEASYPRINT_NOTICE = OnceFilter("Using fontTools instead of HarfBuzz-Subset")
+
+
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
@@ -65,3 +90,6 @@ def configure_logging(level: str = "INFO") -> None:
         handler.setFormatter(json_formatter())
         root.addHandler(handler)
     root.setLevel(level)
+    weasyprint = logging.getLogger("weasyprint")
+    if _WEASYPRINT_NOTICE not in weasyprint.filters:
+        weasyprint.addFilter(_WEASYPRINT_NOTICE)
