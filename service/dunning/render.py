@@ -12,7 +12,7 @@ import functools
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select_autoescape
 
 from service.dunning.planning import Reminder
 from service.dunning.texts import TEMPLATES, TEXTS, Words, locale_of
@@ -39,6 +39,14 @@ class Rendered:
     text: str
     html: str
     language: str
+
+
+@functools.cache
+def _templates() -> tuple[Template, Template]:
+    """The compiled HTML and text templates, loaded once: ``get_template`` checks the files
+    for changes on every call, and a run renders one message per customer."""
+    html, text = _environment()
+    return html.get_template("message.html"), text.get_template("message.txt")
 
 
 @functools.cache
@@ -144,10 +152,10 @@ def render(
         "customer_name": customer_name,
         "accent": ACCENT.get(template, "#2680c2"),
     }
-    html_env, text_env = _environment()
+    html, text = _templates()
     return Rendered(
         subject=subject,
-        text=text_env.get_template("message.txt").render(context),
-        html=html_env.get_template("message.html").render(context),
+        text=text.render(context),
+        html=html.render(context),
         language=w.language,
     )
