@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import NamedTuple
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select_autoescape
@@ -86,6 +87,13 @@ def _labels(language: str) -> dict[str, str]:
 
 
 @functools.cache
+def _label_attributes(language: str) -> SimpleNamespace:
+    """The labels as attributes: a template's ``L.invoice`` on a dict first tries (and fails)
+    the attribute, then the item, and a message shows some twenty labels."""
+    return SimpleNamespace(**_labels(language))
+
+
+@functools.cache
 def _words(language: str | None, default: str) -> Words:
     return Words(*locale_of(language, default))
 
@@ -138,7 +146,7 @@ def render(
     context = {
         "r": reminder,
         "lines": lines,
-        "L": _labels(w.language),
+        "L": _label_attributes(w.language),
         "language": w.language,
         "greeting": w.t("greeting", name=customer_name),
         "no_link": w.t("no_link", customer=reminder.customer),
