@@ -210,3 +210,41 @@ def test_build_message__a_customer_number_with_line_breaks_cannot_add_headers():
     parsed = message_from_bytes(raw)
     assert parsed["Bcc"] is None
     assert "victim" in parsed["Subject"] and "\n" not in parsed["X-Credit-Control-Customer"]
+
+
+@pytest.mark.parametrize(
+    ("subject", "number", "recipients"),
+    [
+        ("Payment reminder: £4,680.05 overdue (customer C-3)", "C-3", ["ap@c3.example"]),
+        ("Friendly reminder: EUR 10.00 overdue (customer C-1)", "C-1", ["ap@c1.example"]),
+        ("Two  spaces and a tab\there (customer C-2)", " C-2 ", ["a@x.example", "b@x.example"]),
+        ("x" * 60, "C-" + "9" * 70, [f"billing{n}@customer.example" for n in range(12)]),
+        ("Letzte Mahnung: 1.234,50 € überfällig (Kunde K-ÄÖ)", "K-ÄÖ", ["ap@k.example"]),
+        ("=?utf-8?q?looks_encoded?= (customer C-4)", "C-4;x=1", ["ap@c4.example"]),
+    ],
+)
+def test_build_message__is_written_byte_for_byte_as_compat32_writes_it(subject, number, recipients):
+    """The sender's mail policy writes short plain headers without the email package's
+    folding machinery; the bytes must be what compat32 itself writes."""
+    import io
+    from datetime import UTC, datetime
+    from decimal import Decimal
+    from email.generator import BytesGenerator
+    from email.policy import compat32
+
+    from service.dunning.sender import build_message
+
+    m = DunningMessage(
+        recipients=recipients, subject=subject, created_at=datetime(2026, 3, 16, tzinfo=UTC),
+        message_id="<17965492.19623.83064@bench.example>", level=3, language="de",
+        body_text="Sehr geehrte Damen und Herren,\n\nbitte zahlen Sie.", body_html="<p>Grüße</p>",
+        total=Decimal("1234.50"),
+    )  # fmt: skip
+    for attachment in (None, ("kontoauszug-C-3.pdf", b"%PDF-1.4 not really")):
+        message = build_message(m, number, FROM, attachment)
+        written = []
+        for policy in (None, compat32.clone(linesep="\r\n")):
+            out = io.BytesIO()
+            BytesGenerator(out, policy=policy).flatten(message, linesep="\r\n")
+            written.append(out.getvalue())
+        assert written[0] == written[1]
