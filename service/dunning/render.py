@@ -29,7 +29,7 @@ class Company:
     address: str = ""
     logo_url: str | None = None
 
-    @property
+    @functools.cached_property
     def address_lines(self) -> tuple[str, ...]:
         return tuple(p.strip() for p in self.address.replace("\n", ";").split(";") if p.strip())
 
