@@ -250,10 +250,10 @@ class _GroupCommit:
             with transaction(self.factory) as session:
                 held = queue.mark_sent_many(session, [(g.message.id, g.token) for g in group])
                 record_sent_many(session, [g.message for g in group if g.message.id in held])
-        except BaseException as exc:
+        except BaseException as exc:  # the others in the group raise it too, chained
             for g in group:
                 g.error, g.done = exc, True
-            return
+            raise
         for g in group:
             g.sent, g.done = g.message.id in held, True
 

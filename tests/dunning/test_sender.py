@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from service.config import MailSettings
 from service.credit import default_policy
@@ -248,3 +248,36 @@ def test_build_message__is_written_byte_for_byte_as_compat32_writes_it(subject, 
             BytesGenerator(out, policy=policy).flatten(message, linesep="\r\n")
             written.append(out.getvalue())
         assert written[0] == written[1]
+
+
+def test_sender__marks_written_together__each_only_while_its_claim_holds(factory):
+    """Messages the connections finish at once are marked in one transaction; one whose claim
+    another sender took over meanwhile is left to that sender and not logged."""
+    from service.dunning.sender import _GroupCommit, _Mark
+
+    _book(factory, customers=3)
+    with transaction(factory) as session:
+        claim = queue.claim(session, 10, timedelta(minutes=5))
+        for m in claim.messages:
+            session.expunge(m)
+    taken = claim.messages[1]
+    with transaction(factory) as session:
+        session.get(DunningMessage, taken.id).claim_token = "another-sender"
+
+    with factory() as session:
+        before = session.scalar(select(func.max(OutboxMessage.id)))
+    group = [_Mark(m, claim.token) for m in claim.messages]
+    _GroupCommit(factory)._write(group)
+
+    assert [g.sent for g in group] == [True, False, True] and all(g.done for g in group)
+    with factory() as session:
+        statuses = dict(session.execute(select(DunningMessage.id, DunningMessage.status)).all())
+        assert statuses == {claim.messages[0].id: "sent", taken.id: "sending",
+                            claim.messages[2].id: "sent"}  # fmt: skip
+        logged = session.scalars(select(CollectionAction.customer_id).order_by(CollectionAction.id))
+        assert list(logged) == [claim.messages[0].customer_id, claim.messages[2].customer_id]
+        pushed = session.scalars(select(OutboxMessage.target).where(OutboxMessage.id > before))
+        assert sorted(pushed) == sorted(
+            [f"Account:{claim.messages[0].customer_id}", f"Account:{claim.messages[2].customer_id}"]
+            + [f"Collection_Action__c:{n}" for n in (1, 2)]
+        )
