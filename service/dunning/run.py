@@ -3,8 +3,10 @@
 The book is walked in chunks of customer ids; each chunk is read in a handful of queries
 (the engine's inputs through ``service.assessments.loading``, plus the dunning state and the
 reminders already stored), planned (``service.dunning.planning``, pure), rendered and stored in
-one transaction. A run repeated the same day, or resumed after a crash, stores nothing twice
-(``service.dunning.queue``). ``preview`` does the same reading and planning and writes nothing.
+one transaction. ``run_book``'s processes on SQLite draft a chunk (read, plan, render) before
+that transaction and reuse what is still valid in it (``_Draft``, docs/adr/0019). A run repeated
+the same day, or resumed after a crash, stores nothing twice (``service.dunning.queue``).
+``preview`` does the same reading and planning and writes nothing.
 
 The run also keeps ``Customer.next_reminder_date`` current (pushed as Next_Reminder_Date__c)
 and answers the pauses and reminder requests logged in Salesforce (``answer_requests``, which
@@ -556,12 +558,13 @@ def _record_state(session: Session, states: dict[int, _State], plans: dict[int, 
             values["dunning_seen_pause"] = s.paused_until
         if values:
             changed.append({"id": cid, **values})
-    # Core executemany by key: the ORM's bulk update by primary key does the same with more
-    # bookkeeping per row, inside the write transaction.
+    # Core executemany on the session's connection: the ORM's bulk update by primary key does
+    # the same with more bookkeeping per row, inside the write transaction.
     table = Customer.__table__
     by_id = update(table).where(table.c.id == bindparam("customer_id"))
+    conn = session.connection()
     for group in _same_keys(changed):
-        session.execute(by_id, [{"customer_id": row.pop("id"), **row} for row in group])
+        conn.execute(by_id, [{"customer_id": row.pop("id"), **row} for row in group])
     if moved:
         outbox.queue_for_salesforce(session, moved)
 

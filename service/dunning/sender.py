@@ -96,12 +96,12 @@ class _MailPolicy(Compat32):
     as it is: what compat32's folding gives for it too (a test compares them), without
     building a ``Header`` object for each header of each message."""
 
-    def fold(self, name: str, value: str) -> str:  # type: ignore[override]
+    def fold(self, name: str, value: str) -> str:
         if self._fits(name, value):
             return f"{name}: {value}{self.linesep}"
         return super().fold(name, value)
 
-    def fold_binary(self, name: str, value: str) -> bytes:  # type: ignore[override]
+    def fold_binary(self, name: str, value: str) -> bytes:
         if self._fits(name, value):
             return f"{name}: {value}{self.linesep}".encode("ascii")
         return super().fold_binary(name, value)
@@ -110,7 +110,7 @@ class _MailPolicy(Compat32):
         return (
             isinstance(value, str)
             and bool(self.max_line_length)
-            and len(name) + len(value) + 2 <= self.max_line_length  # type: ignore[operator]
+            and len(name) + len(value) + 2 <= self.max_line_length
             and _PLAIN_WORDS.fullmatch(value) is not None
         )
 
