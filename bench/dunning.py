@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import socket
 import subprocess
 import sys
@@ -83,14 +84,22 @@ def seed(factory, customers: int) -> None:
             session.execute(Receivable.__table__.insert(), batch_r)
 
 
+def _cpu_seconds() -> tuple[float, float]:
+    """(this process, its waited-for children) user + system CPU seconds so far."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def smtp_rate(factory, messages: int) -> tuple[float, int]:
-    """Send ``messages`` queued reminders to aiosmtpd's Sink in another process; msg/s."""
+def smtp_rate(factory, messages: int) -> tuple[float, int, float, float]:
+    """Send ``messages`` queued reminders to aiosmtpd's Sink in another process: messages/s,
+    messages sent, and the CPU seconds the sender (this process) and the server spent."""
     with factory() as session, session.begin():
         keep = select(DunningMessage.id).order_by(DunningMessage.id).limit(messages).subquery()
         session.execute(
@@ -114,12 +123,15 @@ def smtp_rate(factory, messages: int) -> tuple[float, int]:
                 time.sleep(0.05)
         mail = MailSettings(host="127.0.0.1", port=port, mail_from="billing@bench.example")
         started = time.perf_counter()
+        cpu_before, children_before = _cpu_seconds()
         report = Sender(factory, Mailer(mail)).drain()
         seconds = time.perf_counter() - started
+        client_cpu = _cpu_seconds()[0] - cpu_before
     finally:
         server.terminate()
         server.wait(10)
-    return report.sent / seconds, report.sent
+    server_cpu = _cpu_seconds()[1] - children_before
+    return report.sent / seconds, report.sent, client_cpu, server_cpu
 
 
 def main(argv: list[str]) -> int:
@@ -145,8 +157,10 @@ def main(argv: list[str]) -> int:
             PayLinks(["bench-pay-link-secret-0123456789abcdef"], "https://pay.bench.example"),
         )
         started = time.perf_counter()
+        cpu_before = sum(_cpu_seconds())
         report = run_book(url, AS_OF, settings)
         run_seconds = time.perf_counter() - started
+        run_cpu = sum(_cpu_seconds()) - cpu_before  # this process and the pool's workers
         with factory() as session:
             stored = session.scalar(select(func.count()).select_from(DunningMessage))
         scale = 100_000 / args.customers
@@ -154,14 +168,17 @@ def main(argv: list[str]) -> int:
             f"dunning run: {args.customers:,} customers, {report.queued:,} reminders rendered and "
             f"queued in {run_seconds:.1f} s ({stored:,} stored); "
             f"scaled to 100,000: {run_seconds * scale:.1f} s (target < {RUN_TARGET_SECONDS:.0f} s); "
-            f"{os.cpu_count()} processes; load average {os.getloadavg()[0]:.1f} "
-            f"on {os.cpu_count()} CPUs",
+            f"CPU {run_cpu:.1f} s ({run_cpu * scale:.1f} s scaled); {os.cpu_count()} processes; "
+            f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs",
             flush=True,
         )
-        rate, sent = smtp_rate(factory, args.messages)
+        rate, sent, client_cpu, server_cpu = smtp_rate(factory, args.messages)
         print(
             f"SMTP delivery: {sent:,} messages at {rate:.0f} messages/s "
-            f"(target >= {SMTP_TARGET_PER_SECOND:.0f}/s)",
+            f"(target >= {SMTP_TARGET_PER_SECOND:.0f}/s); CPU per message: sender "
+            f"{client_cpu / max(sent, 1) * 1000:.2f} ms, aiosmtpd "
+            f"{server_cpu / max(sent, 1) * 1000:.2f} ms; "
+            f"load average {os.getloadavg()[0]:.1f}",
             flush=True,
         )
         engine.dispose()

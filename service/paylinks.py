@@ -13,11 +13,21 @@ Links are the same all through an expiry window (``exp`` is the end of the next 
 ``PAY_LINK_TTL_DAYS``, so a link lives between one and two windows and no ``iat`` or nonce is
 signed): pushing Accounts and Receivable__c mirrors compares fields with what was last pushed,
 and a link that changed at every push would rewrite every record each time.
+
+Tokens are signed with a key prepared once per secret (``_Signer``) rather than through
+``jwt.encode``, which prepares the key and rebuilds the header on every call: a dunning run signs
+one link per customer. The header is PyJWT's own, taken from a token it signed, and the claims
+are serialised as PyJWT serialises them, so the tokens are byte for byte what ``jwt.encode``
+gives (a test compares them); verifying stays with PyJWT.
 """
 
 from __future__ import annotations
 
+import base64
+import functools
 import hashlib
+import hmac
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -66,6 +76,33 @@ def link_id(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:LINK_ID_LENGTH]
 
 
+class _Signer:
+    """HS256 signing with one secret: PyJWT's header and an HMAC key prepared once."""
+
+    def __init__(self, secret: str) -> None:
+        # PyJWT signs a probe: its checks on the key run, and its header (``alg``, ``kid``,
+        # ``typ``, sorted) is the one every token of this secret carries.
+        probe = jwt.encode({}, secret, algorithm=ALGORITHM, headers={"kid": key_id(secret)})
+        self._header = probe.split(".", 1)[0].encode("ascii") + b"."
+        self._mac = hmac.new(secret.encode("utf-8"), digestmod=hashlib.sha256)
+
+    def sign(self, claims: dict[str, object]) -> str:
+        payload = json.dumps(claims, separators=(",", ":")).encode("utf-8")
+        signing_input = self._header + _base64url(payload)
+        mac = self._mac.copy()
+        mac.update(signing_input)
+        return (signing_input + b"." + _base64url(mac.digest())).decode("ascii")
+
+
+def _base64url(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+@functools.lru_cache(maxsize=16)
+def _signer(secret: str) -> _Signer:
+    return _Signer(secret)
+
+
 @dataclass(frozen=True)
 class PayLinks:
     """Issues and verifies pay links with the configured secrets and base URL."""
@@ -95,8 +132,7 @@ class PayLinks:
         }
         if invoices:
             claims["inv"] = list(invoices)
-        secret = self.secrets[0]
-        return jwt.encode(claims, secret, algorithm=ALGORITHM, headers={"kid": key_id(secret)})
+        return _signer(self.secrets[0]).sign(claims)
 
     def url(self, customer: str, invoices: Sequence[str] = (), *, now: datetime | None = None):
         return self.base_url.rstrip("/") + PATH + self.token(customer, invoices, now=now)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -110,6 +110,34 @@ def mark_sent(session: Session, message_id: int, token: str, now: datetime | Non
     return _fenced(
         session, message_id, token, status=SENT, sent_at=now or utcnow(), last_error=None
     )
+
+
+def mark_sent_many(
+    session: Session, sent: Sequence[tuple[int, str]], now: datetime | None = None
+) -> set[int]:
+    """Mark messages (id, claim token) sent in one statement; the ids whose claim still held.
+    A message another sender has taken over is left as it is, as ``mark_sent`` does."""
+    if not sent:
+        return set()
+    tokens = dict(sent)
+    conn = session.connection()  # Core: the sender calls this for every few messages
+    held = _HELD_FOR_UPDATE if conn.dialect.name == "postgresql" else _HELD
+    ids = sorted(i for i, token in conn.execute(held, {"ids": list(tokens)}) if tokens[i] == token)
+    if ids:
+        conn.execute(_MARK_SENT, {"ids": ids, "sent_at": now or utcnow()})
+    return set(ids)
+
+
+_TABLE = DunningMessage.__table__
+_HELD = select(_TABLE.c.id, _TABLE.c.claim_token).where(
+    _TABLE.c.id.in_(bindparam("ids", expanding=True)), _TABLE.c.status == SENDING
+)
+_HELD_FOR_UPDATE = _HELD.with_for_update()  # SQLite: the transaction holds the write lock
+_MARK_SENT = (
+    update(_TABLE)
+    .where(_TABLE.c.id.in_(bindparam("ids", expanding=True)))
+    .values(status=SENT, sent_at=bindparam("sent_at"), last_error=None)
+)
 
 
 def backoff(attempts: int) -> timedelta:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import NamedTuple
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select_autoescape
 
 from service.dunning.planning import Reminder
 from service.dunning.texts import TEMPLATES, TEXTS, Words, locale_of
@@ -28,7 +29,7 @@ class Company:
     address: str = ""
     logo_url: str | None = None
 
-    @property
+    @functools.cached_property
     def address_lines(self) -> tuple[str, ...]:
         return tuple(p.strip() for p in self.address.replace("\n", ";").split(";") if p.strip())
 
@@ -39,6 +40,14 @@ class Rendered:
     text: str
     html: str
     language: str
+
+
+@functools.cache
+def _templates() -> tuple[Template, Template]:
+    """The compiled HTML and text templates, loaded once: ``get_template`` checks the files
+    for changes on every call, and a run renders one message per customer."""
+    html, text = _environment()
+    return html.get_template("message.html"), text.get_template("message.txt")
 
 
 @functools.cache
@@ -75,6 +84,13 @@ def _labels(language: str) -> dict[str, str]:
     labels.update(TEXTS[language])
     labels["due_lower"] = labels["due"].lower()
     return labels
+
+
+@functools.cache
+def _label_attributes(language: str) -> SimpleNamespace:
+    """The labels as attributes: a template's ``L.invoice`` on a dict first tries (and fails)
+    the attribute, then the item, and a message shows some twenty labels."""
+    return SimpleNamespace(**_labels(language))
 
 
 @functools.cache
@@ -130,7 +146,7 @@ def render(
     context = {
         "r": reminder,
         "lines": lines,
-        "L": _labels(w.language),
+        "L": _label_attributes(w.language),
         "language": w.language,
         "greeting": w.t("greeting", name=customer_name),
         "no_link": w.t("no_link", customer=reminder.customer),
@@ -144,10 +160,10 @@ def render(
         "customer_name": customer_name,
         "accent": ACCENT.get(template, "#2680c2"),
     }
-    html_env, text_env = _environment()
+    html, text = _templates()
     return Rendered(
         subject=subject,
-        text=text_env.get_template("message.txt").render(context),
-        html=html_env.get_template("message.html").render(context),
+        text=text.render(context),
+        html=html.render(context),
         language=w.language,
     )

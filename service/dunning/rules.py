@@ -64,7 +64,9 @@ class DunningRules:
     def is_business_day(self, day: date) -> bool:
         if day.year > _LAST_CALENDAR_YEAR:  # "no due date" dates: no calendar to consult
             return True
-        return day.weekday() < 5 and day not in _holidays(self.country, self.subdivision)
+        return day.weekday() < 5 and day not in _holiday_dates(
+            self.country, self.subdivision, day.year
+        )
 
     def business_day_on_or_after(self, day: date) -> date:
         while not self.is_business_day(day):
@@ -89,6 +91,13 @@ _LAST_CALENDAR_YEAR = 2200
 @functools.cache
 def _holidays(country: str, subdivision: str | None) -> holidays.HolidayBase:
     return holidays.country_holidays(country, subdiv=subdivision)
+
+
+@functools.lru_cache(maxsize=256)
+def _holiday_dates(country: str, subdivision: str | None, year: int) -> frozenset[date]:
+    """One year's public holidays as a plain set: asking ``holidays`` itself normalises the
+    key and checks the year's calendar on every lookup, and a run asks for each customer."""
+    return frozenset(holidays.country_holidays(country, subdiv=subdivision, years=year))
 
 
 def check_calendar(policy: Policy) -> None:

@@ -3,8 +3,10 @@
 The book is walked in chunks of customer ids; each chunk is read in a handful of queries
 (the engine's inputs through ``service.assessments.loading``, plus the dunning state and the
 reminders already stored), planned (``service.dunning.planning``, pure), rendered and stored in
-one transaction. A run repeated the same day, or resumed after a crash, stores nothing twice
-(``service.dunning.queue``). ``preview`` does the same reading and planning and writes nothing.
+one transaction. ``run_book``'s processes on SQLite draft a chunk (read, plan, render) before
+that transaction and reuse what is still valid in it (``_Draft``, docs/adr/0019). A run repeated
+the same day, or resumed after a crash, stores nothing twice (``service.dunning.queue``).
+``preview`` does the same reading and planning and writes nothing.
 
 The run also keeps ``Customer.next_reminder_date`` current (pushed as Next_Reminder_Date__c)
 and answers the pauses and reminder requests logged in Salesforce (``answer_requests``, which
@@ -24,7 +26,7 @@ from datetime import date
 from email.utils import make_msgid
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, create_engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service import outbox
@@ -34,7 +36,7 @@ from service.db import make_engine, make_session_factory, utcnow
 from service.dunning import queue
 from service.dunning.planning import DunningCase, LastReminder, Plan, Reminder, plan
 from service.dunning.recipients import choose
-from service.dunning.render import Company, check_template, render
+from service.dunning.render import Company, Rendered, check_template, render
 from service.dunning.rules import check_calendar, dunning_rules
 from service.errors import ConfigError
 from service.models import BillingContact, CollectionAction, Customer, DunningMessage, Receivable
@@ -219,9 +221,74 @@ def _pause(s: _State) -> date | None:
     return max(days) if days else None
 
 
+@dataclass
+class _Draft:
+    """A chunk read, planned and rendered without the write lock (``run_book`` on SQLite).
+
+    What is stored is decided again under the lock, on the chunk read again: a customer whose
+    inputs and state are unchanged keeps its plan, and a reminder rendered here is reused when
+    the same reminder is decided for the same customer, name, language and link (rendering is
+    a pure function of those). So the outcome is the one a run holding the lock throughout
+    would have had; only the CPU-bound work happens while the other processes write.
+    """
+
+    inputs: dict[int, CustomerInputs]
+    states: dict[int, _State]
+    plans: dict[int, Plan]
+    links: dict[tuple[str, str | None], str | None] = field(default_factory=dict)
+    mails: dict[tuple[Any, ...], Rendered] = field(default_factory=dict)
+
+    def unchanged(self, cid: int, inputs: CustomerInputs, state: _State) -> bool:
+        return self.inputs.get(cid) == inputs and self.states.get(cid) == state
+
+    def render_all(self, settings: Settings) -> None:
+        for cid, p in self.plans.items():
+            s = self.states[cid]
+            if not p.reminders or not choose(s.email, s.contacts).to:
+                continue
+            link = self.link(settings, s)
+            for reminder in p.reminders:
+                self.mail(settings, s, p, reminder, link)
+
+    def link(self, settings: Settings, s: _State) -> str | None:
+        key = (s.number, s.item_link)
+        if key not in self.links:
+            self.links[key] = _pay_link(settings, s)
+        return self.links[key]
+
+    def mail(
+        self, settings: Settings, s: _State, p: Plan, reminder: Reminder, link: str | None
+    ) -> Rendered:
+        key = (reminder, s.name, s.language, p.language, link)
+        mail = self.mails.get(key)
+        if mail is None:
+            mail = self.mails[key] = _render(settings, s, p, reminder, link)
+        return mail
+
+
+def _render(
+    settings: Settings, s: _State, p: Plan, reminder: Reminder, link: str | None
+) -> Rendered:
+    return render(
+        reminder,
+        customer_name=s.name,
+        language=s.language,
+        default_language=p.language,
+        company=settings.company,
+        pay_link=link,
+    )
+
+
 def plan_chunk(
-    session: Session, inputs: dict[int, CustomerInputs], as_of: date, settings: Settings
+    session: Session,
+    inputs: dict[int, CustomerInputs],
+    as_of: date,
+    settings: Settings,
+    *,
+    earlier: _Draft | None = None,
 ) -> tuple[dict[int, _State], dict[int, Plan]]:
+    """Each customer's state and plan. A customer whose inputs and state equal those of
+    ``earlier`` (the same chunk read before) keeps its plan: ``plan`` is pure."""
     ids = sorted(inputs)
     states: dict[int, _State] = {}
     for i in range(0, len(ids), 900):
@@ -229,6 +296,9 @@ def plan_chunk(
     plans = {}
     for cid in ids:
         s = states[cid]
+        if earlier is not None and earlier.unchanged(cid, inputs[cid], s):
+            plans[cid] = earlier.plans[cid]
+            continue
         case = DunningCase(
             inputs[cid],
             last=s.last,
@@ -289,15 +359,17 @@ def _run_chunk(
     *,
     write: bool,
     keep_planned: bool = True,
+    draft: _Draft | None = None,
 ) -> None:
     with factory() as session, session.begin():
         inputs = load_inputs(session, as_of, settings.policy, **key)
         if not inputs:
             return
-        states, plans = plan_chunk(session, inputs, as_of, settings)
+        states, plans = plan_chunk(session, inputs, as_of, settings, earlier=draft)
         rows = _decide(
-            report, states, plans, settings, as_of, render_mail=write, keep_planned=keep_planned
-        )
+            report, states, plans, settings, as_of,
+            render_mail=write, keep_planned=keep_planned, draft=draft,
+        )  # fmt: skip
         if write:
             new = queue.store(session, rows)
             report.queued += new
@@ -309,20 +381,47 @@ _WORKER: dict[str, Any] = {}
 
 
 def _worker_start(url: str, policy_document: dict[str, Any], settings: Settings, as_of: date):
+    engine = make_engine(url)
+    # On SQLite every transaction of ``make_engine`` takes the write lock (BEGIN IMMEDIATE):
+    # a chunk read, planned and rendered in one would keep the other processes waiting. A
+    # plain engine begins deferred, so the draft is made while others write (WAL).
+    drafts = create_engine(url, hide_parameters=True) if engine.dialect.name == "sqlite" else None
     _WORKER.update(
-        factory=make_session_factory(make_engine(url)),
+        factory=make_session_factory(engine),
+        readers=make_session_factory(drafts) if drafts is not None else None,
         settings=replace(settings, policy=load_policy(policy_document)),
         as_of=as_of,
     )
 
 
 def _worker_chunk(key: dict[str, Any]) -> RunReport:
-    report = RunReport(_WORKER["as_of"])
+    as_of, settings = _WORKER["as_of"], _WORKER["settings"]
+    report = RunReport(as_of)
+    draft = None
+    if _WORKER["readers"] is not None:
+        draft = _make_draft(_WORKER["readers"], key, as_of, settings)
+        if draft is None:
+            return report
     _run_chunk(
-        _WORKER["factory"], key, _WORKER["as_of"], _WORKER["settings"], report,
-        write=True, keep_planned=False,
+        _WORKER["factory"], key, as_of, settings, report,
+        write=True, keep_planned=False, draft=draft,
     )  # fmt: skip
     return report
+
+
+def _make_draft(
+    readers: sessionmaker[Session], key: dict[str, Any], as_of: date, settings: Settings
+) -> _Draft | None:
+    """The chunk read, planned and rendered outside the write transaction (None: empty)."""
+    with readers() as session:
+        inputs = load_inputs(session, as_of, settings.policy, **key)
+        if not inputs:
+            return None
+        states, plans = plan_chunk(session, inputs, as_of, settings)
+        session.rollback()
+    draft = _Draft(inputs, states, plans)
+    draft.render_all(settings)
+    return draft
 
 
 def run_book(
@@ -381,6 +480,7 @@ def _decide(
     *,
     render_mail: bool,
     keep_planned: bool = True,
+    draft: _Draft | None = None,
 ) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     now = utcnow()
@@ -408,15 +508,12 @@ def _decide(
                 report.planned.append(Planned(cid, s.number, s.name, reminder, recipients))
             if not render_mail:
                 continue
-            link = _pay_link(settings, s)
-            mail = render(
-                reminder,
-                customer_name=s.name,
-                language=s.language,
-                default_language=p.language,
-                company=settings.company,
-                pay_link=link,
-            )
+            if draft is None:
+                link = _pay_link(settings, s)
+                mail = _render(settings, s, p, reminder, link)
+            else:
+                link = draft.link(settings, s)
+                mail = draft.mail(settings, s, p, reminder, link)
             rows.append(
                 {
                     "customer_id": cid,
@@ -461,8 +558,13 @@ def _record_state(session: Session, states: dict[int, _State], plans: dict[int, 
             values["dunning_seen_pause"] = s.paused_until
         if values:
             changed.append({"id": cid, **values})
+    # Core executemany on the session's connection: the ORM's bulk update by primary key does
+    # the same with more bookkeeping per row, inside the write transaction.
+    table = Customer.__table__
+    by_id = update(table).where(table.c.id == bindparam("customer_id"))
+    conn = session.connection()
     for group in _same_keys(changed):
-        session.execute(update(Customer), group)
+        conn.execute(by_id, [{"customer_id": row.pop("id"), **row} for row in group])
     if moved:
         outbox.queue_for_salesforce(session, moved)
 

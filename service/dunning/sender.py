@@ -10,16 +10,20 @@ back with a growing delay; a permanent one parks it with the server's answer.
 from __future__ import annotations
 
 import logging
+import random
+import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.header import Header
 from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
+from email.policy import Compat32
 from email.utils import format_datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service import outbox
@@ -60,16 +64,18 @@ def build_message(
 
     Built with the email package's classic (compat32) classes: the modern ``EmailMessage``
     re-parses every header it is given, which costs more than the SMTP exchange itself.
+    Every part is base64 (``utf-8`` text, the PDF), so a random boundary given up front
+    cannot occur in it: the generator need not flatten the parts once more to check.
     """
-    body = MIMEMultipart("alternative")
-    body.attach(MIMEText(m.body_text, "plain", "utf-8"))
-    body.attach(MIMEText(m.body_html, "html", "utf-8"))
+    body = MIMEMultipart("alternative", boundary=_boundary(), policy=MAIL_POLICY)
+    body.attach(MIMEText(m.body_text, "plain", "utf-8", policy=MAIL_POLICY))
+    body.attach(MIMEText(m.body_html, "html", "utf-8", policy=MAIL_POLICY))
     if attachment is None:
         msg = body
     else:
-        msg = MIMEMultipart("mixed")
+        msg = MIMEMultipart("mixed", boundary=_boundary(), policy=MAIL_POLICY)
         msg.attach(body)
-        pdf = MIMEApplication(attachment[1], "pdf")
+        pdf = MIMEApplication(attachment[1], "pdf", policy=MAIL_POLICY)
         pdf.add_header("Content-Disposition", "attachment", filename=attachment[0])
         msg.attach(pdf)
     msg["From"] = mail_from
@@ -83,6 +89,40 @@ def build_message(
     msg["X-Credit-Control-Level"] = str(m.level)
     msg["Content-Language"] = m.language
     return msg
+
+
+class _MailPolicy(Compat32):
+    """compat32, except that a header of plain ASCII words that fits on its line is written
+    as it is: what compat32's folding gives for it too (a test compares them), without
+    building a ``Header`` object for each header of each message."""
+
+    def fold(self, name: str, value: str) -> str:
+        if self._fits(name, value):
+            return f"{name}: {value}{self.linesep}"
+        return super().fold(name, value)
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        if self._fits(name, value):
+            return f"{name}: {value}{self.linesep}".encode("ascii")
+        return super().fold_binary(name, value)
+
+    def _fits(self, name: str, value: object) -> bool:
+        return (
+            isinstance(value, str)
+            and bool(self.max_line_length)
+            and len(name) + len(value) + 2 <= self.max_line_length
+            and _PLAIN_WORDS.fullmatch(value) is not None
+        )
+
+
+_PLAIN_WORDS = re.compile(r"[\x21-\x7e]+(?: [\x21-\x7e]+)*")
+MAIL_POLICY = _MailPolicy()
+
+
+def _boundary() -> str:
+    """A unique boundary (no secret: the standard library draws its own from ``random``),
+    short enough that the Content-Type header needs no folding."""
+    return f"=_{random.getrandbits(96):024x}"
 
 
 def _one_line(value: str) -> str:
@@ -105,52 +145,117 @@ def _notes(m: DunningMessage) -> str:
 
 def record_sent(session: Session, m: DunningMessage) -> int:
     """What a sent reminder changes, in the transaction that marks it sent; returns the id of
-    the ``Reminder Sent`` action.
+    the ``Reminder Sent`` action."""
+    return record_sent_many(session, [m])[0]
 
-    Core statements rather than ORM objects: this transaction runs once per message and the
-    ORM's unit of work cost more than the SMTP exchange. The Account row may duplicate one
-    already pending; the pusher coalesces rows per target.
+
+def record_sent_many(session: Session, messages: Sequence[DunningMessage]) -> list[int]:
+    """``record_sent`` for several messages, a statement for each kind of row; the actions'
+    ids in the order of ``messages``.
+
+    Core statements rather than ORM objects: this runs for every message sent and the ORM's
+    unit of work cost more than the SMTP exchange. The Account rows may duplicate ones already
+    pending; the pusher coalesces rows per target.
     """
+    if not messages:
+        return []
     now = utcnow()
-    actions = CollectionAction.__table__
-    action_id = session.execute(
-        insert(actions)
-        .values(
-            customer_id=m.customer_id,
-            type=REMINDER_SENT,
-            origin=SERVICE,
-            outcome=f"Level {m.level}",
-            notes=_notes(m),
-            occurred_at=now,
-            updated_at=now,
-            is_deleted=False,
+    conn = session.connection()
+    action_ids = list(
+        conn.scalars(
+            _INSERT_ACTIONS,
+            [
+                {
+                    "customer_id": m.customer_id,
+                    "type": REMINDER_SENT,
+                    "origin": SERVICE,
+                    "outcome": f"Level {m.level}",
+                    "notes": _notes(m),
+                    "occurred_at": now,
+                    "updated_at": now,
+                    "is_deleted": False,
+                }
+                for m in messages
+            ],
         )
-        .returning(actions.c.id)
-    ).scalar_one()
-    session.execute(
-        update(Customer.__table__)
-        .where(Customer.__table__.c.id == m.customer_id)
-        .values(dunning_level_sent=m.level)
     )
-    row = {
-        "payload": {},
-        "status": outbox.PENDING,
-        "attempts": 0,
-        "available_at": now,
-        "created_at": now,
-    }
-    session.execute(
-        insert(OutboxMessage.__table__),
-        [
-            {
-                "kind": outbox.COLLECTION_ACTION,
-                "target": outbox.collection_action_target(action_id),
-                **row,
-            },
-            {"kind": outbox.ACCOUNT, "target": outbox.account_target(m.customer_id), **row},
-        ],
-    )
-    return action_id
+    conn.execute(_LEVEL_SENT, [{"b_customer": m.customer_id, "b_level": m.level} for m in messages])
+    row = {"payload": {}, "status": outbox.PENDING, "attempts": 0, "available_at": now,
+           "created_at": now}  # fmt: skip
+    pushes = []
+    for m, action_id in zip(messages, action_ids, strict=True):
+        pushes.append(
+            {"kind": outbox.COLLECTION_ACTION, "target": outbox.collection_action_target(action_id),
+             **row}
+        )  # fmt: skip
+        pushes.append(
+            {"kind": outbox.ACCOUNT, "target": outbox.account_target(m.customer_id), **row}
+        )
+    conn.execute(_INSERT_PUSHES, pushes)
+    return action_ids
+
+
+_ACTIONS = CollectionAction.__table__
+_INSERT_ACTIONS = insert(_ACTIONS).returning(_ACTIONS.c.id, sort_by_parameter_order=True)
+_CUSTOMERS = Customer.__table__
+_LEVEL_SENT = (
+    update(_CUSTOMERS)
+    .where(_CUSTOMERS.c.id == bindparam("b_customer"))
+    .values(dunning_level_sent=bindparam("b_level"))
+)
+_INSERT_PUSHES = insert(OutboxMessage.__table__)
+
+
+@dataclass
+class _Mark:
+    message: DunningMessage
+    token: str
+    done: bool = False
+    sent: bool = False
+    error: BaseException | None = None
+
+
+class _GroupCommit:
+    """Marks messages sent in as few transactions as the connections allow.
+
+    Each connection hands over the message the server has just accepted and waits until its
+    mark is committed before it sends another, so a sender killed in between repeats at most
+    one message per connection. While one transaction writes, the messages the other
+    connections finish queue up, and the next connection to get here writes them all in one
+    transaction (one per message cost more than the SMTP exchange).
+    """
+
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self.factory = factory
+        self._queue_lock = threading.Lock()
+        self._pending: list[_Mark] = []
+        self._writing = threading.Lock()
+
+    def mark_sent(self, message: DunningMessage, token: str) -> bool:
+        """True once marked sent and recorded; False when the claim was lost meanwhile."""
+        mark = _Mark(message, token)
+        with self._queue_lock:
+            self._pending.append(mark)
+        with self._writing:
+            if not mark.done:
+                with self._queue_lock:
+                    group, self._pending = self._pending, []
+                self._write(group)
+        if mark.error is not None:
+            raise RuntimeError("marking sent reminders failed") from mark.error
+        return mark.sent
+
+    def _write(self, group: list[_Mark]) -> None:
+        try:
+            with transaction(self.factory) as session:
+                held = queue.mark_sent_many(session, [(g.message.id, g.token) for g in group])
+                record_sent_many(session, [g.message for g in group if g.message.id in held])
+        except BaseException as exc:  # the others in the group raise it too, chained
+            for g in group:
+                g.error, g.done = exc, True
+            raise
+        for g in group:
+            g.sent, g.done = g.message.id in held, True
 
 
 class Sender:
@@ -179,6 +284,7 @@ class Sender:
         # Who the statement PDFs come from; None: levels that attach one are sent without.
         self.company = company
         self.kick = threading.Event()
+        self.marks = _GroupCommit(factory)
         # Held while the worker's loop drains (shutdown waits for it: each connection stops
         # after the message in hand and hands its other claimed rows back).
         self.busy = threading.Lock()
@@ -264,7 +370,7 @@ class Sender:
                     continue
                 mail = build_message(m, number, self.mailer.settings.mail_from, attachment)
                 try:
-                    self.mailer.send(conn, mail)
+                    self.mailer.send(conn, mail, m.recipients)
                 except PermanentFailure as exc:
                     self._settle([m], claim.token, str(exc), report, park=True)
                     pending.pop(0)
@@ -278,12 +384,10 @@ class Sender:
                     close_connection(conn)  # the session may be unusable now: start afresh
                     conn = None
                     continue
-                with transaction(self.factory) as session:
-                    if queue.mark_sent(session, m.id, claim.token):
-                        record_sent(session, m)
-                        report.sent += 1
-                    else:
-                        report.lost_claims += 1
+                if self.marks.mark_sent(m, claim.token):
+                    report.sent += 1
+                else:
+                    report.lost_claims += 1
                 pending.pop(0)
         finally:
             close_connection(conn)

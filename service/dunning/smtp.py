@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Sequence
 from email.message import Message
 from email.utils import parseaddr
 
@@ -80,9 +81,14 @@ class Mailer:
             raise ConnectionFailure(_describe(exc)) from None
         return conn
 
-    def send(self, conn: smtplib.SMTP, message: Message) -> None:
+    def send(
+        self, conn: smtplib.SMTP, message: Message, recipients: Sequence[str] | None = None
+    ) -> None:
+        """Hand ``message`` over, to ``recipients`` (default: its To, Cc and Bcc headers)."""
         try:
-            refused = conn.send_message(message, self.envelope_from)
+            refused = conn.send_message(
+                message, self.envelope_from, list(recipients) if recipients else None
+            )
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             error = PermanentFailure if all(c >= 500 for c in codes) else TemporaryFailure

@@ -11,7 +11,7 @@ from service.db import transaction
 from service.dunning import queue
 from service.dunning.render import Company
 from service.dunning.run import Settings, answer_requests, customers_to_answer, run
-from service.models import Customer, DunningMessage, OutboxMessage
+from service.models import Customer, DunningMessage, OutboxMessage, Receivable
 from tests.dunning.seed import TODAY, add_action, add_customer, add_invoice
 
 SETTINGS = Settings(default_policy(), Company("Northwind Supplies"), "northwind.example")
@@ -129,3 +129,46 @@ def test_run_book__spread_over_processes__queues_each_once(db_url, factory, monk
     again = run_module.run_book(db_url, TODAY, SETTINGS, processes=2)
     assert (first.customers, first.queued, again.queued) == (5, 5, 0)
     assert sorted(m.customer_id for m in _messages(factory)) == [1, 2, 3, 4, 5]
+
+
+def test_run_book__a_change_committed_after_a_chunk_was_drafted__decides_what_is_stored(
+    db_url, factory
+):
+    """run_book's workers read, plan and render a chunk before they take SQLite's write lock;
+    what they store is decided again on the data as it is under the lock."""
+    from sqlalchemy import create_engine
+
+    from service.db import make_session_factory
+    from service.dunning import run as run_module
+
+    with transaction(factory) as session:
+        paid = add_customer(session, "C-1")
+        invoice = add_invoice(session, paid, "1", 20, "500.00")
+        renamed = add_customer(session, "C-2")
+        add_invoice(session, renamed, "2", 20, "500.00")
+        paused = add_customer(session, "C-3")
+        add_invoice(session, paused, "3", 20, "500.00")
+        same = add_customer(session, "C-4")
+        add_invoice(session, same, "4", 20, "500.00")
+    engine = create_engine(db_url) if db_url.startswith("sqlite") else None
+    readers = make_session_factory(engine) if engine is not None else factory
+    key = {"ids": [paid.id, renamed.id, paused.id, same.id]}
+    draft = run_module._make_draft(readers, key, TODAY, SETTINGS)
+    assert draft is not None and len(draft.mails) == 4
+    with transaction(factory) as session:
+        session.get(Receivable, invoice.id).is_open = False
+        session.get(Customer, renamed.id).name = "Renamed Ltd"
+        session.get(Customer, paused.id).dunning_paused_until = TODAY + timedelta(days=3)
+
+    report = run_module.RunReport(TODAY)
+    run_module._run_chunk(factory, key, TODAY, SETTINGS, report, write=True, draft=draft)
+
+    messages = _messages(factory)
+    assert [m.customer_id for m in messages] == [renamed.id, same.id]
+    assert "Dear Renamed Ltd," in messages[0].body_text
+    assert (
+        messages[1].body_text
+        == draft.mails[next(k for k in draft.mails if k[1] == "Customer C-4")].text
+    )
+    if engine is not None:
+        engine.dispose()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from service.config import MailSettings
 from service.credit import default_policy
@@ -210,3 +210,74 @@ def test_build_message__a_customer_number_with_line_breaks_cannot_add_headers():
     parsed = message_from_bytes(raw)
     assert parsed["Bcc"] is None
     assert "victim" in parsed["Subject"] and "\n" not in parsed["X-Credit-Control-Customer"]
+
+
+@pytest.mark.parametrize(
+    ("subject", "number", "recipients"),
+    [
+        ("Payment reminder: £4,680.05 overdue (customer C-3)", "C-3", ["ap@c3.example"]),
+        ("Friendly reminder: EUR 10.00 overdue (customer C-1)", "C-1", ["ap@c1.example"]),
+        ("Two  spaces and a tab\there (customer C-2)", " C-2 ", ["a@x.example", "b@x.example"]),
+        ("x" * 60, "C-" + "9" * 70, [f"billing{n}@customer.example" for n in range(12)]),
+        ("Letzte Mahnung: 1.234,50 € überfällig (Kunde K-ÄÖ)", "K-ÄÖ", ["ap@k.example"]),
+        ("=?utf-8?q?looks_encoded?= (customer C-4)", "C-4;x=1", ["ap@c4.example"]),
+    ],
+)
+def test_build_message__is_written_byte_for_byte_as_compat32_writes_it(subject, number, recipients):
+    """The sender's mail policy writes short plain headers without the email package's
+    folding machinery; the bytes must be what compat32 itself writes."""
+    import io
+    from datetime import UTC, datetime
+    from decimal import Decimal
+    from email.generator import BytesGenerator
+    from email.policy import compat32
+
+    from service.dunning.sender import build_message
+
+    m = DunningMessage(
+        recipients=recipients, subject=subject, created_at=datetime(2026, 3, 16, tzinfo=UTC),
+        message_id="<17965492.19623.83064@bench.example>", level=3, language="de",
+        body_text="Sehr geehrte Damen und Herren,\n\nbitte zahlen Sie.", body_html="<p>Grüße</p>",
+        total=Decimal("1234.50"),
+    )  # fmt: skip
+    for attachment in (None, ("kontoauszug-C-3.pdf", b"%PDF-1.4 not really")):
+        message = build_message(m, number, FROM, attachment)
+        written = []
+        for policy in (None, compat32.clone(linesep="\r\n")):
+            out = io.BytesIO()
+            BytesGenerator(out, policy=policy).flatten(message, linesep="\r\n")
+            written.append(out.getvalue())
+        assert written[0] == written[1]
+
+
+def test_sender__marks_written_together__each_only_while_its_claim_holds(factory):
+    """Messages the connections finish at once are marked in one transaction; one whose claim
+    another sender took over meanwhile is left to that sender and not logged."""
+    from service.dunning.sender import _GroupCommit, _Mark
+
+    _book(factory, customers=3)
+    with transaction(factory) as session:
+        claim = queue.claim(session, 10, timedelta(minutes=5))
+        for m in claim.messages:
+            session.expunge(m)
+    taken = claim.messages[1]
+    with transaction(factory) as session:
+        session.get(DunningMessage, taken.id).claim_token = "another-sender"
+
+    with factory() as session:
+        before = session.scalar(select(func.max(OutboxMessage.id)))
+    group = [_Mark(m, claim.token) for m in claim.messages]
+    _GroupCommit(factory)._write(group)
+
+    assert [g.sent for g in group] == [True, False, True] and all(g.done for g in group)
+    with factory() as session:
+        statuses = dict(session.execute(select(DunningMessage.id, DunningMessage.status)).all())
+        assert statuses == {claim.messages[0].id: "sent", taken.id: "sending",
+                            claim.messages[2].id: "sent"}  # fmt: skip
+        logged = session.scalars(select(CollectionAction.customer_id).order_by(CollectionAction.id))
+        assert list(logged) == [claim.messages[0].customer_id, claim.messages[2].customer_id]
+        pushed = session.scalars(select(OutboxMessage.target).where(OutboxMessage.id > before))
+        assert sorted(pushed) == sorted(
+            [f"Account:{claim.messages[0].customer_id}", f"Account:{claim.messages[2].customer_id}"]
+            + [f"Collection_Action__c:{n}" for n in (1, 2)]
+        )
