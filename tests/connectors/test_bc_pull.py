@@ -15,9 +15,9 @@ from deverp.bc import BcBook, DevBc
 from sqlalchemy import select
 
 from service.cli import main
+from service.config import bc_settings
 from service.connectors import cursors
 from service.connectors.bc.connector import BcConnector
-from service.connectors.bc.settings import load_bc_settings
 from service.connectors.http import ErpError
 from service.connectors.sync import run_sync
 from service.models import Allocation, Customer, Payment, Receivable
@@ -38,7 +38,7 @@ def bc(monkeypatch):
 
 
 def connector(server: DevBc, **settings: str) -> BcConnector:
-    return BcConnector(load_bc_settings({**server.env(), **settings}), sleep=lambda s: None)
+    return BcConnector(bc_settings({**server.env(), **settings}), sleep=lambda s: None)
 
 
 def stored(factory):
@@ -183,7 +183,7 @@ def test_sync__killed_after_a_page_resumes_from_its_cursor(db_url, factory, bc):
 
 
 def test_pull__entra_id_unreachable_is_one_retryable_error_not_a_crash(factory):
-    settings = load_bc_settings(
+    settings = bc_settings(
         {"BC_TENANT_ID": "t", "BC_CLIENT_ID": "c", "BC_CLIENT_SECRET": "s-0123456789",
          "BC_COMPANY_ID": "x", "BC_AUTHORITY_HOST": "https://127.0.0.1:9",
          "BC_BASE_URL": "https://127.0.0.1:9"}

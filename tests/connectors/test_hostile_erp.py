@@ -9,10 +9,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
+from service.config import sap_settings
 from service.connectors import cursors
 from service.connectors.http import ErpError
 from service.connectors.sap.connector import SapConnector
-from service.connectors.sap.settings import load_sap_settings
 from service.connectors.sync import run_sync
 from tests.connectors.conftest import connector
 
@@ -45,7 +45,7 @@ def sap_at(server) -> SapConnector:
         "SAP_USER": "U",
         "SAP_PASSWORD": "p-0123456789",
     }
-    return SapConnector(load_sap_settings(env), sleep=lambda s: None)
+    return SapConnector(sap_settings(env), sleep=lambda s: None)
 
 
 @pytest.mark.parametrize(

@@ -15,10 +15,10 @@ import pytest
 from deverp.netsuite import DevNetSuite, NsBook
 from sqlalchemy import select
 
+from service.config import netsuite_settings
 from service.connectors import cursors
 from service.connectors.http import ErpError
 from service.connectors.netsuite.connector import NetSuiteConnector
-from service.connectors.netsuite.settings import load_netsuite_settings
 from service.connectors.sync import run_sync
 from service.models import Allocation, Customer, Payment, Receivable
 
@@ -49,7 +49,7 @@ def key_file(ns, tmp_path):
 
 
 def connector(env: dict[str, str], **settings: str) -> NetSuiteConnector:
-    return NetSuiteConnector(load_netsuite_settings({**env, **settings}), sleep=lambda s: None)
+    return NetSuiteConnector(netsuite_settings({**env, **settings}), sleep=lambda s: None)
 
 
 def stored(factory):

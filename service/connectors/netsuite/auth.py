@@ -24,8 +24,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import jwt
 import requests
 
+from service.config import NetSuiteSettings
 from service.connectors.http import Auth, ErpError
-from service.connectors.netsuite.settings import NetSuiteSettings
 
 EARLY = 60.0
 

@@ -22,10 +22,10 @@ from typing import Any
 
 import requests
 
+from service.config import NetSuiteSettings
 from service.connectors.base import Page, Problem, Record, StoredCustomers
 from service.connectors.http import ErpError, ErpHttp
 from service.connectors.netsuite.auth import MachineToMachine, TokenBased
-from service.connectors.netsuite.settings import NetSuiteSettings
 from service.db import utcnow
 
 CUSTOMERS = (

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
+from service.config import SapSettings
 from service.connectors.base import Page, Record, StoredCustomers
 from service.connectors.http import ErpError, ErpHttp
 from service.connectors.prefetch import prefetched
@@ -42,7 +43,6 @@ from service.connectors.sap.odata import (
     eq,
     literal,
 )
-from service.connectors.sap.settings import SapSettings
 from service.db import utcnow
 
 ITEMS = "A_OperationalAcctgDocItemCube"
