@@ -4,7 +4,8 @@ tests inject.
 ``Served`` runs a Flask app on ``127.0.0.1`` (a free port unless one is given), over HTTPS when
 given an SSL context, in a daemon thread: ``with DevX(...) as x:``. ``Faults`` keeps the bearer
 tokens issued and the faults a real ERP produces: ``throttle(n, retry_after)`` answers the next
-n API requests 429 with ``Retry-After``, ``expire_tokens()`` makes every token issued so far
+n API requests 429, with ``Retry-After`` unless it is None (Business Central and NetSuite do not
+promise one: their documents ask clients to back off on their own), ``expire_tokens()`` makes every token issued so far
 answer 401 as an expired one does, ``delay`` slows every API answer. Each stand-in keeps its
 vendor's own error bodies and decides where the checks apply.
 """
@@ -34,11 +35,11 @@ class Faults:
         self.tokens: dict[str, float] = {}  # token -> when it expires (epoch seconds)
         self.token_requests = 0
         self.throttled = 0  # API requests still to answer 429
-        self.retry_after = "1"
+        self.retry_after: str | None = "1"
         self.delay = 0.0  # seconds each API request waits before it is answered
         self.lock = threading.Lock()
 
-    def throttle(self, requests: int = 1, retry_after: str = "1") -> None:
+    def throttle(self, requests: int = 1, retry_after: str | None = "1") -> None:
         with self.lock:
             self.throttled, self.retry_after = requests, retry_after
 
@@ -61,13 +62,13 @@ class Faults:
         if self.delay:
             time.sleep(self.delay)
 
-    def throttled_now(self) -> str | None:
-        """The ``Retry-After`` to answer this request's 429 with, or None to answer it."""
+    def throttled_now(self) -> dict[str, str] | None:
+        """The headers to answer this request's 429 with, or None to answer it."""
         with self.lock:
             if self.throttled <= 0:
                 return None
             self.throttled -= 1
-            return self.retry_after
+            return {"Retry-After": self.retry_after} if self.retry_after is not None else {}
 
 
 class Served:

@@ -6,8 +6,9 @@
   ``salesInvoices``, ``salesCreditMemos``, ``customerPayments``; ``$filter=lastModifiedDateTime
   gt <instant>``, ``$top``, server paging with ``@odata.nextLink`` (``$skiptoken``)
 
-Faults: ``throttle(n, retry_after)`` answers 429 with ``Retry-After``; ``expire_tokens()``
-makes every token issued so far answer 401 as an expired one does.
+Faults (``deverp.serving.Faults``): ``throttle(n, retry_after)`` answers 429 (Business Central
+documents no ``Retry-After``; ``retry_after=None`` leaves it out); ``expire_tokens()`` makes every
+token issued so far answer 401 as an expired one does.
 """
 
 from __future__ import annotations
@@ -184,12 +185,9 @@ class DevBc(Faults, Served):
         def collection(environment: str, company: str, entity: str):
             self.slow_down()
             self.filters.append(f"{entity}?{request.args.get('$filter', '')}")
-            retry_after = self.throttled_now()
-            if retry_after is not None:
-                return _error(
-                    429, "Application_TooManyRequests", "Too many requests.",
-                    {"Retry-After": retry_after},
-                )  # fmt: skip
+            throttled = self.throttled_now()
+            if throttled is not None:
+                return _error(429, "Application_TooManyRequests", "Too many requests.", throttled)
             refused = authorized()
             if refused:
                 return refused

@@ -183,10 +183,9 @@ class DevNetSuite(Faults, Served):
 
     def _suiteql(self) -> Response:
         self.slow_down()
-        retry_after = self.throttled_now()
-        if retry_after is not None:
-            return _error(429, "CONCURRENCY_LIMIT_EXCEEDED", "Too many requests.",
-                          {"Retry-After": retry_after})  # fmt: skip
+        throttled = self.throttled_now()
+        if throttled is not None:
+            return _error(429, "CONCURRENCY_LIMIT_EXCEEDED", "Too many requests.", throttled)
         refused = self._authorized()
         if refused:
             return refused

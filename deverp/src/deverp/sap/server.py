@@ -85,11 +85,9 @@ class Gate(Faults):
         self.slow_down()
         with self.lock:
             self.requests += 1
-        retry_after = self.throttled_now()
-        if retry_after is not None:
-            return _error(
-                429, "TOO_MANY_REQUESTS", "Rate limit exceeded", {"Retry-After": retry_after}
-            )
+        throttled = self.throttled_now()
+        if throttled is not None:
+            return _error(429, "TOO_MANY_REQUESTS", "Rate limit exceeded", throttled)
         if header.startswith("Bearer "):
             if self.token_alive(header[7:]):
                 return None
@@ -285,7 +283,7 @@ class DevSap(Served):
         self._serve(create_app(self.book, self.gate, case_service), host=host, port=port)
         self.token_url = f"{self.base_url}/oauth/token"
 
-    def throttle(self, requests: int = 1, retry_after: str = "1") -> None:
+    def throttle(self, requests: int = 1, retry_after: str | None = "1") -> None:
         self.gate.throttle(requests, retry_after)
 
     def expire_tokens(self) -> None:
