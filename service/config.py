@@ -770,6 +770,7 @@ _ERP_EXPECTS = {
     "SAP_TOKEN_URL": "the OAuth token endpoint, an https:// URL",
     "SAP_SOURCE": "a feed source name of at most 60 characters",
     "SAP_COMPANY_CODES": "company codes of up to 4 characters, e.g. 1010,1710",
+    "SAP_CASE_CLOSED_STATUS": "the two-digit status (CaseStatus) that closes a dispute case in its case type's status profile, e.g. 30",
     "BC_TENANT_ID": "the Entra ID tenant (a GUID or domain)",
     "BC_CLIENT_ID": "the app registration's client id",
     "BC_CLIENT_SECRET": "the app registration's client secret",
@@ -810,6 +811,8 @@ class SapSettings:
     case_service: str = "API_DISPUTECASE"
     dispute_case_type: str = "F_DM"
     promise_case_type: str = "F_PP"
+    # CaseStatus is a status number of the case type's status profile (customizing): no default.
+    case_closed_status: str | None = None
 
     def __repr__(self) -> str:  # never the password or the client secret
         return f"SapSettings(base_url={self.base_url!r}, source={self.source!r})"
@@ -930,6 +933,9 @@ def sap_settings(environ: Mapping[str, object]) -> SapSettings:
     codes = env.words("SAP_COMPANY_CODES")
     if any(len(code) > 4 for code in codes):
         raise ConfigError("SAP_COMPANY_CODES", _EXPECTS["SAP_COMPANY_CODES"])
+    closed = env.text("SAP_CASE_CLOSED_STATUS")
+    if closed is not None and not (len(closed) == 2 and closed.isdecimal()):
+        raise ConfigError("SAP_CASE_CLOSED_STATUS", _EXPECTS["SAP_CASE_CLOSED_STATUS"])
     return SapSettings(
         base_url=base_url,
         company_codes=codes,
@@ -941,6 +947,7 @@ def sap_settings(environ: Mapping[str, object]) -> SapSettings:
         case_service=env.text("SAP_CASE_SERVICE") or "API_DISPUTECASE",
         dispute_case_type=env.text("SAP_DISPUTE_CASE_TYPE") or "F_DM",
         promise_case_type=env.text("SAP_PROMISE_CASE_TYPE") or "F_PP",
+        case_closed_status=closed,
         **credentials,
     )
 

@@ -77,7 +77,8 @@ def sap_story(sessions: sessionmaker[Session], echo: Echo, today: date) -> DevSa
     for method, body in sap.book.case_writes:
         echo(
             f"  back to SAP: {method} dispute case {body['CaseExternalReference']} on document "
-            f"{body['AccountingDocument']} for {body['DisputedAmount']} {body['DisputeCaseCurrency']}"
+            f"{body['AccountingDocument']} for {body['CustomerDisputedAmount']} "
+            f"{body['CustomerDisputedCurrency']}"
         )
     if not sent.loop.sent:
         echo("  back to SAP: nothing sent (see credit-control sync sap)")

@@ -93,7 +93,7 @@ def test_pull__a_bad_signature_or_key_is_one_error(factory, ns, tmp_path):
         run_sync(factory, connector(ns.m2m_env(str(other))))
 
 
-# NetSuite documents no Retry-After on its 429s: without one the connector backs off.
+# No NetSuite description found promises a Retry-After on its 429s: without one it backs off.
 @pytest.mark.parametrize(("retry_after", "waited"), [("4", [4.0, 4.0]), (None, [2.0, 4.0])])
 def test_pull__survives_throttling_and_an_expired_token(factory, ns, key_file, retry_after, waited):
     ns_connector = connector(ns.m2m_env(key_file))
@@ -111,6 +111,20 @@ def test_pull__survives_throttling_and_an_expired_token(factory, ns, key_file, r
     assert report.throttled == 2 and report.tokens_renewed == 1
     assert ns.token_requests == 2
     assert "INV2" in stored(factory)[1]
+
+
+def test_pull__a_payment_linked_to_an_invoice_by_several_lines_is_one_allocation(
+    factory, ns, key_file
+):
+    invoice = ns.book.transaction("CustInvc", "INV7001", "CUST-512", "300", "0", currency="EUR")
+    paid = ns.book.transaction("CustPymt", "PYMT7001", "CUST-512", "300", "0", currency="EUR")
+    ns.book.apply(paid, invoice, "200")  # NextTransactionLineLink: one row per line linked
+    ns.book.apply(paid, invoice, "100")
+
+    report = run_sync(factory, connector(ns.m2m_env(key_file)))
+
+    assert report.counts.problems == []
+    assert stored(factory)[2]["PYMT7001"] == (Decimal("300.00"), "EUR", [Decimal("300.00")])
 
 
 def test_pull__a_bad_row_is_reported_by_its_number(factory, ns, key_file):

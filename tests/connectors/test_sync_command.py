@@ -99,6 +99,15 @@ def test_sync__an_unknown_erp_is_refused(runner):
             },
             "SAP_COMPANY_CODES is malformed",
         ),
+        (
+            {
+                "SAP_BASE_URL": "https://s.example",
+                "SAP_USER": "U",
+                "SAP_PASSWORD": "p",
+                "SAP_CASE_CLOSED_STATUS": "CLOSED",
+            },
+            "SAP_CASE_CLOSED_STATUS is malformed",
+        ),
     ],
 )
 def test_settings__each_problem_is_one_line(env, message):

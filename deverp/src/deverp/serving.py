@@ -4,8 +4,8 @@ tests inject.
 ``Served`` runs a Flask app on ``127.0.0.1`` (a free port unless one is given), over HTTPS when
 given an SSL context, in a daemon thread: ``with DevX(...) as x:``. ``Faults`` keeps the bearer
 tokens issued and the faults a real ERP produces: ``throttle(n, retry_after)`` answers the next
-n API requests 429, with ``Retry-After`` unless it is None (Business Central and NetSuite do not
-promise one: their documents ask clients to back off on their own), ``expire_tokens()`` makes every token issued so far
+n API requests 429, with ``Retry-After`` unless it is None (Business Central's documents promise
+none, only a 429 to back off from; nor do the NetSuite descriptions found), ``expire_tokens()`` makes every token issued so far
 answer 401 as an expired one does, ``delay`` slows every API answer. Each stand-in keeps its
 vendor's own error bodies and decides where the checks apply.
 """

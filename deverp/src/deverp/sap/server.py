@@ -24,7 +24,7 @@ import orjson
 from flask import Flask, Response, request
 
 from deverp.odata import QueryError, date_ms
-from deverp.sap.book import SapBook
+from deverp.sap.book import CASE_STATUSES, SapBook
 from deverp.serving import Faults, Served
 from deverp.serving import json_response as _json
 
@@ -222,12 +222,14 @@ def create_app(book: SapBook, gate: Gate, case_service: str) -> Flask:
             return _error(400, "JSON", "The body is not JSON")
         if not isinstance(body, dict) or set(body) - book.cases.fields:
             return _error(400, "PROPERTY", "Unknown properties in the body")
+        if body.get("CaseStatus", "10") not in CASE_STATUSES:
+            return _error(400, "STATUS", f"Status {body['CaseStatus']!r} is not in the profile")
         if not body.get("CaseExternalReference") or not body.get("Customer"):
             return _error(400, "MANDATORY", "CaseExternalReference and Customer are mandatory")
         with book.lock:
             row = {name: body.get(name, "") for name in sorted(book.cases.fields)}
-            row["CaseUUID"] = body.get("CaseUUID") or str(secrets.token_hex(16))
-            row["CaseStatus"] = "OPEN"
+            row["DisputeCaseUUID"] = body.get("DisputeCaseUUID") or str(secrets.token_hex(16))
+            row["CaseStatus"] = body.get("CaseStatus") or "10"  # the profile's first status
             book.cases.rows.append(row)
             book.cases.changed()
             book.case_writes.append(("POST", body))
@@ -242,12 +244,14 @@ def create_app(book: SapBook, gate: Gate, case_service: str) -> Flask:
             body = orjson.loads(request.get_data())
         except orjson.JSONDecodeError:
             return _error(400, "JSON", "The body is not JSON")
-        allowed = {"CaseStatus", "CaseClosingReason", "CaseTitle", "CaseReason"}
+        allowed = {"CaseStatus", "CaseTitle", "CaseReason"}
         if not isinstance(body, dict) or set(body) - allowed:
             return _error(400, "READ_ONLY", "Only status, reason and title can change")
+        if "CaseStatus" in body and body["CaseStatus"] not in CASE_STATUSES:
+            return _error(400, "STATUS", f"Status {body['CaseStatus']!r} is not in the profile")
         with book.lock:
             for row in book.cases.rows:
-                if row["CaseUUID"] == uuid:
+                if row["DisputeCaseUUID"] == uuid:
                     row.update(body)
                     book.cases.changed()
                     book.case_writes.append(("PATCH", body))
