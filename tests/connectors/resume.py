@@ -79,16 +79,10 @@ def stored(factory: sessionmaker[Session]) -> dict[str, Any]:
              r.is_open)
             for r in session.scalars(select(Receivable))
         )  # fmt: skip
-        payments = []
-        for payment in session.scalars(select(Payment)):
-            applied = session.execute(
-                select(Receivable.external_id, Allocation.amount)
-                .join(Receivable, Receivable.id == Allocation.receivable_id)
-                .where(Allocation.payment_id == payment.id)
-            ).all()
-            payments.append(
-                (payment.external_id, payment.amount, payment.currency, sorted(applied))
-            )
+        payments = [
+            (payment.external_id, payment.amount, payment.currency, applied(session, payment.id))
+            for payment in session.scalars(select(Payment))
+        ]
         allocations = session.scalar(select(func.count()).select_from(Allocation))
     return {
         "customers": customers,
@@ -96,6 +90,16 @@ def stored(factory: sessionmaker[Session]) -> dict[str, Any]:
         "payments": sorted(payments),
         "allocation rows": allocations,
     }
+
+
+def applied(session: Session, payment_id: int) -> list[tuple[str, Any]]:
+    """A payment's allocations as (receivable's ERP id, amount), in order."""
+    rows = session.execute(
+        select(Receivable.external_id, Allocation.amount)
+        .join(Receivable, Receivable.id == Allocation.receivable_id)
+        .where(Allocation.payment_id == payment_id)
+    ).all()
+    return sorted(tuple(row) for row in rows)
 
 
 def uninterrupted(sqlite_template: Path, tmp_path: Path, connector: Connector) -> dict[str, Any]:

@@ -12,8 +12,9 @@ from sqlalchemy import select
 from service.connectors import cursors
 from service.connectors.run import run_connector
 from service.connectors.sync import run_sync
-from service.models import Allocation, Customer, Payment, Receivable
+from service.models import Customer, Payment, Receivable
 from tests.connectors.conftest import CUSTOMER, connector
+from tests.connectors.resume import applied
 
 
 def receivables(factory) -> dict[str, tuple]:
@@ -26,15 +27,10 @@ def receivables(factory) -> dict[str, tuple]:
 
 def payments(factory) -> dict[str, tuple]:
     with factory() as session:
-        out = {}
-        for payment in session.scalars(select(Payment)):
-            applied = session.execute(
-                select(Receivable.external_id, Allocation.amount)
-                .join(Receivable, Receivable.id == Allocation.receivable_id)
-                .where(Allocation.payment_id == payment.id)
-            ).all()
-            out[payment.external_id] = (payment.amount, payment.currency, sorted(applied))
-        return out
+        return {
+            payment.external_id: (payment.amount, payment.currency, applied(session, payment.id))
+            for payment in session.scalars(select(Payment))
+        }
 
 
 @pytest.mark.parametrize("oauth", [True, False], ids=["oauth", "basic"])
