@@ -32,9 +32,9 @@ import psutil
 import requests
 
 from bench.postgres import postgres_reachable, scratch_schema
+from service.config import sap_settings
 from service.connectors.run import run_connector
 from service.connectors.sap.connector import SapConnector
-from service.connectors.sap.settings import load_sap_settings
 from service.db import make_engine, make_session_factory
 from service.migrations import upgrade
 
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
                     timeout=600,
                 ).json()["items"]
                 engine = make_engine(url)
-                connector = SapConnector(load_sap_settings({**env}))
+                connector = SapConnector(sap_settings({**env}))
                 started = time.perf_counter()
                 cpu_started = time.process_time()
                 run = run_connector(make_session_factory(engine), connector)

@@ -2,7 +2,9 @@
 
 This is the one place that reads the environment: ``load_config`` for the web process and the
 commands, with the Salesforce sync's settings (``SyncSettings``) as its ``salesforce`` part,
-also readable alone with ``salesforce_settings(mapping)``. Nothing here runs at import time:
+also readable alone with ``salesforce_settings(mapping)``, and each configured ERP connector's
+(``SapSettings``, ``BcSettings``, ``NetSuiteSettings``) as its ``sap``, ``bc`` and ``netsuite``
+parts, readable alone with ``sap_settings(mapping)`` and its kin. Nothing here runs at import time:
 tests build as many configurations as they like by passing a mapping. Every problem is reported
 as one ``ConfigError`` line naming the variable and what it expects, so an admin reading a
 Heroku release log knows exactly what to fix. Secrets never show in ``repr`` (and so never in a
@@ -107,6 +109,10 @@ class Config:
     # Cash application: a bank credit matched with at least this confidence (percent) is
     # applied at once; below it, it waits for review in Salesforce.
     cash_application_threshold: int = DEFAULT_CASH_APPLICATION_THRESHOLD
+    # The ERP connectors (``credit-control sync <erp>``, the worker): None when not configured.
+    sap: SapSettings | None = None
+    bc: BcSettings | None = None
+    netsuite: NetSuiteSettings | None = None
 
     def __repr__(self) -> str:
         shown = []
@@ -114,7 +120,7 @@ class Config:
             value = getattr(self, f.name)
             if f.name in SECRET_FIELDS:
                 value = "***" if value else None
-            elif f.name == "salesforce":
+            elif f.name in ("salesforce", *ERP_KEYS):
                 value = "configured" if value else None
             elif f.name == "database_url":
                 value = safe_database_url(value)
@@ -127,6 +133,18 @@ class Config:
     def salesforce_configured(self) -> bool:
         """The sync needs an org to talk to; without one the service still takes feeds."""
         return self.salesforce is not None
+
+    @property
+    def erps(self) -> dict[str, ErpSettings]:
+        """The configured ERPs' settings, by the name ``credit-control sync <erp>`` takes."""
+        return {name: found for name in ERP_KEYS if (found := getattr(self, name)) is not None}
+
+    def erp(self, name: str) -> ErpSettings:
+        """One ERP's settings; ``ConfigError`` naming its key variable when it is not set."""
+        found = self.erps.get(name)
+        if found is None:
+            raise ConfigError(ERP_KEYS[name], _EXPECTS[ERP_KEYS[name]], missing=True)
+        return found
 
     @property
     def pay_links(self) -> PayLinks | None:
@@ -241,6 +259,9 @@ def load_config(
             text("CASH_APPLICATION_AUTO_THRESHOLD"),
             DEFAULT_CASH_APPLICATION_THRESHOLD,
         ),
+        sap=sap_settings(env) if text(ERP_KEYS["sap"]) else None,
+        bc=bc_settings(env) if text(ERP_KEYS["bc"]) else None,
+        netsuite=netsuite_settings(env) if text(ERP_KEYS["netsuite"]) else None,
     )
 
 
@@ -733,3 +754,267 @@ def salesforce_settings(environ: Mapping[str, object] | None = None) -> SyncSett
     )
     settings.validate()
     return settings
+
+
+# --- the ERP connectors --------------------------------------------------------------------------
+
+# An ERP is configured when its key variable is set; every other setting of it is then read and
+# checked at start-up like the rest (docs/connectors.md lists them).
+ERP_KEYS = {"sap": "SAP_BASE_URL", "bc": "BC_TENANT_ID", "netsuite": "NS_ACCOUNT_ID"}
+
+_ERP_EXPECTS = {
+    "SAP_BASE_URL": "an https:// URL such as https://my000000-api.s4hana.cloud.sap (http:// only on this machine)",
+    "SAP_USER": "a communication user (with SAP_PASSWORD) or SAP_CLIENT_ID",
+    "SAP_PASSWORD": "the communication user's password",
+    "SAP_CLIENT_SECRET": "the OAuth client's secret",
+    "SAP_TOKEN_URL": "the OAuth token endpoint, an https:// URL",
+    "SAP_SOURCE": "a feed source name of at most 60 characters",
+    "SAP_COMPANY_CODES": "company codes of up to 4 characters, e.g. 1010,1710",
+    "SAP_CASE_CLOSED_STATUS": "the two-digit status (CaseStatus) that closes a dispute case in its case type's status profile, e.g. 30",
+    "BC_TENANT_ID": "the Entra ID tenant (a GUID or domain)",
+    "BC_CLIENT_ID": "the app registration's client id",
+    "BC_CLIENT_SECRET": "the app registration's client secret",
+    "BC_COMPANY_ID": "the company's id (a GUID)",
+    "BC_BASE_URL": "an https:// URL",
+    "BC_AUTHORITY_HOST": "an https:// URL",
+    "BC_LOCAL_CURRENCY": "an ISO 4217 code such as EUR",
+    "BC_WEBHOOK_URL": "this service's https:// URL ending /api/v1/webhooks/business-central",
+    "NS_ACCOUNT_ID": "the NetSuite account id, e.g. 1234567 or 1234567_SB1",
+    "NS_BASE_URL": "an https:// URL (http:// only on this machine)",
+    "NS_CLIENT_ID": "an OAuth 2.0 client (or NS_CONSUMER_KEY for token-based auth)",
+    "NS_CERTIFICATE_ID": "the certificate's id in NetSuite",
+    "NS_PRIVATE_KEY_FILE": "the certificate's private key (PEM file)",
+    "NS_CONSUMER_KEY": "the integration's consumer key",
+    "NS_CONSUMER_SECRET": "the integration's consumer secret",
+    "NS_TOKEN_ID": "the access token's id",
+    "NS_TOKEN_SECRET": "the access token's secret",
+}
+_EXPECTS.update(_ERP_EXPECTS)
+
+
+@dataclass(frozen=True)
+class SapSettings:
+    """``SAP_*``: the S/4HANA API host, a communication user or an OAuth client, and the pull."""
+
+    base_url: str
+    user: str | None = None
+    password: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    token_url: str | None = None
+    company_codes: tuple[str, ...] = ()
+    source: str = "sap"
+    page_size: int = 5_000
+    attempts: int = 5
+    sync_minutes: int = 15
+    payment_types: tuple[str, ...] = ("DZ",)
+    case_service: str = "API_DISPUTECASE"
+    dispute_case_type: str = "F_DM"
+    promise_case_type: str = "F_PP"
+    # CaseStatus is a status number of the case type's status profile (customizing): no default.
+    case_closed_status: str | None = None
+
+    def __repr__(self) -> str:  # never the password or the client secret
+        return f"SapSettings(base_url={self.base_url!r}, source={self.source!r})"
+
+
+@dataclass(frozen=True)
+class BcSettings:
+    """``BC_*``: the Entra ID app registration, the company, and the webhooks."""
+
+    tenant_id: str
+    client_id: str
+    client_secret: str
+    company_id: str
+    environment: str = "production"
+    base_url: str = "https://api.businesscentral.dynamics.com"
+    authority_host: str = "https://login.microsoftonline.com"
+    local_currency: str = "EUR"
+    source: str = "bc"
+    sync_minutes: int = 15
+    attempts: int = 5
+    # Webhooks: where Business Central notifies us, and the secret it sends back.
+    webhook_url: str | None = None
+    webhook_client_state: str | None = None
+
+    def __repr__(self) -> str:  # never the client secret
+        return f"BcSettings(tenant_id={self.tenant_id!r}, company_id={self.company_id!r})"
+
+
+@dataclass(frozen=True)
+class NetSuiteSettings:
+    """``NS_*``: the account, and OAuth 2.0 machine-to-machine or token-based credentials."""
+
+    account_id: str
+    base_url: str
+    # OAuth 2.0 machine-to-machine: the integration's client id, the certificate's id in
+    # NetSuite and the private key (PEM) of that certificate ...
+    client_id: str | None = None
+    certificate_id: str | None = None
+    private_key: str | None = None
+    # ... or token-based authentication (OAuth 1.0a, HMAC-SHA256).
+    consumer_key: str | None = None
+    consumer_secret: str | None = None
+    token_id: str | None = None
+    token_secret: str | None = None
+    source: str = "netsuite"
+    page_size: int = 1_000
+    sync_minutes: int = 15
+    attempts: int = 5
+
+    def __repr__(self) -> str:  # never a key or a secret
+        return f"NetSuiteSettings(account_id={self.account_id!r})"
+
+
+ErpSettings = SapSettings | BcSettings | NetSuiteSettings
+
+
+class _Env:
+    """The environment, read one variable at a time: blanks are absent."""
+
+    def __init__(self, environ: Mapping[str, object]) -> None:
+        self.environ = environ
+
+    def text(self, name: str) -> str | None:
+        value = self.environ.get(name)
+        if value is None:
+            return None
+        return str(value).strip() or None
+
+    def required(self, name: str) -> str:
+        value = self.text(name)
+        if value is None:
+            raise ConfigError(name, _EXPECTS[name], missing=True)
+        return value
+
+    def url(self, name: str, *, required: bool = False) -> str | None:
+        """https, or plain http for a stand-in on this machine."""
+        return _url(name, self.required(name) if required else self.text(name))
+
+    def integer(self, name: str, default: int, *, low: int = 1, high: int = 1_000_000) -> int:
+        value = self.text(name)
+        if value is None:
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            number = low - 1
+        if not low <= number <= high:
+            raise ConfigError(name, f"a whole number from {low} to {high}")
+        return number
+
+    def words(self, name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+        value = self.text(name)
+        if value is None:
+            return default
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def sap_settings(environ: Mapping[str, object]) -> SapSettings:
+    """``SAP_*``, validated: a communication user (basic auth) or OAuth client credentials."""
+    env = _Env(environ)
+    base_url = env.url("SAP_BASE_URL", required=True)
+    assert base_url is not None
+    client_id = env.text("SAP_CLIENT_ID")
+    user = env.text("SAP_USER")
+    if client_id is None and user is None:
+        raise ConfigError("SAP_USER", _EXPECTS["SAP_USER"], missing=True)
+    if client_id is not None:
+        credentials = {
+            "client_id": client_id,
+            "client_secret": env.required("SAP_CLIENT_SECRET"),
+            "token_url": env.url("SAP_TOKEN_URL", required=True),
+        }
+    else:
+        credentials = {"user": user, "password": env.required("SAP_PASSWORD")}
+    source = env.text("SAP_SOURCE") or "sap"
+    if len(source) > 60:
+        raise ConfigError("SAP_SOURCE", _EXPECTS["SAP_SOURCE"])
+    codes = env.words("SAP_COMPANY_CODES")
+    if any(len(code) > 4 for code in codes):
+        raise ConfigError("SAP_COMPANY_CODES", _EXPECTS["SAP_COMPANY_CODES"])
+    closed = env.text("SAP_CASE_CLOSED_STATUS")
+    if closed is not None and not (len(closed) == 2 and closed.isdecimal()):
+        raise ConfigError("SAP_CASE_CLOSED_STATUS", _EXPECTS["SAP_CASE_CLOSED_STATUS"])
+    return SapSettings(
+        base_url=base_url,
+        company_codes=codes,
+        source=source,
+        page_size=env.integer("SAP_PAGE_SIZE", 5_000, high=50_000),
+        attempts=env.integer("SAP_ATTEMPTS", 5, high=10),
+        sync_minutes=env.integer("SAP_SYNC_MINUTES", 15, high=24 * 60),
+        payment_types=env.words("SAP_PAYMENT_DOCUMENT_TYPES", ("DZ",)),
+        case_service=env.text("SAP_CASE_SERVICE") or "API_DISPUTECASE",
+        dispute_case_type=env.text("SAP_DISPUTE_CASE_TYPE") or "F_DM",
+        promise_case_type=env.text("SAP_PROMISE_CASE_TYPE") or "F_PP",
+        case_closed_status=closed,
+        **credentials,
+    )
+
+
+def bc_settings(environ: Mapping[str, object]) -> BcSettings:
+    """``BC_*``, validated; msal and Business Central speak https only."""
+    env = _Env(environ)
+    tenant = env.required("BC_TENANT_ID")
+    base_url = env.url("BC_BASE_URL") or BcSettings.base_url
+    authority = env.url("BC_AUTHORITY_HOST") or BcSettings.authority_host
+    for name, value in (("BC_BASE_URL", base_url), ("BC_AUTHORITY_HOST", authority)):
+        if not value.startswith("https://"):
+            raise ConfigError(name, _EXPECTS[name])
+    currency = env.text("BC_LOCAL_CURRENCY") or "EUR"
+    if len(currency) != 3 or not currency.isalpha():
+        raise ConfigError("BC_LOCAL_CURRENCY", _EXPECTS["BC_LOCAL_CURRENCY"])
+    return BcSettings(
+        tenant_id=tenant,
+        client_id=env.required("BC_CLIENT_ID"),
+        client_secret=env.required("BC_CLIENT_SECRET"),
+        company_id=env.required("BC_COMPANY_ID"),
+        environment=env.text("BC_ENVIRONMENT") or "production",
+        base_url=base_url,
+        authority_host=authority,
+        local_currency=currency.upper(),
+        source=env.text("BC_SOURCE") or "bc",
+        sync_minutes=env.integer("BC_SYNC_MINUTES", 15, high=24 * 60),
+        attempts=env.integer("BC_ATTEMPTS", 5, high=10),
+        webhook_url=env.url("BC_WEBHOOK_URL"),
+        # The same check as the web process's (``Config.bc_webhook_client_state``).
+        webhook_client_state=_bc_client_state(env.text("BC_WEBHOOK_CLIENT_STATE")),
+    )
+
+
+def netsuite_settings(environ: Mapping[str, object]) -> NetSuiteSettings:
+    """``NS_*``, validated: machine-to-machine when ``NS_CLIENT_ID`` is set, else token-based."""
+    env = _Env(environ)
+    account = env.required("NS_ACCOUNT_ID")
+    host = account.lower().replace("_", "-")
+    common = {
+        "account_id": account,
+        "base_url": env.url("NS_BASE_URL") or f"https://{host}.suitetalk.api.netsuite.com",
+        "source": env.text("NS_SOURCE") or "netsuite",
+        "page_size": env.integer("NS_PAGE_SIZE", 1_000, high=1_000),
+        "sync_minutes": env.integer("NS_SYNC_MINUTES", 15, high=24 * 60),
+        "attempts": env.integer("NS_ATTEMPTS", 5, high=10),
+    }
+    if env.text("NS_CLIENT_ID"):
+        key_file = env.required("NS_PRIVATE_KEY_FILE")
+        try:
+            key = Path(key_file).read_text()
+        except (OSError, UnicodeDecodeError):
+            raise ConfigError("NS_PRIVATE_KEY_FILE", "a readable PEM file") from None
+        if "PRIVATE KEY" not in key:
+            raise ConfigError("NS_PRIVATE_KEY_FILE", "a PEM private key")
+        return NetSuiteSettings(
+            client_id=env.required("NS_CLIENT_ID"),
+            certificate_id=env.required("NS_CERTIFICATE_ID"),
+            private_key=key,
+            **common,
+        )
+    if env.text("NS_CONSUMER_KEY") is None:
+        raise ConfigError("NS_CLIENT_ID", _EXPECTS["NS_CLIENT_ID"], missing=True)
+    return NetSuiteSettings(
+        consumer_key=env.required("NS_CONSUMER_KEY"),
+        consumer_secret=env.required("NS_CONSUMER_SECRET"),
+        token_id=env.required("NS_TOKEN_ID"),
+        token_secret=env.required("NS_TOKEN_SECRET"),
+        **common,
+    )

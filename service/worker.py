@@ -16,7 +16,6 @@ subscriber and pushers, ``service.assessments`` for the assessor and the daily r
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import sys
 import threading
@@ -291,7 +290,7 @@ def worker_command(no_subscriber: bool, no_pusher: bool, no_scheduler: bool) -> 
         pay_links=config.pay_links,
         dunning=None if no_scheduler else dunning_threads(config, policy),
     )
-    worker.connector_loop = connector_loop(worker.factory, worker.stop, os.environ)
+    worker.connector_loop = connector_loop(worker.factory, worker.stop, config.erps)
     sys.exit(worker.run_forever())
 
 

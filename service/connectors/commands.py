@@ -11,7 +11,7 @@ import click
 
 from service.config import load_config
 from service.connectors.http import ErpError
-from service.connectors.registry import NAMES, entry
+from service.connectors.registry import NAMES, build
 from service.connectors.run import run_connector
 from service.connectors.sync import SyncReport
 from service.connectors.writeback import retry_dead
@@ -38,7 +38,7 @@ def sync_command(erp: str, full: bool, processes: int | None, retry_failed: bool
     """Pull customers, receivables and payments from an ERP, and write back disputes and
     promises (settings: docs/connectors.md)."""
     config = load_config(require=())
-    connector = entry(erp).build(os.environ)
+    connector = build(erp, config.erp(erp))
     engine = make_engine(config.database_url)
 
     def progress(report: SyncReport) -> None:

@@ -24,8 +24,10 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from service import job_runs
+from service.config import ErpSettings
 from service.connectors import cursors
 from service.connectors.base import Connector
+from service.connectors.registry import build
 from service.connectors.run import run_connector
 from service.db import transaction, utcnow
 from service.models import ConnectorCursor, JobRun
@@ -111,14 +113,10 @@ class ConnectorLoop:
 
 
 def connector_loop(
-    factory: sessionmaker[Session], stop: threading.Event, environ: Mapping[str, object]
+    factory: sessionmaker[Session], stop: threading.Event, erps: Mapping[str, ErpSettings]
 ) -> ConnectorLoop | None:
-    """The loop over the ERPs configured in ``environ``, or None when there are none."""
-    from service.connectors.registry import configured, entry
-
-    connectors = []
-    for name in configured(environ):
-        found = entry(name)
-        connector = found.build(environ)
-        connectors.append((connector, found.sync_minutes(connector)))
+    """The loop over the configured ERPs (``Config.erps``), or None when there are none."""
+    connectors: list[tuple[Connector, int]] = [
+        (build(name, settings), settings.sync_minutes) for name, settings in erps.items()
+    ]
     return ConnectorLoop(factory, connectors, stop) if connectors else None

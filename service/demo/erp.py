@@ -17,9 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.assessments import queue as assessment_queue
+from service.config import sap_settings
 from service.connectors.run import run_connector
 from service.connectors.sap.connector import SapConnector
-from service.connectors.sap.settings import load_sap_settings
 from service.db import transaction
 from service.models import CollectionAction, Customer, Receivable
 
@@ -46,7 +46,7 @@ def demo_sap_book(today: date) -> SapBook:
 def sap_story(sessions: sessionmaker[Session], echo: Echo, today: date) -> DevSap:
     """Run the story; returns the running stand-in (the caller stops it)."""
     sap = DevSap(demo_sap_book(today)).start()
-    connector = SapConnector(load_sap_settings(sap.oauth_env()))
+    connector = SapConnector(sap_settings(sap.oauth_env()))
     pulled = run_connector(sessions, connector)
     with transaction(sessions) as session:
         customer_id, item_id = session.execute(
@@ -77,7 +77,8 @@ def sap_story(sessions: sessionmaker[Session], echo: Echo, today: date) -> DevSa
     for method, body in sap.book.case_writes:
         echo(
             f"  back to SAP: {method} dispute case {body['CaseExternalReference']} on document "
-            f"{body['AccountingDocument']} for {body['DisputedAmount']} {body['DisputeCaseCurrency']}"
+            f"{body['AccountingDocument']} for {body['CustomerDisputedAmount']} "
+            f"{body['CustomerDisputedCurrency']}"
         )
     if not sent.loop.sent:
         echo("  back to SAP: nothing sent (see credit-control sync sap)")

@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 from deverp.sap import DevSap, SapBook
 
+from service.config import sap_settings
 from service.connectors.sap.connector import SapConnector
-from service.connectors.sap.settings import load_sap_settings
 
 TODAY = date(2026, 3, 10)
 CUSTOMER = "10100001"
@@ -45,4 +45,4 @@ def sap(book):
 
 def connector(server: DevSap, *, oauth: bool = True, **settings: str) -> SapConnector:
     env = {**(server.oauth_env() if oauth else server.basic_env()), **settings}
-    return SapConnector(load_sap_settings(env), sleep=lambda seconds: None)
+    return SapConnector(sap_settings(env), sleep=lambda seconds: None)

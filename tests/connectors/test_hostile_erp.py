@@ -9,10 +9,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
+from service.config import sap_settings
 from service.connectors import cursors
 from service.connectors.http import ErpError
 from service.connectors.sap.connector import SapConnector
-from service.connectors.sap.settings import load_sap_settings
 from service.connectors.sync import run_sync
 from tests.connectors.conftest import connector
 
@@ -26,6 +26,8 @@ class Answer(BaseHTTPRequestHandler):
         self.send_header("Content-Type", self.content_type)
         self.end_headers()
         self.wfile.write(self.body)
+
+    do_POST = do_GET  # a token endpoint answers the same
 
     def log_message(self, *args):
         pass
@@ -45,7 +47,7 @@ def sap_at(server) -> SapConnector:
         "SAP_USER": "U",
         "SAP_PASSWORD": "p-0123456789",
     }
-    return SapConnector(load_sap_settings(env), sleep=lambda s: None)
+    return SapConnector(sap_settings(env), sleep=lambda s: None)
 
 
 @pytest.mark.parametrize(
@@ -67,6 +69,22 @@ def test_pull__a_malformed_answer_stops_with_one_error_and_stores_nothing(
 
     with pytest.raises(ErpError, match=message):
         run_sync(factory, sap_at(liar))
+
+    with factory() as session:
+        assert cursors.position(session, "sap") is None
+
+
+@pytest.mark.parametrize(
+    "body", [b"<html>maintenance</html>", b'["access_token"]', b'{"access_token": ""}']
+)
+def test_pull__a_token_endpoint_answering_no_token_is_one_error(factory, liar, body):
+    Answer.body = body
+    base = f"http://127.0.0.1:{liar.server_port}"
+    env = {"SAP_BASE_URL": base, "SAP_CLIENT_ID": "c", "SAP_CLIENT_SECRET": "secret-0123456789",
+           "SAP_TOKEN_URL": f"{base}/oauth/token"}  # fmt: skip
+
+    with pytest.raises(ErpError, match=r"^token endpoint: no access_token in the answer$"):
+        run_sync(factory, SapConnector(sap_settings(env), sleep=lambda s: None))
 
     with factory() as session:
         assert cursors.position(session, "sap") is None

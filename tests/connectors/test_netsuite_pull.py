@@ -3,11 +3,6 @@ machine-to-machine (a JWT signed with the certificate's key) and token-based aut
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -15,12 +10,13 @@ import pytest
 from deverp.netsuite import DevNetSuite, NsBook
 from sqlalchemy import select
 
-from service.connectors import cursors
+from service.config import netsuite_settings
 from service.connectors.http import ErpError
 from service.connectors.netsuite.connector import NetSuiteConnector
-from service.connectors.netsuite.settings import load_netsuite_settings
 from service.connectors.sync import run_sync
 from service.models import Allocation, Customer, Payment, Receivable
+from tests.connectors.resume import kill_mid_pull, uninterrupted
+from tests.connectors.resume import stored as stored_rows
 
 
 def small_book() -> NsBook:
@@ -49,7 +45,7 @@ def key_file(ns, tmp_path):
 
 
 def connector(env: dict[str, str], **settings: str) -> NetSuiteConnector:
-    return NetSuiteConnector(load_netsuite_settings({**env, **settings}), sleep=lambda s: None)
+    return NetSuiteConnector(netsuite_settings({**env, **settings}), sleep=lambda s: None)
 
 
 def stored(factory):
@@ -97,21 +93,38 @@ def test_pull__a_bad_signature_or_key_is_one_error(factory, ns, tmp_path):
         run_sync(factory, connector(ns.m2m_env(str(other))))
 
 
-def test_pull__survives_throttling_and_an_expired_token(factory, ns, key_file):
+# No NetSuite description found promises a Retry-After on its 429s: without one it backs off.
+@pytest.mark.parametrize(("retry_after", "waited"), [("4", [4.0, 4.0]), (None, [2.0, 4.0])])
+def test_pull__survives_throttling_and_an_expired_token(factory, ns, key_file, retry_after, waited):
     ns_connector = connector(ns.m2m_env(key_file))
     waits: list[float] = []
     ns_connector.http.sleep = waits.append
     run_sync(factory, ns_connector)
     ns.expire_tokens()
-    ns.throttle(requests=2, retry_after="4")
+    ns.throttle(requests=2, retry_after=retry_after)
     today = datetime.now(UTC).date().isoformat()  # a change made now
     ns.book.transaction("CustInvc", "INV2", "CUST-512", "10", "10", changed=today)
 
     report = run_sync(factory, ns_connector)
 
-    assert waits == [4.0, 4.0]
+    assert waits == waited
     assert report.throttled == 2 and report.tokens_renewed == 1
+    assert ns.token_requests == 2
     assert "INV2" in stored(factory)[1]
+
+
+def test_pull__a_payment_linked_to_an_invoice_by_several_lines_is_one_allocation(
+    factory, ns, key_file
+):
+    invoice = ns.book.transaction("CustInvc", "INV7001", "CUST-512", "300", "0", currency="EUR")
+    paid = ns.book.transaction("CustPymt", "PYMT7001", "CUST-512", "300", "0", currency="EUR")
+    ns.book.apply(paid, invoice, "200")  # NextTransactionLineLink: one row per line linked
+    ns.book.apply(paid, invoice, "100")
+
+    report = run_sync(factory, connector(ns.m2m_env(key_file)))
+
+    assert report.counts.problems == []
+    assert stored(factory)[2]["PYMT7001"] == (Decimal("300.00"), "EUR", [Decimal("300.00")])
 
 
 def test_pull__a_bad_row_is_reported_by_its_number(factory, ns, key_file):
@@ -125,40 +138,36 @@ def test_pull__a_bad_row_is_reported_by_its_number(factory, ns, key_file):
     assert "INV10482" in stored(factory)[1]
 
 
-def test_sync__killed_after_a_page_resumes_from_its_cursor(db_url, factory, ns, key_file):
-    for n in range(30):
-        ns.book.transaction("CustInvc", f"INV9{n:03d}", "CUST-348", f"{n + 1}", f"{n + 1}")
+def test_sync__killed_after_a_page_resumes_from_its_cursor(
+    db_url, factory, ns, key_file, sqlite_template, tmp_path
+):
+    for n in range(30):  # invoices, every third one paid by a payment of its own
+        invoice = ns.book.transaction(
+            "CustInvc", f"INV9{n:03d}", "CUST-348", f"{n + 1}", "0" if n % 3 == 0 else f"{n + 1}"
+        )
+        if n % 3 == 0:
+            paid = ns.book.transaction("CustPymt", f"PYMT9{n:03d}", "CUST-348", f"{n + 1}", "0")
+            ns.book.apply(paid, invoice, f"{n + 1}")
     ns.delay = 0.3
-    child = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "sync", "netsuite"],
-        env={**os.environ, **ns.m2m_env(key_file), "NS_PAGE_SIZE": "5", "DATABASE_URL": db_url},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    env = {**ns.m2m_env(key_file), "NS_PAGE_SIZE": "5"}
+
+    left = kill_mid_pull(
+        "netsuite", env, db_url, factory, part_way=lambda cursor: "transactions_after" in cursor
     )
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            with factory() as session:
-                if "transactions_after" in (cursors.position(session, "netsuite") or {}):
-                    break
-            time.sleep(0.05)
-        child.send_signal(signal.SIGKILL)
-        child.wait(10)
-    finally:
-        if child.poll() is None:
-            child.kill()
-    with factory() as session:
-        reached = cursors.position(session, "netsuite")
-    assert "transactions_after" in reached
+
+    assert "changed_on" not in left  # a finished pull leaves only the day
     asked = len(ns.queries)
     ns.delay = 0
 
     report = run_sync(factory, connector(ns.m2m_env(key_file), NS_PAGE_SIZE="5"))
 
     resumed = next(q for q in ns.queries[asked:] if "FROM transaction" in q)
-    assert f"t.id > {reached['transactions_after']} ORDER BY t.id" in resumed
+    assert f"t.id > {left['transactions_after']} ORDER BY t.id" in resumed
     assert report.counts.problems == []
-    assert len(stored(factory)[1]) == 33
+    everything = stored_rows(factory)
+    assert everything == uninterrupted(sqlite_template, tmp_path, connector(ns.m2m_env(key_file)))
+    assert len(everything["receivables"]) == 33 and len(everything["payments"]) == 11
+    assert everything["allocation rows"] == 11
 
 
 def test_full__closes_what_netsuite_no_longer_lists_open(factory, ns, key_file):

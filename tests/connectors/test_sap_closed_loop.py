@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from service.assessments import Reassessor
 from service.cli import main
 from service.connectors.run import run_connector
-from service.connectors.writeback import queue_writes, send_writes
+from service.connectors.writeback import queue_writes, retry_dead, send_writes
 from service.db import transaction, utcnow
 from service.models import Customer, ErpWrite, Receivable
 from service.salesforce.cometd import StreamEvent
@@ -83,15 +83,19 @@ def test_loop__a_promise_and_a_dispute_reach_sap_once_each(factory, sap, book):
     promise = next(b for b in posts if b["CaseType"] == "F_PP")
     dispute = next(b for b in posts if b["CaseType"] == "F_DM")
     assert promise["CaseExternalReference"] == "CC-a01Dv0000000001AAA-20260331"
-    assert (promise["Customer"], promise["PromisedAmount"], promise["PromisedPaymentDate"]) == (
+    assert (promise["Customer"], promise["PromisedAmount"], promise["PromiseToPayDueDate"]) == (
         CUSTOMER, "300.50", "2026-03-31",
     )  # fmt: skip
     assert dispute["CaseExternalReference"] == "CC-a01Dv0000000002AAA"
     assert (dispute["CompanyCode"], dispute["FiscalYear"], dispute["AccountingDocument"]) == (
         "1010", "2026", "1800000412",
     )  # fmt: skip
-    assert (dispute["DisputedAmount"], dispute["DisputeCaseCurrency"]) == ("190.00", "EUR")
-    assert dispute["CaseReason"] == "Damaged goods"
+    assert (dispute["CustomerDisputedAmount"], dispute["CustomerDisputedCurrency"]) == (
+        "190.00", "EUR",
+    )  # fmt: skip
+    # CaseReason is a reason code in SAP: the collector's words are in the title.
+    assert dispute["CaseTitle"].endswith(": Damaged goods") and "CaseReason" not in dispute
+    assert "CaseStatus" not in dispute  # the case type's status profile sets the first
     assert book.amounts() == amounts  # never an amount
 
 
@@ -102,13 +106,44 @@ def test_loop__a_resolved_dispute_closes_its_case_once(factory, sap, book):
     run_connector(factory, connector(sap))
 
     log_action(factory, "a01Dv0000000002AAA", "UPDATE", Dispute_Status__c="Resolved Valid")
-    run_connector(factory, connector(sap))
-    run_connector(factory, connector(sap))
+    run_connector(factory, connector(sap, SAP_CASE_CLOSED_STATUS="30"))
+    run_connector(factory, connector(sap, SAP_CASE_CLOSED_STATUS="30"))
 
     patches = [body for method, body in book.case_writes if method == "PATCH"]
-    assert patches == [{"CaseStatus": "CLOSED", "CaseClosingReason": "Resolved Valid"}]
+    assert patches == [
+        {
+            "CaseStatus": "30",
+            "CaseTitle": "Dispute 1010/2026/1800000412: Damaged goods (Resolved Valid)",
+        }
+    ]
     [case] = [c for c in book.cases.rows if c["CaseType"] == "F_DM"]
-    assert case["CaseStatus"] == "CLOSED"
+    assert case["CaseStatus"] == "30"
+
+
+def test_loop__without_the_closed_status_a_resolution_waits_for_it_and_writes_nothing(
+    factory, sap, book
+):
+    run_connector(factory, connector(sap))
+    link_in_salesforce(factory)
+    promise_and_dispute(factory)
+    run_connector(factory, connector(sap))
+    log_action(factory, "a01Dv0000000002AAA", "UPDATE", Dispute_Status__c="Resolved Invalid")
+
+    report = run_connector(factory, connector(sap))
+
+    assert report.loop.dead == 1
+    assert [m for m, _ in book.case_writes if m == "PATCH"] == []
+    with factory() as session:
+        [dead] = session.scalars(select(ErpWrite).where(ErpWrite.status == "dead")).all()
+        assert dead.last_error.startswith("SAP_CASE_CLOSED_STATUS is not set")
+        retry_dead(session, "sap", utcnow())
+        session.commit()
+
+    again = run_connector(factory, connector(sap, SAP_CASE_CLOSED_STATUS="30"))
+
+    assert again.loop.sent == 1
+    [case] = [c for c in book.cases.rows if c["CaseType"] == "F_DM"]
+    assert case["CaseStatus"] == "30" and case["CaseTitle"].endswith("(Resolved Invalid)")
 
 
 def test_loop__a_write_sent_but_not_acknowledged_is_not_made_twice(factory, sap, book):

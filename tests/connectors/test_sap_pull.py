@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from email.utils import format_datetime
 
 import pytest
 from sqlalchemy import select
@@ -11,8 +12,9 @@ from sqlalchemy import select
 from service.connectors import cursors
 from service.connectors.run import run_connector
 from service.connectors.sync import run_sync
-from service.models import Allocation, Customer, Payment, Receivable
+from service.models import Customer, Payment, Receivable
 from tests.connectors.conftest import CUSTOMER, connector
+from tests.connectors.resume import applied
 
 
 def receivables(factory) -> dict[str, tuple]:
@@ -25,15 +27,10 @@ def receivables(factory) -> dict[str, tuple]:
 
 def payments(factory) -> dict[str, tuple]:
     with factory() as session:
-        out = {}
-        for payment in session.scalars(select(Payment)):
-            applied = session.execute(
-                select(Receivable.external_id, Allocation.amount)
-                .join(Receivable, Receivable.id == Allocation.receivable_id)
-                .where(Allocation.payment_id == payment.id)
-            ).all()
-            out[payment.external_id] = (payment.amount, payment.currency, sorted(applied))
-        return out
+        return {
+            payment.external_id: (payment.amount, payment.currency, applied(session, payment.id))
+            for payment in session.scalars(select(Payment))
+        }
 
 
 @pytest.mark.parametrize("oauth", [True, False], ids=["oauth", "basic"])
@@ -105,15 +102,21 @@ def test_pull__changes_after_the_cursor_arrive(factory, sap, book):
         assert cursors.position(session, "sap") == {"changed_on": "2026-03-12"}
 
 
-def test_pull__waits_out_throttling_for_its_retry_after(factory, sap):
+@pytest.mark.parametrize("form", ["seconds", "http-date", "none"])
+def test_pull__waits_out_throttling_for_its_retry_after(factory, sap, form):
     waits: list[float] = []
     sap_connector = connector(sap)
     sap_connector.http.sleep = waits.append
-    sap.throttle(requests=2, retry_after="7")
+    in_30s = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    retry_after = {"seconds": "7", "http-date": in_30s, "none": None}[form]
+    sap.throttle(requests=2, retry_after=retry_after)
 
     report = run_sync(factory, sap_connector)
 
-    assert waits == [7.0, 7.0]
+    if form == "http-date":
+        assert len(waits) == 2 and all(20 < wait <= 30 for wait in waits), waits
+    else:  # the header's seconds, or a backoff of its own without one
+        assert waits == {"seconds": [7.0, 7.0], "none": [2.0, 4.0]}[form]
     assert report.throttled == 2
     assert len(receivables(factory)) == 4
 

@@ -2,64 +2,38 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
-
-from sqlalchemy import func, select
-
 from service.connectors import cursors
 from service.connectors.sync import run_sync
-from service.models import Payment, Receivable
 from tests.connectors.conftest import connector
+from tests.connectors.resume import kill_mid_pull, stored, uninterrupted
 
 
-def test_sync__killed_after_a_page_resumes_from_its_cursor(db_url, factory, sap):
+def test_sync__killed_after_a_page_resumes_from_its_cursor(
+    db_url, factory, sap, sqlite_template, tmp_path
+):
     sap.gate.delay = 0.3
-    env = {
-        **os.environ,
-        **sap.basic_env(),
-        "SAP_PAGE_SIZE": "2",
-        "DATABASE_URL": db_url,
-    }
-    child = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "sync", "sap"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        stored = None
-        while time.monotonic() < deadline and stored is None:
-            with factory() as session:
-                stored = cursors.position(session, "sap")
-            time.sleep(0.05)
-        assert stored is not None, "the child committed no page"
-        child.send_signal(signal.SIGKILL)
-        child.wait(10)
-    finally:
-        if child.poll() is None:
-            child.kill()
-    with factory() as session:
-        resumed_from = cursors.position(session, "sap")
-        kept = session.scalar(select(func.count()).select_from(Receivable))
-    assert resumed_from.get("after"), resumed_from
-    assert 0 < kept < 4
+    env = {**sap.basic_env(), "SAP_PAGE_SIZE": "2"}
+
+    left = kill_mid_pull("sap", env, db_url, factory, part_way=lambda reached: bool(reached))
+
+    assert left.get("after"), left  # part way through the day, after an item
+    kept = stored(factory)
+    assert 0 < len(kept["receivables"]) < 4
     asked = len(sap.gate.filters)
     sap.gate.delay = 0
 
     report = run_sync(factory, connector(sap, SAP_PAGE_SIZE="2"))
 
-    # The resumed pull starts after the stored item, not at the beginning.
+    # The resumed pull starts after the stored item, not at the beginning ...
     first = sap.gate.filters[asked]
-    with factory() as session:
-        assert cursors.position(session, "sap") == {"changed_on": "2026-03-10"}
-    assert f"AccountingDocument eq '{resumed_from['after'][2]}'" in first
+    assert f"AccountingDocument eq '{left['after'][2]}'" in first
     assert "AccountingDocumentItem gt" in first
     assert report.counts.problems == []
     with factory() as session:
-        assert session.scalar(select(func.count()).select_from(Receivable)) == 4
-        assert session.scalar(select(func.count()).select_from(Payment)) == 2
+        assert cursors.position(session, "sap") == {"changed_on": "2026-03-10"}
+    # ... and ends with what one pull stores: the credit memo, both payments and their
+    # allocations, each once.
+    everything = stored(factory)
+    assert everything == uninterrupted(sqlite_template, tmp_path, connector(sap))
+    assert len(everything["receivables"]) == 4 and len(everything["payments"]) == 2
+    assert any(row[1] == "credit_note" for row in everything["receivables"])

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from service.config import load_config
 from service.connectors import cursors
 from service.connectors.schedule import ConnectorLoop, connector_loop
 from service.models import JobRun, Receivable
@@ -41,7 +42,11 @@ def test_loop__each_run_is_claimed_once_and_the_first_of_a_day_is_full(factory, 
 def test_loop__is_built_only_for_the_erps_configured(factory, sap):
     stop = threading.Event()
 
-    assert connector_loop(factory, stop, {}) is None
-    loop = connector_loop(factory, stop, {**sap.basic_env(), "SAP_SYNC_MINUTES": "5"})
+    nothing = load_config({"DATABASE_URL": "sqlite://"}, require=())
+    assert connector_loop(factory, stop, nothing.erps) is None
+    config = load_config(
+        {"DATABASE_URL": "sqlite://", **sap.basic_env(), "SAP_SYNC_MINUTES": "5"}, require=()
+    )
+    loop = connector_loop(factory, stop, config.erps)
     assert loop is not None
     assert [(c.name, minutes) for c, minutes in loop.connectors] == [("sap", 5)]

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
+from service.app import create_app
 from service.cli import main
-from service.connectors.bc.settings import load_bc_settings
-from service.connectors.netsuite.settings import load_netsuite_settings
-from service.connectors.sap.settings import load_sap_settings
+from service.config import bc_settings, load_config, netsuite_settings, sap_settings
 from service.errors import ConfigError
+from tests.conftest import app_overrides
 from tests.connectors.conftest import CUSTOMER
 
 
@@ -99,15 +99,24 @@ def test_sync__an_unknown_erp_is_refused(runner):
             },
             "SAP_COMPANY_CODES is malformed",
         ),
+        (
+            {
+                "SAP_BASE_URL": "https://s.example",
+                "SAP_USER": "U",
+                "SAP_PASSWORD": "p",
+                "SAP_CASE_CLOSED_STATUS": "CLOSED",
+            },
+            "SAP_CASE_CLOSED_STATUS is malformed",
+        ),
     ],
 )
 def test_settings__each_problem_is_one_line(env, message):
     with pytest.raises(ConfigError, match=message):
-        load_sap_settings(env)
+        sap_settings(env)
 
 
 def test_settings__the_secret_is_not_in_their_repr():
-    settings = load_sap_settings(
+    settings = sap_settings(
         {"SAP_BASE_URL": "https://s.example", "SAP_USER": "U", "SAP_PASSWORD": "pw-0123456789"}
     )
 
@@ -143,7 +152,7 @@ def test_settings__the_secret_is_not_in_their_repr():
 )
 def test_bc_settings__each_problem_is_one_line(env, message):
     with pytest.raises(ConfigError, match=message):
-        load_bc_settings(env)
+        bc_settings(env)
 
 
 @pytest.mark.parametrize(
@@ -161,14 +170,65 @@ def test_bc_settings__each_problem_is_one_line(env, message):
 )
 def test_netsuite_settings__each_problem_is_one_line(env, message):
     with pytest.raises(ConfigError, match=message):
-        load_netsuite_settings(env)
+        netsuite_settings(env)
 
 
 def test_netsuite_settings__the_default_host_is_the_accounts():
-    settings = load_netsuite_settings(
+    settings = netsuite_settings(
         {"NS_ACCOUNT_ID": "1234567_SB1", "NS_CONSUMER_KEY": "k", "NS_CONSUMER_SECRET": "s",
          "NS_TOKEN_ID": "t", "NS_TOKEN_SECRET": "x-0123456789"}
     )  # fmt: skip
 
     assert settings.base_url == "https://1234567-sb1.suitetalk.api.netsuite.com"
     assert "x-0123456789" not in repr(settings)
+
+
+DATABASE = {"DATABASE_URL": "sqlite://"}
+SAP_BASIC = {"SAP_BASE_URL": "https://s.example", "SAP_USER": "U", "SAP_PASSWORD": "pw-0123456789"}
+
+
+def test_config__an_erp_is_configured_by_its_key_variable_alone():
+    config = load_config({**DATABASE, **SAP_BASIC, "BC_CLIENT_ID": "c"}, require=())
+
+    assert list(config.erps) == ["sap"]
+    assert config.erp("sap") == sap_settings(SAP_BASIC)
+    with pytest.raises(ConfigError, match=r"^BC_TENANT_ID is not set: expected the Entra ID"):
+        config.erp("bc")
+    assert "pw-0123456789" not in repr(config) and "sap='configured'" in repr(config)
+
+
+def test_config__a_malformed_erp_setting_stops_every_process_with_one_line(
+    db_url, runner, monkeypatch
+):
+    broken = {**SAP_BASIC, "SAP_PAGE_SIZE": "lots"}
+
+    with pytest.raises(ConfigError, match=r"^SAP_PAGE_SIZE is malformed: expected a whole number"):
+        create_app(app_overrides(db_url, **broken))
+    for name, value in broken.items():
+        monkeypatch.setenv(name, value)
+    result = runner.invoke(main, ["sync", "sap"])
+
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "Error: SAP_PAGE_SIZE is malformed: expected a whole number from 1 to 50000"
+    ]
+
+
+def test_sync__an_erp_not_configured_is_named_by_its_key_variable(runner, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "sqlite://")
+    monkeypatch.delenv("NS_ACCOUNT_ID", raising=False)
+
+    result = runner.invoke(main, ["sync", "netsuite"])
+
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: NS_ACCOUNT_ID is not set: expected the NetSuite")
+
+
+def test_bc_settings__the_webhook_client_state_is_checked_as_the_web_process_checks_it():
+    env = {"BC_TENANT_ID": "t", "BC_CLIENT_ID": "c", "BC_CLIENT_SECRET": "s", "BC_COMPANY_ID": "x"}
+
+    with pytest.raises(ConfigError, match=r"^BC_WEBHOOK_CLIENT_STATE is malformed"):
+        bc_settings({**env, "BC_WEBHOOK_CLIENT_STATE": "short"})
+    assert (
+        bc_settings({**env, "BC_WEBHOOK_CLIENT_STATE": "s" * 16}).webhook_client_state == "s" * 16
+    )

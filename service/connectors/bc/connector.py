@@ -29,8 +29,8 @@ from typing import Any
 import msal
 import requests
 
+from service.config import BcSettings
 from service.connectors.base import Page, Problem, Record, StoredCustomers
-from service.connectors.bc.settings import BcSettings
 from service.connectors.http import Auth, ErpError, ErpHttp
 from service.db import utcnow
 

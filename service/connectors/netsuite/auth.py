@@ -3,8 +3,8 @@
 Machine-to-machine: a JWT client assertion (``PS256``, ``kid`` the certificate's id in NetSuite,
 ``iss`` the client id, ``scope`` ``rest_webservices``, ``aud`` the token endpoint, an hour at
 most) signed with the certificate's private key (``pyjwt``), exchanged at
-``/services/rest/auth/oauth2/v1/token`` for an access token kept until a minute before it ends
-and fetched again after a 401.
+``/services/rest/auth/oauth2/v1/token`` for an access token kept and renewed by
+``service.connectors.oauth``.
 
 Token-based: each request carries an OAuth 1.0a ``Authorization`` header, ``realm`` the account,
 signed with HMAC-SHA256 over the method, the URL and every query and OAuth parameter, keyed by
@@ -24,39 +24,28 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import jwt
 import requests
 
-from service.connectors.http import Auth, ErpError
-from service.connectors.netsuite.settings import NetSuiteSettings
-
-EARLY = 60.0
+from service.config import NetSuiteSettings
+from service.connectors.http import Auth
+from service.connectors.oauth import ClientCredentialsToken
 
 
 def token_url(settings: NetSuiteSettings) -> str:
     return f"{settings.base_url}/services/rest/auth/oauth2/v1/token"
 
 
-class MachineToMachine(Auth):
+class MachineToMachine(ClientCredentialsToken):
     def __init__(self, settings: NetSuiteSettings) -> None:
+        super().__init__(token_url(settings), label="NetSuite token endpoint")
         self.settings = settings
-        self._token: str | None = None
-        self._expires = 0.0
 
-    def apply(self, session: requests.Session, headers: dict[str, str]) -> None:
-        if self._token is None or time.monotonic() >= self._expires - EARLY:
-            self._fetch(session)
-        headers["Authorization"] = f"Bearer {self._token}"
-
-    def refresh(self, session: requests.Session) -> bool:
-        self._token = None
-        return True
-
-    def _fetch(self, session: requests.Session) -> None:
+    def grant(self) -> tuple[dict[str, str], dict[str, str]]:
         settings = self.settings
         now = int(time.time())
         assertion = jwt.encode(
             {
                 "iss": settings.client_id,
                 "scope": ["rest_webservices"],
-                "aud": token_url(settings),
+                "aud": self.token_url,
                 "iat": now,
                 "exp": now + 3600,
             },
@@ -64,35 +53,11 @@ class MachineToMachine(Auth):
             algorithm="PS256",
             headers={"kid": settings.certificate_id},
         )
-        try:
-            response = session.post(
-                token_url(settings),
-                data={
-                    "grant_type": "client_credentials",
-                    "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                    "client_assertion": assertion,
-                },
-                timeout=30,
-            )
-        except requests.RequestException as error:
-            raise ErpError(
-                f"NetSuite token endpoint: {type(error).__name__}", retryable=True
-            ) from None
-        if response.status_code != 200:
-            try:
-                reason = response.json().get("error", "")
-            except ValueError:
-                reason = ""
-            raise ErpError(
-                f"NetSuite token endpoint: {response.status_code} {reason}".rstrip(),
-                status=response.status_code,
-                retryable=response.status_code >= 500 or response.status_code == 429,
-            )
-        body = response.json()
-        if not isinstance(body.get("access_token"), str):
-            raise ErpError("NetSuite token endpoint: no access_token in the answer")
-        self._token = body["access_token"]
-        self._expires = time.monotonic() + float(body.get("expires_in") or 3600)
+        form = {
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": assertion,
+        }
+        return form, {}
 
 
 def _enc(value: str) -> str:

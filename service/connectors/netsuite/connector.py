@@ -22,10 +22,10 @@ from typing import Any
 
 import requests
 
+from service.config import NetSuiteSettings
 from service.connectors.base import Page, Problem, Record, StoredCustomers
 from service.connectors.http import ErpError, ErpHttp
 from service.connectors.netsuite.auth import MachineToMachine, TokenBased
-from service.connectors.netsuite.settings import NetSuiteSettings
 from service.db import utcnow
 
 CUSTOMERS = (
@@ -198,8 +198,8 @@ class NetSuiteConnector:
                 ).isoformat(),
                 "reference": row.get("tranid") or None,
                 "applied_to": [
-                    {"receivable": str(link["invoice"]), "amount": _amount(link["amount"])}
-                    for link in links
+                    {"receivable": invoice, "amount": _amount(amount)}
+                    for invoice, amount in _per_invoice(links).items()
                 ],
                 "updated_at": stamp,
             }
@@ -290,6 +290,16 @@ class _Raw:
 
     def __init__(self, text: Any) -> None:
         self.text = str(Decimal(str(text)))
+
+
+def _per_invoice(links: list[dict]) -> dict[str, Decimal]:
+    """A payment's applications by invoice: the link table is per transaction line, so an
+    invoice can be linked by more than one row; its allocation is their sum."""
+    applied: dict[str, Decimal] = {}
+    for link in links:
+        invoice = str(link["invoice"])
+        applied[invoice] = applied.get(invoice, Decimal(0)) + abs(Decimal(str(link["amount"])))
+    return applied
 
 
 def _amount(value: Any) -> str:

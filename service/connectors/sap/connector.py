@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
+from service.config import SapSettings
 from service.connectors.base import Page, Record, StoredCustomers
 from service.connectors.http import ErpError, ErpHttp
 from service.connectors.prefetch import prefetched
@@ -42,7 +43,6 @@ from service.connectors.sap.odata import (
     eq,
     literal,
 )
-from service.connectors.sap.settings import SapSettings
 from service.db import utcnow
 
 ITEMS = "A_OperationalAcctgDocItemCube"
@@ -355,51 +355,67 @@ class SapConnector:
     # --- the closed loop ------------------------------------------------------------------
 
     def write(self, kind: str, key: str, payload: dict[str, Any]) -> str:
-        """Create or update the case ``payload["reference"]`` names; never an item's amount.
+        """Create or close the case ``payload["reference"]`` names; never an item's amount.
 
         Looked up by ``CaseExternalReference`` first, so a write repeated after a crash (sent,
         not yet acknowledged here) finds the case it made instead of making a second one.
+        Property names are SAP's for its accounts-receivable dispute case where they could be
+        checked (docs/connectors.md, "The closed loop", says which could not).
         """
         reference = payload["reference"]
         found = self.cases.results(
             CASES,
-            {"$filter": eq("CaseExternalReference", reference), "$select": "CaseUUID,CaseStatus"},
+            {
+                "$filter": eq("CaseExternalReference", reference),
+                "$select": "DisputeCaseUUID,CaseStatus,CaseTitle",
+            },
         )
         if kind == "dispute_resolved":
             if not found:
                 raise ErpError(f"no case {reference} to resolve yet", retryable=True)
             case = found[0]
-            if case.get("CaseStatus") != "CLOSED":
+            closed = self.settings.case_closed_status
+            if closed is None:  # permanent until set; --retry-failed sends it again then
+                raise ErpError(
+                    "SAP_CASE_CLOSED_STATUS is not set: the status that closes a dispute case"
+                )
+            if case.get("CaseStatus") != closed:
+                title = case.get("CaseTitle") or ""
+                outcome = payload.get("outcome", "")
                 self.cases.write(
                     "PATCH",
-                    f"{CASES}(guid'{case['CaseUUID']}')",
-                    {"CaseStatus": "CLOSED", "CaseClosingReason": payload.get("outcome", "")},
+                    f"{CASES}(guid'{case['DisputeCaseUUID']}')",
+                    {"CaseStatus": closed, "CaseTitle": f"{title} ({outcome})"[:80]},
                 )
-            return case["CaseUUID"]
+            return case["DisputeCaseUUID"]
         if found:
-            return found[0]["CaseUUID"]
+            return found[0]["DisputeCaseUUID"]
         body = {
-            "CaseUUID": str(uuid.uuid4()),
+            "DisputeCaseUUID": str(uuid.uuid4()),
             "CaseExternalReference": reference,
             "CaseType": self.settings.dispute_case_type
             if kind == "dispute_open"
             else self.settings.promise_case_type,
-            "CaseTitle": payload.get("title", "")[:80],
-            "CaseStatus": "OPEN",
             "Customer": payload["customer"],
             "CompanyCode": payload.get("company_code", ""),
             "FiscalYear": payload.get("fiscal_year", ""),
             "AccountingDocument": payload.get("document", ""),
-            "DisputeCaseCurrency": payload.get("currency", ""),
         }
+        title = payload.get("title", "")
         if kind == "dispute_open":
-            body["DisputedAmount"] = payload["amount"]
-            body["CaseReason"] = payload.get("reason", "")[:80]
+            # CaseReason is a four-character reason code in SAP: the collector's words go in
+            # the title.
+            reason = payload.get("reason", "")
+            body["CaseTitle"] = (f"{title}: {reason}" if reason else title)[:80]
+            body["CustomerDisputedAmount"] = payload["amount"]
+            body["CustomerDisputedCurrency"] = payload.get("currency", "")
         else:
+            body["CaseTitle"] = title[:80]
             body["PromisedAmount"] = payload["amount"]
-            body["PromisedPaymentDate"] = payload["date"]
+            body["PromiseToPayDueDate"] = payload["date"]
+            body["DisputeCaseCurrency"] = payload.get("currency", "")
         created = self.cases.write("POST", CASES, body)
-        return created.get("CaseUUID") or body["CaseUUID"]
+        return created.get("DisputeCaseUUID") or body["DisputeCaseUUID"]
 
     def stats(self) -> dict[str, int]:
         return {"throttled": self.http.throttled, "tokens_renewed": self.http.refreshed}

@@ -6,8 +6,9 @@
   ``salesInvoices``, ``salesCreditMemos``, ``customerPayments``; ``$filter=lastModifiedDateTime
   gt <instant>``, ``$top``, server paging with ``@odata.nextLink`` (``$skiptoken``)
 
-Faults: ``throttle(n, retry_after)`` answers 429 with ``Retry-After``; ``expire_tokens()``
-makes every token issued so far answer 401 as an expired one does.
+Faults (``deverp.serving.Faults``): ``throttle(n, retry_after)`` answers 429 (Business Central
+documents no ``Retry-After``; ``retry_after=None`` leaves it out); ``expire_tokens()`` makes every
+token issued so far answer 401 as an expired one does.
 """
 
 from __future__ import annotations
@@ -15,51 +16,39 @@ from __future__ import annotations
 import secrets
 import ssl
 import tempfile
-import threading
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import orjson
 import requests
 import trustme
 from flask import Flask, Response, request
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from deverp.bc.book import BcBook
+from deverp.serving import Faults, Served
+from deverp.serving import json_response as _json
 
 PAGE = 100  # BC's server page is 20,000; small here so paging is exercised
-
-
-def _json(body: Any, status: int = 200, headers: dict | None = None) -> Response:
-    return Response(orjson.dumps(body), status, headers or {}, mimetype="application/json")
 
 
 def _error(status: int, code: str, message: str, headers: dict | None = None) -> Response:
     return _json({"error": {"code": code, "message": message}}, status, headers)
 
 
-class DevBc:
+class DevBc(Faults, Served):
     TENANT = "cc-tenant"
     ENVIRONMENT = "production"
     CLIENT_ID = "11111111-2222-3333-4444-555555555555"
     CLIENT_SECRET = "dev-bc-secret-0123456789"  # noqa: S105 - the stand-in's test credential
 
     def __init__(self, book: BcBook | None = None, *, token_ttl: int = 3600) -> None:
+        super().__init__(token_ttl)
         self.book = book or BcBook()
-        self.ttl = token_ttl
-        self.tokens: dict[str, float] = {}
-        self.throttled = 0
-        self.retry_after = "1"
-        self.token_requests = 0
         self.discovery_requests = 0
         self.subscriptions: dict[str, dict[str, Any]] = {}
         self.subscription_writes: list[tuple[str, str]] = []
         self.subscription_days = 3.0
-        self.delay = 0.0  # seconds each API request waits before it is answered
         self.filters: list[str] = []  # every $filter asked, in order
-        self.lock = threading.Lock()
         ca = trustme.CA(organization_name="credit-control deverp")
         cert = ca.issue_cert("127.0.0.1", "localhost")
         self._dir = tempfile.TemporaryDirectory(prefix="deverp-bc-")
@@ -67,34 +56,11 @@ class DevBc:
         ca.cert_pem.write_to_path(self.ca_path)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         cert.configure_cert(context)
-        self._server = make_server(
-            "127.0.0.1", 0, self._app(), threaded=True, ssl_context=context,
-            request_handler=_QuietHandler,
-        )  # fmt: skip
-        self.base_url = f"https://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def start(self) -> DevBc:
-        self._thread.start()
-        return self
+        self._serve(self._app(), ssl_context=context)
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().stop()
         self._dir.cleanup()
-
-    def __enter__(self) -> DevBc:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def throttle(self, requests: int = 1, retry_after: str = "1") -> None:
-        self.throttled, self.retry_after = requests, retry_after
-
-    def expire_tokens(self) -> None:
-        with self.lock:
-            self.tokens = dict.fromkeys(self.tokens, 0.0)
 
     def notify(self, entity: str, change: str = "updated") -> list[int]:
         """Send a notification to every subscription on ``entity``; their answers' statuses."""
@@ -157,18 +123,16 @@ class DevBc:
                 )  # fmt: skip
             if "api.businesscentral.dynamics.com/.default" not in form.get("scope", ""):
                 return _json({"error": "invalid_scope"}, 400)
-            value = secrets.token_urlsafe(24)
-            with self.lock:
-                self.tokens[value] = time.time() + self.ttl
-                self.token_requests += 1
-            return _json({"token_type": "Bearer", "expires_in": self.ttl, "access_token": value})
+            value = self.issue_token()
+            return _json(
+                {"token_type": "Bearer", "expires_in": self.token_ttl, "access_token": value}
+            )
 
         api = f"/v2.0/{tenant}/<environment>/api/v2.0"
 
         def authorized() -> Response | None:
             header = request.headers.get("Authorization", "")
-            expires = self.tokens.get(header[7:]) if header.startswith("Bearer ") else None
-            if expires is None or expires < time.time():
+            if not (header.startswith("Bearer ") and self.token_alive(header[7:])):
                 return _error(401, "Unauthorized", "The credentials provided are incorrect")
             return None
 
@@ -219,20 +183,14 @@ class DevBc:
 
         @app.get(prefix)
         def collection(environment: str, company: str, entity: str):
-            if self.delay:
-                time.sleep(self.delay)
+            self.slow_down()
             self.filters.append(f"{entity}?{request.args.get('$filter', '')}")
-            with self.lock:
-                if self.throttled > 0:
-                    self.throttled -= 1
-                    return _error(
-                        429, "Application_TooManyRequests", "Too many requests.",
-                        {"Retry-After": self.retry_after},
-                    )  # fmt: skip
-            header = request.headers.get("Authorization", "")
-            expires = self.tokens.get(header[7:]) if header.startswith("Bearer ") else None
-            if expires is None or expires < time.time():
-                return _error(401, "Unauthorized", "The credentials provided are incorrect")
+            throttled = self.throttled_now()
+            if throttled is not None:
+                return _error(429, "Application_TooManyRequests", "Too many requests.", throttled)
+            refused = authorized()
+            if refused:
+                return refused
             if environment != self.ENVIRONMENT or company != self.book.company_id:
                 return _error(404, "BadRequest_NotFound", "The company does not exist.")
             if entity not in self.book.ENTITIES:
@@ -283,8 +241,3 @@ def stamp_in(days: float) -> str:
 def _after(value: str, since: datetime, *, inclusive: bool) -> bool:
     at = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return at >= since if inclusive else at > since
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args: Any, **kwargs: Any) -> None:
-        pass

@@ -19,9 +19,7 @@ import base64
 import hashlib
 import hmac
 import re
-import secrets
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -32,11 +30,9 @@ import orjson
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask, Response, request
-from werkzeug.serving import WSGIRequestHandler, make_server
 
-
-def _json(body: Any, status: int = 200, headers: dict | None = None) -> Response:
-    return Response(orjson.dumps(body), status, headers or {}, mimetype="application/json")
+from deverp.serving import Faults, Served
+from deverp.serving import json_response as _json
 
 
 def _error(status: int, code: str, detail: str, headers: dict | None = None) -> Response:
@@ -101,7 +97,7 @@ def _enc(value: str) -> str:
     return quote(value, safe="~-._")
 
 
-class DevNetSuite:
+class DevNetSuite(Faults, Served):
     ACCOUNT = "1234567_SB1"
     CLIENT_ID = "cc-netsuite-client"
     CERTIFICATE_ID = "cc-certificate-1"
@@ -109,44 +105,15 @@ class DevNetSuite:
     TOKEN_ID, TOKEN_SECRET = "cc-token-id", "cc-token-secret-0123"
 
     def __init__(self, book: NsBook | None = None) -> None:
+        super().__init__(token_ttl=3600)
         self.book = book or NsBook()
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.private_pem = self.key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         ).decode()  # fmt: skip
-        self.tokens: dict[str, float] = {}
-        self.token_requests = 0
-        self.throttled = 0
-        self.retry_after = "1"
-        self.delay = 0.0
         self.queries: list[str] = []
-        self.lock = threading.Lock()
-        self._server = make_server("127.0.0.1", 0, self._app(), threaded=True,
-                                   request_handler=_QuietHandler)  # fmt: skip
-        self.base_url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def start(self) -> DevNetSuite:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> DevNetSuite:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def throttle(self, requests: int = 1, retry_after: str = "1") -> None:
-        self.throttled, self.retry_after = requests, retry_after
-
-    def expire_tokens(self) -> None:
-        with self.lock:
-            self.tokens = dict.fromkeys(self.tokens, 0.0)
+        self._serve(self._app())
 
     def m2m_env(self, key_file: str) -> dict[str, str]:
         return {"NS_ACCOUNT_ID": self.ACCOUNT, "NS_BASE_URL": self.base_url,
@@ -183,11 +150,10 @@ class DevNetSuite:
             "scope", []
         ):
             return _json({"error": "invalid_scope"}, 400)
-        value = secrets.token_urlsafe(24)
-        with self.lock:
-            self.tokens[value] = time.time() + 3600
-            self.token_requests += 1
-        return _json({"access_token": value, "expires_in": "3600", "token_type": "Bearer"})
+        value = self.issue_token()
+        return _json(
+            {"access_token": value, "expires_in": str(self.token_ttl), "token_type": "Bearer"}
+        )
 
     def _oauth1_ok(self, header: str) -> bool:
         fields = dict((k, unquote(v)) for k, v in re.findall(r'(\w+)="([^"]*)"', header))
@@ -207,8 +173,7 @@ class DevNetSuite:
     def _authorized(self) -> Response | None:
         header = request.headers.get("Authorization", "")
         if header.startswith("Bearer "):
-            expires = self.tokens.get(header[7:])
-            if expires is not None and expires > time.time():
+            if self.token_alive(header[7:]):
                 return None
         elif header.startswith("OAuth ") and self._oauth1_ok(header):
             return None
@@ -217,13 +182,10 @@ class DevNetSuite:
     # --- SuiteQL ----------------------------------------------------------------------------
 
     def _suiteql(self) -> Response:
-        if self.delay:
-            time.sleep(self.delay)
-        with self.lock:
-            if self.throttled > 0:
-                self.throttled -= 1
-                return _error(429, "CONCURRENCY_LIMIT_EXCEEDED", "Too many requests.",
-                              {"Retry-After": self.retry_after})  # fmt: skip
+        self.slow_down()
+        throttled = self.throttled_now()
+        if throttled is not None:
+            return _error(429, "CONCURRENCY_LIMIT_EXCEEDED", "Too many requests.", throttled)
         refused = self._authorized()
         if refused:
             return refused
@@ -312,8 +274,3 @@ class DevNetSuite:
         app.post("/services/rest/query/v1/suiteql")(self._suiteql)
         app.route("/services/rest/record/v1/<record>/<internal_id>", methods=["PATCH"])(self._patch)
         return app
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args: Any, **kwargs: Any) -> None:
-        pass

@@ -29,12 +29,20 @@ ITEM_FIELDS = {
     "LastChangeDate",
 }  # fmt: skip
 CUSTOMER_FIELDS = {"Customer", "CustomerName", "CustomerFullName", "CreationDate"}
+# Names of SAP's accounts-receivable dispute case (DisputeCaseUUID, CaseExternalReference,
+# CaseType, CaseTitle, CaseStatus, CaseReason, Customer, CompanyCode, CustomerDisputedAmount,
+# CustomerDisputedCurrency, DisputedAmount, DisputeCaseCurrency), and of its promise to pay
+# (PromisedAmount, PromiseToPayDueDate); FiscalYear and AccountingDocument name the disputed
+# invoice flat, where SAP links disputed items to the case (docs/connectors.md says so).
 CASE_FIELDS = {
-    "CaseUUID", "CaseExternalReference", "CaseType", "CaseTitle", "CaseStatus",
-    "CaseClosingReason", "Customer", "CompanyCode", "FiscalYear", "AccountingDocument",
-    "DisputedAmount", "PromisedAmount", "PromisedPaymentDate", "DisputeCaseCurrency",
-    "CaseReason",
+    "DisputeCaseUUID", "CaseExternalReference", "CaseType", "CaseTitle", "CaseStatus",
+    "CaseReason", "Customer", "CompanyCode", "FiscalYear", "AccountingDocument",
+    "CustomerDisputedAmount", "CustomerDisputedCurrency", "DisputedAmount",
+    "DisputeCaseCurrency", "PromisedAmount", "PromiseToPayDueDate",
 }  # fmt: skip
+# CaseStatus is a number of the case type's status profile, configured per tenant; this
+# stand-in's profile:
+CASE_STATUSES = {"10": "New", "20": "Being Processed", "30": "Closed"}
 
 
 def odata_date(day: date | None) -> str | None:
@@ -58,7 +66,7 @@ class SapBook:
             ordered="LastChangeDate",
         )
         self.customers = Table(CUSTOMER_FIELDS, indexed=("Customer",))
-        self.cases = Table(CASE_FIELDS, indexed=("CaseExternalReference", "CaseUUID"))
+        self.cases = Table(CASE_FIELDS, indexed=("CaseExternalReference", "DisputeCaseUUID"))
         self.case_writes: list[tuple[str, dict[str, Any]]] = []  # (method, body) as received
         self._next_document = 1_400_000_000
 

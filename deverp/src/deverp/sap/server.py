@@ -18,16 +18,15 @@ from __future__ import annotations
 
 import base64
 import secrets
-import threading
-import time
 from typing import Any
 
 import orjson
 from flask import Flask, Response, request
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from deverp.odata import QueryError, date_ms
-from deverp.sap.book import SapBook
+from deverp.sap.book import CASE_STATUSES, SapBook
+from deverp.serving import Faults, Served
+from deverp.serving import json_response as _json
 
 ROOT = "/sap/opu/odata/sap"
 SERVER_PAGE = 1_000
@@ -53,26 +52,16 @@ def _error(status: int, code: str, message: str, headers: dict | None = None) ->
     return Response(orjson.dumps(body), status, headers or {}, mimetype="application/json")
 
 
-def _json(body: Any, status: int = 200, headers: dict | None = None) -> Response:
-    return Response(orjson.dumps(body), status, headers or {}, mimetype="application/json")
-
-
-class Gate:
+class Gate(Faults):
     """Credentials, tokens, CSRF tokens and injected faults."""
 
     def __init__(self, user: str, password: str, client_id: str, client_secret: str, ttl: int):
+        super().__init__(ttl)
         self.basic = {user: password}
         self.clients = {client_id: client_secret}
-        self.ttl = ttl
-        self.tokens: dict[str, float] = {}
         self.csrf: set[str] = set()
-        self.throttled = 0
-        self.retry_after = "1"
-        self.token_requests = 0
         self.requests = 0
-        self.delay = 0.0  # seconds each API request waits before it is answered
         self.filters: list[str] = []  # every $filter asked of the items, in order
-        self.lock = threading.Lock()
 
     def _basic(self, header: str) -> tuple[str, str] | None:
         if not header.startswith("Basic "):
@@ -89,26 +78,18 @@ class Gate:
             return _json({"error": "invalid_client"}, 401)
         if request.form.get("grant_type") != "client_credentials":
             return _json({"error": "unsupported_grant_type"}, 400)
-        token = secrets.token_urlsafe(24)
-        with self.lock:
-            self.tokens[token] = time.time() + self.ttl
-            self.token_requests += 1
-        return _json({"access_token": token, "token_type": "bearer", "expires_in": self.ttl})
+        token = self.issue_token()
+        return _json({"access_token": token, "token_type": "bearer", "expires_in": self.token_ttl})
 
     def check(self, header: str) -> Response | None:
-        if self.delay:
-            time.sleep(self.delay)
+        self.slow_down()
         with self.lock:
             self.requests += 1
-            if self.throttled > 0:
-                self.throttled -= 1
-                return _error(
-                    429, "TOO_MANY_REQUESTS", "Rate limit exceeded",
-                    {"Retry-After": self.retry_after},
-                )  # fmt: skip
+        throttled = self.throttled_now()
+        if throttled is not None:
+            return _error(429, "TOO_MANY_REQUESTS", "Rate limit exceeded", throttled)
         if header.startswith("Bearer "):
-            expires = self.tokens.get(header[7:])
-            if expires is not None and expires > time.time():
+            if self.token_alive(header[7:]):
                 return None
             return _error(401, "UNAUTHORIZED", "Token expired or invalid")
         pair = self._basic(header)
@@ -241,12 +222,14 @@ def create_app(book: SapBook, gate: Gate, case_service: str) -> Flask:
             return _error(400, "JSON", "The body is not JSON")
         if not isinstance(body, dict) or set(body) - book.cases.fields:
             return _error(400, "PROPERTY", "Unknown properties in the body")
+        if body.get("CaseStatus", "10") not in CASE_STATUSES:
+            return _error(400, "STATUS", f"Status {body['CaseStatus']!r} is not in the profile")
         if not body.get("CaseExternalReference") or not body.get("Customer"):
             return _error(400, "MANDATORY", "CaseExternalReference and Customer are mandatory")
         with book.lock:
             row = {name: body.get(name, "") for name in sorted(book.cases.fields)}
-            row["CaseUUID"] = body.get("CaseUUID") or str(secrets.token_hex(16))
-            row["CaseStatus"] = "OPEN"
+            row["DisputeCaseUUID"] = body.get("DisputeCaseUUID") or str(secrets.token_hex(16))
+            row["CaseStatus"] = body.get("CaseStatus") or "10"  # the profile's first status
             book.cases.rows.append(row)
             book.cases.changed()
             book.case_writes.append(("POST", body))
@@ -261,12 +244,14 @@ def create_app(book: SapBook, gate: Gate, case_service: str) -> Flask:
             body = orjson.loads(request.get_data())
         except orjson.JSONDecodeError:
             return _error(400, "JSON", "The body is not JSON")
-        allowed = {"CaseStatus", "CaseClosingReason", "CaseTitle", "CaseReason"}
+        allowed = {"CaseStatus", "CaseTitle", "CaseReason"}
         if not isinstance(body, dict) or set(body) - allowed:
             return _error(400, "READ_ONLY", "Only status, reason and title can change")
+        if "CaseStatus" in body and body["CaseStatus"] not in CASE_STATUSES:
+            return _error(400, "STATUS", f"Status {body['CaseStatus']!r} is not in the profile")
         with book.lock:
             for row in book.cases.rows:
-                if row["CaseUUID"] == uuid:
+                if row["DisputeCaseUUID"] == uuid:
                     row.update(body)
                     book.cases.changed()
                     book.case_writes.append(("PATCH", body))
@@ -282,12 +267,7 @@ def _quote(value: str) -> str:
     return quote(value, safe="")
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-
-class DevSap:
+class DevSap(Served):
     """The local SAP on ``127.0.0.1:<port>`` in a thread; ``with DevSap(book) as sap:``."""
 
     USER, PASSWORD = "CC_COMM_USER", "dev-sap-password-0123456789"
@@ -304,37 +284,14 @@ class DevSap:
     ) -> None:
         self.book = book or SapBook()
         self.gate = Gate(self.USER, self.PASSWORD, self.CLIENT_ID, self.CLIENT_SECRET, token_ttl)
-        self._server = make_server(
-            host,
-            port,
-            create_app(self.book, self.gate, case_service),
-            threaded=True,
-            request_handler=_QuietHandler,
-        )
-        self.base_url = f"http://{host}:{self._server.server_port}"
+        self._serve(create_app(self.book, self.gate, case_service), host=host, port=port)
         self.token_url = f"{self.base_url}/oauth/token"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
-    def start(self) -> DevSap:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> DevSap:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def throttle(self, requests: int = 1, retry_after: str = "1") -> None:
-        self.gate.throttled, self.gate.retry_after = requests, retry_after
+    def throttle(self, requests: int = 1, retry_after: str | None = "1") -> None:
+        self.gate.throttle(requests, retry_after)
 
     def expire_tokens(self) -> None:
-        with self.gate.lock:
-            self.gate.tokens = dict.fromkeys(self.gate.tokens, 0.0)
+        self.gate.expire_tokens()
 
     def basic_env(self) -> dict[str, str]:
         """The service's settings for this stand-in, with the communication user."""
