@@ -27,6 +27,10 @@ class BcSettings:
     # Webhooks: where Business Central notifies us, and the secret it sends back.
     webhook_url: str | None = None
     webhook_client_state: str | None = None
+    # The closed loop: the Dispute Status code an open dispute gets, and the customer payment
+    # journal (batch) bank cash is written to for the accountant to post.
+    dispute_status: str = "DISPUTE"
+    payment_journal: str = "CCBANK"
 
     def __repr__(self) -> str:  # never the client secret
         return f"BcSettings(tenant_id={self.tenant_id!r}, company_id={self.company_id!r})"
@@ -65,4 +69,14 @@ def load_bc_settings(environ: Mapping[str, object]) -> BcSettings:
             required=False,
         ),
         webhook_client_state=env.text("BC_WEBHOOK_CLIENT_STATE"),
+        dispute_status=_code(env, "BC_DISPUTE_STATUS", "DISPUTE"),
+        payment_journal=_code(env, "BC_PAYMENT_JOURNAL", "CCBANK"),
     )
+
+
+def _code(env: Env, name: str, default: str) -> str:
+    """A Business Central code: 10 characters at most, kept as BC keeps codes (upper case)."""
+    value = (env.text(name) or default).upper()
+    if len(value) > 10 or not value.isprintable() or "'" in value:
+        raise ConfigError(name, "a Business Central code of 10 characters at most")
+    return value

@@ -6,8 +6,11 @@
   ``salesInvoices``, ``salesCreditMemos``, ``customerPayments``; ``$filter=lastModifiedDateTime
   gt <instant>``, ``$top``, server paging with ``@odata.nextLink`` (``$skiptoken``)
 
-Faults: ``throttle(n, retry_after)`` answers 429 with ``Retry-After``; ``expire_tokens()``
-makes every token issued so far answer 401 as an expired one does.
+The closed loop's endpoints (payment journals, the Credit Control extension's pages) are in
+``deverp.bc.closed_loop``.
+
+Faults: ``throttle(n, retry_after, status=429)`` answers 429 (or 503) with ``Retry-After``;
+``expire_tokens()`` makes every token issued so far answer 401 as an expired one does.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import trustme
 from flask import Flask, Response, request
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from deverp.bc import closed_loop
 from deverp.bc.book import BcBook
 
 PAGE = 100  # BC's server page is 20,000; small here so paging is exercised
@@ -52,6 +56,7 @@ class DevBc:
         self.tokens: dict[str, float] = {}
         self.throttled = 0
         self.retry_after = "1"
+        self.throttle_status = 429
         self.token_requests = 0
         self.discovery_requests = 0
         self.subscriptions: dict[str, dict[str, Any]] = {}
@@ -89,8 +94,30 @@ class DevBc:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def throttle(self, requests: int = 1, retry_after: str = "1") -> None:
-        self.throttled, self.retry_after = requests, retry_after
+    def throttle(self, requests: int = 1, retry_after: str = "1", status: int = 429) -> None:
+        self.throttled, self.retry_after, self.throttle_status = requests, retry_after, status
+
+    def gate(self) -> Response | None:
+        """What every API request meets first: the delay, throttling, the bearer token."""
+        if self.delay:
+            time.sleep(self.delay)
+        with self.lock:
+            if self.throttled > 0:
+                self.throttled -= 1
+                if self.throttle_status == 503:
+                    return _error(
+                        503, "ServiceUnavailable", "The service is temporarily unavailable.",
+                        {"Retry-After": self.retry_after},
+                    )  # fmt: skip
+                return _error(
+                    429, "Application_TooManyRequests", "Too many requests.",
+                    {"Retry-After": self.retry_after},
+                )  # fmt: skip
+        header = request.headers.get("Authorization", "")
+        expires = self.tokens.get(header[7:]) if header.startswith("Bearer ") else None
+        if expires is None or expires < time.time():
+            return _error(401, "Unauthorized", "The credentials provided are incorrect")
+        return None
 
     def expire_tokens(self) -> None:
         with self.lock:
@@ -215,6 +242,7 @@ class DevBc:
             self.subscription_writes.append(("PATCH", row["resource"]))
             return _json(row)
 
+        closed_loop.register(app, self, _json, _error)
         prefix = f"/v2.0/{tenant}/<environment>/api/v2.0/companies(<company>)/<entity>"
 
         @app.get(prefix)
