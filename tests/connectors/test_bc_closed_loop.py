@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from service.cash_application import applying
 from service.connectors.cash_writes import queue_cash_writes
 from service.connectors.run import run_connector
-from service.connectors.writeback import queue_writes, send_writes
+from service.connectors.writeback import queue_writes, retry_dead, send_writes
 from service.db import transaction, utcnow
 from service.models import CashApplication, Customer, ErpWrite, Receivable
 from tests.cash_application.books import TODAY, credit
@@ -344,3 +344,26 @@ def test_cash__a_missing_journal_is_named(factory, bc):  # noqa: F811
     assert report.loop.dead == 1
     [dead] = writes(factory)
     assert "customer payment journal NOJOURNAL does not exist" in dead.last_error
+
+
+def test_loop__without_the_extension_writes_are_parked_with_business_centrals_answer(
+    factory,
+    bc,  # noqa: F811
+):
+    run_connector(factory, connector(bc))
+    link_in_salesforce(factory)
+    promise_and_dispute(factory)
+    bc.extension_installed = False
+
+    report = run_connector(factory, connector(bc))
+
+    assert (report.loop.sent, report.loop.dead) == (0, 2)
+    assert all(
+        "404 BadRequest_NotFound: No HTTP resource was found" in r.last_error
+        for r in writes(factory)
+    )
+    bc.extension_installed = True
+    with transaction(factory) as session:
+        assert retry_dead(session, "bc", utcnow()) == 2
+
+    assert run_connector(factory, connector(bc)).loop.sent == 2

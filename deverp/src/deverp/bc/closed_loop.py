@@ -68,6 +68,11 @@ def register(app: Flask, server: DevBc, json: Callable, error: Callable) -> None
         refused = server.gate()
         if refused is not None:
             return refused
+        if not server.extension_installed and "/creditControl/" in request.path:
+            return error(
+                404, "BadRequest_NotFound",
+                f"No HTTP resource was found that matches the request URI '{request.base_url}'.",
+            )  # fmt: skip
         if environment != server.ENVIRONMENT or company != book.company_id:
             return error(404, "BadRequest_NotFound", "The company does not exist.")
         return None

@@ -57,6 +57,7 @@ class DevBc:
         self.throttled = 0
         self.retry_after = "1"
         self.throttle_status = 429
+        self.extension_installed = True  # the Credit Control extension's API pages
         self.token_requests = 0
         self.discovery_requests = 0
         self.subscriptions: dict[str, dict[str, Any]] = {}
