@@ -367,3 +367,34 @@ def test_loop__without_the_extension_writes_are_parked_with_business_centrals_an
         assert retry_dead(session, "bc", utcnow()) == 2
 
     assert run_connector(factory, connector(bc)).loop.sent == 2
+
+
+def test_loop__a_record_changed_meanwhile_is_read_again_and_written(factory, bc):  # noqa: F811
+    run_connector(factory, connector(bc))
+    link_in_salesforce(factory)
+    promise_and_dispute(factory)
+    bc.conflicts = 1  # the first PATCH meets a newer etag: 412
+
+    report = run_connector(factory, connector(bc))
+
+    assert (report.loop.sent, report.loop.dead) == (2, 0)
+    assert len(patches(bc.book)) == 2
+    assert entry(bc.book, "103001")["disputeStatus"] == "DISPUTE"
+
+
+def test_cash__a_line_sent_but_not_acknowledged_is_not_made_twice(factory, bc):  # noqa: F811
+    bc.book.journal("CCBANK")
+    run_connector(factory, connector(bc))
+    apply_bank_credit(factory)
+    run_connector(factory, connector(bc))
+    with transaction(factory) as session:
+        # As a claim left it: in flight, the claimer gone after Business Central made the line.
+        session.execute(
+            update(ErpWrite).values(status="in_flight", available_at=utcnow() - timedelta(hours=1))
+        )
+
+    report = run_connector(factory, connector(bc))
+
+    assert report.loop.sent == 1
+    assert len(journal_lines(bc.book)) == 1
+    assert [m for m, _, _ in bc.book.writes] == ["POST"]

@@ -88,6 +88,10 @@ def register(app: Flask, server: DevBc, json: Callable, error: Callable) -> None
         return json({"@odata.context": request.base_url, "value": rows})
 
     def etag_matches(row: dict[str, Any]) -> Response | None:
+        with book.lock:
+            if server.conflicts > 0:  # another user changes the record just before this write
+                server.conflicts -= 1
+                row["@odata.etag"] = book.etag()
         wanted = request.headers.get("If-Match")
         if wanted is None:
             return error(400, "BadRequest", "An If-Match header is required.")

@@ -10,7 +10,8 @@ The closed loop's endpoints (payment journals, the Credit Control extension's pa
 ``deverp.bc.closed_loop``.
 
 Faults: ``throttle(n, retry_after, status=429)`` answers 429 (or 503) with ``Retry-After``;
-``expire_tokens()`` makes every token issued so far answer 401 as an expired one does.
+``expire_tokens()`` makes every token issued so far answer 401 as an expired one does;
+``conflicts = n`` has the next n writes find their record changed meanwhile (412).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class DevBc:
         self.retry_after = "1"
         self.throttle_status = 429
         self.extension_installed = True  # the Credit Control extension's API pages
+        self.conflicts = 0  # writes that find their record changed by someone else first (412)
         self.token_requests = 0
         self.discovery_requests = 0
         self.subscriptions: dict[str, dict[str, Any]] = {}
