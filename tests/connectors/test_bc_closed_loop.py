@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from service.cash_application import applying
+from service.connectors.bc.settings import load_bc_settings
 from service.connectors.cash_writes import queue_cash_writes
 from service.connectors.run import run_connector
 from service.connectors.writeback import queue_writes, retry_dead, send_writes
 from service.db import transaction, utcnow
+from service.errors import ConfigError
 from service.models import CashApplication, Customer, ErpWrite, Receivable
 from tests.cash_application.books import TODAY, credit
 from tests.connectors.test_bc_pull import bc, connector  # noqa: F401 - fixtures
@@ -398,3 +401,12 @@ def test_cash__a_line_sent_but_not_acknowledged_is_not_made_twice(factory, bc): 
     assert report.loop.sent == 1
     assert len(journal_lines(bc.book)) == 1
     assert [m for m, _, _ in bc.book.writes] == ["POST"]
+
+
+@pytest.mark.parametrize("name", ["BC_DISPUTE_STATUS", "BC_PAYMENT_JOURNAL"])
+def test_settings__a_code_longer_than_business_central_takes_is_one_line(name):
+    env = {"BC_TENANT_ID": "t", "BC_CLIENT_ID": "c", "BC_CLIENT_SECRET": "s", "BC_COMPANY_ID": "x"}
+
+    assert load_bc_settings(env).payment_journal == "CCBANK"
+    with pytest.raises(ConfigError, match=f"{name} is malformed: expected a Business Central code"):
+        load_bc_settings({**env, name: "ELEVENCHARS"})
