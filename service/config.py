@@ -779,6 +779,8 @@ _ERP_EXPECTS = {
     "BC_AUTHORITY_HOST": "an https:// URL",
     "BC_LOCAL_CURRENCY": "an ISO 4217 code such as EUR",
     "BC_WEBHOOK_URL": "this service's https:// URL ending /api/v1/webhooks/business-central",
+    "BC_DISPUTE_STATUS": "a Business Central code of 10 characters at most",
+    "BC_PAYMENT_JOURNAL": "a Business Central code of 10 characters at most",
     "NS_ACCOUNT_ID": "the NetSuite account id, e.g. 1234567 or 1234567_SB1",
     "NS_BASE_URL": "an https:// URL (http:// only on this machine)",
     "NS_CLIENT_ID": "an OAuth 2.0 client (or NS_CONSUMER_KEY for token-based auth)",
@@ -836,6 +838,10 @@ class BcSettings:
     # Webhooks: where Business Central notifies us, and the secret it sends back.
     webhook_url: str | None = None
     webhook_client_state: str | None = None
+    # The closed loop: the Dispute Status code an open dispute gets, and the customer payment
+    # journal (batch) bank cash is written to for the accountant to post.
+    dispute_status: str = "DISPUTE"
+    payment_journal: str = "CCBANK"
 
     def __repr__(self) -> str:  # never the client secret
         return f"BcSettings(tenant_id={self.tenant_id!r}, company_id={self.company_id!r})"
@@ -979,7 +985,17 @@ def bc_settings(environ: Mapping[str, object]) -> BcSettings:
         webhook_url=env.url("BC_WEBHOOK_URL"),
         # The same check as the web process's (``Config.bc_webhook_client_state``).
         webhook_client_state=_bc_client_state(env.text("BC_WEBHOOK_CLIENT_STATE")),
+        dispute_status=_bc_code(env, "BC_DISPUTE_STATUS", "DISPUTE"),
+        payment_journal=_bc_code(env, "BC_PAYMENT_JOURNAL", "CCBANK"),
     )
+
+
+def _bc_code(env: _Env, name: str, default: str) -> str:
+    """A Business Central code: 10 characters at most, kept as BC keeps codes (upper case)."""
+    value = (env.text(name) or default).upper()
+    if len(value) > 10 or not value.isprintable() or "'" in value:
+        raise ConfigError(name, _EXPECTS[name])
+    return value
 
 
 def netsuite_settings(environ: Mapping[str, object]) -> NetSuiteSettings:

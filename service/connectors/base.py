@@ -50,7 +50,9 @@ StoredCustomers = Callable[[list[str]], dict[str, str]]
 
 class Connector(Protocol):
     """What every connector provides. Optional extras, looked up with ``getattr``:
-    ``writes_back`` (False: no closed loop yet), and for a full reconciliation shared by
+    ``writes_back`` (False: no closed loop yet), ``write_kinds`` (the closed loop's writes it
+    takes: ``promise``, ``dispute_open``, ``dispute_resolved``, ``hold_override``,
+    ``cash_applied``, ``cash_reversed``; default the first three), and for a full reconciliation shared by
     several processes ``shares(count)``, ``pull_share(share, stored_customers=...)`` and
     ``spawn_args()`` (``service.connectors.sync``)."""
 

@@ -35,8 +35,8 @@ SHOWN = 20
     help="Queue again the writes to the ERP that failed for good (after fixing the cause).",
 )
 def sync_command(erp: str, full: bool, processes: int | None, retry_failed: bool) -> None:
-    """Pull customers, receivables and payments from an ERP, and write back disputes and
-    promises (settings: docs/connectors.md)."""
+    """Pull customers, receivables and payments from an ERP, and write back promises, disputes,
+    hold overrides and bank cash where it has a place for them (docs/connectors.md)."""
     config = load_config(require=())
     connector = build(erp, config.erp(erp))
     engine = make_engine(config.database_url)

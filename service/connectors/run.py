@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.connectors.base import Connector
+from service.connectors.cash_writes import APPLIED_KIND, queue_cash_writes
 from service.connectors.sync import SyncReport, run_sync
 from service.connectors.writeback import LoopReport, queue_writes, send_writes
 from service.db import transaction, utcnow
@@ -42,8 +43,13 @@ def run_connector(
     loop = LoopReport()
     # A connector without a closed loop yet (``writes_back = False``) queues nothing.
     if not sync.stopped and getattr(connector, "writes_back", True):
+        kinds = getattr(connector, "write_kinds", None)
         with transaction(sessions) as session:
-            loop.queued = queue_writes(session, connector.name, connector.source, utcnow())
+            loop.queued = queue_writes(session, connector.name, connector.source, utcnow(), kinds)
+            if kinds is not None and APPLIED_KIND in kinds:
+                loop.queued += queue_cash_writes(
+                    session, connector.name, connector.source, utcnow()
+                )
         sent = send_writes(sessions, connector, utcnow())
         loop.sent, loop.retried, loop.dead = sent.sent, sent.retried, sent.dead
     after_run = getattr(connector, "after_run", None)

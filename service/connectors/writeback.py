@@ -5,27 +5,30 @@ Two steps, each run after a pull (``credit-control sync`` and the worker's sched
 1. ``queue_writes`` scans the collection actions changed since its cursor (``<erp>:actions``)
    on customers of the connector's source and queues the writes they call for in ``erp_writes``,
    keyed by the fact and its state (``dispute:<action>:open``, ``dispute:<action>:resolved``,
-   ``promise:<action>:<date>:<amount>``). The key is unique, so a fact scanned twice (the scan
-   overlaps its last minute; a second run) is queued once.
+   ``promise:<action>:<date>:<amount>``, ``override:<customer>:<until>:<changed>``). The key
+   is unique, so a fact scanned twice (the scan overlaps its last minute; a second run) is
+   queued once. Only the kinds the connector takes (``write_kinds``) are queued.
+   ``service.connectors.cash_writes`` does the same for cash applications (``<erp>:cash``).
 2. ``send_writes`` sends due rows in id order through the connector (``Connector.write``), which
    is idempotent on the ERP's side too (it looks the case up by our reference first). A
    retryable failure (throttled, 5xx, the ERP not ready) puts the row back with a backoff; a
    permanent one marks it dead with the ERP's message (``erp_writes.last_error``).
 
 What goes where, per ERP, is in docs/connectors.md. No write changes an amount in the ERP: the
-connector's ``write`` creates and closes cases, and nothing else.
+connectors create and close cases, set the integration's own fields and the standard promise
+and dispute fields, and add or remove unposted payment journal lines; nothing else.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -41,7 +44,10 @@ log = logging.getLogger(__name__)
 
 PROMISE = "Promise to Pay"
 DISPUTE = "Dispute"
+HOLD_OVERRIDE = "Hold Override"
+# ``superseded``: a write no longer owed (the cash it would record was posted or taken back).
 PENDING, IN_FLIGHT, SENT, DEAD = "pending", "in_flight", "sent", "dead"
+SUPERSEDED = "superseded"
 OVERLAP = timedelta(minutes=1)
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 12
@@ -70,14 +76,22 @@ def _reference(action: CollectionAction) -> str:
 
 
 def writes_for(
-    action: CollectionAction, customer: str, currency: str, item_id: str | None
+    action: CollectionAction,
+    customer: str,
+    currency: str,
+    item_id: str | None,
+    item: Receivable | None = None,
 ) -> list[tuple[str, str, dict[str, Any]]]:
-    """``(kind, key, payload)`` for the ERP writes an action calls for (none for most)."""
+    """``(kind, key, payload)`` for the ERP writes an action calls for (none for most).
+
+    Hold overrides are per customer, not per action: ``override_write``."""
     document: dict[str, str] = {}
     if item_id and item_id.count("/") == 2:
         company_code, fiscal_year, number = item_id.split("/")
         document = {"company_code": company_code, "fiscal_year": fiscal_year, "document": number}
-    base = {"customer": customer, "currency": currency, "item": item_id, **document}
+    base: dict[str, Any] = {"customer": customer, "currency": currency, "item": item_id, **document}
+    if item_id and item is not None:  # the document's own number and kind (Business Central)
+        base.update(item_number=item.number, item_kind=item.kind)
     if action.type == DISPUTE and action.disputed_amount:
         status = (action.dispute_status or "Open").strip().lower()
         opened = (
@@ -118,8 +132,52 @@ def writes_for(
     return []
 
 
-def queue_writes(session: Session, connector: str, source: str, now: datetime) -> int:
-    """Queue the writes of actions changed since the last scan; returns the rows added."""
+def override_write(
+    session: Session, customer_id: int, number: str
+) -> tuple[str, str, dict[str, Any]]:
+    """The customer's hold override as the ERP should hold it: the date of the latest override
+    logged (by when it was logged) that is not deleted, or none. The key names the date and the
+    last change to any of the customer's overrides, so a date that goes back to an earlier value
+    is written again. A date needs no write when it passes: it says itself that it is over."""
+    actions = session.scalars(
+        select(CollectionAction)
+        .where(CollectionAction.customer_id == customer_id, CollectionAction.type == HOLD_OVERRIDE)
+        .order_by(CollectionAction.occurred_at, CollectionAction.id)
+    ).all()
+    live = [a for a in actions if not a.is_deleted]
+    until = live[-1].override_until.isoformat() if live and live[-1].override_until else None
+    changed = max(a.updated_at for a in actions).isoformat()
+    return (
+        "hold_override",
+        f"override:{customer_id}:{until or 'none'}:{changed}",
+        {"customer": number, "until": until, "reference": f"CC-HOLD-{number}"},
+    )
+
+
+def new_row(connector: str, kind: str, key: str, payload: dict[str, Any], now: datetime) -> dict:
+    return {
+        "connector": connector,
+        "key": key,
+        "kind": kind,
+        "payload": payload,
+        "status": PENDING,
+        "attempts": 0,
+        "available_at": now,
+        "created_at": now,
+    }
+
+
+def queue_writes(
+    session: Session,
+    connector: str,
+    source: str,
+    now: datetime,
+    kinds: Collection[str] | None = None,
+) -> int:
+    """Queue the writes of actions changed since the last scan; returns the rows added.
+
+    ``kinds``: the writes the connector takes (None: promises and disputes)."""
+    kinds = set(kinds) if kinds is not None else {"promise", "dispute_open", "dispute_resolved"}
     name = f"{connector}:actions"
     since = (cursors.position(session, name) or {}).get("updated_at")
     query = (
@@ -128,40 +186,39 @@ def queue_writes(session: Session, connector: str, source: str, now: datetime) -
         .outerjoin(Receivable, Receivable.id == CollectionAction.receivable_id)
         .where(
             Customer.source == source,
-            CollectionAction.type.in_((PROMISE, DISPUTE)),
-            CollectionAction.is_deleted.is_(False),
+            CollectionAction.type.in_((PROMISE, DISPUTE, HOLD_OVERRIDE)),
+            # A deleted override changes the customer's override; deleted others change nothing.
+            or_(CollectionAction.is_deleted.is_(False), CollectionAction.type == HOLD_OVERRIDE),
         )
         .order_by(CollectionAction.updated_at, CollectionAction.id)
     )
     if since:
         query = query.where(CollectionAction.updated_at >= datetime.fromisoformat(since) - OVERLAP)
     rows: list[dict[str, Any]] = []
+    overrides: dict[int, str] = {}
     latest = since
     for action, number, currency, item in session.execute(query):
+        latest = action.updated_at.isoformat()
+        if action.type == HOLD_OVERRIDE:
+            overrides[action.customer_id] = number
+            continue
         item_id = item.external_id if item is not None and item.source == source else None
         for kind, key, payload in writes_for(
-            action, number, item.currency if item is not None else currency, item_id
+            action, number, item.currency if item is not None else currency, item_id, item
         ):
-            rows.append(
-                {
-                    "connector": connector,
-                    "key": key,
-                    "kind": kind,
-                    "payload": payload,
-                    "status": PENDING,
-                    "attempts": 0,
-                    "available_at": now,
-                    "created_at": now,
-                }
-            )
-        latest = action.updated_at.isoformat()
-    added = _insert_new(session, rows)
+            if kind in kinds:
+                rows.append(new_row(connector, kind, key, payload, now))
+    if "hold_override" in kinds:
+        for customer_id, number in overrides.items():
+            kind, key, payload = override_write(session, customer_id, number)
+            rows.append(new_row(connector, kind, key, payload, now))
+    added = insert_new(session, rows)
     if latest and latest != since:
         cursors.save(session, name, {"updated_at": latest}, now)
     return added
 
 
-def _insert_new(session: Session, rows: list[dict[str, Any]]) -> int:
+def insert_new(session: Session, rows: list[dict[str, Any]]) -> int:
     if not rows:
         return 0
     insert = postgresql.insert if is_postgres(session) else sqlite.insert

@@ -221,3 +221,17 @@ def test_loop__writes_sap_refused_for_good_are_sent_again_on_request(
     assert "2 failed writes queued again" in result.stderr
     assert "closed loop: 0 writes queued, 2 sent" in result.stdout
     assert len(book.case_writes) == 2
+
+
+def test_loop__hold_overrides_have_no_place_in_sap(factory, sap, book):
+    run_connector(factory, connector(sap))
+    link_in_salesforce(factory)
+    log_action(
+        factory, "a01Dv0000000009AAA", "CREATE", Account__c=ACCOUNT, Type__c="Hold Override",
+        Override_Until__c="2026-04-30", CreatedDate="2026-03-10T09:00:00.000Z",
+    )  # fmt: skip
+
+    report = run_connector(factory, connector(sap))
+
+    assert report.loop.queued == 0
+    assert book.case_writes == []

@@ -15,6 +15,8 @@ Mapping: customers -> customers (``currencyCode`` blank is the local currency); 
 invoices and credit memos -> receivables (``remainingAmount`` is the open amount; drafts are
 skipped); customer payments -> payments (their ``amount`` credits the customer: negative), with
 ``appliesToInvoiceId`` as the allocation.
+
+The closed loop's writes are in ``service.connectors.bc.closed_loop``.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import requests
 
 from service.config import BcSettings
 from service.connectors.base import Page, Problem, Record, StoredCustomers
+from service.connectors.bc.closed_loop import BcWriter
 from service.connectors.http import Auth, ErpError, ErpHttp
 from service.db import utcnow
 
@@ -88,7 +91,10 @@ def _describe(response: requests.Response) -> str:
 
 class BcConnector:
     name = "bc"
-    writes_back = False  # the closed loop is not built for Business Central yet
+    write_kinds = frozenset(
+        {"promise", "dispute_open", "dispute_resolved", "hold_override"}
+        | {"cash_applied", "cash_reversed"}
+    )
 
     def __init__(
         self,
@@ -108,6 +114,7 @@ class BcConnector:
             f"{settings.base_url}/v2.0/{settings.tenant_id}/{settings.environment}"
             f"/api/v2.0/companies({settings.company_id})"
         )
+        self.writer = BcWriter(self.http, settings)
 
     def pull(
         self, position: dict[str, Any] | None, *, full: bool, stored_customers: StoredCustomers
@@ -261,7 +268,7 @@ class BcConnector:
         keep_subscribed(sessions, self, now)
 
     def write(self, kind: str, key: str, payload: dict[str, Any]) -> str:
-        raise ErpError("the closed loop is not built for Business Central yet")
+        return self.writer.write(kind, key, payload)
 
     def stats(self) -> dict[str, int]:
         return {"throttled": self.http.throttled, "tokens_renewed": self.http.refreshed}

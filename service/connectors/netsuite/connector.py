@@ -13,7 +13,6 @@ the account's display format. Queries hold only dates and ids this module format
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -25,6 +24,7 @@ import requests
 from service.config import NetSuiteSettings
 from service.connectors.base import Page, Problem, Record, StoredCustomers
 from service.connectors.http import ErpError, ErpHttp
+from service.connectors.jsonbody import dumps
 from service.connectors.netsuite.auth import MachineToMachine, TokenBased
 from service.db import utcnow
 
@@ -74,10 +74,12 @@ PROMISED_AMOUNT = "custbody_cc_promised_amount"
 PROMISE_DATE = "custbody_cc_promise_date"
 CUSTOMER_PROMISED_AMOUNT = "custentity_cc_promised_amount"
 CUSTOMER_PROMISE_DATE = "custentity_cc_promise_date"
+CUSTOMER_HOLD_OVERRIDE_UNTIL = "custentity_cc_hold_override_until"
 
 
 class NetSuiteConnector:
     name = "netsuite"
+    write_kinds = frozenset({"promise", "dispute_open", "dispute_resolved", "hold_override"})
 
     def __init__(
         self,
@@ -218,19 +220,20 @@ class NetSuiteConnector:
 
     def write(self, kind: str, key: str, payload: dict[str, Any]) -> str:
         """Set the closed loop's custom fields on the invoice (or the customer, for a promise
-        without one) with ``PATCH /services/rest/record/v1/...``: the same fields set twice
-        are the same record, so a repeated write changes nothing; no amount of the
-        transaction is ever among them."""
+        without one and for a hold override) with ``PATCH /services/rest/record/v1/...``: the
+        same fields set twice are the same record, so a repeated write changes nothing; no
+        amount of the transaction, and no standard field (the customer's own credit hold
+        included), is ever among them."""
         item = payload.get("item")
         amount = payload.get("amount")
         if amount is not None:
-            Decimal(amount)  # a decimal string, written into the body as a JSON number
+            amount = Decimal(amount)  # a decimal string, written into the body as a JSON number
         if kind in ("dispute_open", "dispute_resolved"):
             if not item or not str(item).isdigit():
                 raise ErpError("a dispute without its NetSuite invoice")
             fields: dict[str, Any] = {DISPUTE_STATUS: "Open"}
             if kind == "dispute_open":
-                fields[DISPUTED_AMOUNT] = _Raw(amount)
+                fields[DISPUTED_AMOUNT] = amount
                 fields[DISPUTE_REASON] = str(payload.get("reason") or "")[:300]
             else:
                 fields[DISPUTE_STATUS] = str(payload.get("outcome") or "Resolved")[:40]
@@ -240,13 +243,18 @@ class NetSuiteConnector:
                 return self._patch(
                     "invoice",
                     str(item),
-                    {PROMISED_AMOUNT: _Raw(amount), PROMISE_DATE: payload["date"]},
+                    {PROMISED_AMOUNT: amount, PROMISE_DATE: payload["date"]},
                 )
             internal = self._customer_id(payload["customer"])
             return self._patch(
                 "customer",
                 internal,
-                {CUSTOMER_PROMISED_AMOUNT: _Raw(amount), CUSTOMER_PROMISE_DATE: payload["date"]},
+                {CUSTOMER_PROMISED_AMOUNT: amount, CUSTOMER_PROMISE_DATE: payload["date"]},
+            )
+        if kind == "hold_override":
+            internal = self._customer_id(payload["customer"])
+            return self._patch(
+                "customer", internal, {CUSTOMER_HOLD_OVERRIDE_UNTIL: payload.get("until")}
             )
         raise ErpError(f"no NetSuite write for {kind}")
 
@@ -265,31 +273,16 @@ class NetSuiteConnector:
         return str(rows[0]["id"])
 
     def _patch(self, record: str, internal_id: str, fields: dict[str, Any]) -> str:
-        body = (
-            "{"
-            + ", ".join(
-                f"{json.dumps(k)}: {v.text if isinstance(v, _Raw) else json.dumps(v)}"
-                for k, v in fields.items()
-            )
-            + "}"
-        )
         self.http.request(
             "PATCH",
             f"{self.settings.base_url}/services/rest/record/v1/{record}/{internal_id}",
-            data=body.encode(),
+            data=dumps(fields),
             headers={"Content-Type": "application/json"},
         )
         return f"{record}/{internal_id}"
 
     def stats(self) -> dict[str, int]:
         return {"throttled": self.http.throttled, "tokens_renewed": self.http.refreshed}
-
-
-class _Raw:
-    """A decimal written into JSON as a number, exactly as its string (never through float)."""
-
-    def __init__(self, text: Any) -> None:
-        self.text = str(Decimal(str(text)))
 
 
 def _per_invoice(links: list[dict]) -> dict[str, Decimal]:

@@ -56,6 +56,9 @@ CUSTOMER_LOOKUP = 40
 
 class SapConnector:
     name = "sap"
+    # Cases only: a hold override and cash from bank statements have no place in SAP here
+    # (docs/connectors.md, "The closed loop").
+    write_kinds = frozenset({"promise", "dispute_open", "dispute_resolved"})
     share_min = 50_000  # open items below which a full run stays in one process
 
     def __init__(

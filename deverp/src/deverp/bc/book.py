@@ -1,13 +1,22 @@
 """What the local Business Central knows, in API v2.0's JSON shapes
 (shared/fixtures/erp/bc-*.json): customers, sales invoices, sales credit memos and customer
-payments of one company, each with ``lastModifiedDateTime``."""
+payments of one company, each with ``lastModifiedDateTime``.
+
+For the closed loop it also keeps what the Credit Control extension (docs/connectors.md) reads
+and writes: the customer ledger entries of posted invoices and credit memos (with the standard
+``Promised Pay Date`` and ``Dispute Status`` and the extension's fields), the extension's
+fields on customers, the dispute status codes set up, and the customer payment journals whose
+lines are unposted until ``post_journal`` posts them, as an accountant does."""
 
 from __future__ import annotations
 
+import secrets
 import threading
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+
+BLANK_DATE = "0001-01-01"  # how Business Central's APIs write an empty date
 
 
 def stamp(at: datetime) -> str:
@@ -22,6 +31,39 @@ class BcBook:
         self.company_id = company_id or str(uuid.uuid4())
         self.rows: dict[str, list[dict[str, Any]]] = {name: [] for name in self.ENTITIES}
         self._clock = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+        # The closed loop's side (the Credit Control extension and the payment journals).
+        self.ledger: list[dict[str, Any]] = []
+        self.customer_fields: dict[str, dict[str, Any]] = {}  # customer id -> extension fields
+        self.dispute_statuses: set[str] = {"DISPUTE"}
+        self.journals: list[dict[str, Any]] = []
+        self.writes: list[tuple[str, str, dict[str, Any]]] = []  # (method, path, body) received
+        self.journal("CASHRCPT")
+
+    def etag(self) -> str:
+        return f'W/"JzE5OzE{secrets.token_hex(6)}Jw=="'
+
+    def journal(self, code: str) -> str:
+        """A customer payment journal batch (``customerPaymentJournals``)."""
+        row = {"id": str(uuid.uuid4()), "code": code, "displayName": code,
+               "lastModifiedDateTime": self._tick(),
+               "balancingAccountId": "00000000-0000-0000-0000-000000000000",
+               "balancingAccountNumber": ""}  # fmt: skip
+        with self.lock:
+            self.journals.append(row)
+        return row["id"]
+
+    def _entry(self, kind: str, row: dict[str, Any], amount: float, **extra: Any) -> None:
+        self.ledger.append({
+            "id": str(uuid.uuid4()), "entryNumber": len(self.ledger) + 1,
+            "customerNumber": row["customerNumber"], "documentType": kind,
+            "documentNumber": row.get("number") or row.get("documentNumber"),
+            "externalDocumentNumber": row.get("externalDocumentNumber") or "",
+            "postingDate": row["postingDate"], "dueDate": row.get("dueDate") or row["postingDate"],
+            "amount": amount, "remainingAmount": amount, "open": amount != 0,
+            "promisedPayDate": BLANK_DATE, "disputeStatus": "", "ccPromisedAmount": 0,
+            "ccDisputedAmount": 0, "ccDisputeReason": "", "lastModifiedDateTime": self._tick(),
+            "@odata.etag": self.etag(), **extra,
+        })  # fmt: skip
 
     def _tick(self) -> str:
         self._clock += timedelta(seconds=1)
@@ -35,6 +77,10 @@ class BcBook:
         }  # fmt: skip
         with self.lock:
             self.rows["customers"].append(row)
+            self.customer_fields[row["id"]] = {
+                "ccPromisedAmount": 0, "ccPromisedPayDate": BLANK_DATE,
+                "ccHoldOverrideUntil": BLANK_DATE, "@odata.etag": self.etag(),
+            }  # fmt: skip
         return row["id"]
 
     def _customer(self, number: str) -> dict[str, Any]:
@@ -56,6 +102,8 @@ class BcBook:
         }  # fmt: skip
         with self.lock:
             self.rows["salesInvoices"].append(row)
+            self._entry("Invoice", row, row["totalAmountIncludingTax"],
+                        remainingAmount=row["remainingAmount"])  # fmt: skip
         return row["id"]
 
     def credit_memo(self, number: str, customer: str, amount: float) -> str:
@@ -69,6 +117,7 @@ class BcBook:
         }  # fmt: skip
         with self.lock:
             self.rows["salesCreditMemos"].append(row)
+            self._entry("Credit_x0020_Memo", row, -amount)  # the API page's enum value
         return row["id"]
 
     def payment(self, customer: str, amount: float, invoice_number: str | None = None) -> str:
@@ -77,7 +126,8 @@ class BcBook:
             (r for r in self.rows["salesInvoices"] if r["number"] == invoice_number), None
         )
         row = {
-            "id": str(uuid.uuid4()), "journalDisplayName": "CASHRCPT", "lineNumber": 10000,
+            "id": str(uuid.uuid4()), "journalId": self.journals[0]["id"],
+            "journalDisplayName": "CASHRCPT", "lineNumber": 10000,
             "customerId": owner["id"], "customerNumber": customer, "contactId": None,
             "postingDate": "2026-03-05", "documentNumber": f"PAY{len(self.rows['customerPayments']) + 1:04d}",
             "externalDocumentNumber": "", "amount": -amount,
@@ -88,7 +138,73 @@ class BcBook:
         with self.lock:
             self.rows["customerPayments"].append(row)
             if invoice is not None:
-                invoice["remainingAmount"] = max(0, invoice["remainingAmount"] - amount)
-                invoice["status"] = "Paid" if invoice["remainingAmount"] == 0 else "Open"
-                invoice["lastModifiedDateTime"] = self._tick()
+                self._settle(invoice, amount)
         return row["id"]
+
+    def _settle(self, invoice: dict[str, Any], amount: Any) -> None:
+        """A posted payment takes ``amount`` off the invoice and its ledger entry."""
+        invoice["remainingAmount"] = max(0, invoice["remainingAmount"] - amount)
+        invoice["status"] = "Paid" if invoice["remainingAmount"] == 0 else "Open"
+        invoice["lastModifiedDateTime"] = self._tick()
+        for entry in self.ledger:
+            if entry["documentType"] == "Invoice" and entry["documentNumber"] == invoice["number"]:
+                entry["remainingAmount"] = invoice["remainingAmount"]
+                entry["open"] = entry["remainingAmount"] != 0
+
+    # --- the closed loop's side -------------------------------------------------------------
+
+    def add_journal_line(self, journal: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        """A line written through ``customerPaymentJournals(<id>)/customerPayments``: unposted,
+        so no amount of any document changes until ``post_journal``."""
+        owner = self._customer(body["customerNumber"])
+        invoice = next(
+            (r for r in self.rows["salesInvoices"]
+             if r["number"] == body.get("appliesToInvoiceNumber")),
+            None,
+        )  # fmt: skip
+        lines = [r for r in self.rows["customerPayments"] if r["journalId"] == journal["id"]]
+        row = {
+            "id": str(uuid.uuid4()), "journalId": journal["id"],
+            "journalDisplayName": journal["code"],
+            "lineNumber": 10000 * (len(lines) + 1), "customerId": owner["id"],
+            "customerNumber": owner["number"], "contactId": None,
+            "postingDate": body.get("postingDate") or "2026-03-05",
+            "documentNumber": body.get("documentNumber") or f"{journal['code'][:6]}{len(lines) + 1:04d}",
+            "externalDocumentNumber": body.get("externalDocumentNumber") or "",
+            "amount": body["amount"], "appliesToInvoiceId": invoice["id"] if invoice else None,
+            "appliesToInvoiceNumber": invoice["number"] if invoice else "",
+            "description": body.get("description") or "", "comment": body.get("comment") or "",
+            "lastModifiedDateTime": self._tick(), "@odata.etag": self.etag(),
+        }  # fmt: skip
+        self.rows["customerPayments"].append(row)
+        return row
+
+    def post_journal(self, code: str) -> int:
+        """Post every line of the journal, as the accountant does: each becomes a payment
+        ledger entry and takes its amount off the invoice it applies to. Returns the lines."""
+        with self.lock:
+            journal = next(j for j in self.journals if j["code"] == code)
+            lines = [
+                r for r in self.rows["customerPayments"] if r.get("journalId") == journal["id"]
+            ]
+            for line in lines:
+                self.rows["customerPayments"].remove(line)
+                self._entry("Payment", line, line["amount"], open=False, remainingAmount=0)
+                invoice = next(
+                    (r for r in self.rows["salesInvoices"] if r["id"] == line["appliesToInvoiceId"]),
+                    None,
+                )  # fmt: skip
+                if invoice is not None:
+                    self._settle(invoice, -line["amount"])
+        return len(lines)
+
+    def amounts(self) -> list[tuple[str, str, Any, Any]]:
+        """Every amount of every posted document and ledger entry (the loop never changes one)."""
+        with self.lock:
+            out = [
+                (entity, row["id"], row.get("totalAmountIncludingTax"), row.get("remainingAmount"))
+                for entity in ("salesInvoices", "salesCreditMemos")
+                for row in self.rows[entity]
+            ]
+            out += [("ledger", e["id"], e["amount"], e["remainingAmount"]) for e in self.ledger]
+        return sorted(out)

@@ -6,9 +6,13 @@
   ``salesInvoices``, ``salesCreditMemos``, ``customerPayments``; ``$filter=lastModifiedDateTime
   gt <instant>``, ``$top``, server paging with ``@odata.nextLink`` (``$skiptoken``)
 
-Faults (``deverp.serving.Faults``): ``throttle(n, retry_after)`` answers 429 (Business Central
-documents no ``Retry-After``; ``retry_after=None`` leaves it out); ``expire_tokens()`` makes every
-token issued so far answer 401 as an expired one does.
+Faults (``deverp.serving.Faults``): ``throttle(n, retry_after, status=429)`` answers 429 (or
+503) (Business Central documents no ``Retry-After`` on a 429; ``retry_after=None`` leaves it out);
+``expire_tokens()`` makes every token issued so far answer 401 as an expired one does;
+``conflicts = n`` has the next n writes find their record changed meanwhile (412).
+
+The closed loop's endpoints (payment journals, the Credit Control extension's pages) are in
+``deverp.bc.closed_loop``.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import requests
 import trustme
 from flask import Flask, Response, request
 
+from deverp.bc import closed_loop
 from deverp.bc.book import BcBook
 from deverp.serving import Faults, Served
 from deverp.serving import json_response as _json
@@ -44,6 +49,9 @@ class DevBc(Faults, Served):
     def __init__(self, book: BcBook | None = None, *, token_ttl: int = 3600) -> None:
         super().__init__(token_ttl)
         self.book = book or BcBook()
+        self.throttle_status = 429
+        self.extension_installed = True  # the Credit Control extension's API pages
+        self.conflicts = 0  # writes that find their record changed by someone else first (412)
         self.discovery_requests = 0
         self.subscriptions: dict[str, dict[str, Any]] = {}
         self.subscription_writes: list[tuple[str, str]] = []
@@ -61,6 +69,26 @@ class DevBc(Faults, Served):
     def stop(self) -> None:
         super().stop()
         self._dir.cleanup()
+
+    def throttle(self, requests: int = 1, retry_after: str | None = "1", status: int = 429) -> None:
+        """The next ``requests`` API requests answer ``status`` (429, or 503 as in maintenance)."""
+        super().throttle(requests, retry_after)
+        self.throttle_status = status
+
+    def gate(self) -> Response | None:
+        """What every API request meets first: the delay, throttling, the bearer token."""
+        self.slow_down()
+        throttled = self.throttled_now()
+        if throttled is not None:
+            if self.throttle_status == 503:
+                return _error(
+                    503, "ServiceUnavailable", "The service is temporarily unavailable.", throttled
+                )
+            return _error(429, "Application_TooManyRequests", "Too many requests.", throttled)
+        header = request.headers.get("Authorization", "")
+        if not (header.startswith("Bearer ") and self.token_alive(header[7:])):
+            return _error(401, "Unauthorized", "The credentials provided are incorrect")
+        return None
 
     def notify(self, entity: str, change: str = "updated") -> list[int]:
         """Send a notification to every subscription on ``entity``; their answers' statuses."""
@@ -179,16 +207,13 @@ class DevBc(Faults, Served):
             self.subscription_writes.append(("PATCH", row["resource"]))
             return _json(row)
 
+        closed_loop.register(app, self, _json, _error)
         prefix = f"/v2.0/{tenant}/<environment>/api/v2.0/companies(<company>)/<entity>"
 
         @app.get(prefix)
         def collection(environment: str, company: str, entity: str):
-            self.slow_down()
             self.filters.append(f"{entity}?{request.args.get('$filter', '')}")
-            throttled = self.throttled_now()
-            if throttled is not None:
-                return _error(429, "Application_TooManyRequests", "Too many requests.", throttled)
-            refused = authorized()
+            refused = self.gate()
             if refused:
                 return refused
             if environment != self.ENVIRONMENT or company != self.book.company_id:

@@ -54,6 +54,15 @@ class NsBook:
     transactions: list[dict[str, Any]] = field(default_factory=list)
     links: list[dict[str, Any]] = field(default_factory=list)
     writes: list[tuple[str, str, dict]] = field(default_factory=list)  # PATCHes received
+    # The custom fields created in the account (Customization > ... Fields) for the loop.
+    custom_fields: set[str] = field(
+        default_factory=lambda: {
+            "custbody_cc_dispute_status", "custbody_cc_disputed_amount",
+            "custbody_cc_dispute_reason", "custbody_cc_promised_amount",
+            "custbody_cc_promise_date", "custentity_cc_promised_amount",
+            "custentity_cc_promise_date", "custentity_cc_hold_override_until",
+        }
+    )  # fmt: skip
     next_id: int = 1000
     lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -249,6 +258,10 @@ class DevNetSuite(Faults, Served):
         return sorted(wanted_rows, key=lambda r: r["id"])
 
     def _patch(self, record: str, internal_id: str) -> Response:
+        self.slow_down()
+        throttled = self.throttled_now()
+        if throttled is not None:
+            return _error(429, "CONCURRENCY_LIMIT_EXCEEDED", "Too many requests.", throttled)
         refused = self._authorized()
         if refused:
             return refused
@@ -264,6 +277,12 @@ class DevNetSuite(Faults, Served):
         if not isinstance(body, dict) or not all(k.startswith(prefix) for k in body):
             # This stand-in takes the integration's custom fields only: never an amount.
             return _error(400, "INVALID_FIELD", "Only the integration's custom fields.")
+        unknown = sorted(set(body) - self.book.custom_fields)
+        if unknown:
+            return _error(
+                400, "INVALID_KEY_OR_REF",
+                f"Invalid field: {unknown[0]}. The field does not exist on the {record} record.",
+            )  # fmt: skip
         row.setdefault("custom", {}).update(body)
         self.book.writes.append((record, internal_id, body))
         return Response(status=204)
