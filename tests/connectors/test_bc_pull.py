@@ -190,3 +190,21 @@ def test_pull__entra_id_unreachable_is_one_retryable_error_not_a_crash(factory):
 
     assert raised.value.retryable
     assert "s-0123456789" not in str(raised.value)
+
+
+def test_pull__a_posted_payment_counts_what_it_closed_and_its_rest_as_unapplied(factory, bc):
+    """800.00 posted against 103001 (690.50 open): 690.50 applied, 109.50 unapplied cash. A
+    reversed entry is not a payment."""
+    bc.book.payment("10000", 800, "103001", external="BANK-0002")
+    bc.book.payment("10000", 40, external="BANK-0003")
+    bc.book.ledger[-1]["reversed"] = True
+
+    report = run_sync(factory, connector(bc))
+
+    assert report.counts.problems == []
+    _, items, payments = stored(factory)
+    assert items["103001"][2] == Decimal("0.00")
+    assert sorted(payments) == [
+        (Decimal("500.00"), "BANK-0001", [Decimal("500.00")]),
+        (Decimal("800.00"), "BANK-0002", [Decimal("690.50")]),
+    ]
