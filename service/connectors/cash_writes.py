@@ -1,17 +1,21 @@
 """The closed loop for cash applied from bank statements: what the ERP should post, queued once.
 
-An applied bank credit is a provisional payment (``service.cash_application``) until the ERP
-posts the money. Where the ERP has a place for unposted cash (Business Central's payment
-journals), each line of the application (one per invoice paid, one for unapplied cash; the
-lines ``GET /api/v1/cash-applications`` serves, with the same ids) is written there for the
-accountant to post, and taken out again when the bank reverses the credit before it is posted.
+An applied bank credit is a provisional payment per customer (``service.cash_application``)
+until the ERP posts the money. Where the ERP has a place for unposted cash (Business Central's
+payment journals), each provisional payment is written there as one line of its whole amount
+(the invoices it pays named on it; the export ``GET /api/v1/cash-applications`` still serves a
+line per invoice) for the accountant to post, and taken out again when the bank reverses the
+credit before it is posted. One line per payment is what lets the posting supersede the
+provisional payment by ``service.payment_matching``'s rule: lines per invoice would never match
+its amount, and the money would count twice once posted.
 
 ``queue_cash_writes`` scans the applications changed since its cursor (``<erp>:cash``) whose
 customers are of the connector's source, and queues in ``erp_writes``:
 
-* ``cash_applied`` (key ``cash:<line id>:applied``) for each line still provisional;
-* ``cash_reversed`` (key ``cash:<line id>:reversed``) for each line of a reversed application
-  that had a ``cash_applied`` queued (whatever became of it: a write that failed may still
+* ``cash_applied`` (key ``cash:<payment id>:applied``, the provisional payment's own id
+  ``ca-<application>/<customer>``) for each payment still provisional;
+* ``cash_reversed`` (key ``cash:<payment id>:reversed``) for each payment of a reversed
+  application that had a ``cash_applied`` queued (whatever became of it: a write that failed may still
   have reached the ERP).
 
 Every run also retires (``superseded``) the ``cash_applied`` writes not sent yet whose payment
@@ -23,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select, update
@@ -62,10 +65,13 @@ def reference(application_id: int, line_id: str) -> str:
     return f"CC-{application_id}-{digest}"
 
 
-def _lines(
+def _line(
     session: Session, app: CashApplication, payment: Payment, customer: str
-) -> list[dict[str, Any]]:
-    """The application's lines for one customer's payment, as the export names them."""
+) -> dict[str, Any]:
+    """The one line to write for a customer's provisional payment: its whole amount, so that
+    the ERP's posting of it is the same payment by ``service.payment_matching``'s rule (same
+    customer, currency and amount, within its window) and supersedes it; lines per invoice
+    would never match it."""
     allocations = sorted(payment.allocations, key=lambda a: a.receivable_id)
     items = {
         r.id: r
@@ -73,34 +79,32 @@ def _lines(
             select(Receivable).where(Receivable.id.in_([a.receivable_id for a in allocations]))
         )
     }
-    out = []
-    for alloc in allocations:
-        item = items.get(alloc.receivable_id)
-        out.append((item.external_id if item else str(alloc.receivable_id), item, alloc.amount))
-    rest = payment.amount - sum((a for _, _, a in out), Decimal(0))
-    if rest > 0:
-        out.append(("unapplied", None, rest))
-    lines = []
-    for invoice, item, amount in out:
-        line_id = f"{payment.external_id}/{invoice}"
-        lines.append(
-            {
-                "line": line_id,
-                "reference": reference(app.id, line_id),
-                "application": f"ca-{app.id}",
-                "customer": customer,
-                "item": item.external_id if item is not None else None,
-                "item_number": item.number if item is not None else None,
-                "amount": str(cents(amount)),
-                "currency": payment.currency,
-                "date": app.booking_date.isoformat(),
-                "description": " ".join(
-                    part for part in ("Bank credit", f"ca-{app.id}", app.bank_reference) if part
-                )[:100],
-                "payment_id": payment.id,
-            }
-        )
-    return lines
+    paid = [(items.get(a.receivable_id), a.amount) for a in allocations]
+    only = paid[0][0] if len(paid) == 1 else None
+    numbers = [item.number if item is not None else "?" for item, _ in paid]
+    line_id = payment.external_id
+    pays = f" pays {', '.join(numbers)}" if numbers else " unapplied"
+    return {
+        "line": line_id,
+        "reference": reference(app.id, line_id),
+        "application": f"ca-{app.id}",
+        "customer": customer,
+        "invoices": [
+            {"item": item.external_id if item else None, "number": number, "amount": str(cents(a))}
+            for (item, a), number in zip(paid, numbers, strict=True)
+        ],
+        # Applied to in the ERP only when it pays exactly one invoice; otherwise the
+        # description names them for the accountant to apply.
+        "item": only.external_id if only is not None else None,
+        "item_number": only.number if only is not None else None,
+        "amount": str(cents(payment.amount)),
+        "currency": payment.currency,
+        "date": app.booking_date.isoformat(),
+        "description": " ".join(
+            part for part in (f"Bank credit ca-{app.id}{pays}", app.bank_reference) if part
+        )[:100],
+        "payment_id": payment.id,
+    }
 
 
 def queue_cash_writes(session: Session, connector: str, source: str, now: datetime) -> int:
@@ -127,22 +131,20 @@ def queue_cash_writes(session: Session, connector: str, source: str, now: dateti
     for app, payment, number in session.execute(query).all():
         latest = app.updated_at.isoformat()
         reversed_ = app.status == REVERSED_CREDIT or payment.status == REVERSED
-        for line in _lines(session, app, payment, number):
-            applied_key = f"cash:{line['line']}:applied"
-            if not reversed_:
-                if payment.status == PROVISIONAL:
-                    rows.append(new_row(connector, APPLIED_KIND, applied_key, line, now))
-                continue
-            queued = session.scalars(
-                select(ErpWrite.id).where(
-                    ErpWrite.connector == connector, ErpWrite.key == applied_key
-                )
-            ).first()
-            if queued is not None:
-                payload = {k: line[k] for k in ("reference", "application", "customer", "line")}
-                rows.append(
-                    new_row(connector, REVERSED_KIND, f"cash:{line['line']}:reversed", payload, now)
-                )
+        line = _line(session, app, payment, number)
+        applied_key = f"cash:{line['line']}:applied"
+        if not reversed_:
+            if payment.status == PROVISIONAL:
+                rows.append(new_row(connector, APPLIED_KIND, applied_key, line, now))
+            continue
+        queued = session.scalars(
+            select(ErpWrite.id).where(ErpWrite.connector == connector, ErpWrite.key == applied_key)
+        ).first()
+        if queued is not None:
+            payload = {k: line[k] for k in ("reference", "application", "customer", "line")}
+            rows.append(
+                new_row(connector, REVERSED_KIND, f"cash:{line['line']}:reversed", payload, now)
+            )
     added = insert_new(session, rows)
     retire_unsent(session, connector)
     if latest and latest != since:

@@ -4,19 +4,23 @@ extension's pages, and bank cash the payment journal, once each, never an amount
 
 from __future__ import annotations
 
-from datetime import timedelta
+import logging
+from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select, update
 
+from service.assessments import reassess
 from service.cash_application import applying
 from service.config import bc_settings as load_bc_settings
 from service.connectors.cash_writes import queue_cash_writes
 from service.connectors.run import run_connector
+from service.connectors.sync import run_sync
 from service.connectors.writeback import queue_writes, retry_dead, send_writes
 from service.db import transaction, utcnow
 from service.errors import ConfigError
-from service.models import CashApplication, Customer, ErpWrite, Receivable
+from service.models import Assessment, CashApplication, Customer, ErpWrite, Payment, Receivable
 from tests.cash_application.books import TODAY, credit
 from tests.connectors.test_bc_pull import bc, connector  # noqa: F401 - fixtures
 from tests.connectors.test_sap_closed_loop import (
@@ -220,11 +224,13 @@ def test_loop__a_write_refused_for_good_is_parked_with_business_centrals_message
 # --- cash applied from bank statements ----------------------------------------------------------
 
 
-def apply_bank_credit(factory, amount: str = "690.50", **kwargs) -> int:
+def apply_bank_credit(
+    factory, amount: str = "690.50", remittance: str = "Invoice 103001", **kwargs
+) -> int:
     """A bank credit naming invoice 103001 (open 690.50 after its partial payment)."""
     with transaction(factory) as session:
         report = applying.apply_credits(
-            session, [credit(amount, "Invoice 103001", **kwargs)], as_of=TODAY
+            session, [credit(amount, remittance, **kwargs)], as_of=TODAY
         )
         assert report.applied == 1, report.outcomes
         return next(iter(report.outcomes))
@@ -410,3 +416,159 @@ def test_settings__a_code_longer_than_business_central_takes_is_one_line(name):
     assert load_bc_settings(env).payment_journal == "CCBANK"
     with pytest.raises(ConfigError, match=f"{name} is malformed: expected a Business Central code"):
         load_bc_settings({**env, name: "ELEVENCHARS"})
+
+
+# --- payments counted once: posted payments are read, journal lines are not ---------------------
+
+
+def overdue_invoice(book) -> None:
+    """Invoice 103003 (300.00), 74 days past due on TODAY: customer 10000 is on HOLD."""
+    book.invoice("103003", "10000", 300, issued=date(2025, 12, 1), due=date(2025, 12, 31))
+
+
+def figures(factory, number: str = "10000") -> tuple[str, Decimal, Decimal, Decimal]:
+    """Customer ``number`` assessed on TODAY: status, balance, overdue and in-flight amounts."""
+    with transaction(factory) as session:
+        customer = session.scalars(select(Customer).where(Customer.number == number)).one()
+        reassess(session, [customer.id], TODAY)
+    with factory() as session:
+        row = session.get(Assessment, customer.id)
+        return (
+            row.status,
+            row.balance_outstanding,
+            row.overdue_amount,
+            Decimal(row.document["in_flight_amount"]),
+        )
+
+
+def payments_of(factory, source: str) -> list[tuple[Decimal, str | None, str]]:
+    with factory() as session:
+        rows = session.scalars(select(Payment).where(Payment.source == source).order_by(Payment.id))
+        return [(p.amount, p.reference, p.status) for p in rows]
+
+
+def open_amounts(factory) -> dict[str, Decimal]:
+    with factory() as session:
+        return {r.number: r.open_amount for r in session.scalars(select(Receivable))}
+
+
+def test_cash__a_credit_paying_two_invoices_is_one_line_and_its_posting_counts_once(
+    factory,
+    bc,  # noqa: F811
+):
+    bc.book.journal("CCBANK")
+    overdue_invoice(bc.book)
+    run_connector(factory, connector(bc))
+    # 690.50 + 300.00 open, credit memo 100.00; the posted 500.00 is applied to 103001.
+    assert figures(factory) == ("HOLD", Decimal("890.50"), Decimal("300.00"), Decimal(0))
+    apply_bank_credit(factory, "990.50", "Invoices 103001 and 103003")
+
+    first = run_connector(factory, connector(bc))  # writes the line; reads no payment
+    run_connector(factory, connector(bc))
+
+    assert (first.loop.queued, first.loop.sent) == (1, 1)
+    [line] = journal_lines(bc.book)
+    assert line["amount"] == -990.5 and line["appliesToInvoiceNumber"] == ""
+    assert "103001, 103003" in line["description"]
+    # Unposted: the bank payment still counts, in flight; the hold stays lifted.
+    assert payments_of(factory, "bank") == [(Decimal("990.50"), None, "provisional")]
+    assert [p[0] for p in payments_of(factory, "bc")] == [Decimal("500.00")]
+    assert figures(factory) == ("OK", Decimal("-100.00"), Decimal(0), Decimal("990.50"))
+
+    # The accountant applies the line to both invoices (Apply Entries) and posts the batch.
+    assert bc.book.post_journal("CCBANK", {line["externalDocumentNumber"]: ["103001", "103003"]})
+    assert journal_lines(bc.book) == []
+    run_connector(factory, connector(bc))
+
+    assert payments_of(factory, "bank") == [(Decimal("990.50"), None, "superseded")]
+    assert payments_of(factory, "bc") == [
+        (Decimal("500.00"), "BANK-0001", "confirmed"),
+        (Decimal("990.50"), line["externalDocumentNumber"], "confirmed"),
+    ]
+    assert open_amounts(factory) == {
+        "103001": Decimal("0.00"),
+        "103002": Decimal("99.99"),
+        "103003": Decimal("0.00"),
+        "104001": Decimal("100.00"),
+    }
+    # Counted once: the same balance as while in flight, nothing in flight any more.
+    assert figures(factory) == ("OK", Decimal("-100.00"), Decimal(0), Decimal(0))
+
+
+def test_cash__a_posting_not_applied_to_the_invoices_counts_once_as_unapplied_cash(
+    factory,
+    bc,  # noqa: F811
+):
+    """Posted without applying (the entry stays open): Business Central's invoices stay open
+    and the payment is unapplied cash there; here too, once."""
+    bc.book.journal("CCBANK")
+    overdue_invoice(bc.book)
+    run_connector(factory, connector(bc))
+    apply_bank_credit(factory, "990.50", "Invoices 103001 and 103003")
+    run_connector(factory, connector(bc))
+
+    bc.book.post_journal("CCBANK")
+    run_connector(factory, connector(bc))
+
+    assert [p[2] for p in payments_of(factory, "bank")] == ["superseded"]
+    assert open_amounts(factory)["103003"] == Decimal("300.00")
+    # Overdue again until the accountant applies the payment: what Business Central says.
+    assert figures(factory) == ("HOLD", Decimal("-100.00"), Decimal("300.00"), Decimal(0))
+
+
+def test_pull__a_journal_line_keyed_by_someone_else_is_not_a_payment(factory, bc):  # noqa: F811
+    overdue_invoice(bc.book)
+    run_connector(factory, connector(bc))
+    before = figures(factory)
+    journal = next(j for j in bc.book.journals if j["code"] == "CASHRCPT")
+    with bc.book.lock:
+        bc.book.add_journal_line(
+            journal,
+            {"customerNumber": "10000", "amount": -300, "appliesToInvoiceNumber": "103003",
+             "externalDocumentNumber": "CHEQUE-77"},
+        )  # fmt: skip
+
+    run_connector(factory, connector(bc))
+
+    assert [p[0] for p in payments_of(factory, "bc")] == [Decimal("500.00")]
+    assert figures(factory) == before == ("HOLD", Decimal("890.50"), Decimal("300.00"), Decimal(0))
+
+
+def test_cash__a_reversed_credit_deletes_its_line_and_nothing_is_counted(factory, bc):  # noqa: F811
+    bc.book.journal("CCBANK")
+    overdue_invoice(bc.book)
+    run_connector(factory, connector(bc))
+    before = figures(factory)
+    transaction_id = apply_bank_credit(factory, "990.50", "Invoices 103001 and 103003")
+    run_connector(factory, connector(bc))
+    run_connector(factory, connector(bc))  # the line is in the journal, read by no pull
+    assert len(journal_lines(bc.book)) == 1
+
+    assert reverse(factory, transaction_id) == "reversed"
+    run_connector(factory, connector(bc))
+
+    assert journal_lines(bc.book) == []
+    assert [m for m, _, _ in bc.book.writes] == ["POST", "DELETE"]
+    assert payments_of(factory, "bank") == [(Decimal("990.50"), None, "reversed")]
+    assert [p[0] for p in payments_of(factory, "bc")] == [Decimal("500.00")]
+    assert figures(factory) == before == ("HOLD", Decimal("890.50"), Decimal("300.00"), Decimal(0))
+
+
+def test_pull__without_the_extension_reads_no_payments_and_says_so_once(
+    factory,
+    bc,  # noqa: F811
+    caplog,
+):
+    bc.extension_installed = False
+    pulling = connector(bc)
+
+    with caplog.at_level(logging.WARNING, logger="service.connectors.bc.connector"):
+        first = run_sync(factory, pulling)
+        second = run_sync(factory, pulling)
+
+    assert first.counts.problems == [] and second.counts.problems == []
+    assert first.counts.accepted["receivables"] == 3
+    assert payments_of(factory, "bc") == []
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "customerLedgerEntries page is not there (404): no payments are read" in warnings[0]

@@ -45,7 +45,7 @@ def test_subscriptions__made_through_the_handshake_once_per_collection(factory, 
 
     assert sorted(bc.subscription_writes) == sorted(
         ("POST", f"api/v2.0/companies({bc.book.company_id})/{entity}")
-        for entity in ("customers", "salesInvoices", "salesCreditMemos", "customerPayments")
+        for entity in ("customers", "salesInvoices", "salesCreditMemos")
     )
     assert {row["clientState"] for row in bc.subscriptions.values()} == {STATE}
 
@@ -59,7 +59,7 @@ def test_subscriptions__renewed_before_they_end(factory, bc, served):  # noqa: F
     run_connector(factory, webhooked(bc, served))
 
     methods = [method for method, _ in bc.subscription_writes]
-    assert methods.count("POST") == 4 and methods.count("PATCH") == 4
+    assert methods.count("POST") == 3 and methods.count("PATCH") == 3
 
 
 def test_subscriptions__one_bc_forgot_is_made_again(factory, bc, served):  # noqa: F811
@@ -69,8 +69,8 @@ def test_subscriptions__one_bc_forgot_is_made_again(factory, bc, served):  # noq
 
     run_connector(factory, webhooked(bc, served))
 
-    assert [m for m, _ in bc.subscription_writes].count("POST") == 8
-    assert len(bc.subscriptions) == 4
+    assert [m for m, _ in bc.subscription_writes].count("POST") == 6
+    assert len(bc.subscriptions) == 3
 
 
 def test_notification__triggers_a_pull_before_the_next_slot(factory, bc, served):  # noqa: F811

@@ -1,5 +1,6 @@
 // For the Entra ID app's user: read the pages, change ledger entries only through them
-// (indirect "m"), and keep lines in the cash journal (to post them is the accountant's).
+// (indirect "m"), read posted payments' applications and the invoices they closed (the pull),
+// and keep lines in the cash journal (to post them is the accountant's).
 permissionset 50100 "CC CLOSED LOOP"
 {
     Assignable = true;
@@ -7,6 +8,8 @@ permissionset 50100 "CC CLOSED LOOP"
     Permissions =
         tabledata "Cust. Ledger Entry" = Rm,
         tabledata Customer = RM,
+        tabledata "Detailed Cust. Ledg. Entry" = R,
+        tabledata "Sales Invoice Header" = R,
         tabledata "Dispute Status" = R,
         tabledata "Gen. Journal Batch" = R,
         tabledata "Gen. Journal Line" = RIMD,

@@ -9,10 +9,14 @@ Where each fact goes (docs/connectors.md says why and what the tenant installs):
   promised amount, disputed amount and reason;
 * a promise without an invoice, and a hold override: the extension's fields on the customer
   (page ``creditControlCustomers``). The standard ``Blocked`` is never written;
-* cash applied from a bank statement: a line in the customer payment journal
-  ``BC_PAYMENT_JOURNAL`` (standard API v2.0 ``customerPaymentJournals(<id>)/customerPayments``),
-  unposted until the accountant posts it; a reversed credit deletes the line if it is still
-  there. A posted one cannot be undone from here: the write fails for good with the entry.
+* cash applied from a bank statement: one line per provisional payment (its whole amount, so
+  that the posted payment supersedes it by ``service.payment_matching``'s rule) in the customer
+  payment journal ``BC_PAYMENT_JOURNAL`` (standard API v2.0
+  ``customerPaymentJournals(<id>)/customerPayments``), applied to the invoice when it pays
+  exactly one, naming the invoices in its description otherwise; unposted until the accountant
+  posts it, and never read back by the pull (only posted payments are). A reversed credit
+  deletes the line if it is still there. A posted one cannot be undone from here: the write
+  fails for good with the entry.
 
 Every write is idempotent: a field is PATCHed (with the entity's ``@odata.etag`` in
 ``If-Match``) only when it differs from what Business Central holds, and a journal line is

@@ -13,8 +13,14 @@ rows not newer change nothing. Amounts are JSON numbers in Business Central: the
 
 Mapping: customers -> customers (``currencyCode`` blank is the local currency); posted sales
 invoices and credit memos -> receivables (``remainingAmount`` is the open amount; drafts are
-skipped); customer payments -> payments (their ``amount`` credits the customer: negative), with
-``appliesToInvoiceId`` as the allocation.
+skipped); posted payments -> confirmed payments. API v2.0 has no posted payments (its
+``customerPayments`` are unposted journal lines, reflected in no open amount, so they are not
+read): they are the customer ledger entries of type Payment on the Credit Control extension's
+page ``customerLedgerEntries``, read by the same cursor rule (``lastModifiedDateTime`` is the
+entry's SystemModifiedAt); ``amount`` credits the customer (negative), the external document
+number is the reference, and ``ccAppliedTo`` (the invoices the entry closed) the allocations,
+so only money applied to nothing counts as unapplied cash. Without the extension (the page
+answers 404) no payments are read, and that is logged once per connector.
 
 The closed loop's writes are in ``service.connectors.bc.closed_loop``.
 """
@@ -22,6 +28,7 @@ The closed loop's writes are in ``service.connectors.bc.closed_loop``.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -37,7 +44,12 @@ from service.connectors.bc.closed_loop import BcWriter
 from service.connectors.http import Auth, ErpError, ErpHttp
 from service.db import utcnow
 
-ENTITIES = ("customers", "salesInvoices", "salesCreditMemos", "customerPayments")
+log = logging.getLogger(__name__)
+
+# The standard API v2.0 collections read (and subscribed to by webhooks).
+ENTITIES = ("customers", "salesInvoices", "salesCreditMemos")
+# Posted payments: the Credit Control extension's page, read after the standard collections.
+PAYMENTS = "customerLedgerEntries"
 
 
 class MsalAuth(Auth):
@@ -115,15 +127,17 @@ class BcConnector:
             f"/api/v2.0/companies({settings.company_id})"
         )
         self.writer = BcWriter(self.http, settings)
+        self.extension_root = self.writer.extension
+        self.without_extension = False  # the ledger page answered 404 (logged once)
 
     def pull(
         self, position: dict[str, Any] | None, *, full: bool, stored_customers: StoredCustomers
     ) -> Iterator[Page]:
         position = dict(position or {})
         self._reached = position
-        for entity in ENTITIES:
+        for entity in (*ENTITIES, PAYMENTS):
             since = None if full else position.get(entity)
-            for rows in self._pages(entity, since):
+            for rows in self._read(entity, since):
                 # A full run stamps rows with the instant they were read, so that every open
                 # item it saw is rewritten and the reconciliation closes only the others.
                 records, problems = self._map(entity, rows, self.clock() if full else None)
@@ -141,25 +155,44 @@ class BcConnector:
         """Where the full run's reading ended, per collection."""
         return dict(self._reached)
 
-    def _pages(self, entity: str, since: str | None) -> Iterator[list[dict]]:
+    def _read(self, entity: str, since: str | None) -> Iterator[list[dict]]:
+        if entity != PAYMENTS:
+            yield from self._pages(self.root, entity, since)
+            return
+        try:
+            yield from self._pages(self.extension_root, entity, since, "documentType eq 'Payment'")
+        except ErpError as error:
+            if error.status != 404:
+                raise
+            if not self.without_extension:
+                log.warning(
+                    "Business Central: the Credit Control extension's customerLedgerEntries "
+                    "page is not there (404): no payments are read until it is installed"
+                )
+            self.without_extension = True
+
+    def _pages(
+        self, root: str, entity: str, since: str | None, where: str = ""
+    ) -> Iterator[list[dict]]:
         params: dict[str, str] | None = {"$orderby": "lastModifiedDateTime"}
-        if since:
-            params["$filter"] = f"lastModifiedDateTime ge {since}"
-        url: str | None = f"{self.root}/{entity}"
+        conditions = [c for c in (where, f"lastModifiedDateTime ge {since}" if since else "") if c]
+        if conditions:
+            params["$filter"] = " and ".join(conditions)
+        url: str | None = f"{root}/{entity}"
         while url:
             response = self.http.request("GET", url, params=params)
             try:
                 body = json.loads(response.text, parse_float=Decimal)
                 rows = body["value"]
             except (ValueError, KeyError, TypeError):
-                raise ErpError(f"GET {self.root}/{entity}: not an API v2.0 answer") from None
+                raise ErpError(f"GET {root}/{entity}: not an API answer") from None
             if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-                raise ErpError(f"GET {self.root}/{entity}: not a collection")
+                raise ErpError(f"GET {root}/{entity}: not a collection")
             if rows:
                 yield rows
             following = body.get("@odata.nextLink")
-            if following and not str(following).startswith(self.root + "/"):
-                raise ErpError(f"GET {self.root}/{entity}: nextLink leads off the company")
+            if following and not str(following).startswith(root + "/"):
+                raise ErpError(f"GET {root}/{entity}: nextLink leads off the company")
             url, params = following, None
 
     def _map(
@@ -167,7 +200,7 @@ class BcConnector:
     ) -> tuple[list[Record], list[Problem]]:
         records: list[Record] = []
         problems: list[Problem] = []
-        kind = {"customers": "customers", "customerPayments": "payments"}.get(entity, "receivables")
+        kind = {"customers": "customers", PAYMENTS: "payments"}.get(entity, "receivables")
         for row in rows:
             source_id = str(row.get("number") or row.get("documentNumber") or row.get("id"))
             try:
@@ -217,19 +250,21 @@ class BcConnector:
     def _salesCreditMemos(self, row: dict) -> dict | None:
         return self._receivable(row, "credit_note", "creditMemoDate")
 
-    def _customerPayments(self, row: dict) -> dict:
+    def _customerLedgerEntries(self, row: dict) -> dict | None:
+        """A posted payment. Reversed entries (the payment and its reversal) are not read."""
+        if row["documentType"] != "Payment" or row.get("reversed"):
+            return None
         amount = -Decimal(row["amount"])  # a receipt credits the customer
-        applied = []
-        if row.get("appliesToInvoiceId"):
-            applied.append({"receivable": row["appliesToInvoiceId"], "amount": _money(amount)})
+        if amount <= 0:
+            return None  # not a receipt (money paid out, keyed as a payment)
         return {
             "id": row["id"],
             "customer": row["customerNumber"],
             "amount": _money(amount),
-            "currency": self.settings.local_currency,
+            "currency": self._currency(row.get("currencyCode")),
             "received_at": f"{row['postingDate']}T00:00:00+00:00",
-            "reference": row.get("documentNumber") or None,
-            "applied_to": applied,
+            "reference": (row.get("externalDocumentNumber") or "").strip() or None,
+            "applied_to": _applied(row.get("ccAppliedTo")),
             "updated_at": _instant(row["lastModifiedDateTime"]),
         }
 
@@ -284,6 +319,18 @@ def _money(value: Any) -> str:
         if amount == amount.quantize(Decimal("0.01"))
         else str(amount)
     )
+
+
+def _applied(text: Any) -> list[dict[str, str]]:
+    """``<invoice id>:<amount>;...`` (the extension's ``ccAppliedTo``) -> the feed's allocations."""
+    out = []
+    for part in str(text or "").split(";"):
+        if part.strip():
+            invoice, _, amount = part.rpartition(":")
+            if not invoice.strip():
+                raise ValueError(f"ccAppliedTo: {part!r} names no invoice")
+            out.append({"receivable": invoice.strip(), "amount": _money(Decimal(amount))})
+    return out
 
 
 def _instant(value: str) -> str:

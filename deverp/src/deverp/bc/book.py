@@ -1,6 +1,8 @@
 """What the local Business Central knows, in API v2.0's JSON shapes
 (shared/fixtures/erp/bc-*.json): customers, sales invoices, sales credit memos and customer
-payments of one company, each with ``lastModifiedDateTime``.
+payments (unposted payment journal lines) of one company, each with ``lastModifiedDateTime``.
+Posted payments are customer ledger entries of type Payment (``payment``, ``post_journal``),
+served by the Credit Control extension's page with the invoices each one closed.
 
 For the closed loop it also keeps what the Credit Control extension (docs/connectors.md) reads
 and writes: the customer ledger entries of posted invoices and credit memos (with the standard
@@ -61,7 +63,8 @@ class BcBook:
             "postingDate": row["postingDate"], "dueDate": row.get("dueDate") or row["postingDate"],
             "amount": amount, "remainingAmount": amount, "open": amount != 0,
             "promisedPayDate": BLANK_DATE, "disputeStatus": "", "ccPromisedAmount": 0,
-            "ccDisputedAmount": 0, "ccDisputeReason": "", "lastModifiedDateTime": self._tick(),
+            "ccDisputedAmount": 0, "ccDisputeReason": "", "currencyCode": "", "reversed": False,
+            "ccAppliedTo": "", "lastModifiedDateTime": self._tick(),
             "@odata.etag": self.etag(), **extra,
         })  # fmt: skip
 
@@ -120,26 +123,40 @@ class BcBook:
             self._entry("Credit_x0020_Memo", row, -amount)  # the API page's enum value
         return row["id"]
 
-    def payment(self, customer: str, amount: float, invoice_number: str | None = None) -> str:
-        owner = self._customer(customer)
-        invoice = next(
-            (r for r in self.rows["salesInvoices"] if r["number"] == invoice_number), None
-        )
-        row = {
-            "id": str(uuid.uuid4()), "journalId": self.journals[0]["id"],
-            "journalDisplayName": "CASHRCPT", "lineNumber": 10000,
-            "customerId": owner["id"], "customerNumber": customer, "contactId": None,
-            "postingDate": "2026-03-05", "documentNumber": f"PAY{len(self.rows['customerPayments']) + 1:04d}",
-            "externalDocumentNumber": "", "amount": -amount,
-            "appliesToInvoiceId": invoice["id"] if invoice else None,
-            "appliesToInvoiceNumber": invoice_number or "", "description": "", "comment": "",
-            "lastModifiedDateTime": self._tick(),
-        }  # fmt: skip
+    def payment(
+        self, customer: str, amount: float, invoice_number: str | None = None, *,
+        external: str = "",
+    ) -> str:  # fmt: skip
+        """A payment posted in Business Central (a cash receipt journal's line, posted): a
+        customer ledger entry of type Payment, applied to ``invoice_number`` if given."""
         with self.lock:
-            self.rows["customerPayments"].append(row)
-            if invoice is not None:
-                self._settle(invoice, amount)
-        return row["id"]
+            number = f"PAY{sum(e['documentType'] == 'Payment' for e in self.ledger) + 1:04d}"
+            line = {"customerNumber": customer, "postingDate": "2026-03-05",
+                    "documentNumber": number, "externalDocumentNumber": external,
+                    "amount": -amount}  # fmt: skip
+            invoices = [invoice_number] if invoice_number else []
+            return self._post_payment(line, invoices)["id"]
+
+    def _post_payment(self, line: dict[str, Any], invoice_numbers: list[str]) -> dict[str, Any]:
+        """The payment ledger entry of a posted line (``amount`` negative, as on the line),
+        applied to the invoices in order until its money runs out; the rest stays open."""
+        left = -line["amount"]
+        applied = []
+        for number in invoice_numbers:
+            invoice = next((r for r in self.rows["salesInvoices"] if r["number"] == number), None)
+            if invoice is None or left <= 0:
+                continue
+            part = min(left, invoice["remainingAmount"])
+            if part <= 0:
+                continue
+            self._settle(invoice, part)
+            applied.append(f"{invoice['id']}:{part:.2f}")
+            left = round(left - part, 2)
+        self._entry(
+            "Payment", line, line["amount"], remainingAmount=-left if left else 0, open=left != 0,
+            ccAppliedTo=";".join(applied),
+        )  # fmt: skip
+        return self.ledger[-1]
 
     def _settle(self, invoice: dict[str, Any], amount: Any) -> None:
         """A posted payment takes ``amount`` off the invoice and its ledger entry."""
@@ -179,9 +196,12 @@ class BcBook:
         self.rows["customerPayments"].append(row)
         return row
 
-    def post_journal(self, code: str) -> int:
-        """Post every line of the journal, as the accountant does: each becomes a payment
-        ledger entry and takes its amount off the invoice it applies to. Returns the lines."""
+    def post_journal(self, code: str, applies: dict[str, list[str]] | None = None) -> int:
+        """Post every line of the journal, as the accountant does: each line leaves the journal
+        and becomes a payment ledger entry, applied to its ``appliesToInvoiceNumber`` or, for
+        a line whose external document number is in ``applies``, to those invoices (what the
+        accountant chose with Apply Entries); money applied to nothing stays open on the entry.
+        Returns the lines posted."""
         with self.lock:
             journal = next(j for j in self.journals if j["code"] == code)
             lines = [
@@ -189,13 +209,10 @@ class BcBook:
             ]
             for line in lines:
                 self.rows["customerPayments"].remove(line)
-                self._entry("Payment", line, line["amount"], open=False, remainingAmount=0)
-                invoice = next(
-                    (r for r in self.rows["salesInvoices"] if r["id"] == line["appliesToInvoiceId"]),
-                    None,
-                )  # fmt: skip
-                if invoice is not None:
-                    self._settle(invoice, -line["amount"])
+                invoices = (applies or {}).get(line["externalDocumentNumber"]) or (
+                    [line["appliesToInvoiceNumber"]] if line["appliesToInvoiceNumber"] else []
+                )
+                self._post_payment(line, invoices)
         return len(lines)
 
     def amounts(self) -> list[tuple[str, str, Any, Any]]:

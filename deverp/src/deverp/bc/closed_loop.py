@@ -8,7 +8,10 @@ Standard API v2.0:
 
 The Credit Control extension's API pages (``/api/creditControl/closedLoop/v1.0/...``):
 
-* ``customerLedgerEntries``: read; ``PATCH`` of ``promisedPayDate``, ``disputeStatus`` (a code
+* ``customerLedgerEntries``: read (also ``lastModifiedDateTime ge|gt <instant>`` in
+  ``$filter``, ``$orderby=lastModifiedDateTime``, server paging with ``@odata.nextLink``);
+  payment entries carry ``ccAppliedTo``, the invoices they closed (``<invoice id>:<amount>``
+  joined by ``;``); ``PATCH`` of ``promisedPayDate``, ``disputeStatus`` (a code
   set up in Dispute Statuses, or blank) and the extension's ``ccPromisedAmount``,
   ``ccDisputedAmount``, ``ccDisputeReason`` only
 * ``creditControlCustomers``: read; ``PATCH`` of ``ccPromisedAmount``, ``ccPromisedPayDate``,
@@ -22,9 +25,11 @@ amount of a posted document: the pages refuse every other property.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 import orjson
 from flask import Flask, Response, request
@@ -48,8 +53,9 @@ CUSTOMER_FIELDS = {
 }
 LEDGER_FILTERS = {
     "id", "entryNumber", "customerNumber", "documentType", "documentNumber",
-    "externalDocumentNumber", "open",
+    "externalDocumentNumber", "open", "reversed",
 }  # fmt: skip
+_SINCE = re.compile(r"lastModifiedDateTime (ge|gt) (\S+)")
 JOURNAL_LINE_FIELDS = {
     "customerNumber", "postingDate", "documentNumber", "externalDocumentNumber", "amount",
     "appliesToInvoiceNumber", "description", "comment",
@@ -142,7 +148,43 @@ def register(app: Flask, server: DevBc, json: Callable, error: Callable) -> None
 
     @app.get(f"{extension}/customerLedgerEntries")
     def ledger_entries(environment: str, company: str):
-        return gate(environment, company) or collection(list(book.ledger), LEDGER_FILTERS)
+        server.filters.append(f"customerLedgerEntries?{request.args.get('$filter', '')}")
+        refused = gate(environment, company)
+        if refused is not None:
+            return refused
+        text = request.args.get("$filter") or ""
+        since = _SINCE.search(text)
+        rows = list(book.ledger)
+        if since is not None:
+            try:
+                instant = datetime.fromisoformat(since.group(2).replace("Z", "+00:00"))
+            except ValueError:
+                return error(400, "BadRequest", f"Invalid filter: {text[:80]}")
+            inclusive = since.group(1) == "ge"
+            rows = [r for r in rows if _modified_after(r, instant, inclusive=inclusive)]
+            rest = (text[: since.start()] + " " + text[since.end() :]).strip()
+            text = re.sub(r"^and\s+|\s+and$", "", re.sub(r"\s+and\s+and\s+", " and ", rest))
+        if text:
+            try:
+                keep = predicate(parse_filter(text), LEDGER_FILTERS)
+            except QueryError as exc:
+                return error(400, "BadRequest", str(exc))
+            rows = [r for r in rows if keep(r)]
+        if request.args.get("$orderby") == "lastModifiedDateTime":
+            rows.sort(key=lambda r: (r["lastModifiedDateTime"], r["id"]))
+        try:
+            skip = int(request.args.get("$skiptoken", "0"))
+        except ValueError:
+            return error(400, "BadRequest", "Invalid $skiptoken")
+        answer: dict[str, Any] = {
+            "@odata.context": request.base_url,
+            "value": rows[skip : skip + server.page_size],
+        }
+        if skip + server.page_size < len(rows):
+            query = {k: v for k, v in request.args.items() if k != "$skiptoken"}
+            query["$skiptoken"] = str(skip + server.page_size)
+            answer["@odata.nextLink"] = request.base_url + "?" + urlencode(query)
+        return json(answer)
 
     @app.route(f"{extension}/customerLedgerEntries(<rid>)", methods=["PATCH"])
     def ledger_entry(environment: str, company: str, rid: str):
@@ -249,6 +291,11 @@ def register(app: Flask, server: DevBc, json: Callable, error: Callable) -> None
             book.rows["customerPayments"].remove(row)
         book.writes.append(("DELETE", request.path, {}))
         return Response(status=204)
+
+
+def _modified_after(row: dict[str, Any], since: datetime, *, inclusive: bool) -> bool:
+    at = datetime.fromisoformat(row["lastModifiedDateTime"].replace("Z", "+00:00"))
+    return at >= since if inclusive else at > since
 
 
 def _invalid(kind: str, value: Any, statuses: set[str], table: str) -> str | None:

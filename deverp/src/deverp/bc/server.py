@@ -50,6 +50,7 @@ class DevBc(Faults, Served):
         super().__init__(token_ttl)
         self.book = book or BcBook()
         self.throttle_status = 429
+        self.page_size = PAGE
         self.extension_installed = True  # the Credit Control extension's API pages
         self.conflicts = 0  # writes that find their record changed by someone else first (412)
         self.discovery_requests = 0
