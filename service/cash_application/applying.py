@@ -33,6 +33,7 @@ from service.assessments import reassess
 from service.cash_application import matching
 from service.cash_application.credit import BankCredit
 from service.cash_application.matching import Allocation, Candidate, OpenBook, OpenItem
+from service.cash_application.timing import Clock
 from service.credit import Policy
 from service.credit.money import MAX_AMOUNT, cents
 from service.db import utcnow
@@ -80,6 +81,8 @@ class ApplyReport:
     unmatched: int = 0
     duplicate: int = 0
     customers: set[int] = field(default_factory=set)
+    # Phase -> (wall seconds, CPU seconds): book (the open items read), match, write, reassess.
+    seconds: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def count(self, transaction_id: int, outcome: str) -> None:
         self.outcomes[transaction_id] = outcome
@@ -474,6 +477,7 @@ def apply_credits(
     """
     for credit in credits:
         check(credit)
+    clock = Clock()
     report = ApplyReport()
     fresh: list[BankCredit] = []
     seen: set[int] = set()
@@ -496,6 +500,7 @@ def apply_credits(
         return report
     if book is None:
         book = load_book(session, {c.currency.upper() for c in fresh}, fresh)
+    report.seconds["book"] = clock.lap()
     # Matched in memory first, each applied one booked off the book for the next credit.
     matches = []
     for credit in fresh:
@@ -505,6 +510,7 @@ def apply_credits(
             for cid in found.best.customers:
                 book.learn(cid, credit.payer_iban, credit.payer_name)
         matches.append(found)
+    report.seconds["match"] = clock.lap()
     items, numbers = _names(session, matches)
     apps = [_record(m.credit, m, _describe(m.candidates, items, numbers)) for m in matches]
     session.add_all(apps)
@@ -519,9 +525,11 @@ def apply_credits(
             report.count(app.transaction_id, "review" if app.status == IN_REVIEW else "unmatched")
     customers, receivables = _write(session, plans) if plans else (set(), set())
     report.customers |= customers
+    report.seconds["write"] = clock.lap()
     if report.customers:
         reassess(session, sorted(report.customers), as_of or utcnow().date(), policy)
         outbox.queue_for_salesforce(session, sorted(report.customers), sorted(receivables))
+    report.seconds["reassess"] = clock.lap()
     return report
 
 
