@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import exists, insert, select
+from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
@@ -41,6 +41,7 @@ from service.bank.statement import (
     money,
     normalise_account,
 )
+from service.bulk import insert_with_ids
 from service.cash_application.credit import BankCredit
 from service.cash_application.timing import Clock
 from service.models import BankTransaction
@@ -254,16 +255,11 @@ def store_statement(
             continue
         known.add(key)
         new.append((transaction, _values(transaction, key, parsed.format, now)))
-    # One multi-row INSERT ... RETURNING (in batches, by SQLAlchemy): the unit of work's
-    # per-object bookkeeping costs more than the rows themselves at 100,000 bookings.
-    ids: list[int] = []
-    if new:
-        ids = list(
-            session.scalars(
-                insert(BankTransaction).returning(BankTransaction.id, sort_by_parameter_order=True),
-                [values for _, values in new],
-            )
-        )
+    # Set-based, ids allocated first (``service.bulk.insert_with_ids``: ``COPY`` on
+    # PostgreSQL, one executemany on SQLite): the unit of work's per-object bookkeeping, and even
+    # an ``INSERT ... RETURNING`` whose batches SQLAlchemy splices together one by one, cost more
+    # than the rows themselves at 100,000 bookings.
+    ids = insert_with_ids(session, BankTransaction.__table__, [values for _, values in new])
 
     reversed_credits: list[int] = []
     for (transaction, _), row_id in zip(new, ids, strict=True):
