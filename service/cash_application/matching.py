@@ -252,6 +252,14 @@ class OpenBook:
             return list(self.by_concat.get(concat, ()) or self.by_digits.get(concat, ()))
         return []
 
+    def customer_items(self, customer_id: int, currency: str) -> list[OpenItem]:
+        """The customer's items in this currency, open or paid off by this batch."""
+        return [
+            item
+            for i in self.by_customer.get(customer_id, ())
+            if (item := self.items[i]).currency == currency
+        ]
+
     def open_items(self, customer_id: int, currency: str) -> list[OpenItem]:
         return [
             item
@@ -505,11 +513,15 @@ def _from_named(
         confidence -= (0 if named.evidence == STRUCTURED else 4) + (0 if open_items else 15)
         fit = "an overpayment: the rest stays unapplied on the customer"
     if total != credit.amount and len(customers) == 1 and named.evidence != STRUCTURED:
-        # A mistyped number can name the customer's other invoice: the amount then fits that one.
+        # A mistyped number can name the customer's other invoice: the amount then fits that one
+        # (open, or paid already by an earlier credit of the batch: this may pay it twice).
         others = [
             i
-            for i in book.open_items(customers[0], credit.currency)
-            if credit.amount in (i.open_amount, i.amount) and i.id not in named.items
+            for i in book.customer_items(customers[0], credit.currency)
+            if i.id not in named.items
+            and (
+                credit.amount == i.amount or (i.open_amount > 0 and credit.amount == i.open_amount)
+            )
         ]
         if others:
             confidence -= 15
@@ -527,6 +539,54 @@ def _from_named(
         Candidate(named.evidence, min(confidence, 99), f"{what}; {fit}", allocations, unapplied)
     )
     return out
+
+
+def one_digit_apart(a: str, b: str) -> bool:
+    """Two keys of the same length that differ in one digit, or in two adjacent digits swapped:
+    the typos a person makes copying a number (never a digit more or less)."""
+    if len(a) != len(b) or a == b:
+        return False
+    diff = [k for k in range(len(a)) if a[k] != b[k]]
+    if not all(a[k].isdigit() and b[k].isdigit() for k in diff):
+        return False
+    if len(diff) == 1:
+        return True
+    i, j = diff if len(diff) == 2 else (0, 0)
+    return j == i + 1 and a[i] == b[j] and a[j] == b[i]
+
+
+def _mistyped(
+    readings: Sequence[_Named], credit: BankCredit, book: OpenBook, payer: int
+) -> list[Candidate]:
+    """A number in the text naming only other customers' invoices, from a payer known for
+    ``payer`` (its IBAN or our reference), one of whose open invoices is one digit away from it
+    and for exactly the amount: the number was mistyped. All three must agree - the payer, the
+    amount to the cent and the number but for one digit - and exactly one invoice must fit."""
+    text = [r for r in readings if r.evidence == INVOICE_NUMBER]
+    if not text or any(book.items[i].customer_id == payer for r in text for i in r.items):
+        return []
+    exact = [i for i in book.open_items(payer, credit.currency) if i.open_amount == credit.amount]
+    if not exact:
+        return []
+    written = {k: w for r in text for w in r.words for k in refs.keys(w)[1:] if k}
+    found: dict[int, str] = {}
+    for item in exact:
+        for key in refs.keys(item.number)[1:]:
+            for k, word in written.items():
+                if key and one_digit_apart(k, key):
+                    found[item.id] = word
+    if len(found) != 1:
+        return []
+    ((item_id, word),) = found.items()
+    number = book.items[item_id].number
+    reason = (
+        f"invoice number {word} names another customer's invoice; the payer's {number} is one "
+        "digit away and for exactly the amount (a mistyped number); the payer is known for "
+        "this customer"
+    )
+    allocations, unapplied = _allocate([book.items[item_id]], credit.amount, payer)
+    # 90 for the number, +4 the amount equals, +4 the payer is known, -4 read as a typo.
+    return [Candidate(INVOICE_NUMBER, 94, reason, allocations, unapplied)]
 
 
 def _from_customer(
@@ -602,6 +662,8 @@ def match(credit: BankCredit, book: OpenBook, threshold: int = DEFAULT_THRESHOLD
         readings.insert(0, union)
     for named in readings:
         candidates += _from_named(named, credit, book, payer_customers, named_payer)
+    if len(payer_customers) == 1 and readings:
+        candidates += _mistyped(readings, credit, book, next(iter(payer_customers)))
     named_customers = {c for cand in candidates for c in cand.customers}
     customer_evidence = [
         (cid, REMINDER, 85, "our reminder reference names this customer")
