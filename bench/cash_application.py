@@ -330,16 +330,24 @@ def camt053(credits: list[BankCredit]) -> bytes:
 
 
 def fill_database(url: str, book: NoisyBook) -> None:
+    """The generated book in a fresh database (``store_book``)."""
+    from service.db import make_engine
+    from service.migrations import upgrade
+
+    upgrade(url)
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        store_book(connection, book)
+    engine.dispose()
+
+
+def store_book(connection, book: NoisyBook) -> None:
     """The generated book as the ERP feed leaves it: customers, open invoices (ids kept, so the
     truths still name them) and the payers' IBANs learned from earlier payments."""
     from sqlalchemy import insert
 
-    from service.db import make_engine
-    from service.migrations import upgrade
     from service.models import Customer, KnownPayer, Receivable
 
-    upgrade(url)
-    engine = make_engine(url)
     now = datetime(2026, 3, 1, 6, tzinfo=UTC)
     customers = [
         dict(
@@ -377,11 +385,9 @@ def fill_database(url: str, book: NoisyBook) -> None:
         dict(kind=kind, value=value, customer_id=cid, seen=3, last_seen_at=now)
         for kind, value, cid in book.payers
     ]
-    with engine.begin() as connection:
-        for table, rows in ((Customer, customers), (Receivable, items), (KnownPayer, payers)):
-            for start in range(0, len(rows), _CHUNK):
-                connection.execute(insert(table), rows[start : start + _CHUNK])
-    engine.dispose()
+    for table, rows in ((Customer, customers), (Receivable, items), (KnownPayer, payers)):
+        for start in range(0, len(rows), _CHUNK):
+            connection.execute(insert(table), rows[start : start + _CHUNK])
 
 
 def import_file(url: str, path: str) -> dict:

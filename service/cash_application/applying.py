@@ -33,6 +33,7 @@ from service.assessments import queue as assessment_queue
 from service.assessments import reassess
 from service.bulk import bulk_insert, bulk_update, insert_with_ids, key_chunks, key_in
 from service.cash_application import matching
+from service.cash_application import references as refs
 from service.cash_application.credit import BankCredit
 from service.cash_application.matching import Allocation, Candidate, OpenBook, OpenItem
 from service.cash_application.timing import Clock
@@ -154,12 +155,52 @@ def load_book(
 ) -> OpenBook:
     """The open invoices in these currencies, less what is in flight, and the payers known.
 
-    The whole open book of those currencies is read: a remittance may name any customer's
-    invoice, and keys (``references.digit_key``) are not stored in the database. Pay links are
-    read only when a credit names one.
+    With ``credits``, only what they can pay is read in full: every open invoice's number is
+    read (keys are not stored in the database) but only those the credits' words can name are
+    indexed, and the items read are those of the customers named so and of the customers the
+    payers and our references point at; any other customer's items are read when matching
+    first asks for them (a payer's name like a customer's). Without, the whole open book.
+    Pay links are read only when a credit names one.
     """
-    flying = in_flight_by_item(session)
     currencies = sorted(set(currencies))
+    customers = session.execute(select(Customer.id, Customer.number, Customer.name))
+    payers = session.execute(select(KnownPayer.kind, KnownPayer.value, KnownPayer.customer_id))
+    links = pay_links(session) if any(matching.names_a_pay_link(c) for c in credits) else []
+    book = OpenBook().knowing(customers, payers, links)
+    open_invoices = (
+        Receivable.is_open.is_(True),
+        Receivable.kind == INVOICE,
+        Receivable.currency.in_(currencies),
+    )
+    if not credits:
+        book.add_items(_open_items(session, open_invoices, in_flight_by_item(session)))
+        return book
+    wanted = matching.wanted_keys(credits)
+    named: set[int] = set()
+    owners: set[int] = set()
+    for rid, cid, number in session.execute(
+        select(Receivable.id, Receivable.customer_id, Receivable.number).where(*open_invoices)
+    ):
+        _full, digits, concat = refs.keys(number)
+        if digits in wanted or concat in wanted:
+            named.add(rid)
+            owners.add(cid)
+    owners |= matching.customers_pointed_at(credits, book)
+    flying = in_flight_by_item(session)
+    for part in key_chunks(session, sorted(owners)):
+        where = (*open_invoices, key_in(session, Receivable.customer_id, part))
+        book.add_items(_open_items(session, where, flying), indexed=named)
+    book.loaded = owners
+
+    def loader(customer_ids: list[int]) -> list[OpenItem]:
+        where = (*open_invoices, Receivable.customer_id.in_(customer_ids))
+        return list(_open_items(session, where, flying))
+
+    book.loader = loader
+    return book
+
+
+def _open_items(session: Session, where, flying: dict[int, Decimal]) -> Iterable[OpenItem]:
     rows = session.execute(
         select(
             Receivable.id,
@@ -169,20 +210,12 @@ def load_book(
             Receivable.open_amount,
             Receivable.due_date,
             Receivable.amount,
-        ).where(
-            Receivable.is_open.is_(True),
-            Receivable.kind == INVOICE,
-            Receivable.currency.in_(currencies),
-        )
+        ).where(*where)
     )
-    items = (
+    return (
         OpenItem(rid, cid, number, cur, open_amount - flying.get(rid, ZERO), due, amount)
         for rid, cid, number, cur, open_amount, due, amount in rows
     )
-    customers = session.execute(select(Customer.id, Customer.number, Customer.name))
-    payers = session.execute(select(KnownPayer.kind, KnownPayer.value, KnownPayer.customer_id))
-    links = pay_links(session) if any(matching.names_a_pay_link(c) for c in credits) else []
-    return OpenBook.build(items, customers, payers, links)
 
 
 # -- applying ------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -171,6 +171,11 @@ class OpenBook:
     name_words: dict[str, set[str]] = field(default_factory=dict)
     ibans: dict[str, set[int]] = field(default_factory=dict)
     pay_links: dict[str, tuple[int, tuple[int, ...]]] = field(default_factory=dict)
+    # A book read for one batch holds the items of the customers its credits point at
+    # (``loaded``); another customer's items are read on demand (``loader``, customer ids ->
+    # their open items) the first time matching asks for them. None: every item is here.
+    loaded: set[int] | None = None
+    loader: Callable[[list[int]], Iterable[OpenItem]] | None = None
 
     @classmethod
     def build(
@@ -182,31 +187,56 @@ class OpenBook:
     ) -> OpenBook:
         """``customers``: (id, number, name); ``payers``: (``iban``/``name``, value, customer
         id) learned from applied payments; ``pay_links``: (link id, customer id, item ids)."""
-        book = cls()
-        for item in items:
-            book.add(item)
-        for cid, number, name in customers:
-            book.customer_numbers[normal_customer_number(number)] = cid
-            book.learn(cid, None, name)
-        for kind, value, cid in payers:
-            if kind == "iban":
-                book.learn(cid, value, None)
-            else:
-                book.learn(cid, None, value)
-        for link, cid, ids in pay_links:
-            book.pay_links[link.lower()] = (cid, tuple(ids))
-        for ids in book.by_customer.values():
-            ids.sort(key=lambda i: (book.items[i].due_date, i))
+        book = cls().knowing(customers, payers, pay_links)
+        book.add_items(items)
         return book
 
-    def add(self, item: OpenItem) -> None:
+    def knowing(
+        self,
+        customers: Iterable[tuple[int, str, str | None]] = (),
+        payers: Iterable[tuple[str, str, int]] = (),
+        pay_links: Iterable[tuple[str, int, Sequence[int]]] = (),
+    ) -> OpenBook:
+        """Learn the customers' numbers and names, the payers and the pay links (see ``build``)."""
+        for cid, number, name in customers:
+            self.customer_numbers[normal_customer_number(number)] = cid
+            self.learn(cid, None, name)
+        for kind, value, cid in payers:
+            if kind == "iban":
+                self.learn(cid, value, None)
+            else:
+                self.learn(cid, None, value)
+        for link, cid, ids in pay_links:
+            self.pay_links[link.lower()] = (cid, tuple(ids))
+        return self
+
+    def add_items(self, items: Iterable[OpenItem], indexed: Container[int] | None = None) -> None:
+        """Add items, each customer's oldest first. ``indexed``: only these are found by their
+        numbers (a batch's book indexes the items its credits' words can name, ``wanted_keys``);
+        None: all."""
+        touched: set[int] = set()
+        for item in items:
+            self.add(item, indexed is None or item.id in indexed)
+            touched.add(item.customer_id)
+        for cid in touched:
+            self.by_customer[cid].sort(key=lambda i: (self.items[i].due_date, i))
+
+    def add(self, item: OpenItem, indexed: bool = True) -> None:
         self.items[item.id] = item
-        _full, digits, concat = refs.keys(item.number)
-        if digits is not None:
-            self.by_digits.setdefault(digits, []).append(item.id)
-        if concat is not None and concat != digits:
-            self.by_concat.setdefault(concat, []).append(item.id)
+        if indexed:
+            _full, digits, concat = refs.keys(item.number)
+            if digits is not None:
+                self.by_digits.setdefault(digits, []).append(item.id)
+            if concat is not None and concat != digits:
+                self.by_concat.setdefault(concat, []).append(item.id)
         self.by_customer.setdefault(item.customer_id, []).append(item.id)
+
+    def _ensure(self, customer_id: int) -> None:
+        """Read a customer's items on demand (a book read for a batch holds only some)."""
+        if self.loaded is None or customer_id in self.loaded or self.loader is None:
+            return
+        self.loaded.add(customer_id)
+        self.add_items(self.loader([customer_id]), indexed=())
 
     def take(self, candidate: Candidate) -> None:
         """Book an applied candidate: its allocations are no longer open to the next credit."""
@@ -254,6 +284,7 @@ class OpenBook:
 
     def customer_items(self, customer_id: int, currency: str) -> list[OpenItem]:
         """The customer's items in this currency, open or paid off by this batch."""
+        self._ensure(customer_id)
         return [
             item
             for i in self.by_customer.get(customer_id, ())
@@ -261,6 +292,7 @@ class OpenBook:
         ]
 
     def open_items(self, customer_id: int, currency: str) -> list[OpenItem]:
+        self._ensure(customer_id)
         return [
             item
             for i in self.by_customer.get(customer_id, ())
@@ -360,6 +392,48 @@ def _similar(credit: BankCredit, book: OpenBook) -> set[int]:
         for other in book.similar_names(name):
             similar |= book.names[other]
     return similar
+
+
+class _Wanted:
+    """Stands in for the book while the number lookups a batch will make are collected: it
+    answers nothing and records every key asked for (``wanted_keys``)."""
+
+    def __init__(self) -> None:
+        self.keys: set[str] = set()
+        self.by_digits = self.by_concat = self
+
+    def get(self, key: str, default=()):
+        self.keys.add(key)
+        return default
+
+    def named(self, text: str) -> list[int]:
+        _full, digits, concat = refs.keys(text)
+        self.keys.update(k for k in (digits, concat) if k is not None)
+        return []
+
+
+def wanted_keys(credits: Iterable[BankCredit]) -> set[str]:
+    """Every number key matching these credits looks up (their references and the words of
+    their remittance, read by the very functions matching reads them with): an item whose keys
+    are none of these can never be named by them."""
+    wanted = _Wanted()
+    for credit in credits:
+        _structured(credit, wanted)  # type: ignore[arg-type]
+        _text_numbers(credit, wanted)  # type: ignore[arg-type]
+    return wanted.keys
+
+
+def customers_pointed_at(credits: Iterable[BankCredit], book: OpenBook) -> set[int]:
+    """The customers these credits' payers (IBAN, name) and our references point at (the
+    book's payer knowledge read already); their items are what the amount is matched with."""
+    out: set[int] = set()
+    for credit in credits:
+        by_iban, by_name = _payers(credit, book)
+        _linked, referenced = _our_references(credit, book)
+        out |= by_iban | referenced
+        if len(by_name) <= MAX_NAMESAKES:
+            out |= by_name
+    return out
 
 
 # -- allocation ---------------------------------------------------------------------------------
