@@ -26,12 +26,14 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from service import outbox, payment_matching
 from service.assessments import queue as assessment_queue
 from service.assessments import reassess
-from service.bulk import bulk_insert, bulk_update, insert_with_ids, key_chunks, key_in
+from service.bulk import bulk_insert, insert_with_ids, key_chunks, key_in
 from service.cash_application import matching
 from service.cash_application import references as refs
 from service.cash_application.credit import BankCredit
@@ -111,7 +113,7 @@ def in_flight_by_item(
         .where(Payment.status == PROVISIONAL)
     )
     if item_ids is not None:
-        query = query.where(AllocationRow.receivable_id.in_(sorted(set(item_ids))))
+        query = query.where(key_in(session, AllocationRow.receivable_id, sorted(set(item_ids))))
     out: dict[int, Decimal] = {}
     for rid, amount in session.execute(query):
         out[rid] = out.get(rid, ZERO) + amount
@@ -226,11 +228,6 @@ def _received_at(day: date) -> datetime:
     return datetime.combine(day, time(12), UTC)
 
 
-def _chunks(values: Sequence, size: int = 500) -> Iterable[Sequence]:
-    for i in range(0, len(values), size):
-        yield values[i : i + size]
-
-
 def _learn(session: Session, plans: Sequence[tuple[Any, Candidate]]) -> None:
     """Remember each applied credit's payer IBAN and name for the customers it paid."""
     seen: dict[tuple[str, str, int], int] = {}
@@ -245,39 +242,22 @@ def _learn(session: Session, plans: Sequence[tuple[Any, Candidate]]) -> None:
                     seen[key] = seen.get(key, 0) + 1
     if not seen:
         return
-    values = sorted({v for _, v, _ in seen})
-    stored: dict[tuple[str, str, int], tuple[int, int]] = {}
-    for part in key_chunks(session, values):
-        for rid, kind, value, cid, count in session.execute(
-            select(
-                KnownPayer.id,
-                KnownPayer.kind,
-                KnownPayer.value,
-                KnownPayer.customer_id,
-                KnownPayer.seen,
-            ).where(key_in(session, KnownPayer.value, part))
-        ):
-            stored[(kind, value, cid)] = (rid, count)
     now = utcnow()
-    new: list[dict[str, Any]] = []
-    again: list[dict[str, Any]] = []
-    for key, count in seen.items():
-        if key in stored:
-            rid, before = stored[key]
-            again.append({"b_id": rid, "seen": before + count, "last_seen_at": now})
-        else:
-            kind, value, cid = key
-            new.append(
-                {
-                    "kind": kind,
-                    "value": value,
-                    "customer_id": cid,
-                    "seen": count,
-                    "last_seen_at": now,
-                }
-            )
-    bulk_insert(session, KnownPayer.__table__, new)
-    bulk_update(session, KnownPayer.__table__, again)
+    table = KnownPayer.__table__
+    dialect = session.get_bind().dialect.name
+    upsert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
+    # One statement, no read: a payer seen before counts once more, a new one is added.
+    upsert = upsert.on_conflict_do_update(
+        index_elements=["kind", "value", "customer_id"],
+        set_={"seen": table.c.seen + upsert.excluded.seen, "last_seen_at": now},
+    )
+    session.execute(
+        upsert,
+        [
+            {"kind": kind, "value": value, "customer_id": cid, "seen": count, "last_seen_at": now}
+            for (kind, value, cid), count in sorted(seen.items())
+        ],
+    )
 
 
 def _still_open(
@@ -293,11 +273,13 @@ def _still_open(
         return list(plans)
     flying: dict[int, Decimal] = {}
     opens: dict[int, Decimal] = {}
-    for part in _chunks(ids):
+    for part in key_chunks(session, ids):
         flying.update(in_flight_by_item(session, part))
         opens.update(
             session.execute(
-                select(Receivable.id, Receivable.open_amount).where(Receivable.id.in_(part))
+                select(Receivable.id, Receivable.open_amount).where(
+                    key_in(session, Receivable.id, part)
+                )
             ).all()
         )
     left = {rid: amount - flying.get(rid, ZERO) for rid, amount in opens.items()}
@@ -334,10 +316,10 @@ def _postings(
     high = max(p["received_at"] for p in payments) + payment_matching.MATCH_WINDOW
     claimed = select(Payment.superseded_by_id).where(Payment.superseded_by_id.is_not(None))
     found: dict[int, list[payment_matching.PaymentFacts]] = {}
-    for part in _chunks(list(customers)):
+    for part in key_chunks(session, customers):
         for row in session.scalars(
             select(Payment).where(
-                Payment.customer_id.in_(part),
+                key_in(session, Payment.customer_id, part),
                 Payment.status == CONFIRMED,
                 Payment.id.not_in(claimed),
                 Payment.received_at.between(low, high),
@@ -517,17 +499,19 @@ def _names(
     item_ids = sorted({a.item_id for m in matches for c in m.candidates for a in c.allocations})
     customer_ids = sorted({cid for m in matches for c in m.candidates for cid in c.customers})
     items: dict[int, tuple[str, str]] = {}
-    for part in _chunks(item_ids):
+    for part in key_chunks(session, item_ids):
         for rid, ext, number in session.execute(
             select(Receivable.id, Receivable.external_id, Receivable.number).where(
-                Receivable.id.in_(part)
+                key_in(session, Receivable.id, part)
             )
         ):
             items[rid] = (ext, number)
     numbers: dict[int, str] = {}
-    for part in _chunks(customer_ids):
+    for part in key_chunks(session, customer_ids):
         numbers.update(
-            session.execute(select(Customer.id, Customer.number).where(Customer.id.in_(part))).all()
+            session.execute(
+                select(Customer.id, Customer.number).where(key_in(session, Customer.id, part))
+            ).all()
         )
     return items, numbers
 
@@ -626,7 +610,9 @@ def apply_credits(
     # Matched in memory first, each applied one booked off the book for the next credit.
     matches = []
     for credit in fresh:
-        found = matching.match(replace(credit, currency=credit.currency.upper()), book, threshold)
+        if not credit.currency.isupper():
+            credit = replace(credit, currency=credit.currency.upper())
+        found = matching.match(credit, book, threshold)
         if found.automatic and found.best is not None:
             book.take(found.best)
             for cid in found.best.customers:

@@ -187,6 +187,9 @@ def test_a_payer_learned_from_one_payment_identifies_the_next(factory):
     report = _apply(factory, credit("600.00", "Zahlung", payer_iban=iban.replace(" ", "")))
     assert report.applied == 1
     assert open_in_flight(factory, "INV-1002") == Decimal("0.00")
+    with factory() as s:  # seen twice: one row, counted twice
+        rows = s.execute(select(KnownPayer.kind, KnownPayer.customer_id, KnownPayer.seen)).all()
+    assert sorted(rows) == [("iban", ids["C-100"], 2), ("name", ids["C-100"], 2)]
 
 
 def test_an_unknown_credit_waits_for_review_and_is_queued_for_salesforce(factory):
