@@ -42,8 +42,8 @@ from service.bank.statement import (
     normalise_account,
 )
 from service.bulk import insert_with_ids
+from service.cash_application.bulk_work import Clock, collector_paused, driver_errors_wrapped
 from service.cash_application.credit import BankCredit
-from service.cash_application.timing import Clock
 from service.models import BankTransaction
 
 log = logging.getLogger(__name__)
@@ -176,6 +176,11 @@ def import_statement(
     on_reversal: OnReversal = no_reversal,
 ) -> ImportReport:
     """Read ``data`` and store it in one transaction (``NotAStatement`` if it is not one)."""
+    with collector_paused():
+        return _import(sessions, data, name, now, on_credits, on_reversal)
+
+
+def _import(sessions, data, name, now, on_credits, on_reversal) -> ImportReport:
     parse_clock = Clock()
     parsed = read_statement(data)
     parse_seconds = parse_clock.lap()
@@ -259,7 +264,8 @@ def store_statement(
     # PostgreSQL, one executemany on SQLite): the unit of work's per-object bookkeeping, and even
     # an ``INSERT ... RETURNING`` whose batches SQLAlchemy splices together one by one, cost more
     # than the rows themselves at 100,000 bookings.
-    ids = insert_with_ids(session, BankTransaction.__table__, [values for _, values in new])
+    with driver_errors_wrapped(session):
+        ids = insert_with_ids(session, BankTransaction.__table__, [values for _, values in new])
 
     reversed_credits: list[int] = []
     for (transaction, _), row_id in zip(new, ids, strict=True):

@@ -27,7 +27,6 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from service import outbox, payment_matching
@@ -36,9 +35,9 @@ from service.assessments import reassess
 from service.bulk import bulk_insert, insert_with_ids, key_chunks, key_in
 from service.cash_application import matching
 from service.cash_application import references as refs
+from service.cash_application.bulk_work import Clock, collector_paused, driver_errors_wrapped
 from service.cash_application.credit import BankCredit
 from service.cash_application.matching import Allocation, Candidate, OpenBook, OpenItem
-from service.cash_application.timing import Clock
 from service.credit import Policy
 from service.credit.money import MAX_AMOUNT, cents
 from service.db import utcnow
@@ -180,9 +179,8 @@ def load_book(
     wanted = matching.wanted_keys(credits)
     named: set[int] = set()
     owners: set[int] = set()
-    for rid, cid, number in session.execute(
-        select(Receivable.id, Receivable.customer_id, Receivable.number).where(*open_invoices)
-    ):
+    numbers = select(Receivable.id, Receivable.customer_id, Receivable.number).where(*open_invoices)
+    for rid, cid, number in _plain_rows(session, numbers):
         _full, digits, concat = refs.keys(number)
         if digits in wanted or concat in wanted:
             named.add(rid)
@@ -202,22 +200,54 @@ def load_book(
     return book
 
 
-def _open_items(session: Session, where, flying: dict[int, Decimal]) -> Iterable[OpenItem]:
-    rows = session.execute(
-        select(
-            Receivable.id,
-            Receivable.customer_id,
-            Receivable.number,
-            Receivable.currency,
-            Receivable.open_amount,
-            Receivable.due_date,
-            Receivable.amount,
-        ).where(*where)
+def _plain_rows(session: Session, statement) -> list[tuple]:
+    """A query's rows as the driver gives them, for columns that need no conversion (ids and
+    text): a million rows through SQLAlchemy's result objects cost more than the query."""
+    connection = session.connection()
+    compiled = statement.compile(
+        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
     )
-    return (
-        OpenItem(rid, cid, number, cur, open_amount - flying.get(rid, ZERO), due, amount)
-        for rid, cid, number, cur, open_amount, due, amount in rows
-    )
+    if compiled.positiontup is not None:
+        params: Any = [compiled.params[name] for name in compiled.positiontup]
+    else:
+        params = compiled.params
+    cursor = connection.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(str(compiled), params)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def _open_items(session: Session, where, flying: dict[int, Decimal]) -> list[OpenItem]:
+    """Open items as matching sees them: the open amount less what is in flight."""
+    statement = select(
+        Receivable.id,
+        Receivable.customer_id,
+        Receivable.number,
+        Receivable.currency,
+        Receivable.open_amount,
+        Receivable.due_date,
+        Receivable.amount,
+    ).where(*where)
+    if session.get_bind().dialect.name == "postgresql":
+        rows: Iterable = session.execute(statement)
+        as_decimal, as_date = _same, _same
+    else:
+        # SQLite keeps money and dates as text (``service.db.Money``, ISO dates): read plainly
+        # and converted here, a fraction of SQLAlchemy's per-value processing.
+        rows, as_decimal, as_date = _plain_rows(session, statement), Decimal, date.fromisoformat
+    out = []
+    for rid, cid, number, cur, open_amount, due, amount in rows:
+        left = as_decimal(open_amount)
+        if rid in flying:
+            left -= flying[rid]
+        out.append(OpenItem(rid, cid, number, cur, left, as_date(due), as_decimal(amount)))
+    return out
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 # -- applying ------------------------------------------------------------------------------------
@@ -243,9 +273,21 @@ def _learn(session: Session, plans: Sequence[tuple[Any, Candidate]]) -> None:
     if not seen:
         return
     now = utcnow()
+    rows = [(kind, value, cid, count) for (kind, value, cid), count in sorted(seen.items())]
     table = KnownPayer.__table__
-    dialect = session.get_bind().dialect.name
-    upsert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
+    dialect = session.get_bind().dialect
+    if dialect.name != "postgresql":
+        # SQLite: the same upsert as one executemany of plain tuples, the instant formatted
+        # once (SQLAlchemy's per-row parameter handling cost more than the upserts).
+        stamp = table.c.last_seen_at.type.dialect_impl(dialect).bind_processor(dialect)(now)
+        session.connection().exec_driver_sql(
+            "INSERT INTO known_payers (kind, value, customer_id, seen, last_seen_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, value, customer_id) DO UPDATE"
+            " SET seen = seen + excluded.seen, last_seen_at = excluded.last_seen_at",
+            [(*row, stamp) for row in rows],
+        )
+        return
+    upsert = postgresql_insert(table)
     # One statement, no read: a payer seen before counts once more, a new one is added.
     upsert = upsert.on_conflict_do_update(
         index_elements=["kind", "value", "customer_id"],
@@ -255,7 +297,7 @@ def _learn(session: Session, plans: Sequence[tuple[Any, Candidate]]) -> None:
         upsert,
         [
             {"kind": kind, "value": value, "customer_id": cid, "seen": count, "last_seen_at": now}
-            for (kind, value, cid), count in sorted(seen.items())
+            for kind, value, cid, count in rows
         ],
     )
 
@@ -581,6 +623,11 @@ def apply_credits(
     counted as ``duplicate`` and left alone. The customers paid are re-assessed once at the end and their
     Accounts (and the invoices' Receivable__c) queued for Salesforce.
     """
+    with collector_paused():
+        return _apply_credits(session, credits, threshold, as_of, policy, book)
+
+
+def _apply_credits(session, credits, threshold, as_of, policy, book) -> ApplyReport:
     for credit in credits:
         check(credit)
     clock = Clock()
@@ -623,7 +670,8 @@ def apply_credits(
     now = utcnow()
     rows = [_record(m.credit, m, _describe(m.candidates, items, numbers), now) for m in matches]
     session.flush()  # anything pending goes first: these rows go straight to the database
-    insert_with_ids(session, CashApplication.__table__, rows)
+    with driver_errors_wrapped(session):
+        insert_with_ids(session, CashApplication.__table__, rows)
     plans: list[tuple[Any, Candidate]] = []
     reviews: list[int] = []
     for row, found in zip(rows, matches, strict=True):

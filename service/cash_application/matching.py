@@ -27,6 +27,7 @@ reaches the threshold and no other candidate comes near it (``AMBIGUITY_GAP``).
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Container, Iterable, Sequence
@@ -64,6 +65,11 @@ _LEGAL_FORMS = frozenset(
     "gmbh ag kg ohg se sa sarl sas srl spa bv nv ltd limited llc inc corp co plc oy ab as aps "
     "und and the".split()
 )
+
+# The keys of the words of remittance texts and the words of each text, remembered: a batch's
+# words are read twice (``wanted_keys``, then ``match``) and repeat across its credits.
+_text_keys = functools.lru_cache(maxsize=1 << 19)(refs.keys)
+_words = functools.lru_cache(maxsize=1 << 17)(refs.words)
 
 # Evidence kinds, as recorded with each application.
 STRUCTURED = "structured_reference"
@@ -270,7 +276,7 @@ class OpenBook:
     def named(self, text: str) -> list[int]:
         """Items a written number names: by its digits (the written prefix, when it is one of
         theirs, picks among items that share them), else by its digits run together."""
-        full, digits, concat = refs.keys(text)
+        full, digits, concat = _text_keys(text)
         found = self.by_digits.get(digits, ()) if digits is not None else ()
         if len(found) > 1 and full != digits:
             same = [i for i in found if refs.keys(self.items[i].number)[0] == full]
@@ -344,7 +350,7 @@ def _text_numbers(credit: BankCredit, book: OpenBook) -> _Named:
     named = _Named(INVOICE_NUMBER, 90)
     text = _RF_OR_QRR.sub(" ", credit.remittance)
     seen: set[int] = set()
-    for word in refs.words(text):
+    for word in _words(text):
         ids = [i for i in book.named(word) if i not in seen]
         if ids:
             seen.update(ids)
@@ -407,7 +413,7 @@ class _Wanted:
         return default
 
     def named(self, text: str) -> list[int]:
-        _full, digits, concat = refs.keys(text)
+        _full, digits, concat = _text_keys(text)
         self.keys.update(k for k in (digits, concat) if k is not None)
         return []
 
