@@ -19,6 +19,7 @@ Salesforce as ``Bank_Credit_Review__c``; credits with no candidate at all are ``
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
@@ -70,6 +71,7 @@ REVIEW_KIND = "bank_credit_review"
 AUTOMATIC = "automatic"
 BY_PERSON = "salesforce"
 ZERO = Decimal(0)
+_DIGIT_RUNS = re.compile(r"[0-9]+")
 # Up to this many customers paid by one batch are re-assessed in the import's own transaction
 # (the HOLD lifts as it commits); more are queued for the worker's assessor, which re-assesses
 # them within seconds of the commit instead of holding the import (and SQLite's write lock).
@@ -180,7 +182,17 @@ def load_book(
     named: set[int] = set()
     owners: set[int] = set()
     numbers = select(Receivable.id, Receivable.customer_id, Receivable.number).where(*open_invoices)
+    # Keying a million numbers costs more than reading them: a number whose last digit run is
+    # no wanted key's last part and whose digits run together are no wanted key cannot match.
+    last_parts = {key.rpartition(".")[2] for key in wanted}
     for rid, cid, number in _plain_rows(session, numbers):
+        runs = _DIGIT_RUNS.findall(number)
+        if not runs:
+            continue
+        if (runs[-1].lstrip("0") or "0") not in last_parts and "".join(runs).lstrip(
+            "0"
+        ) not in wanted:
+            continue
         _full, digits, concat = refs.keys(number)
         if digits in wanted or concat in wanted:
             named.add(rid)
@@ -201,22 +213,14 @@ def load_book(
 
 
 def _plain_rows(session: Session, statement) -> list[tuple]:
-    """A query's rows as the driver gives them, for columns that need no conversion (ids and
-    text): a million rows through SQLAlchemy's result objects cost more than the query."""
-    connection = session.connection()
-    compiled = statement.compile(
-        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
-    )
-    if compiled.positiontup is not None:
-        params: Any = [compiled.params[name] for name in compiled.positiontup]
-    else:
-        params = compiled.params
-    cursor = connection.connection.dbapi_connection.cursor()
+    """A query's rows as the driver gives them, for columns that need no conversion or are
+    converted by the caller: a million rows through SQLAlchemy's result objects cost more than
+    the query. The statement itself goes through SQLAlchemy (its compiled cache, parameters)."""
+    result = session.connection().execute(statement)
     try:
-        cursor.execute(str(compiled), params)
-        return cursor.fetchall()
+        return result.cursor.fetchall()
     finally:
-        cursor.close()
+        result.close()
 
 
 def _open_items(session: Session, where, flying: dict[int, Decimal]) -> list[OpenItem]:
@@ -392,13 +396,7 @@ def _write(session: Session, plans: Sequence[tuple[Any, Candidate]]) -> tuple[se
     customers = sorted({cid for _, c in plans for cid in c.customers})
     payment_matching.lock_customers(session, customers)
     plans = _still_open(session, plans)
-    numbers: dict[int, str] = {}
-    for part in key_chunks(session, customers):
-        numbers.update(
-            session.execute(
-                select(Customer.id, Customer.number).where(key_in(session, Customer.id, part))
-            ).all()
-        )
+    numbers = customer_numbers(session, customers)
     now = utcnow()
     payments: list[dict[str, Any]] = []
     allocations: list[tuple[int, int, Decimal]] = []  # (payment's index, receivable, amount)
@@ -548,14 +546,15 @@ def _names(
             )
         ):
             items[rid] = (ext, number)
+    return items, customer_numbers(session, customer_ids)
+
+
+def customer_numbers(session: Session, customer_ids: Iterable[int]) -> dict[int, str]:
     numbers: dict[int, str] = {}
-    for part in key_chunks(session, customer_ids):
-        numbers.update(
-            session.execute(
-                select(Customer.id, Customer.number).where(key_in(session, Customer.id, part))
-            ).all()
-        )
-    return items, numbers
+    for part in key_chunks(session, sorted(set(customer_ids))):
+        query = select(Customer.id, Customer.number).where(key_in(session, Customer.id, part))
+        numbers.update(session.execute(query).all())
+    return numbers
 
 
 def _describe(

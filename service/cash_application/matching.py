@@ -174,7 +174,8 @@ class OpenBook:
     customer_numbers: dict[str, int] = field(default_factory=dict)
     names: dict[str, set[int]] = field(default_factory=dict)
     # Word -> the names it is in: a misspelt name is compared only with names sharing a word.
-    name_words: dict[str, set[str]] = field(default_factory=dict)
+    # Built when first needed (few credits need it; a book knows hundreds of thousands of names).
+    name_words: dict[str, set[str]] | None = None
     ibans: dict[str, set[int]] = field(default_factory=dict)
     pay_links: dict[str, tuple[int, tuple[int, ...]]] = field(default_factory=dict)
     # A book read for one batch holds the items of the customers its credits point at
@@ -256,13 +257,21 @@ class OpenBook:
             self.ibans.setdefault(key, set()).add(customer_id)
         if (key := normal_name(name)) is not None:
             self.names.setdefault(key, set()).add(customer_id)
-            for word in key.split():
-                if len(word) >= 3:
-                    self.name_words.setdefault(word, set()).add(key)
+            if self.name_words is not None:
+                self._index_words(key)
+
+    def _index_words(self, name: str) -> None:
+        for word in name.split():
+            if len(word) >= 3:
+                self.name_words.setdefault(word, set()).add(name)  # type: ignore[union-attr]
 
     def similar_names(self, name: str) -> list[str]:
         """Known names like this one (a typo or two), compared only with names sharing one of
         its rarer words (a word in hundreds of names says nothing)."""
+        if self.name_words is None:
+            self.name_words = {}
+            for known in self.names:
+                self._index_words(known)
         pool: set[str] = set()
         for word in name.split():
             names = self.name_words.get(word, ())
