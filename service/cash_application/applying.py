@@ -384,10 +384,19 @@ def _postings(
     return found
 
 
-def _write(session: Session, plans: Sequence[tuple[Any, Candidate]]) -> tuple[set[int], set[int]]:
+def _write(
+    session: Session,
+    plans: Sequence[tuple[Any, Candidate]],
+    numbers: dict[int, str] | None = None,
+    *,
+    book_current: bool = False,
+) -> tuple[set[int], set[int]]:
     """One provisional payment per customer of each applied candidate; returns (customers,
     receivables) moved. ``plans`` pair an application (stored, with its ``id``, ``currency``,
-    ``booking_date``, ``payer_iban`` and ``payer_name``) with the candidate applied.
+    ``booking_date``, ``payer_iban`` and ``payer_name``) with the candidate applied; ``numbers``
+    are customer numbers known already. ``book_current``: the candidates were matched against
+    a book read in this very transaction on SQLite, whose write lock it has held since its first
+    statement, so nothing can have been paid since and the open amounts need no second read.
 
     Set-based (``service.bulk``): payments with their ids allocated first, then their
     allocations and links in one insert each. At 100,000 credits the ORM's unit of work cost
@@ -395,8 +404,11 @@ def _write(session: Session, plans: Sequence[tuple[Any, Candidate]]) -> tuple[se
     """
     customers = sorted({cid for _, c in plans for cid in c.customers})
     payment_matching.lock_customers(session, customers)
-    plans = _still_open(session, plans)
-    numbers = customer_numbers(session, customers)
+    if not book_current:
+        plans = _still_open(session, plans)
+    known = numbers or {}
+    numbers = {cid: known[cid] for cid in customers if cid in known}
+    numbers.update(customer_numbers(session, [cid for cid in customers if cid not in numbers]))
     now = utcnow()
     payments: list[dict[str, Any]] = []
     allocations: list[tuple[int, int, Decimal]] = []  # (payment's index, receivable, amount)
@@ -650,6 +662,9 @@ def _apply_credits(session, credits, threshold, as_of, policy, book) -> ApplyRep
         fresh.append(credit)
     if not fresh:
         return report
+    # SQLite: this transaction has held the write lock since its first statement (BEGIN
+    # IMMEDIATE, service.db), so a book it reads itself stays current to the end.
+    book_current = book is None and session.get_bind().dialect.name == "sqlite"
     if book is None:
         book = load_book(session, {c.currency.upper() for c in fresh}, fresh)
     report.seconds["book"] = clock.lap()
@@ -689,7 +704,9 @@ def _apply_credits(session, credits, threshold, as_of, policy, book) -> ApplyRep
             outcome = "review" if row["status"] == IN_REVIEW else "unmatched"
             report.count(row["transaction_id"], outcome)
     _queue_reviews(session, reviews, now)
-    customers, receivables = _write(session, plans) if plans else (set(), set())
+    customers, receivables = (
+        _write(session, plans, numbers, book_current=book_current) if plans else (set(), set())
+    )
     report.customers |= customers
     report.seconds["write"] = clock.lap()
     if report.customers:
