@@ -493,10 +493,11 @@ def quality_in_database(url: str, book: NoisyBook) -> Quality:
 def _child(url: str, path: str) -> dict:
     out = subprocess.run(
         [sys.executable, "-m", "bench.cash_application", "--import-file", path, "--url", url],
-        check=True,
         capture_output=True,
         text=True,
     )
+    if out.returncode != 0:
+        raise RuntimeError(f"the importing process failed:\n{out.stderr[-4000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
