@@ -182,27 +182,18 @@ def load_book(
     named: set[int] = set()
     owners: set[int] = set()
     numbers = select(Receivable.id, Receivable.customer_id, Receivable.number).where(*open_invoices)
-    # Keying a million numbers costs more than reading them: a number whose last digit run is
-    # no wanted key's last part and whose digits run together are no wanted key cannot match.
     last_parts = {key.rpartition(".")[2] for key in wanted}
     for rid, cid, number in _plain_rows(session, numbers):
-        runs = _DIGIT_RUNS.findall(number)
-        if not runs:
-            continue
-        if (runs[-1].lstrip("0") or "0") not in last_parts and "".join(runs).lstrip(
-            "0"
-        ) not in wanted:
-            continue
-        _full, digits, concat = refs.keys(number)
-        if digits in wanted or concat in wanted:
-            named.add(rid)
-            owners.add(cid)
+        if _may_be_named(number, last_parts, wanted):
+            _full, digits, concat = refs.keys(number)
+            if digits in wanted or concat in wanted:
+                named.add(rid)
+                owners.add(cid)
     owners |= matching.customers_pointed_at(credits, book)
     flying = in_flight_by_item(session)
     for part in key_chunks(session, sorted(owners)):
-        # A plain IN (= ANY on PostgreSQL, hashed against each row): a batch's customers are
-        # a good share of the book, and key_in's index probe per key was planned as a nested
-        # loop over the whole table on a freshly loaded one.
+        # Not key_in: a batch's customers are a good share of the book, read best by one
+        # filter over the rows (docs/adr/0017).
         where = (*open_invoices, _any_of(session, Receivable.customer_id, part))
         book.add_items(_open_items(session, where, flying), indexed=named)
     book.loaded = owners
@@ -213,6 +204,16 @@ def load_book(
 
     book.loader = loader
     return book
+
+
+def _may_be_named(number: str, last_parts: set[str], wanted: set[str]) -> bool:
+    """Whether a number's keys can be among ``wanted``, checked cheaper than keying it: its digit
+    key ends in its last digit run (leading zeros dropped), its run-together key is all its
+    digits (``references.keys``)."""
+    runs = _DIGIT_RUNS.findall(number)
+    if not runs:
+        return False
+    return (runs[-1].lstrip("0") or "0") in last_parts or "".join(runs).lstrip("0") in wanted
 
 
 def _any_of(session: Session, column, values: list[int]):
@@ -409,8 +410,7 @@ def _write(
     statement, so nothing can have been paid since and the open amounts need no second read.
 
     Set-based (``service.bulk``): payments with their ids allocated first, then their
-    allocations and links in one insert each. At 100,000 credits the ORM's unit of work cost
-    more than everything else of the import together (docs/adr/0017).
+    allocations and links in one insert each, not one ORM object each (docs/adr/0017).
     """
     customers = sorted({cid for _, c in plans for cid in c.customers})
     payment_matching.lock_customers(session, customers)
@@ -655,15 +655,16 @@ def _apply_credits(session, credits, threshold, as_of, policy, book) -> ApplyRep
     report = ApplyReport()
     fresh: list[BankCredit] = []
     seen: set[int] = set()
-    known = set(
-        session.scalars(
-            select(CashApplication.transaction_id).where(
-                CashApplication.transaction_id.in_(
-                    sorted({c.transaction_id for c in credits if c.transaction_id is not None})
+    known: set[int] = set()
+    ids = sorted({c.transaction_id for c in credits if c.transaction_id is not None})
+    for part in key_chunks(session, ids):  # a parameter each would pass PostgreSQL's 65,535
+        known.update(
+            session.scalars(
+                select(CashApplication.transaction_id).where(
+                    key_in(session, CashApplication.transaction_id, part)
                 )
             )
         )
-    )
     for credit in credits:
         if credit.transaction_id in known or credit.transaction_id in seen:
             report.count(credit.transaction_id, "duplicate")

@@ -7,9 +7,9 @@ process's, the steadier figure on a shared machine.
 
 Python's cyclic garbage collector runs whenever enough objects were allocated, and each full
 pass walks every live object: with a million open items and 100,000 parsed transactions alive,
-the passes took a fifth of the import's time while finding next to nothing (the objects are
-freed by reference counting). ``collector_paused`` turns it off for the batch; memory held by
-a cycle is freed when it is back on (docs/adr/0017).
+the passes cost much and find next to nothing (these objects are freed by reference counting).
+``collector_paused`` turns it off for the batch; memory held by a cycle is freed when it is back
+on (docs/adr/0017).
 """
 
 from __future__ import annotations
