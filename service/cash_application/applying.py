@@ -26,8 +26,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ARRAY, Integer, any_, literal, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy import ARRAY, Integer, String, any_, bindparam, literal, select, text
 from sqlalchemy.orm import Session
 
 from service import outbox, payment_matching
@@ -302,19 +301,21 @@ def _learn(session: Session, plans: Sequence[tuple[Any, Candidate]]) -> None:
             [(*row, stamp) for row in rows],
         )
         return
-    upsert = postgresql_insert(table)
-    # One statement, no read: a payer seen before counts once more, a new one is added.
-    upsert = upsert.on_conflict_do_update(
-        index_elements=["kind", "value", "customer_id"],
-        set_={"seen": table.c.seen + upsert.excluded.seen, "last_seen_at": now},
+    # PostgreSQL: one statement over four arrays, whatever the number of payers (an executemany
+    # is a statement per row for the server).
+    statement = text(
+        "INSERT INTO known_payers (kind, value, customer_id, seen, last_seen_at)"
+        " SELECT k, v, c, n, :now FROM unnest(:kinds, :vals, :customers, :counts) AS p(k, v, c, n)"
+        " ON CONFLICT (kind, value, customer_id) DO UPDATE"
+        " SET seen = known_payers.seen + excluded.seen, last_seen_at = excluded.last_seen_at"
+    ).bindparams(
+        bindparam("kinds", [r[0] for r in rows], type_=ARRAY(String)),
+        bindparam("vals", [r[1] for r in rows], type_=ARRAY(String)),
+        bindparam("customers", [r[2] for r in rows], type_=ARRAY(Integer)),
+        bindparam("counts", [r[3] for r in rows], type_=ARRAY(Integer)),
+        bindparam("now", now, type_=table.c.last_seen_at.type),
     )
-    session.execute(
-        upsert,
-        [
-            {"kind": kind, "value": value, "customer_id": cid, "seen": count, "last_seen_at": now}
-            for kind, value, cid, count in rows
-        ],
-    )
+    session.execute(statement)
 
 
 def _still_open(
