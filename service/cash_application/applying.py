@@ -177,7 +177,7 @@ def load_book(
     if not credits:
         book.add_items(_open_items(session, open_invoices, in_flight_by_item(session)))
         return book
-    wanted = matching.wanted_keys(credits)
+    wanted = matching.wanted_keys(credits, book.texts)
     named: set[int] = set()
     owners: set[int] = set()
     numbers = select(Receivable.id, Receivable.customer_id, Receivable.number).where(*open_invoices)

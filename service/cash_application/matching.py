@@ -27,7 +27,6 @@ reaches the threshold and no other candidate comes near it (``AMBIGUITY_GAP``).
 from __future__ import annotations
 
 import difflib
-import functools
 import re
 import unicodedata
 from collections.abc import Callable, Container, Iterable, Sequence
@@ -65,11 +64,6 @@ _LEGAL_FORMS = frozenset(
     "gmbh ag kg ohg se sa sarl sas srl spa bv nv ltd limited llc inc corp co plc oy ab as aps "
     "und and the".split()
 )
-
-# The keys of the words of remittance texts and the words of each text, remembered: a batch's
-# words are read twice (``wanted_keys``, then ``match``) and repeat across its credits.
-_text_keys = functools.lru_cache(maxsize=1 << 19)(refs.keys)
-_words = functools.lru_cache(maxsize=1 << 17)(refs.words)
 
 # Evidence kinds, as recorded with each application.
 STRUCTURED = "structured_reference"
@@ -163,6 +157,27 @@ def normal_customer_number(value: str) -> str:
     return "".join(ch for ch in value.upper() if ch.isalnum())
 
 
+class TextReadings:
+    """The words of remittance texts and their number keys, remembered for one batch: its texts
+    are read twice (``wanted_keys``, then ``match``) and its words repeat across credits."""
+
+    def __init__(self) -> None:
+        self._keys: dict[str, tuple[str | None, str | None, str | None]] = {}
+        self._words: dict[str, list[str]] = {}
+
+    def keys(self, text: str) -> tuple[str | None, str | None, str | None]:
+        found = self._keys.get(text)
+        if found is None:
+            found = self._keys[text] = refs.keys(text)
+        return found
+
+    def words(self, text: str) -> list[str]:
+        found = self._words.get(text)
+        if found is None:
+            found = self._words[text] = refs.words(text)
+        return found
+
+
 @dataclass
 class OpenBook:
     """The open items and payer knowledge one batch of credits is matched against."""
@@ -183,6 +198,7 @@ class OpenBook:
     # their open items) the first time matching asks for them. None: every item is here.
     loaded: set[int] | None = None
     loader: Callable[[list[int]], Iterable[OpenItem]] | None = None
+    texts: TextReadings = field(default_factory=TextReadings)
 
     @classmethod
     def build(
@@ -285,7 +301,7 @@ class OpenBook:
     def named(self, text: str) -> list[int]:
         """Items a written number names: by its digits (the written prefix, when it is one of
         theirs, picks among items that share them), else by its digits run together."""
-        full, digits, concat = _text_keys(text)
+        full, digits, concat = self.texts.keys(text)
         found = self.by_digits.get(digits, ()) if digits is not None else ()
         if len(found) > 1 and full != digits:
             same = [i for i in found if refs.keys(self.items[i].number)[0] == full]
@@ -359,7 +375,7 @@ def _text_numbers(credit: BankCredit, book: OpenBook) -> _Named:
     named = _Named(INVOICE_NUMBER, 90)
     text = _RF_OR_QRR.sub(" ", credit.remittance)
     seen: set[int] = set()
-    for word in _words(text):
+    for word in book.texts.words(text):
         ids = [i for i in book.named(word) if i not in seen]
         if ids:
             seen.update(ids)
@@ -413,8 +429,9 @@ class _Wanted:
     """Stands in for the book while the number lookups a batch will make are collected: it
     answers nothing and records every key asked for (``wanted_keys``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, texts: TextReadings) -> None:
         self.keys: set[str] = set()
+        self.texts = texts
         self.by_digits = self.by_concat = self
 
     def get(self, key: str, default=()):
@@ -422,16 +439,17 @@ class _Wanted:
         return default
 
     def named(self, text: str) -> list[int]:
-        _full, digits, concat = _text_keys(text)
+        _full, digits, concat = self.texts.keys(text)
         self.keys.update(k for k in (digits, concat) if k is not None)
         return []
 
 
-def wanted_keys(credits: Iterable[BankCredit]) -> set[str]:
+def wanted_keys(credits: Iterable[BankCredit], texts: TextReadings | None = None) -> set[str]:
     """Every number key matching these credits looks up (their references and the words of
     their remittance, read by the very functions matching reads them with): an item whose keys
-    are none of these can never be named by them."""
-    wanted = _Wanted()
+    are none of these can never be named by them. ``texts``: the batch book's, so matching
+    finds the texts read already."""
+    wanted = _Wanted(texts or TextReadings())
     for credit in credits:
         _structured(credit, wanted)  # type: ignore[arg-type]
         _text_numbers(credit, wanted)  # type: ignore[arg-type]
