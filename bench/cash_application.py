@@ -273,6 +273,8 @@ class Quality:
     automatic: int = 0
     wrong: list[tuple[int, str, str]] = field(default_factory=list)
     by_kind: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # Credits not applied automatically: (kind of noise, outcome, evidence of the best) -> count.
+    left: dict[tuple[str, str, str], int] = field(default_factory=dict)
 
 
 def run(
@@ -452,6 +454,9 @@ def quality_in_database(url: str, book: NoisyBook) -> Quality:
         status = dict(
             session.execute(select(CashApplication.bank_reference, CashApplication.status)).all()
         )
+        evidence = dict(
+            session.execute(select(CashApplication.bank_reference, CashApplication.evidence)).all()
+        )
         reasons = dict(
             session.execute(select(CashApplication.bank_reference, CashApplication.reason)).all()
         )
@@ -486,6 +491,9 @@ def quality_in_database(url: str, book: NoisyBook) -> Quality:
             got_items, got_customers = items.get(ref, set()), customers.get(ref, set())
             if not truth.items or got_items - truth.items or got_customers - truth.customers:
                 quality.wrong.append((credit.transaction_id, truth.kind, reasons.get(ref) or ""))
+        else:
+            key = (truth.kind, status.get(ref) or "?", evidence.get(ref) or "no candidate")
+            quality.left[key] = quality.left.get(key, 0) + 1
         quality.by_kind[truth.kind] = (done, total + 1)
     return quality
 
@@ -511,6 +519,12 @@ def _print_quality(quality: Quality) -> None:
         print(f"  {kind:<24} {done:>7,} of {count:>7,} automatic ({done / max(1, count):.0%})")
     for tid, kind, reason in quality.wrong[:10]:
         print(f"  wrong: credit {tid} ({kind}): {reason}")
+    if quality.left:
+        print("  not applied automatically, by kind, outcome and the best candidate's evidence:")
+        for (kind, outcome, evidence), count in sorted(quality.left.items(), key=lambda x: -x[1])[
+            :12
+        ]:
+            print(f"    {count:>7,}  {kind:<24} {outcome:<10} {evidence}")
 
 
 def end_to_end(book: NoisyBook, backend: str, workdir: Path) -> bool:
