@@ -79,7 +79,7 @@ def bulk_insert(session: Session, table, rows: list[dict[str, Any]]) -> None:
     columns = list(rows[0])
     types = _copy_types(table, tuple(columns))
     dbapi_connection = session.connection().connection.dbapi_connection
-    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+    statement = f"COPY {table.name} ({_names(session, columns)}) FROM STDIN"
     if types is not None:
         statement += " (FORMAT BINARY)"
     with dbapi_connection.cursor() as cursor, cursor.copy(statement) as copy:
@@ -184,11 +184,18 @@ def _sqlite_insert(session: Session, table, rows: list[dict[str, Any]]) -> None:
         values = [row[name] for row in rows]
         values_by_column.append(values if convert is None else list(map(convert, values)))
     params = list(zip(*values_by_column, strict=True))
-    names = ", ".join(columns)
+    names = _names(session, columns)
     marks = ", ".join("?" * len(columns))
     # Table and column names come from our own metadata, never from input.
     statement = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"  # noqa: S608
     session.connection().exec_driver_sql(statement, params)
+
+
+def _names(session: Session, columns: list[str]) -> str:
+    """Column names as the dialect writes them: quoted where a name is a keyword
+    (``cash_applications.references``)."""
+    quote = session.get_bind().dialect.identifier_preparer.quote
+    return ", ".join(quote(name) for name in columns)
 
 
 def _memoised(process):

@@ -29,7 +29,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -157,6 +157,27 @@ def normal_customer_number(value: str) -> str:
     return "".join(ch for ch in value.upper() if ch.isalnum())
 
 
+class TextReadings:
+    """The words of remittance texts and their number keys, remembered for one batch: its texts
+    are read twice (``wanted_keys``, then ``match``) and its words repeat across credits."""
+
+    def __init__(self) -> None:
+        self._keys: dict[str, tuple[str | None, str | None, str | None]] = {}
+        self._words: dict[str, list[str]] = {}
+
+    def keys(self, text: str) -> tuple[str | None, str | None, str | None]:
+        found = self._keys.get(text)
+        if found is None:
+            found = self._keys[text] = refs.keys(text)
+        return found
+
+    def words(self, text: str) -> list[str]:
+        found = self._words.get(text)
+        if found is None:
+            found = self._words[text] = refs.words(text)
+        return found
+
+
 @dataclass
 class OpenBook:
     """The open items and payer knowledge one batch of credits is matched against."""
@@ -168,9 +189,16 @@ class OpenBook:
     customer_numbers: dict[str, int] = field(default_factory=dict)
     names: dict[str, set[int]] = field(default_factory=dict)
     # Word -> the names it is in: a misspelt name is compared only with names sharing a word.
-    name_words: dict[str, set[str]] = field(default_factory=dict)
+    # Built when first needed (few credits need it; a book knows hundreds of thousands of names).
+    name_words: dict[str, set[str]] | None = None
     ibans: dict[str, set[int]] = field(default_factory=dict)
     pay_links: dict[str, tuple[int, tuple[int, ...]]] = field(default_factory=dict)
+    # A book read for one batch holds the items of the customers its credits point at
+    # (``loaded``); another customer's items are read on demand (``loader``, customer ids ->
+    # their open items) the first time matching asks for them. None: every item is here.
+    loaded: set[int] | None = None
+    loader: Callable[[list[int]], Iterable[OpenItem]] | None = None
+    texts: TextReadings = field(default_factory=TextReadings)
 
     @classmethod
     def build(
@@ -182,31 +210,56 @@ class OpenBook:
     ) -> OpenBook:
         """``customers``: (id, number, name); ``payers``: (``iban``/``name``, value, customer
         id) learned from applied payments; ``pay_links``: (link id, customer id, item ids)."""
-        book = cls()
-        for item in items:
-            book.add(item)
-        for cid, number, name in customers:
-            book.customer_numbers[normal_customer_number(number)] = cid
-            book.learn(cid, None, name)
-        for kind, value, cid in payers:
-            if kind == "iban":
-                book.learn(cid, value, None)
-            else:
-                book.learn(cid, None, value)
-        for link, cid, ids in pay_links:
-            book.pay_links[link.lower()] = (cid, tuple(ids))
-        for ids in book.by_customer.values():
-            ids.sort(key=lambda i: (book.items[i].due_date, i))
+        book = cls().knowing(customers, payers, pay_links)
+        book.add_items(items)
         return book
 
-    def add(self, item: OpenItem) -> None:
+    def knowing(
+        self,
+        customers: Iterable[tuple[int, str, str | None]] = (),
+        payers: Iterable[tuple[str, str, int]] = (),
+        pay_links: Iterable[tuple[str, int, Sequence[int]]] = (),
+    ) -> OpenBook:
+        """Learn the customers' numbers and names, the payers and the pay links (see ``build``)."""
+        for cid, number, name in customers:
+            self.customer_numbers[normal_customer_number(number)] = cid
+            self.learn(cid, None, name)
+        for kind, value, cid in payers:
+            if kind == "iban":
+                self.learn(cid, value, None)
+            else:
+                self.learn(cid, None, value)
+        for link, cid, ids in pay_links:
+            self.pay_links[link.lower()] = (cid, tuple(ids))
+        return self
+
+    def add_items(self, items: Iterable[OpenItem], indexed: Container[int] | None = None) -> None:
+        """Add items, each customer's oldest first. ``indexed``: only these are found by their
+        numbers (a batch's book indexes the items its credits' words can name, ``wanted_keys``);
+        None: all."""
+        touched: set[int] = set()
+        for item in items:
+            self.add(item, indexed is None or item.id in indexed)
+            touched.add(item.customer_id)
+        for cid in touched:
+            self.by_customer[cid].sort(key=lambda i: (self.items[i].due_date, i))
+
+    def add(self, item: OpenItem, indexed: bool = True) -> None:
         self.items[item.id] = item
-        _full, digits, concat = refs.keys(item.number)
-        if digits is not None:
-            self.by_digits.setdefault(digits, []).append(item.id)
-        if concat is not None and concat != digits:
-            self.by_concat.setdefault(concat, []).append(item.id)
+        if indexed:
+            _full, digits, concat = refs.keys(item.number)
+            if digits is not None:
+                self.by_digits.setdefault(digits, []).append(item.id)
+            if concat is not None and concat != digits:
+                self.by_concat.setdefault(concat, []).append(item.id)
         self.by_customer.setdefault(item.customer_id, []).append(item.id)
+
+    def _ensure(self, customer_id: int) -> None:
+        """Read a customer's items on demand (a book read for a batch holds only some)."""
+        if self.loaded is None or customer_id in self.loaded or self.loader is None:
+            return
+        self.loaded.add(customer_id)
+        self.add_items(self.loader([customer_id]), indexed=())
 
     def take(self, candidate: Candidate) -> None:
         """Book an applied candidate: its allocations are no longer open to the next credit."""
@@ -220,13 +273,21 @@ class OpenBook:
             self.ibans.setdefault(key, set()).add(customer_id)
         if (key := normal_name(name)) is not None:
             self.names.setdefault(key, set()).add(customer_id)
-            for word in key.split():
-                if len(word) >= 3:
-                    self.name_words.setdefault(word, set()).add(key)
+            if self.name_words is not None:
+                self._index_words(key)
+
+    def _index_words(self, name: str) -> None:
+        for word in name.split():
+            if len(word) >= 3:
+                self.name_words.setdefault(word, set()).add(name)  # type: ignore[union-attr]
 
     def similar_names(self, name: str) -> list[str]:
         """Known names like this one (a typo or two), compared only with names sharing one of
         its rarer words (a word in hundreds of names says nothing)."""
+        if self.name_words is None:
+            self.name_words = {}
+            for known in self.names:
+                self._index_words(known)
         pool: set[str] = set()
         for word in name.split():
             names = self.name_words.get(word, ())
@@ -240,7 +301,7 @@ class OpenBook:
     def named(self, text: str) -> list[int]:
         """Items a written number names: by its digits (the written prefix, when it is one of
         theirs, picks among items that share them), else by its digits run together."""
-        full, digits, concat = refs.keys(text)
+        full, digits, concat = self.texts.keys(text)
         found = self.by_digits.get(digits, ()) if digits is not None else ()
         if len(found) > 1 and full != digits:
             same = [i for i in found if refs.keys(self.items[i].number)[0] == full]
@@ -252,7 +313,17 @@ class OpenBook:
             return list(self.by_concat.get(concat, ()) or self.by_digits.get(concat, ()))
         return []
 
+    def customer_items(self, customer_id: int, currency: str) -> list[OpenItem]:
+        """The customer's items in this currency, open or paid off by this batch."""
+        self._ensure(customer_id)
+        return [
+            item
+            for i in self.by_customer.get(customer_id, ())
+            if (item := self.items[i]).currency == currency
+        ]
+
     def open_items(self, customer_id: int, currency: str) -> list[OpenItem]:
+        self._ensure(customer_id)
         return [
             item
             for i in self.by_customer.get(customer_id, ())
@@ -304,7 +375,7 @@ def _text_numbers(credit: BankCredit, book: OpenBook) -> _Named:
     named = _Named(INVOICE_NUMBER, 90)
     text = _RF_OR_QRR.sub(" ", credit.remittance)
     seen: set[int] = set()
-    for word in refs.words(text):
+    for word in book.texts.words(text):
         ids = [i for i in book.named(word) if i not in seen]
         if ids:
             seen.update(ids)
@@ -352,6 +423,50 @@ def _similar(credit: BankCredit, book: OpenBook) -> set[int]:
         for other in book.similar_names(name):
             similar |= book.names[other]
     return similar
+
+
+class _Wanted:
+    """Stands in for the book while the number lookups a batch will make are collected: it
+    answers nothing and records every key asked for (``wanted_keys``)."""
+
+    def __init__(self, texts: TextReadings) -> None:
+        self.keys: set[str] = set()
+        self.texts = texts
+        self.by_digits = self.by_concat = self
+
+    def get(self, key: str, default=()):
+        self.keys.add(key)
+        return default
+
+    def named(self, text: str) -> list[int]:
+        _full, digits, concat = self.texts.keys(text)
+        self.keys.update(k for k in (digits, concat) if k is not None)
+        return []
+
+
+def wanted_keys(credits: Iterable[BankCredit], texts: TextReadings | None = None) -> set[str]:
+    """Every number key matching these credits looks up (their references and the words of
+    their remittance, read by the very functions matching reads them with): an item whose keys
+    are none of these can never be named by them. ``texts``: the batch book's, so matching
+    finds the texts read already."""
+    wanted = _Wanted(texts or TextReadings())
+    for credit in credits:
+        _structured(credit, wanted)  # type: ignore[arg-type]
+        _text_numbers(credit, wanted)  # type: ignore[arg-type]
+    return wanted.keys
+
+
+def customers_pointed_at(credits: Iterable[BankCredit], book: OpenBook) -> set[int]:
+    """The customers these credits' payers (IBAN, name) and our references point at (the
+    book's payer knowledge read already); their items are what the amount is matched with."""
+    out: set[int] = set()
+    for credit in credits:
+        by_iban, by_name = _payers(credit, book)
+        _linked, referenced = _our_references(credit, book)
+        out |= by_iban | referenced
+        if len(by_name) <= MAX_NAMESAKES:
+            out |= by_name
+    return out
 
 
 # -- allocation ---------------------------------------------------------------------------------
@@ -505,11 +620,15 @@ def _from_named(
         confidence -= (0 if named.evidence == STRUCTURED else 4) + (0 if open_items else 15)
         fit = "an overpayment: the rest stays unapplied on the customer"
     if total != credit.amount and len(customers) == 1 and named.evidence != STRUCTURED:
-        # A mistyped number can name the customer's other invoice: the amount then fits that one.
+        # A mistyped number can name the customer's other invoice: the amount then fits that one
+        # (open, or paid already by an earlier credit of the batch: this may pay it twice).
         others = [
             i
-            for i in book.open_items(customers[0], credit.currency)
-            if credit.amount in (i.open_amount, i.amount) and i.id not in named.items
+            for i in book.customer_items(customers[0], credit.currency)
+            if i.id not in named.items
+            and (
+                credit.amount == i.amount or (i.open_amount > 0 and credit.amount == i.open_amount)
+            )
         ]
         if others:
             confidence -= 15
@@ -527,6 +646,54 @@ def _from_named(
         Candidate(named.evidence, min(confidence, 99), f"{what}; {fit}", allocations, unapplied)
     )
     return out
+
+
+def one_digit_apart(a: str, b: str) -> bool:
+    """Two keys of the same length that differ in one digit, or in two adjacent digits swapped:
+    the typos a person makes copying a number (never a digit more or less)."""
+    if len(a) != len(b) or a == b:
+        return False
+    diff = [k for k in range(len(a)) if a[k] != b[k]]
+    if not all(a[k].isdigit() and b[k].isdigit() for k in diff):
+        return False
+    if len(diff) == 1:
+        return True
+    i, j = diff if len(diff) == 2 else (0, 0)
+    return j == i + 1 and a[i] == b[j] and a[j] == b[i]
+
+
+def _mistyped(
+    readings: Sequence[_Named], credit: BankCredit, book: OpenBook, payer: int
+) -> list[Candidate]:
+    """A number in the text naming only other customers' invoices, from a payer known for
+    ``payer`` (its IBAN or our reference), one of whose open invoices is one digit away from it
+    and for exactly the amount: the number was mistyped. All three must agree - the payer, the
+    amount to the cent and the number but for one digit - and exactly one invoice must fit."""
+    text = [r for r in readings if r.evidence == INVOICE_NUMBER]
+    if not text or any(book.items[i].customer_id == payer for r in text for i in r.items):
+        return []
+    exact = [i for i in book.open_items(payer, credit.currency) if i.open_amount == credit.amount]
+    if not exact:
+        return []
+    written = {k: w for r in text for w in r.words for k in refs.keys(w)[1:] if k}
+    found: dict[int, str] = {}
+    for item in exact:
+        for key in refs.keys(item.number)[1:]:
+            for k, word in written.items():
+                if key and one_digit_apart(k, key):
+                    found[item.id] = word
+    if len(found) != 1:
+        return []
+    ((item_id, word),) = found.items()
+    number = book.items[item_id].number
+    reason = (
+        f"invoice number {word} names another customer's invoice; the payer's {number} is one "
+        "digit away and for exactly the amount (a mistyped number); the payer is known for "
+        "this customer"
+    )
+    allocations, unapplied = _allocate([book.items[item_id]], credit.amount, payer)
+    # 90 for the number, +4 the amount equals, +4 the payer is known, -4 read as a typo.
+    return [Candidate(INVOICE_NUMBER, 94, reason, allocations, unapplied)]
 
 
 def _from_customer(
@@ -602,6 +769,8 @@ def match(credit: BankCredit, book: OpenBook, threshold: int = DEFAULT_THRESHOLD
         readings.insert(0, union)
     for named in readings:
         candidates += _from_named(named, credit, book, payer_customers, named_payer)
+    if len(payer_customers) == 1 and readings:
+        candidates += _mistyped(readings, credit, book, next(iter(payer_customers)))
     named_customers = {c for cand in candidates for c in cand.customers}
     customer_evidence = [
         (cid, REMINDER, 85, "our reminder reference names this customer")

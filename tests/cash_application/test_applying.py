@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from service import payment_matching
 from service.assessments import reassess
-from service.cash_application import applying
+from service.cash_application import applying, matching
 from service.db import transaction
 from service.models import (
     PROVISIONAL,
@@ -187,6 +187,9 @@ def test_a_payer_learned_from_one_payment_identifies_the_next(factory):
     report = _apply(factory, credit("600.00", "Zahlung", payer_iban=iban.replace(" ", "")))
     assert report.applied == 1
     assert open_in_flight(factory, "INV-1002") == Decimal("0.00")
+    with factory() as s:  # seen twice: one row, counted twice
+        rows = s.execute(select(KnownPayer.kind, KnownPayer.customer_id, KnownPayer.seen)).all()
+    assert sorted(rows) == [("iban", ids["C-100"], 2), ("name", ids["C-100"], 2)]
 
 
 def test_an_unknown_credit_waits_for_review_and_is_queued_for_salesforce(factory):
@@ -295,3 +298,31 @@ def test_a_book_read_before_another_credit_was_applied_never_pays_an_invoice_twi
     assert open_in_flight(factory, "INV-1001") == Decimal("0.00")
     second = payments(factory)[1]
     assert second.amount == Decimal("400.00") and second.allocations == []  # unapplied cash
+
+
+@pytest.mark.parametrize("seed_", [3, 11])
+def test_a_batch_reads_only_what_its_credits_can_pay_and_matches_as_against_the_whole_book(
+    factory, seed_
+):
+    """The book read for a batch (items its words can name, customers its payers point at, the
+    rest on demand) gives every credit the same candidates as the whole open book."""
+    from bench.cash_application import generate, store_book
+
+    generated = generate(60, 5, 200, seed=seed_, known=0.7)
+    with factory() as s:
+        store_book(s.connection(), generated)
+        s.commit()
+    credits = generated.credits
+    with factory() as s:
+        whole = applying.load_book(s, {"EUR"})
+        batch = applying.load_book(s, {"EUR"}, credits)
+        assert len(batch.items) < len(whole.items)
+        for one in credits:
+            expected = matching.match(one, whole)
+            found = matching.match(one, batch)
+            assert found.candidates == expected.candidates and found.automatic == expected.automatic
+            if expected.automatic:
+                for book in (whole, batch):
+                    book.take(expected.best)
+                    for cid in expected.best.customers:
+                        book.learn(cid, one.payer_iban, one.payer_name)

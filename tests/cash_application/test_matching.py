@@ -173,3 +173,35 @@ def test_a_payers_name_corroborates_a_number_but_never_contradicts_one():
     # The same name paying another customer's invoices in full: still applied (a name is shared).
     other = matching.match(credit("250.00", "2026/77", payer_name="Someone Else"), book)
     assert other.automatic and _alloc(other.best) == {3: D("250.00")}
+
+
+def test_a_number_one_digit_off_is_read_as_the_payers_invoice_only_when_the_amount_agrees():
+    # The payer (known for C-100) wrote 2026-00071 - C-200's invoice is 2026-00077, C-100's own
+    # 2026-00017 is one digit swapped and for exactly the amount.
+    items = [
+        OpenItem(1, 10, "2026-00017", "EUR", D("333.33"), date(2026, 1, 1)),
+        OpenItem(2, 10, "INV-1002", "EUR", D("600.00"), date(2026, 1, 2)),
+        OpenItem(3, 20, "2026-00071", "EUR", D("250.00"), date(2026, 1, 3)),
+    ]
+    customers = [(10, "C-100", "Acme GmbH"), (20, "C-200", "Beta AG")]
+    book = OpenBook.build(items, customers, [("iban", "DE89370400440532013000", 10)])
+    iban = "DE89370400440532013000"
+    found = matching.match(credit("333.33", "2026/71", payer_iban=iban), book)
+    assert found.automatic and _alloc(found.best) == {1: D("333.33")}
+    assert "one digit away" in found.best.reason
+    # Not to the cent: no reading of the typo; the other customer's invoice waits for a person.
+    assert not matching.match(credit("333.30", "2026/71", payer_iban=iban), book).automatic
+    # Two digits off is another number.
+    items[0] = OpenItem(1, 10, "2026-00082", "EUR", D("333.33"), date(2026, 1, 1))
+    other = OpenBook.build(items, customers, [("iban", iban, 10)])
+    assert not matching.match(credit("333.33", "2026/71", payer_iban=iban), other).automatic
+    # Nobody known: the number as written and the amount disagree, a person decides.
+    assert not matching.match(credit("333.33", "2026/71", payer_iban=None), book).automatic
+
+
+def test_one_digit_apart_is_one_digit_replaced_or_two_adjacent_swapped():
+    assert matching.one_digit_apart("2026.17", "2026.71")
+    assert matching.one_digit_apart("2026.17", "2026.18")
+    assert not matching.one_digit_apart("2026.17", "2026.81")
+    assert not matching.one_digit_apart("2026.17", "2026.170")
+    assert not matching.one_digit_apart("2026.17", "2026.17")
