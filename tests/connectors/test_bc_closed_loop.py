@@ -83,11 +83,11 @@ def test_loop__a_promise_and_a_dispute_reach_business_central_once_each(factory,
              {"ccPromisedAmount": 300.5, "ccPromisedPayDate": "2026-03-31"}),
             (f"companies({bc.book.company_id})/customerLedgerEntries({invoice['id']})",
              {"disputeStatus": "DISPUTE", "ccDisputedAmount": 190.0,
-              "ccDisputeReason": "Damaged goods"}),
+              "ccDisputeReason": "Not Delivered"}),
         ],
         key=str,
     )  # fmt: skip
-    assert (invoice["disputeStatus"], invoice["ccDisputeReason"]) == ("DISPUTE", "Damaged goods")
+    assert (invoice["disputeStatus"], invoice["ccDisputeReason"]) == ("DISPUTE", "Not Delivered")
     assert fields_of(bc.book, "10000")["ccPromisedPayDate"] == "2026-03-31"
     assert bc.book.amounts() == amounts  # never an amount
     assert [c["blocked"] for c in bc.book.rows["customers"]] == blocked

@@ -56,7 +56,7 @@ def test_loop__a_promise_and_a_dispute_reach_netsuite_once_each(factory, ns, key
              {"custentity_cc_promised_amount": 300.5, "custentity_cc_promise_date": "2026-03-31"}),
             ("invoice", invoice_id,
              {"custbody_cc_dispute_status": "Open", "custbody_cc_disputed_amount": 190.0,
-              "custbody_cc_dispute_reason": "Damaged goods"}),
+              "custbody_cc_dispute_reason": "Not Delivered"}),
         ]
     )  # fmt: skip
     after = [{k: v for k, v in r.items() if k != "custom"} for r in ns.book.transactions]

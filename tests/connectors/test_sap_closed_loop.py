@@ -62,7 +62,7 @@ def promise_and_dispute(factory) -> None:
     log_action(
         factory, "a01Dv0000000002AAA", "CREATE",
         Account__c=ACCOUNT, Type__c="Dispute", Disputed_Amount__c=190,
-        Dispute_Reason__c="Damaged goods", Receivable__c=ITEM_SF_ID,
+        Dispute_Reason__c="Not Delivered", Receivable__c=ITEM_SF_ID,
         CreatedDate="2026-03-10T09:05:00.000Z",
     )  # fmt: skip
 
@@ -94,7 +94,7 @@ def test_loop__a_promise_and_a_dispute_reach_sap_once_each(factory, sap, book):
         "190.00", "EUR",
     )  # fmt: skip
     # CaseReason is a reason code in SAP: the collector's words are in the title.
-    assert dispute["CaseTitle"].endswith(": Damaged goods") and "CaseReason" not in dispute
+    assert dispute["CaseTitle"].endswith(": Not Delivered") and "CaseReason" not in dispute
     assert "CaseStatus" not in dispute  # the case type's status profile sets the first
     assert book.amounts() == amounts  # never an amount
 
@@ -113,7 +113,7 @@ def test_loop__a_resolved_dispute_closes_its_case_once(factory, sap, book):
     assert patches == [
         {
             "CaseStatus": "30",
-            "CaseTitle": "Dispute 1010/2026/1800000412: Damaged goods (Resolved Valid)",
+            "CaseTitle": "Dispute 1010/2026/1800000412: Not Delivered (Resolved Valid)",
         }
     ]
     [case] = [c for c in book.cases.rows if c["CaseType"] == "F_DM"]
