@@ -300,12 +300,13 @@ def test_a_book_read_before_another_credit_was_applied_never_pays_an_invoice_twi
     assert second.amount == Decimal("400.00") and second.allocations == []  # unapplied cash
 
 
-@pytest.mark.parametrize("seed_", [3, 11])
+@pytest.mark.parametrize(("seed_", "started"), [(3, False), (11, False), (3, True)])
 def test_a_batch_reads_only_what_its_credits_can_pay_and_matches_as_against_the_whole_book(
-    factory, seed_
+    factory, seed_, started
 ):
     """The book read for a batch (items its words can name, customers its payers point at, the
-    rest on demand) gives every credit the same candidates as the whole open book."""
+    rest on demand) gives every credit the same candidates as the whole open book; so does one
+    begun while the statement was parsed (``read_book_start``)."""
     from bench.cash_application import generate, store_book
 
     generated = generate(60, 5, 200, seed=seed_, known=0.7)
@@ -315,7 +316,11 @@ def test_a_batch_reads_only_what_its_credits_can_pay_and_matches_as_against_the_
     credits = generated.credits
     with factory() as s:
         whole = applying.load_book(s, {"EUR"})
-        batch = applying.load_book(s, {"EUR"}, credits)
+        start = None
+        if started:
+            applying.read_book_start(s)
+            start = s.info.pop(applying.BOOK_START)
+        batch = applying.load_book(s, {"EUR"}, credits, start)
         assert len(batch.items) < len(whole.items)
         for one in credits:
             expected = matching.match(one, whole)
