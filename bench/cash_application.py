@@ -407,7 +407,7 @@ def import_file(url: str, path: str) -> dict:
     """What ``credit-control import bank FILE`` does, with its phases timed (this process's
     peak memory is the import's: run it in a process of its own)."""
     from service.bank.importing import import_statement
-    from service.cash_application.applying import ApplyReport, apply_credits, read_book_start
+    from service.cash_application.applying import ApplyReport, apply_credits
     from service.db import make_engine, make_session_factory
 
     engine = make_engine(url)
@@ -421,17 +421,9 @@ def import_file(url: str, path: str) -> dict:
     started, cpu = time.perf_counter(), time.process_time()
     body = Path(path).read_bytes()
     report = import_statement(
-        sessions,
-        body,
-        name=path,
-        now=datetime(2026, 3, 15, 7, tzinfo=UTC),
-        on_credits=on_credits,
-        while_parsing=read_book_start,
+        sessions, body, name=path, now=datetime(2026, 3, 15, 7, tzinfo=UTC), on_credits=on_credits
     )
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    # The parsing process's CPU counts too (a big file is parsed in a child, beside the book).
-    child_cpu = children.ru_utime + children.ru_stime
-    total = (time.perf_counter() - started, time.process_time() - cpu + child_cpu)
+    total = (time.perf_counter() - started, time.process_time() - cpu)
     engine.dispose()
     phases = dict(report.seconds)
     phases.pop("cash application", None)
@@ -445,8 +437,6 @@ def import_file(url: str, path: str) -> dict:
         "review": sum(p.review for p in applied),
         "unmatched": sum(p.unmatched for p in applied),
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "child_cpu": child_cpu,
-        "child_peak_mb": children.ru_maxrss / 1024,
     }
 
 
@@ -563,10 +553,9 @@ def end_to_end(book: NoisyBook, backend: str, workdir: Path) -> bool:
     wall, cpu = result["total"]
     print(
         f"{backend}: import and match {result['credits']:,} credits: {wall:.1f} s "
-        f"(target < {SPEED_TARGET_SECONDS:.0f} s; {cpu:.1f} s of CPU, "
-        f"{result['child_cpu']:.1f} of them the parsing child's), peak memory "
-        f"{result['peak_mb']:,.0f} MB (max RSS of the importing process; its parsing child "
-        f"{result['child_peak_mb']:,.0f} MB); load average {os.getloadavg()[0]:.1f}"
+        f"(target < {SPEED_TARGET_SECONDS:.0f} s; {cpu:.1f} s of CPU), peak memory "
+        f"{result['peak_mb']:,.0f} MB (max RSS of the importing process); load average "
+        f"{os.getloadavg()[0]:.1f}"
     )
     print(
         "  phases (wall / CPU s): "

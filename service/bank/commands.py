@@ -35,7 +35,7 @@ def import_bank(files: tuple[Path, ...]) -> None:
     config = load_config(require=())
     engine = make_engine(config.database_url)
     sessions = make_session_factory(engine)
-    hooks = cash_application_hooks(
+    on_credits, on_reversal = cash_application_hooks(
         config.cash_application_threshold,
         datetime.now(UTC).date(),
         load_policy_file(config.credit_policy_file),
@@ -44,14 +44,14 @@ def import_bank(files: tuple[Path, ...]) -> None:
     total = sum(path.stat().st_size for path in files)
     try:
         with progress("importing bank statements", total=total, unit="bytes") as bar:
-            failed = _import_each(files, sessions, hooks, bar)
+            failed = _import_each(files, sessions, on_credits, on_reversal, bar)
     finally:
         engine.dispose()
     if failed:
         sys.exit(1)
 
 
-def _import_each(files, sessions, hooks, bar) -> bool:
+def _import_each(files, sessions, on_credits, on_reversal, bar) -> bool:
     """Import each file in turn, reporting on stdout; True when any failed or had rejects."""
     failed = False
     for path in files:
@@ -67,7 +67,8 @@ def _import_each(files, sessions, hooks, bar) -> bool:
                     path.read_bytes(),
                     name=str(path),
                     now=utcnow(),
-                    **hooks._asdict(),
+                    on_credits=on_credits,
+                    on_reversal=on_reversal,
                 )
             except NotAStatement as error:
                 click.echo(f"Error: {path}: {error}", err=True)

@@ -6,34 +6,25 @@ matched and, when the match is sure enough, applied as in-flight cash; each reve
 its credit paid (``service.cash_application``). Both are called inside the import's database
 transaction (``service.bank.importing``), so a statement and what it paid commit together; the
 lines ``on_credits`` returns (what it applied, what waits for review) end up in the report.
-``while_parsing`` reads the part of the open book that needs no credits (customers, payers,
-every open invoice's number cut for keying) while a big file is parsed in a second process.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from typing import NamedTuple
 
 from sqlalchemy.orm import Session
 
-from service.bank.importing import OnCredits, OnReversal, WhileParsing
-from service.cash_application.applying import apply_credits, read_book_start, reverse_credit
+from service.bank.importing import OnCredits, OnReversal
+from service.cash_application.applying import apply_credits, reverse_credit
 from service.cash_application.credit import BankCredit
 from service.credit import Policy
 
 
-class ImportHooks(NamedTuple):
-    """What ``import_statement`` takes as keyword arguments (``**hooks._asdict()``)."""
-
-    on_credits: OnCredits
-    on_reversal: OnReversal
-    while_parsing: WhileParsing
-
-
-def cash_application_hooks(threshold: int, as_of: date, policy: Policy | None) -> ImportHooks:
-    """The hooks for a statement import read ``as_of`` under ``policy``."""
+def cash_application_hooks(
+    threshold: int, as_of: date, policy: Policy | None
+) -> tuple[OnCredits, OnReversal]:
+    """``(on_credits, on_reversal)`` for a statement import read ``as_of`` under ``policy``."""
 
     def on_credits(session: Session, credits: list[BankCredit]) -> Iterable[str]:
         report = apply_credits(session, credits, threshold=threshold, as_of=as_of, policy=policy)
@@ -45,4 +36,4 @@ def cash_application_hooks(threshold: int, as_of: date, policy: Policy | None) -
     def on_reversal(session: Session, transaction_id: int) -> None:
         reverse_credit(session, transaction_id, as_of=as_of, policy=policy)
 
-    return ImportHooks(on_credits, on_reversal, read_book_start)
+    return on_credits, on_reversal

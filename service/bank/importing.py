@@ -13,14 +13,6 @@ and calls the two hooks the caller passed in, inside that same transaction:
 ``on_credits`` may return lines for the report (what it matched, what waits for review); they
 are printed under "cash application:" and returned as ``cash_application`` by the endpoint.
 
-A third, ``while_parsing(session)``, may read what the hooks will need that does not depend on
-the file (cash application keys the open book's invoice numbers): for a big file (at least
-``PARSE_APART_BYTES``, some 10,000 entries) the file is then parsed in a second process while
-``while_parsing`` runs in the import's transaction, so the two use both cores. The outcome is
-the same as parsing first: a file that is not a statement is the same ``NotAStatement`` (raised
-in the child, handed back) and nothing is written; a child that dies is logged and the file is
-parsed here instead. Small files, or no ``while_parsing``, are parsed here, first.
-
 So cash application sees each credit exactly once, and if a hook fails, nothing of the file is
 stored and it can simply be imported again. A concurrent import of an overlapping file makes one
 of the two transactions fail on the unique key; it is retried, and then sees the other's rows as
@@ -30,10 +22,7 @@ duplicates.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -61,10 +50,6 @@ log = logging.getLogger(__name__)
 
 OnCredits = Callable[[Session, list[BankCredit]], "Iterable[str] | None"]
 OnReversal = Callable[[Session, int], None]
-WhileParsing = Callable[[Session], None]
-# About 10,000 camt entries (MT940 and BAI2 take fewer bytes an entry, so somewhat more): below,
-# starting a process and sending the transactions back costs more than the overlap saves.
-PARSE_APART_BYTES = 4_000_000
 _LOOKUP_CHUNK = 500
 _ATTEMPTS = 3
 
@@ -189,26 +174,19 @@ def import_statement(
     now: datetime,
     on_credits: OnCredits = no_credits,
     on_reversal: OnReversal = no_reversal,
-    while_parsing: WhileParsing | None = None,
 ) -> ImportReport:
     """Read ``data`` and store it in one transaction (``NotAStatement`` if it is not one)."""
     with collector_paused():
-        return _import(sessions, data, name, now, on_credits, on_reversal, while_parsing)
+        return _import(sessions, data, name, now, on_credits, on_reversal)
 
 
-def _import(sessions, data, name, now, on_credits, on_reversal, while_parsing) -> ImportReport:
-    parsed: ParsedFile | None = None
-    if while_parsing is None or not parses_apart(data):
-        parse_clock = Clock()
-        parsed = read_statement(data)
-        parse_seconds = parse_clock.lap()
+def _import(sessions, data, name, now, on_credits, on_reversal) -> ImportReport:
+    parse_clock = Clock()
+    parsed = read_statement(data)
+    parse_seconds = parse_clock.lap()
     for attempt in range(1, _ATTEMPTS + 1):
         try:
             with sessions.begin() as session:
-                if parsed is None:
-                    parse_clock = Clock()
-                    parsed = _parse_apart(data, lambda: while_parsing(session))
-                    parse_seconds = parse_clock.lap()
                 report = store_statement(
                     session,
                     parsed,
@@ -241,25 +219,6 @@ def _import(sessions, data, name, now, on_credits, on_reversal, while_parsing) -
                 raise
             log.info("bank import raced another import; retrying", extra={"file": name})
     raise AssertionError("unreachable")  # pragma: no cover
-
-
-def parses_apart(data: bytes) -> bool:
-    """Whether ``data`` is big enough to be parsed in a second process (and the system forks)."""
-    return len(data) >= PARSE_APART_BYTES and "fork" in multiprocessing.get_all_start_methods()
-
-
-def _parse_apart(data: bytes, meanwhile: Callable[[], None]) -> ParsedFile:
-    """``read_statement(data)`` in a forked child while ``meanwhile()`` runs here. The child
-    needs nothing but the bytes (it inherits no work: it only parses and sends the result back);
-    its ``NotAStatement`` is raised here as it is."""
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
-        future = pool.submit(read_statement, data)
-        meanwhile()
-        try:
-            return future.result()
-        except BrokenProcessPool:
-            log.warning("the statement's parsing process died; parsing it here")
-    return read_statement(data)
 
 
 def store_statement(

@@ -57,7 +57,7 @@ def bank_feed():
         raise PayloadTooLarge(f"A statement body holds at most {config.feed_max_bytes} bytes.")
     body = request.get_data(cache=False)
     check_body(config.feed_signing_secret, timestamp, candidates, body)
-    hooks = cash_application_hooks(
+    on_credits, on_reversal = cash_application_hooks(
         config.cash_application_threshold, svc.clock().date(), svc.policy
     )
     try:
@@ -66,7 +66,8 @@ def bank_feed():
             body,
             name=request.headers.get("X-File-Name", "body")[:200],
             now=svc.clock(),
-            **hooks._asdict(),
+            on_credits=on_credits,
+            on_reversal=on_reversal,
         )
     except NotAStatement as error:
         raise ValidationFailed(

@@ -152,64 +152,8 @@ def pay_links(session: Session) -> list[tuple[str, int, list[int]]]:
     return [(link, cid, items) for link, (cid, items) in found.items()]
 
 
-BOOK_START = "cash_application.book_start"
-
-
-@dataclass
-class BookStart:
-    """The part of a batch's open book that needs no credits: a book knowing the customers and
-    the payers, and every open invoice's number read and cut into the digit runs its keys are
-    made of. Read
-    in the import's own transaction (``read_book_start``) while the statement is still being
-    parsed in a second process, and kept in ``session.info`` under ``BOOK_START`` for that
-    transaction's ``apply_credits`` (docs/adr/0021)."""
-
-    book: OpenBook
-    # (id, customer, number, currency, last digit run, all digits), leading zeros dropped.
-    numbers: list[tuple[int, int, str, str, str, str]]
-
-
-def read_book_start(session: Session) -> None:
-    """Read the ``BookStart`` into ``session.info``: what ``apply_credits`` in this session's
-    transaction uses instead of reading it again (a new transaction starts without it)."""
-    book = _knowing(session)
-    # A batch this big has misspelt payer names: the index they are looked up in is built here,
-    # where it costs no wall time, rather than by the first credit that needs it.
-    book.index_name_words()
-    session.info[BOOK_START] = BookStart(book=book, numbers=_numbers_cut(session))
-
-
-def _knowing(session: Session) -> OpenBook:
-    """A book knowing every customer's number and name and every payer known."""
-    customers = session.execute(select(Customer.id, Customer.number, Customer.name))
-    payers = session.execute(select(KnownPayer.kind, KnownPayer.value, KnownPayer.customer_id))
-    return OpenBook().knowing(customers, payers)
-
-
-def _numbers_cut(session: Session) -> list[tuple[int, int, str, str, str, str]]:
-    """Every open invoice's (id, customer, number, currency) with its last digit run and all its
-    digits run together, leading zeros dropped: enough to tell whether its keys can be among a
-    batch's wanted ones without keying it (``references.keys``: its digit key ends in its last
-    run, its run-together key is all its digits). Numbers without digits are left out."""
-    statement = select(
-        Receivable.id, Receivable.customer_id, Receivable.number, Receivable.currency
-    ).where(Receivable.is_open.is_(True), Receivable.kind == INVOICE)
-    findall = _DIGIT_RUNS.findall
-    out = []
-    for rid, cid, number, currency in _plain_rows(session, statement):
-        runs = findall(number)
-        if runs:
-            out.append(
-                (rid, cid, number, currency, runs[-1].lstrip("0") or "0", "".join(runs).lstrip("0"))
-            )
-    return out
-
-
 def load_book(
-    session: Session,
-    currencies: Iterable[str],
-    credits: Sequence[BankCredit] = (),
-    start: BookStart | None = None,
+    session: Session, currencies: Iterable[str], credits: Sequence[BankCredit] = ()
 ) -> OpenBook:
     """The open invoices in these currencies, less what is in flight, and the payers known.
 
@@ -218,13 +162,13 @@ def load_book(
     indexed, and the items read are those of the customers named so and of the customers the
     payers and our references point at; any other customer's items are read when matching
     first asks for them (a payer's name like a customer's). Without, the whole open book.
-    Pay links are read only when a credit names one. ``start``: customers, payers and numbers
-    read before in this transaction (``read_book_start``), not read again.
+    Pay links are read only when a credit names one.
     """
     currencies = sorted(set(currencies))
-    book = start.book if start is not None else _knowing(session)
-    if any(matching.names_a_pay_link(c) for c in credits):
-        book.knowing(pay_links=pay_links(session))
+    customers = session.execute(select(Customer.id, Customer.number, Customer.name))
+    payers = session.execute(select(KnownPayer.kind, KnownPayer.value, KnownPayer.customer_id))
+    links = pay_links(session) if any(matching.names_a_pay_link(c) for c in credits) else []
+    book = OpenBook().knowing(customers, payers, links)
     open_invoices = (
         Receivable.is_open.is_(True),
         Receivable.kind == INVOICE,
@@ -236,11 +180,10 @@ def load_book(
     wanted = matching.wanted_keys(credits, book.texts)
     named: set[int] = set()
     owners: set[int] = set()
-    numbers = start.numbers if start is not None else _numbers_cut(session)
+    numbers = select(Receivable.id, Receivable.customer_id, Receivable.number).where(*open_invoices)
     last_parts = {key.rpartition(".")[2] for key in wanted}
-    in_currency = set(currencies)
-    for rid, cid, number, currency, last, digits_only in numbers:
-        if (last in last_parts or digits_only in wanted) and currency in in_currency:
+    for rid, cid, number in _plain_rows(session, numbers):
+        if _may_be_named(number, last_parts, wanted):
             _full, digits, concat = refs.keys(number)
             if digits in wanted or concat in wanted:
                 named.add(rid)
@@ -260,6 +203,16 @@ def load_book(
 
     book.loader = loader
     return book
+
+
+def _may_be_named(number: str, last_parts: set[str], wanted: set[str]) -> bool:
+    """Whether a number's keys can be among ``wanted``, checked cheaper than keying it: its digit
+    key ends in its last digit run (leading zeros dropped), its run-together key is all its
+    digits (``references.keys``)."""
+    runs = _DIGIT_RUNS.findall(number)
+    if not runs:
+        return False
+    return (runs[-1].lstrip("0") or "0") in last_parts or "".join(runs).lstrip("0") in wanted
 
 
 def _any_of(session: Session, column, values: list[int]):
@@ -725,8 +678,7 @@ def _apply_credits(session, credits, threshold, as_of, policy, book) -> ApplyRep
     # IMMEDIATE, service.db), so a book it reads itself stays current to the end.
     book_current = book is None and session.get_bind().dialect.name == "sqlite"
     if book is None:
-        start = session.info.pop(BOOK_START, None)
-        book = load_book(session, {c.currency.upper() for c in fresh}, fresh, start)
+        book = load_book(session, {c.currency.upper() for c in fresh}, fresh)
     report.seconds["book"] = clock.lap()
     # Matched in memory first, each applied one booked off the book for the next credit.
     matches = []

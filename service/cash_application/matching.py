@@ -281,19 +281,13 @@ class OpenBook:
             if len(word) >= 3:
                 self.name_words.setdefault(word, set()).add(name)  # type: ignore[union-attr]
 
-    def index_name_words(self) -> None:
-        """Build the word index of the names known (kept current by ``learn`` from then on):
-        ``similar_names`` builds it when first asked; a batch's book begun while its statement
-        is parsed builds it then (``applying.read_book_start``)."""
+    def similar_names(self, name: str) -> list[str]:
+        """Known names like this one (a typo or two), compared only with names sharing one of
+        its rarer words (a word in hundreds of names says nothing)."""
         if self.name_words is None:
             self.name_words = {}
             for known in self.names:
                 self._index_words(known)
-
-    def similar_names(self, name: str) -> list[str]:
-        """Known names like this one (a typo or two), compared only with names sharing one of
-        its rarer words (a word in hundreds of names says nothing)."""
-        self.index_name_words()
         pool: set[str] = set()
         for word in name.split():
             names = self.name_words.get(word, ())

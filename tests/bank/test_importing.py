@@ -6,16 +6,13 @@ is wired in as, and what they are called with is what matching will see.
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
 
-from service.bank import importing
 from service.bank.importing import import_statement
-from service.bank.reading import read_statement
 from service.bank.statement import NotAStatement
 from service.cash_application.credit import BankCredit
 from service.models import BankTransaction
@@ -276,68 +273,3 @@ def test_two_imports_of_one_file_at_once_store_it_once(factory):
         "BANKREF-0004/E2E-B-1",
         "BANKREF-0004/E2E-B-2",
     ]
-
-
-PARENT = os.getpid()
-PARSED_HERE: list[int] = []
-
-
-def reading_noted(data_):
-    """``read_statement`` that notes a parse in this process and refuses one in a child (whose
-    notes would stay there), saying which process it ran in."""
-    if os.getpid() != PARENT:
-        raise NotAStatement(f"read in process {os.getpid()}")
-    PARSED_HERE.append(os.getpid())
-    return read_statement(data_)
-
-
-def reading_dies(data_):
-    """``read_statement`` whose child process dies."""
-    if os.getpid() != PARENT:
-        os._exit(3)
-    return read_statement(data_)
-
-
-def test_a_big_file_is_parsed_in_a_second_process_while_the_hook_reads(factory, monkeypatch):
-    monkeypatch.setattr(importing, "PARSE_APART_BYTES", 0)
-    sessions = []
-    hooks = Hooks()
-    report = run(factory, DAY2_053, hooks, while_parsing=sessions.append)
-    assert report.credits == 3 and len(hooks.credits) == 3
-    assert len(sessions) == 1  # called once, inside the import's transaction
-
-    monkeypatch.setattr(importing, "read_statement", reading_noted)
-    PARSED_HERE.clear()
-    with pytest.raises(NotAStatement, match="read in process") as raised:
-        run(factory, DAY2_053, while_parsing=lambda session: None)
-    assert str(raised.value) != f"read in process {os.getpid()}"
-    assert PARSED_HERE == []
-
-
-def test_small_files_or_no_hook_are_parsed_here(factory, monkeypatch):
-    monkeypatch.setattr(importing, "read_statement", reading_noted)
-    PARSED_HERE.clear()
-    run(factory, DAY2_053, while_parsing=lambda session: None)  # below PARSE_APART_BYTES
-    monkeypatch.setattr(importing, "PARSE_APART_BYTES", 0)
-    run(factory, DAY1_054)  # no while_parsing: nothing to overlap with
-    assert len(PARSED_HERE) == 2
-
-
-def test_not_a_statement_parsed_apart_says_the_same_and_changes_nothing(factory, db, monkeypatch):
-    body = b"name,amount\nacme,10\n"
-    with pytest.raises(NotAStatement) as here:
-        run(factory, body)
-    monkeypatch.setattr(importing, "PARSE_APART_BYTES", 0)
-    before = snapshot(db[0])
-    with pytest.raises(NotAStatement) as apart:
-        run(factory, body, while_parsing=lambda session: None)
-    assert str(apart.value) == str(here.value)
-    assert snapshot(db[0]) == before
-
-
-def test_a_parsing_process_that_dies_leaves_the_file_parsed_here(factory, monkeypatch):
-    monkeypatch.setattr(importing, "PARSE_APART_BYTES", 0)
-    monkeypatch.setattr(importing, "read_statement", reading_dies)
-    hooks = Hooks()
-    report = run(factory, DAY2_053, hooks, while_parsing=lambda session: None)
-    assert report.credits == 3 and len(hooks.credits) == 3

@@ -300,13 +300,12 @@ def test_a_book_read_before_another_credit_was_applied_never_pays_an_invoice_twi
     assert second.amount == Decimal("400.00") and second.allocations == []  # unapplied cash
 
 
-@pytest.mark.parametrize(("seed_", "started"), [(3, False), (11, False), (3, True)])
+@pytest.mark.parametrize("seed_", [3, 11])
 def test_a_batch_reads_only_what_its_credits_can_pay_and_matches_as_against_the_whole_book(
-    factory, seed_, started
+    factory, seed_
 ):
     """The book read for a batch (items its words can name, customers its payers point at, the
-    rest on demand) gives every credit the same candidates as the whole open book; so does one
-    begun while the statement was parsed (``read_book_start``)."""
+    rest on demand) gives every credit the same candidates as the whole open book."""
     from bench.cash_application import generate, store_book
 
     generated = generate(60, 5, 200, seed=seed_, known=0.7)
@@ -316,11 +315,7 @@ def test_a_batch_reads_only_what_its_credits_can_pay_and_matches_as_against_the_
     credits = generated.credits
     with factory() as s:
         whole = applying.load_book(s, {"EUR"})
-        start = None
-        if started:
-            applying.read_book_start(s)
-            start = s.info.pop(applying.BOOK_START)
-        batch = applying.load_book(s, {"EUR"}, credits, start)
+        batch = applying.load_book(s, {"EUR"}, credits)
         assert len(batch.items) < len(whole.items)
         for one in credits:
             expected = matching.match(one, whole)
