@@ -483,7 +483,8 @@ class CashApplication(Base):
 
     One row per bank transaction (``transaction_id``, the bank side's stored id), so the same
     credit seen again changes nothing. ``candidates`` keeps every reading the matcher found, with
-    its confidence and reason (JSON, money as decimal strings), for the review in Salesforce.
+    its confidence and reason (JSON, money as decimal strings), for the review in Salesforce; a
+    credit applied automatically keeps only the candidate applied (nobody reviews it).
     """
 
     __tablename__ = "cash_applications"

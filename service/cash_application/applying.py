@@ -555,12 +555,23 @@ def _queue_reviews(session: Session, application_ids: Sequence[int], now: dateti
     )
 
 
+def _kept_candidates(match: matching.Match) -> tuple[Candidate, ...]:
+    """The candidates stored with a credit: all of them for one a person will see (review,
+    unmatched), only the one applied for an automatic application. Nobody chooses among an
+    applied credit's candidates (``apply_candidate`` takes only credits waiting for review, and
+    no review record is made for it), and describing every reading of 90,000 applied credits
+    was a large share of writing a big statement."""
+    if match.automatic and match.best is not None:
+        return (match.best,)
+    return match.candidates
+
+
 def _names(
-    session: Session, matches: Sequence[matching.Match]
+    session: Session, kept: Sequence[Sequence[Candidate]]
 ) -> tuple[dict[int, tuple[str, str]], dict[int, str]]:
     """ERP id and number of every item, and number of every customer, the candidates name."""
-    item_ids = sorted({a.item_id for m in matches for c in m.candidates for a in c.allocations})
-    customer_ids = sorted({cid for m in matches for c in m.candidates for cid in c.customers})
+    item_ids = sorted({a.item_id for cs in kept for c in cs for a in c.allocations})
+    customer_ids = sorted({cid for cs in kept for c in cs for cid in c.customers})
     items: dict[int, tuple[str, str]] = {}
     for part in key_chunks(session, item_ids):
         for rid, ext, number in session.execute(
@@ -692,9 +703,13 @@ def _apply_credits(session, credits, threshold, as_of, policy, book) -> ApplyRep
                 book.learn(cid, credit.payer_iban, credit.payer_name)
         matches.append(found)
     report.seconds["match"] = clock.lap()
-    items, numbers = _names(session, matches)
+    kept = [_kept_candidates(m) for m in matches]
+    items, numbers = _names(session, kept)
     now = utcnow()
-    rows = [_record(m.credit, m, _describe(m.candidates, items, numbers), now) for m in matches]
+    rows = [
+        _record(m.credit, m, _describe(candidates, items, numbers), now)
+        for m, candidates in zip(matches, kept, strict=True)
+    ]
     session.flush()  # anything pending goes first: these rows go straight to the database
     with driver_errors_wrapped(session):
         insert_with_ids(session, CashApplication.__table__, rows)

@@ -326,3 +326,28 @@ def test_a_batch_reads_only_what_its_credits_can_pay_and_matches_as_against_the_
                     book.take(expected.best)
                     for cid in expected.best.customers:
                         book.learn(cid, one.payer_iban, one.payer_name)
+
+
+def test_an_applied_credit_keeps_only_the_candidate_applied_a_review_keeps_all(factory):
+    """Nobody chooses among an applied credit's candidates; a person reviewing sees them all."""
+    from service.cash_application.references import rf_reference
+
+    seed(factory)
+    applied = credit("400.00", "INV-3001", references=(rf_reference("INV1001"),))
+    waiting = credit("300.00", "INV-3001 or INV-1002?")
+    report = _apply(factory, applied, waiting)
+    assert (report.applied, report.review) == (1, 1)
+    with factory() as s:
+        apps = {
+            a.transaction_id: a
+            for a in s.scalars(select(CashApplication).order_by(CashApplication.id))
+        }
+    [kept] = apps[applied.transaction_id].candidates
+    assert kept["number"] == 1 and kept["evidence"] == "structured_reference"
+    assert [a["document_number"] for a in kept["allocations"]] == ["INV-1001"]
+    shown = apps[waiting.transaction_id].candidates
+    assert [c["number"] for c in shown] == list(range(1, len(shown) + 1)) and len(shown) >= 2
+    assert {a["document_number"] for c in shown for a in c["allocations"]} >= {
+        "INV-3001",
+        "INV-1002",
+    }
