@@ -86,6 +86,10 @@ class DevBc(Faults, Served):
                     503, "ServiceUnavailable", "The service is temporarily unavailable.", throttled
                 )
             return _error(429, "Application_TooManyRequests", "Too many requests.", throttled)
+        return self.authorized()
+
+    def authorized(self) -> Response | None:
+        """None for a live bearer token, else Business Central's 401."""
         header = request.headers.get("Authorization", "")
         if not (header.startswith("Bearer ") and self.token_alive(header[7:])):
             return _error(401, "Unauthorized", "The credentials provided are incorrect")
@@ -159,15 +163,9 @@ class DevBc(Faults, Served):
 
         api = f"/v2.0/{tenant}/<environment>/api/v2.0"
 
-        def authorized() -> Response | None:
-            header = request.headers.get("Authorization", "")
-            if not (header.startswith("Bearer ") and self.token_alive(header[7:])):
-                return _error(401, "Unauthorized", "The credentials provided are incorrect")
-            return None
-
         @app.post(f"{api}/subscriptions")
         def subscribe(environment: str):
-            refused = authorized()
+            refused = self.authorized()
             if refused:
                 return refused
             body = request.get_json(silent=True) or {}
@@ -195,7 +193,7 @@ class DevBc(Faults, Served):
 
         @app.route(f"{api}/subscriptions('<sid>')", methods=["PATCH"])
         def renew(environment: str, sid: str):
-            refused = authorized()
+            refused = self.authorized()
             if refused:
                 return refused
             row = self.subscriptions.get(sid)

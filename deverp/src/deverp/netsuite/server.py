@@ -188,14 +188,18 @@ class DevNetSuite(Faults, Served):
             return None
         return _error(401, "INVALID_LOGIN", "Invalid login attempt.")
 
-    # --- SuiteQL ----------------------------------------------------------------------------
-
-    def _suiteql(self) -> Response:
+    def _gate(self) -> Response | None:
+        """What every API request meets first: the delay, throttling, the credentials."""
         self.slow_down()
         throttled = self.throttled_now()
         if throttled is not None:
             return _error(429, "CONCURRENCY_LIMIT_EXCEEDED", "Too many requests.", throttled)
-        refused = self._authorized()
+        return self._authorized()
+
+    # --- SuiteQL ----------------------------------------------------------------------------
+
+    def _suiteql(self) -> Response:
+        refused = self._gate()
         if refused:
             return refused
         if request.headers.get("Prefer") != "transient":
@@ -258,11 +262,7 @@ class DevNetSuite(Faults, Served):
         return sorted(wanted_rows, key=lambda r: r["id"])
 
     def _patch(self, record: str, internal_id: str) -> Response:
-        self.slow_down()
-        throttled = self.throttled_now()
-        if throttled is not None:
-            return _error(429, "CONCURRENCY_LIMIT_EXCEEDED", "Too many requests.", throttled)
-        refused = self._authorized()
+        refused = self._gate()
         if refused:
             return refused
         table = {"invoice": self.book.transactions, "customer": self.book.customers}.get(record)
