@@ -202,10 +202,16 @@ def create_app(book: SapBook, gate: Gate, case_service: str) -> Flask:
             headers["X-CSRF-Token"] = token
         return _json({"d": {"EntitySets": ["A_DisputeCase"]}}, headers=headers)
 
-    def csrf_ok() -> Response | None:
+    def write_body() -> tuple[Any, Response | None]:
+        """A write's JSON body, once its CSRF token is one this server issued."""
         if request.headers.get("X-CSRF-Token") not in gate.csrf:
-            return _error(403, "CSRF", "CSRF token validation failed", {"X-CSRF-Token": "Required"})
-        return None
+            return None, _error(
+                403, "CSRF", "CSRF token validation failed", {"X-CSRF-Token": "Required"}
+            )
+        try:
+            return orjson.loads(request.get_data()), None
+        except orjson.JSONDecodeError:
+            return None, _error(400, "JSON", "The body is not JSON")
 
     @app.get(f"{cases_path}/A_DisputeCase")
     def cases():
@@ -213,13 +219,9 @@ def create_app(book: SapBook, gate: Gate, case_service: str) -> Flask:
 
     @app.post(f"{cases_path}/A_DisputeCase")
     def create_case():
-        refused = csrf_ok()
+        body, refused = write_body()
         if refused:
             return refused
-        try:
-            body = orjson.loads(request.get_data())
-        except orjson.JSONDecodeError:
-            return _error(400, "JSON", "The body is not JSON")
         if not isinstance(body, dict) or set(body) - book.cases.fields:
             return _error(400, "PROPERTY", "Unknown properties in the body")
         if body.get("CaseStatus", "10") not in CASE_STATUSES:
@@ -237,13 +239,9 @@ def create_app(book: SapBook, gate: Gate, case_service: str) -> Flask:
 
     @app.route(f"{cases_path}/A_DisputeCase(guid'<uuid>')", methods=["PATCH", "MERGE"])
     def update_case(uuid: str):
-        refused = csrf_ok()
+        body, refused = write_body()
         if refused:
             return refused
-        try:
-            body = orjson.loads(request.get_data())
-        except orjson.JSONDecodeError:
-            return _error(400, "JSON", "The body is not JSON")
         allowed = {"CaseStatus", "CaseTitle", "CaseReason"}
         if not isinstance(body, dict) or set(body) - allowed:
             return _error(400, "READ_ONLY", "Only status, reason and title can change")
