@@ -208,3 +208,20 @@ def test_pull__a_posted_payment_counts_what_it_closed_and_its_rest_as_unapplied(
         (Decimal("500.00"), "BANK-0001", [Decimal("500.00")]),
         (Decimal("800.00"), "BANK-0002", [Decimal("690.50")]),
     ]
+
+
+@pytest.mark.parametrize("applied", ["103001:lots", ":500.00", "103001", "103001:1e999999"])
+def test_pull__a_payment_whose_applications_cannot_be_read_is_reported_the_rest_kept(
+    factory, bc, applied
+):
+    """``ccAppliedTo`` comes from the tenant's extension: a value it should never hold is one
+    rejected payment, reported by its document number, not a stopped pull."""
+    bc.book.payment("10000", 40, external="BANK-0002")
+    bc.book.ledger[-1]["ccAppliedTo"] = applied
+
+    report = run_sync(factory, connector(bc))
+
+    assert [p.source_id for p in report.counts.problems] == ["PAY0002"]
+    _, items, payments = stored(factory)
+    assert sorted(payments) == [(Decimal("500.00"), "BANK-0001", [Decimal("500.00")])]
+    assert set(items) >= {"103001", "104001"}
