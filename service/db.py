@@ -281,3 +281,31 @@ def is_postgres(session_or_engine) -> bool:
         else session_or_engine
     )
     return bind.dialect.name == "postgresql"
+
+
+BULK_PAGE_CACHE_MIB = 256
+
+
+@contextmanager
+def roomy_page_cache(session: Session, mebibytes: int = BULK_PAGE_CACHE_MIB) -> Iterator[None]:
+    """On SQLite, a page cache of ``mebibytes`` for this connection while a big batch runs.
+
+    SQLite's default cache is 2 MB. A transaction writing hundreds of thousands of rows into
+    tables and indexes of a database of hundreds of MB spills its dirty pages to the WAL again
+    and again and reads index pages back; with room for the pages it touches, each is written
+    once at commit. The cache only grows as pages are touched, and the setting is put back
+    afterwards (SQLite then frees what is over), so other work on the pooled connection keeps
+    the default. Set through the driver's connection, which works whatever state the
+    SQLAlchemy transaction is in (docs/adr/0021). PostgreSQL: nothing to do (its server
+    caches).
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    driver = session.connection().connection.dbapi_connection
+    before = driver.execute("PRAGMA cache_size").fetchone()[0]
+    driver.execute(f"PRAGMA cache_size=-{int(mebibytes) * 1024}")
+    try:
+        yield
+    finally:
+        driver.execute(f"PRAGMA cache_size={int(before)}")

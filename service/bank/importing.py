@@ -44,6 +44,7 @@ from service.bank.statement import (
 from service.bulk import insert_with_ids
 from service.cash_application.bulk_work import Clock, collector_paused, driver_errors_wrapped
 from service.cash_application.credit import BankCredit
+from service.db import roomy_page_cache
 from service.models import BankTransaction
 
 log = logging.getLogger(__name__)
@@ -186,7 +187,7 @@ def _import(sessions, data, name, now, on_credits, on_reversal) -> ImportReport:
     parse_seconds = parse_clock.lap()
     for attempt in range(1, _ATTEMPTS + 1):
         try:
-            with sessions.begin() as session:
+            with sessions.begin() as session, roomy_page_cache(session):
                 report = store_statement(
                     session,
                     parsed,
