@@ -165,8 +165,8 @@ def load_book(
     Pay links are read only when a credit names one.
     """
     currencies = sorted(set(currencies))
-    customers = session.execute(select(Customer.id, Customer.number, Customer.name))
-    payers = session.execute(select(KnownPayer.kind, KnownPayer.value, KnownPayer.customer_id))
+    customers = _plain_rows(session, select(Customer.id, Customer.number, Customer.name))
+    payers = _plain_rows(session, select(KnownPayer.kind, KnownPayer.value, KnownPayer.customer_id))
     links = pay_links(session) if any(matching.names_a_pay_link(c) for c in credits) else []
     book = OpenBook().knowing(customers, payers, links)
     open_invoices = (
@@ -700,7 +700,7 @@ def _apply_credits(session, credits, threshold, as_of, policy, book) -> ApplyRep
         if found.automatic and found.best is not None:
             book.take(found.best)
             for cid in found.best.customers:
-                book.learn(cid, credit.payer_iban, credit.payer_name)
+                book.learn_payer(cid, credit)
         matches.append(found)
     report.seconds["match"] = clock.lap()
     kept = [_kept_candidates(m) for m in matches]

@@ -33,6 +33,7 @@ from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 
 from service.cash_application import references as refs
 from service.cash_application.credit import BankCredit
@@ -107,8 +108,10 @@ class Candidate:
     # Overpayments: (customer id, amount) of cash left on the customer, unapplied.
     unapplied: tuple[tuple[int, Decimal], ...] = ()
 
-    @property
+    @cached_property
     def customers(self) -> tuple[int, ...]:
+        """The customers paid, in the order of the allocations, then of unapplied cash (read
+        many times while a batch is applied: kept once computed)."""
         seen = dict.fromkeys(a.customer_id for a in self.allocations)
         seen.update(dict.fromkeys(c for c, _ in self.unapplied))
         return tuple(seen)
@@ -139,6 +142,9 @@ class Match:
 
 
 def normal_iban(value: str | None) -> str | None:
+    """An IBAN (or other account id) compared without case, spaces or punctuation."""
+    if value and value.isascii() and value.isalnum() and value.isupper():
+        return value  # as stored: known payers are kept compared
     text = _NOT_ALNUM.sub("", (value or "").upper())
     return text or None
 
@@ -158,12 +164,32 @@ def normal_customer_number(value: str) -> str:
 
 
 class TextReadings:
-    """The words of remittance texts and their number keys, remembered for one batch: its texts
-    are read twice (``wanted_keys``, then ``match``) and its words repeat across credits."""
+    """The words of remittance texts and their number keys, and the payers' names and IBANs as
+    compared, remembered for one batch: its texts are read more than once (``wanted_keys`` and
+    ``customers_pointed_at``, then ``match``, then learning the payer) and repeat across
+    credits."""
 
     def __init__(self) -> None:
         self._keys: dict[str, tuple[str | None, str | None, str | None]] = {}
         self._words: dict[str, list[str]] = {}
+        self._names: dict[str | None, str | None] = {}
+        self._ibans: dict[str | None, str | None] = {}
+
+    def name(self, value: str | None) -> str | None:
+        """``normal_name(value)``."""
+        try:
+            return self._names[value]
+        except KeyError:
+            found = self._names[value] = normal_name(value)
+            return found
+
+    def iban(self, value: str | None) -> str | None:
+        """``normal_iban(value)``."""
+        try:
+            return self._ibans[value]
+        except KeyError:
+            found = self._ibans[value] = normal_iban(value)
+            return found
 
     def keys(self, text: str) -> tuple[str | None, str | None, str | None]:
         found = self._keys.get(text)
@@ -269,12 +295,22 @@ class OpenBook:
                 item.open_amount = max(ZERO, item.open_amount - a.amount)
 
     def learn(self, customer_id: int, iban: str | None, name: str | None) -> None:
-        if (key := normal_iban(iban)) is not None:
-            self.ibans.setdefault(key, set()).add(customer_id)
-        if (key := normal_name(name)) is not None:
-            self.names.setdefault(key, set()).add(customer_id)
+        self.learn_normal(customer_id, normal_iban(iban), normal_name(name))
+
+    def learn_payer(self, customer_id: int, credit: BankCredit) -> None:
+        """Learn a credit's payer for a customer it paid (its names read once a batch)."""
+        self.learn_normal(
+            customer_id, self.texts.iban(credit.payer_iban), self.texts.name(credit.payer_name)
+        )
+
+    def learn_normal(self, customer_id: int, iban: str | None, name: str | None) -> None:
+        """Learn an IBAN and a name already compared as ``normal_iban`` and ``normal_name``."""
+        if iban is not None:
+            self.ibans.setdefault(iban, set()).add(customer_id)
+        if name is not None:
+            self.names.setdefault(name, set()).add(customer_id)
             if self.name_words is not None:
-                self._index_words(key)
+                self._index_words(name)
 
     def _index_words(self, name: str) -> None:
         for word in name.split():
@@ -409,20 +445,31 @@ def names_a_pay_link(credit: BankCredit) -> bool:
 
 def _payers(credit: BankCredit, book: OpenBook) -> tuple[set[int], set[int]]:
     """Customers the payer's IBAN and exact name point at."""
-    by_iban = set(book.ibans.get(normal_iban(credit.payer_iban) or "", ()))
-    name = normal_name(credit.payer_name)
+    by_iban = set(book.ibans.get(book.texts.iban(credit.payer_iban) or "", ()))
+    name = book.texts.name(credit.payer_name)
     exact = set(book.names.get(name, ())) if name else set()
     return by_iban, exact
 
 
 def _similar(credit: BankCredit, book: OpenBook) -> set[int]:
     """Customers whose name the payer's is like (a typo or two)."""
-    name = normal_name(credit.payer_name)
+    name = book.texts.name(credit.payer_name)
     similar: set[int] = set()
     if name and len(name) >= 5:
         for other in book.similar_names(name):
             similar |= book.names[other]
     return similar
+
+
+class _Recorder:
+    """A key index that answers nothing and records each key asked for."""
+
+    def __init__(self, keys: set[str]) -> None:
+        self.keys = keys
+
+    def get(self, key: str, default=()):
+        self.keys.add(key)
+        return default
 
 
 class _Wanted:
@@ -432,11 +479,9 @@ class _Wanted:
     def __init__(self, texts: TextReadings) -> None:
         self.keys: set[str] = set()
         self.texts = texts
-        self.by_digits = self.by_concat = self
-
-    def get(self, key: str, default=()):
-        self.keys.add(key)
-        return default
+        # Not ``self``: a reference cycle would keep the batch's readings alive until the
+        # paused cyclic collector runs again.
+        self.by_digits = self.by_concat = _Recorder(self.keys)
 
     def named(self, text: str) -> list[int]:
         _full, digits, concat = self.texts.keys(text)
@@ -501,19 +546,35 @@ def subsets_adding_up(
     nodes; the caller treats more than one set as no answer.
     """
     pool = sorted(items[:SUBSET_ITEMS], key=lambda i: -i.open_amount)
-    cents = [int(i.open_amount / CENT) for i in pool]
     target = int(amount / CENT)
-    suffix = [0] * (len(cents) + 1)
-    for k in range(len(cents) - 1, -1, -1):
-        suffix[k] = suffix[k + 1] + cents[k]
-    found: list[list[OpenItem]] = []
-    steps = 0
+    search = _SubsetSearch([int(i.open_amount / CENT) for i in pool], limit)
+    if target > 0:
+        search.walk(0, target, ())
+    return [[pool[k] for k in chosen] for chosen in search.found]
 
-    def walk(start: int, left: int, chosen: list[int]) -> None:
-        nonlocal steps
+
+class _SubsetSearch:
+    """The depth-first walk of ``subsets_adding_up`` over amounts in cents, largest first.
+
+    A class rather than a recursive closure: a closure calling itself is a reference cycle,
+    which only the cyclic collector frees, and a big batch runs with it paused
+    (``bulk_work.collector_paused``).
+    """
+
+    def __init__(self, cents: list[int], limit: int) -> None:
+        self.cents, self.limit = cents, limit
+        # suffix[k]: what the amounts from k on add up to (no set from k on can reach more).
+        self.suffix = [0] * (len(cents) + 1)
+        for k in range(len(cents) - 1, -1, -1):
+            self.suffix[k] = self.suffix[k + 1] + cents[k]
+        self.found: list[tuple[int, ...]] = []
+        self.steps = 0
+
+    def walk(self, start: int, left: int, chosen: tuple[int, ...]) -> None:
+        cents, suffix, found = self.cents, self.suffix, self.found
         for k in range(start, len(cents)):
-            steps += 1
-            if steps > SUBSET_STEPS or len(found) >= limit:
+            self.steps += 1
+            if self.steps > SUBSET_STEPS or len(found) >= self.limit:
                 return
             if suffix[k] < left:
                 return
@@ -521,14 +582,10 @@ def subsets_adding_up(
             if value > left:
                 continue
             if value == left:
-                found.append([pool[j] for j in (*chosen, k)])
+                found.append((*chosen, k))
                 continue
             if len(chosen) + 1 < SUBSET_SIZE:
-                walk(k + 1, left - value, [*chosen, k])
-
-    if target > 0:
-        walk(0, target, [])
-    return found
+                self.walk(k + 1, left - value, (*chosen, k))
 
 
 def _by_amount(
