@@ -243,6 +243,7 @@ def _open_items(session: Session, where, flying: dict[int, Decimal]) -> list[Ope
         Receivable.open_amount,
         Receivable.due_date,
         Receivable.amount,
+        Receivable.external_id,
     ).where(*where)
     if session.get_bind().dialect.name == "postgresql":
         rows: Iterable = session.execute(statement)
@@ -252,11 +253,13 @@ def _open_items(session: Session, where, flying: dict[int, Decimal]) -> list[Ope
         # and converted here, a fraction of SQLAlchemy's per-value processing.
         rows, as_decimal, as_date = _plain_rows(session, statement), Decimal, date.fromisoformat
     out = []
-    for rid, cid, number, cur, open_amount, due, amount in rows:
+    for rid, cid, number, cur, open_amount, due, amount, external_id in rows:
         left = as_decimal(open_amount)
         if rid in flying:
             left -= flying[rid]
-        out.append(OpenItem(rid, cid, number, cur, left, as_date(due), as_decimal(amount)))
+        out.append(
+            OpenItem(rid, cid, number, cur, left, as_date(due), as_decimal(amount), external_id)
+        )
     return out
 
 
@@ -567,20 +570,36 @@ def _kept_candidates(match: matching.Match) -> tuple[Candidate, ...]:
 
 
 def _names(
-    session: Session, kept: Sequence[Sequence[Candidate]]
+    session: Session, kept: Sequence[Sequence[Candidate]], book: OpenBook
 ) -> tuple[dict[int, tuple[str, str]], dict[int, str]]:
-    """ERP id and number of every item, and number of every customer, the candidates name."""
-    item_ids = sorted({a.item_id for cs in kept for c in cs for a in c.allocations})
-    customer_ids = sorted({cid for cs in kept for c in cs for cid in c.customers})
+    """ERP id and number of every item, and number of every customer, the candidates name:
+    from the book where it read them, else from the database."""
     items: dict[int, tuple[str, str]] = {}
-    for part in key_chunks(session, item_ids):
+    numbers: dict[int, str] = {}
+    item_ids: set[int] = set()
+    customer_ids: set[int] = set()
+    for candidates in kept:
+        for candidate in candidates:
+            for a in candidate.allocations:
+                item = book.items.get(a.item_id)
+                if item is not None and item.external_id is not None:
+                    items[a.item_id] = (item.external_id, item.number)
+                else:
+                    item_ids.add(a.item_id)
+            for cid in candidate.customers:
+                if (number := book.numbers.get(cid)) is not None:
+                    numbers[cid] = number
+                else:
+                    customer_ids.add(cid)
+    for part in key_chunks(session, sorted(item_ids)):
         for rid, ext, number in session.execute(
             select(Receivable.id, Receivable.external_id, Receivable.number).where(
                 key_in(session, Receivable.id, part)
             )
         ):
             items[rid] = (ext, number)
-    return items, customer_numbers(session, customer_ids)
+    numbers.update(customer_numbers(session, customer_ids))
+    return items, numbers
 
 
 def customer_numbers(session: Session, customer_ids: Iterable[int]) -> dict[int, str]:
@@ -704,7 +723,7 @@ def _apply_credits(session, credits, threshold, as_of, policy, book) -> ApplyRep
         matches.append(found)
     report.seconds["match"] = clock.lap()
     kept = [_kept_candidates(m) for m in matches]
-    items, numbers = _names(session, kept)
+    items, numbers = _names(session, kept, book)
     now = utcnow()
     rows = [
         _record(m.credit, m, _describe(candidates, items, numbers), now)

@@ -88,6 +88,8 @@ class OpenItem:
     due_date: date
     # The invoice's own amount, as issued (None: the open amount is all that is known).
     amount: Decimal | None = None
+    # Its id in the ERP, as shown with a candidate (None: not read with it).
+    external_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -213,6 +215,8 @@ class OpenBook:
     by_concat: dict[str, list[int]] = field(default_factory=dict)
     by_customer: dict[int, list[int]] = field(default_factory=dict)
     customer_numbers: dict[str, int] = field(default_factory=dict)
+    # Customer id -> its number as the ERP writes it (shown with a candidate).
+    numbers: dict[int, str] = field(default_factory=dict)
     names: dict[str, set[int]] = field(default_factory=dict)
     # Word -> the names it is in: a misspelt name is compared only with names sharing a word.
     # Built when first needed (few credits need it; a book knows hundreds of thousands of names).
@@ -249,6 +253,7 @@ class OpenBook:
         """Learn the customers' numbers and names, the payers and the pay links (see ``build``)."""
         for cid, number, name in customers:
             self.customer_numbers[normal_customer_number(number)] = cid
+            self.numbers[cid] = number
             self.learn(cid, None, name)
         for kind, value, cid in payers:
             if kind == "iban":
