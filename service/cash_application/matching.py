@@ -162,6 +162,9 @@ def normal_name(value: str | None) -> str | None:
 
 
 def normal_customer_number(value: str) -> str:
+    """A customer number compared without case, spaces or punctuation."""
+    if value.isascii():
+        return _NOT_ALNUM.sub("", value.upper())
     return "".join(ch for ch in value.upper() if ch.isalnum())
 
 
