@@ -59,6 +59,7 @@ PAY_LINK_PREFIX = "PL"
 REMINDER_PREFIX = "CC"
 _PAY_LINK = re.compile(r"\bPL[-/: ]?([0-9a-f]{16})\b", re.IGNORECASE)
 _REMINDER = re.compile(r"\bCC[-/: ]?([A-Z0-9][A-Z0-9-]{0,78}[A-Z0-9]|[A-Z0-9])\b", re.IGNORECASE)
+_RF_OR_QRR = re.compile(r"RF\d{2}(?:[ ]?[A-Z0-9]{1,4}){1,6}|(?:\d[ ]?){26}\d", re.IGNORECASE)
 _NOT_ALNUM = re.compile(r"[^A-Z0-9]+")
 _NAME_SPLIT = re.compile(r"[^a-z0-9]+")
 _LEGAL_FORMS = frozenset(
@@ -178,6 +179,8 @@ class TextReadings:
         self._keys: dict[str, tuple[str | None, str | None, str | None]] = {}
         self._words: dict[str, list[str]] = {}
         self._names: dict[str | None, str | None] = {}
+        self._number_words: dict[str, list[str]] = {}
+        self._structured: dict[str, list[str]] = {}
         self._ibans: dict[str | None, str | None] = {}
 
     def name(self, value: str | None) -> str | None:
@@ -206,6 +209,21 @@ class TextReadings:
         found = self._words.get(text)
         if found is None:
             found = self._words[text] = refs.words(text)
+        return found
+
+    def number_words(self, remittance: str) -> list[str]:
+        """The words of a remittance that may be invoice numbers: its text with the RF and QR
+        references taken out (those are read as structured references)."""
+        found = self._number_words.get(remittance)
+        if found is None:
+            found = self._number_words[remittance] = self.words(_RF_OR_QRR.sub(" ", remittance))
+        return found
+
+    def structured(self, remittance: str) -> list[str]:
+        """``references.structured_in_text(remittance)``."""
+        found = self._structured.get(remittance)
+        if found is None:
+            found = self._structured[remittance] = refs.structured_in_text(remittance)
         return found
 
 
@@ -396,7 +414,7 @@ class _Named:
 
 def _structured(credit: BankCredit, book: OpenBook) -> _Named:
     named = _Named(STRUCTURED, 95)
-    written = list(credit.references) + refs.structured_in_text(credit.remittance)
+    written = [*credit.references, *book.texts.structured(credit.remittance)]
     for ref in written:
         text = ref.strip()
         compact = text.replace(" ", "").upper()
@@ -417,17 +435,13 @@ def _structured(credit: BankCredit, book: OpenBook) -> _Named:
 
 def _text_numbers(credit: BankCredit, book: OpenBook) -> _Named:
     named = _Named(INVOICE_NUMBER, 90)
-    text = _RF_OR_QRR.sub(" ", credit.remittance)
     seen: set[int] = set()
-    for word in book.texts.words(text):
+    for word in book.texts.number_words(credit.remittance):
         ids = [i for i in book.named(word) if i not in seen]
         if ids:
             seen.update(ids)
             named.add(ids, word)
     return named
-
-
-_RF_OR_QRR = re.compile(r"RF\d{2}(?:[ ]?[A-Z0-9]{1,4}){1,6}|(?:\d[ ]?){26}\d", re.IGNORECASE)
 
 
 def _our_references(credit: BankCredit, book: OpenBook) -> tuple[_Named, set[int]]:
