@@ -7,6 +7,10 @@ name and looking in both places covers .001.02 to .001.10 with one reader. Entri
 amounts; an entry's ``TxDtls`` split it into its transactions when each carries its own amount
 and they add up to the entry (a batch, or a netted entry with credits and debits inside),
 otherwise the entry is kept whole with all its details.
+
+The XML is read by ``service.bank.safe_xml`` (the standard library's expat, DTDs and entities
+refused, nesting and text limited) into a light tree walked with ``find``/``text``/``children``;
+a position names the line the entry's start tag begins on.
 """
 
 from __future__ import annotations
@@ -15,7 +19,18 @@ import re
 from datetime import date
 from decimal import Decimal
 
-from service.bank.safe_xml import children, find, iter_xml, local, namespace, text
+from service.bank.safe_xml import (
+    attribute,
+    children,
+    clear,
+    find,
+    iter_xml,
+    local_name,
+    namespace,
+    remove,
+    sourceline,
+    text,
+)
 from service.bank.statement import (
     MAX_TEXT,
     BadTransaction,
@@ -49,39 +64,33 @@ def looks_like_camt(text_: str) -> bool:
 
 def parse(text_: str) -> ParsedFile:
     """Read the message as it streams: each entry is read and dropped at its end tag, so the
-    tree never holds more than one entry (100,000 entries would be several hundred MB). Only
-    the message, statement and entry elements raise events; the rest is libxml2's work."""
+    tree never holds more than the statement's header and the entries of one chunk (100,000
+    entries whole would be several hundred MB). Only the message, statement and entry elements
+    raise events."""
     parsed: ParsedFile | None = None
     name = statement_tag = ""
     index = 0
     reader: _Reader | None = None
-    for event, node in iter_xml(text_, _EVENT_TAGS):
-        tag = local(node)
+    for event, node, parent in iter_xml(text_, _EVENT_TAGS):
+        local = local_name(node)
         if event == "start":
-            if parsed is None and tag in MESSAGES:
-                name, statement_tag = MESSAGES[tag]
-                parent = node.getparent()
-                outer = namespace(parent) if parent is not None else ""
-                found = _VERSION.search(namespace(node) or outer)
+            if parsed is None and local in MESSAGES:
+                name, statement_tag = MESSAGES[local]
+                found = _VERSION.search(namespace(node) or namespace(parent))
                 parsed = ParsedFile(format=found.group(1) if found else name)
-            elif parsed is not None and tag == statement_tag and reader is None:
+            elif parsed is not None and local == statement_tag and reader is None:
                 index += 1
                 reader = _Reader(node, f"{statement_tag} {index}", name)
             continue
         if reader is None:
             continue
-        if (
-            tag == "Ntry"
-            and node.getparent() is not None
-            and local(node.getparent()) == statement_tag
-        ):
+        if local == "Ntry" and local_name(parent) == statement_tag:
             reader.entry(node)
-            node.clear()
-            node.getparent().remove(node)
-        elif tag == statement_tag:
+            remove(parent, node)
+        elif local == statement_tag:
             parsed.statements.append(reader.finish(node))
             reader = None
-            node.clear()
+            clear(node)
     if parsed is None:
         root = _ROOT.search(text_)
         raise NotAStatement(
@@ -191,7 +200,7 @@ def _entry_figures(entry) -> tuple[Decimal, bool, bool]:
 def _transactions(
     entry, statement, position, key, amount, credit, booked, fallback_date
 ) -> list[Transaction]:
-    currency = (find(entry, "Amt").get("Ccy") or statement.currency or "").strip().upper()
+    currency = (attribute(find(entry, "Amt"), "Ccy") or statement.currency or "").strip().upper()
     value = _date(entry, "ValDt")
     booking = _date(entry, "BookgDt") or value
     if booking is None:
@@ -290,19 +299,14 @@ def _details(details, credit: bool, entry_info: str | None) -> dict:
             e2e.append(end_to_end)
         own.append(text(refs_element, "AcctSvcrRef"))
         for info in children(tx, "RmtInf"):
-            lines.extend(
-                u.text.strip()
-                for u in children(info, "Ustrd")
-                if u.text and u.text.strip().upper() not in _NOT_PROVIDED
-            )
+            for unstructured in children(info, "Ustrd"):
+                line = text(unstructured)
+                if line and line.upper() not in _NOT_PROVIDED:
+                    lines.append(line)
             for structured in children(info, "Strd"):
-                for ref in (
-                    text(structured, "CdtrRefInf", "Ref"),
-                    *(text(d, "Nb") for d in children(structured, "RfrdDocInf")),
-                ):
-                    if ref:
-                        refs.append(ref)
-                lines.extend(a.text.strip() for a in children(structured, "AddtlRmtInf") if a.text)
+                refs.append(text(structured, "CdtrRefInf", "Ref"))
+                refs.extend(text(d, "Nb") for d in children(structured, "RfrdDocInf"))
+                lines.extend(text(a) for a in children(structured, "AddtlRmtInf"))
         additional = text(tx, "AddtlTxInf")
         if additional:
             lines.append(additional)
@@ -313,14 +317,15 @@ def _details(details, credit: bool, entry_info: str | None) -> dict:
         "payer_iban": clean_text(_one(ibans), 64),
         "end_to_end_id": clean_text(_one(e2e)),
         "own_ref": clean_text(_one(own)),
-        "remittance": clean_text(" ".join(dict.fromkeys(line for line in lines if line)), MAX_TEXT)
-        or "",
-        "references": tuple(dict.fromkeys(r for r in (clean_text(x) for x in refs) if r)),
+        "remittance": clean_text(" ".join(dict.fromkeys(filter(None, lines))), MAX_TEXT) or "",
+        "references": tuple(dict.fromkeys(filter(None, map(clean_text, refs)))),
     }
 
 
 def _one(values: list[str | None]) -> str | None:
     """The value when every transaction agrees on it (or there is one); else None."""
+    if len(values) == 1:
+        return values[0] or None
     distinct = {v for v in values if v}
     return distinct.pop() if len(distinct) == 1 else None
 
@@ -364,7 +369,7 @@ def _balances(element) -> tuple[Decimal | None, Decimal | None]:
 
 
 def _amount(element, what: str) -> Decimal:
-    raw = (element.text or "").strip() if element is not None else ""
+    raw = (text(element) or "") if element is not None else ""
     if not _AMOUNT.match(raw):
         raise BadTransaction(f"{what} {raw[:40]!r} is not an amount")
     return check_amount(Decimal(raw), what)
@@ -404,4 +409,4 @@ def _date(entry, *path: str) -> date | None:
 
 
 def _at(element, where: str) -> str:
-    return f"{where} (line {element.sourceline})" if element.sourceline else where
+    return f"{where} (line {sourceline(element)})" if sourceline(element) else where

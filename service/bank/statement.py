@@ -176,8 +176,11 @@ def clean_text(value: str | None, limit: int = MAX_FIELD) -> str | None:
     """Text fit to store: no control characters (PostgreSQL refuses NUL), single spaces, capped."""
     if value is None:
         return None
-    value = _SPACES.sub(" ", _CONTROL.sub("", value)).strip()
-    return value[:limit] or None
+    # Printable text holds no control character and no whitespace but the plain space, so it
+    # needs the regular expressions only when spaces repeat (most values: neither).
+    if not value.isprintable() or "  " in value:
+        value = _SPACES.sub(" ", _CONTROL.sub("", value))
+    return value.strip()[:limit] or None
 
 
 def check_amount(amount: Decimal, where: str = "amount") -> Decimal:

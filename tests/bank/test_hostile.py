@@ -1,8 +1,9 @@
 """Statement files from someone hostile, or broken on the way: never a 500, never half stored.
 
 Every case either imports (the file's good transactions, the bad ones listed with their
-position) or is refused whole (400, one message) with the database as it was. XML is parsed
-with entities, DTDs and the network off, so bombs and external entities are refused unread.
+position) or is refused whole (400, one message) with the database as it was. XML that declares
+a DTD or entities is refused unread, so bombs and external entities get nowhere; nesting and
+text have libxml2's limits (256 levels, 10,000,000 characters).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from service.bank import safe_xml
 from service.bank.reading import read_statement
 from service.bank.statement import NotAStatement
 from service.extensions import EXTENSION
@@ -71,7 +73,7 @@ def camt_with_amount(amount: str) -> bytes:
     [
         (BILLION_LAUGHS, "DTD"),
         (EXTERNAL_ENTITY, "DTD"),
-        (b"<Document>" + b"<a>" * 50_000 + b"</a>" * 50_000 + b"</Document>", "not well-formed"),
+        (b"<Document>" + b"<a>" * 50_000 + b"</a>" * 50_000 + b"</Document>", "nested deeper"),
         (b"<?xml version='1.0' encoding='utf-32'?><Document/>", "not a camt"),
         (b"\xff\xfe<\x00D\x00", "binary"),
         (b"01," + b"9" * 10_000, "no 03 account"),
@@ -88,6 +90,45 @@ def test_refused_whole_quickly_and_nothing_stored(client, app, body, says):
     assert says in response.json["errors"][0]["message"]
     assert time.monotonic() - started < 30  # not expanded: a bomb would never finish
     assert snapshot(engine_of(app)) == before
+
+
+def nested(depth: int) -> bytes:
+    """A camt.053 whose statement holds an element ``depth`` levels below the document's root."""
+    inner = depth - 3  # Document, BkToCstmrStmt, Stmt
+    return (
+        b"<Document><BkToCstmrStmt><Stmt><Acct><Id><IBAN>DE89370400440532013000</IBAN></Id>"
+        b"</Acct>" + b"<X>" * inner + b"</X>" * inner + b"</Stmt></BkToCstmrStmt></Document>"
+    )
+
+
+def test_nesting_is_read_to_256_levels_and_refused_below():
+    (statement,) = read_statement(nested(256)).statements
+
+    with pytest.raises(NotAStatement, match="nested deeper than 256 elements"):
+        read_statement(nested(257))
+    assert statement.account == "DE89370400440532013000"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<Document><BkToCstmrStmt><Stmt><Id>" + b"x" * 10_000_001 + b"</Id>",
+        # after a child element, and split by an entity: still one run of text
+        b"<Document><BkToCstmrStmt><Stmt><Id/>" + b"x" * 6_000_000 + b"&amp;" + b"x" * 6_000_000,
+    ],
+    ids=["text", "text-after-a-child"],
+)
+def test_a_text_longer_than_ten_million_characters_is_refused(body):
+    with pytest.raises(NotAStatement, match="longer than 10,000,000 characters"):
+        read_statement(body + b"</Stmt></BkToCstmrStmt></Document>")
+
+
+@pytest.mark.parametrize("declaration", [BILLION_LAUGHS, EXTERNAL_ENTITY])
+def test_the_parser_itself_refuses_a_dtd_not_only_the_text_search_before_it(declaration):
+    parser, _ = safe_xml._parser(frozenset({"Ntry"}), [])
+
+    with pytest.raises(NotAStatement, match="DTD"):
+        parser.Parse(declaration, True)
 
 
 @pytest.mark.parametrize(

@@ -7,13 +7,16 @@ is what the import reports.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from service.bank.reading import read_statement
-from service.bank.statement import NotAStatement
+from service.bank.statement import NotAStatement, clean_text
 from tests.bank.files import BANK, SHARED, data, samples
 
 # file, format, statements, transactions, credits, checks, [(check that fails, difference)]
@@ -132,6 +135,34 @@ def test_camt__read_by_local_name_whatever_the_namespace_prefix():
     credit = read_statement(prefixed.encode()).transactions[0]
 
     assert credit.amount == Decimal("1190") and credit.references == ("INV-1001", "INV-1002")
+
+
+def test_camt__a_wrapper_in_another_namespace_names_the_version_when_the_message_has_none():
+    body = (
+        b'<Envelope xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.04"><BkToCstmrDbtCdtNtfctn'
+        b' xmlns=""><Ntfctn><Acct><Id><IBAN>DE89370400440532013000</IBAN></Id></Acct></Ntfctn>'
+        b"</BkToCstmrDbtCdtNtfctn></Envelope>"
+    )
+
+    assert read_statement(body).format == "camt.054.001.04"
+
+
+def test_camt__comments_cdata_and_character_references_read_as_plain_text():
+    text = data("made/day1-notification.camt054.001.04.xml").decode()
+    odd = text.replace("Invoices INV-1001", "Invoices <!-- a note --><![CDATA[INV]]>&#45;1001")
+
+    (plain,) = read_statement(data("made/day1-notification.camt054.001.04.xml")).transactions
+    (read,) = read_statement(odd.encode()).transactions
+
+    assert read == plain
+
+
+def test_camt__an_entry_past_line_65535_has_its_own_line():
+    text = data("made/bad-entry.camt053.001.02.xml").replace(b"<Stmt>", b"<Stmt>" + b"\n" * 70_000)
+
+    positions = [r.position for r in read_statement(text).all_rejected]
+
+    assert positions == ["Stmt 1, Ntry 2 (line 70014)", "Stmt 1, Ntry 3 (line 70020)"]
 
 
 def test_camt__a_batch_entry_is_split_into_its_transactions():
@@ -345,3 +376,21 @@ def test_not_a_statement__one_clear_reason(body, says):
 
 def test_fixture_folder_is_where_the_tests_think():
     assert (BANK / "SOURCES.md").is_file()
+
+
+@settings(max_examples=500, deadline=None, derandomize=True)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=40), st.integers(1, 30))
+def test_clean_text__is_the_regular_expressions_whether_or_not_it_needs_them(value, limit):
+    spaced = re.sub(r"\s+", " ", re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", value))
+
+    assert clean_text(value, limit) == (spaced.strip()[:limit] or None)
+
+
+def test_clean_text__only_the_plain_space_is_printable_whitespace():
+    printable_spaces = [
+        c
+        for c in map(chr, range(0x110000))
+        if not 0xD800 <= ord(c) <= 0xDFFF and re.fullmatch(r"\s", c) and c.isprintable()
+    ]
+
+    assert printable_spaces == [" "]
