@@ -239,15 +239,8 @@ def find(element: Element | None, *path: str) -> Element | None:
 def text(element: Element | None, *path: str) -> str | None:
     """The stripped text of the first element along ``path`` (or of ``element`` itself); None
     when absent or empty."""
-    for name in path:
-        if element is None or element[5] is None:
-            return None
-        for child in element[5]:
-            if child[0] == name:
-                element = child
-                break
-        else:
-            return None
+    if path:
+        element = find(element, *path)
     if element is None or element[3] is None:
         return None
     return element[3].strip() or None

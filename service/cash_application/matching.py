@@ -185,45 +185,38 @@ class TextReadings:
 
     def name(self, value: str | None) -> str | None:
         """``normal_name(value)``."""
-        try:
-            return self._names[value]
-        except KeyError:
-            found = self._names[value] = normal_name(value)
-            return found
+        return _remembered(self._names, value, normal_name)
 
     def iban(self, value: str | None) -> str | None:
         """``normal_iban(value)``."""
-        try:
-            return self._ibans[value]
-        except KeyError:
-            found = self._ibans[value] = normal_iban(value)
-            return found
+        return _remembered(self._ibans, value, normal_iban)
 
     def keys(self, text: str) -> tuple[str | None, str | None, str | None]:
-        found = self._keys.get(text)
-        if found is None:
-            found = self._keys[text] = refs.keys(text)
-        return found
+        """``references.keys(text)``."""
+        return _remembered(self._keys, text, refs.keys)
 
     def words(self, text: str) -> list[str]:
-        found = self._words.get(text)
-        if found is None:
-            found = self._words[text] = refs.words(text)
-        return found
+        """``references.words(text)``."""
+        return _remembered(self._words, text, refs.words)
 
     def number_words(self, remittance: str) -> list[str]:
         """The words of a remittance that may be invoice numbers: its text with the RF and QR
         references taken out (those are read as structured references)."""
-        found = self._number_words.get(remittance)
-        if found is None:
-            found = self._number_words[remittance] = self.words(_RF_OR_QRR.sub(" ", remittance))
-        return found
+        return _remembered(
+            self._number_words, remittance, lambda text: self.words(_RF_OR_QRR.sub(" ", text))
+        )
 
     def structured(self, remittance: str) -> list[str]:
         """``references.structured_in_text(remittance)``."""
-        found = self._structured.get(remittance)
-        if found is None:
-            found = self._structured[remittance] = refs.structured_in_text(remittance)
+        return _remembered(self._structured, remittance, refs.structured_in_text)
+
+
+def _remembered(readings: dict, key, read: Callable):
+    """``readings[key]``, read and kept the first time it is asked for."""
+    try:
+        return readings[key]
+    except KeyError:
+        found = readings[key] = read(key)
         return found
 
 
