@@ -114,11 +114,8 @@ def _parser(wanted: frozenset[str], events: list) -> tuple[expat.XMLParserType, 
             events.append(("end", element, parent))
 
     def start(name: str, attrib: dict[str, str]) -> None:
-        if ends:  # close() inlined: most start tags follow an end tag
-            del stack[len(stack) - len(ends) :]
-            ends.clear()
-            if watched and watched[-1][0] >= len(stack):
-                close()
+        if ends:
+            close()
         try:
             tag = local[name]
         except KeyError:
@@ -143,12 +140,8 @@ def _parser(wanted: frozenset[str], events: list) -> tuple[expat.XMLParserType, 
 
     def characters(data: str) -> None:
         nonlocal tail
-        if ends:  # close() inlined: in an indented file every end tag is followed by text
-            tail = 0
-            del stack[len(stack) - len(ends) :]
-            ends.clear()
-            if watched and watched[-1][0] >= len(stack):
-                close()
+        if ends:
+            close()
         element = stack[-1]
         if element[5] is None:  # no child yet: the element's own text
             if element[3] is None:

@@ -563,7 +563,7 @@ def _kept_candidates(match: matching.Match) -> tuple[Candidate, ...]:
     unmatched), only the one applied for an automatic application. Nobody chooses among an
     applied credit's candidates (``apply_candidate`` takes only credits waiting for review, and
     no review record is made for it), and describing every reading of 90,000 applied credits
-    was a large share of writing a big statement."""
+    would be a large share of writing a big statement (docs/adr/0021)."""
     if match.automatic and match.best is not None:
         return (match.best,)
     return match.candidates
