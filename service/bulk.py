@@ -9,7 +9,9 @@ executemany on SQLite). They take the caller's session and never commit.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import (
@@ -29,7 +31,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from service.db import UTCDateTime
+from service.db import UTCDateTime, queued_writes
 
 IN_CHUNK = 1_000
 # PostgreSQL takes a lookup's keys as one array parameter, so one statement carries a whole
@@ -185,10 +187,41 @@ def _sqlite_insert(session: Session, table, rows: list[dict[str, Any]]) -> None:
         values_by_column.append(values if convert is None else list(map(convert, values)))
     params = list(zip(*values_by_column, strict=True))
     names = _names(session, columns)
-    marks = ", ".join("?" * len(columns))
     # Table and column names come from our own metadata, never from input.
-    statement = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"  # noqa: S608
-    session.connection().exec_driver_sql(statement, params)
+    sqlite_insert_rows(session, f"INSERT INTO {table.name} ({names}) VALUES", params)
+
+
+# Rows per multi-row INSERT on the background writer (fewer where SQLite's limit on ``?`` says
+# so): each statement waits for the GIL up to a switch interval (5 ms) while the owner runs
+# Python, so few big statements; but a compiled statement's size grows with its rows
+# (docs/adr/0021 has the figures for 500 to 10,000).
+ROWS_PER_STATEMENT = 4_000
+
+
+def sqlite_insert_rows(session: Session, head: str, rows: list[tuple], tail: str = "") -> None:
+    """``head`` (``INSERT INTO t (a, b) VALUES``) for each row, then ``tail`` (an ``ON
+    CONFLICT`` clause): one executemany, or multi-row statements queued on the connection's
+    background writer when the caller runs one (``service.db.background_writes``)."""
+    if not rows:
+        return
+    width = len(rows[0])
+    one = "(" + ", ".join("?" * width) + ")"
+    queue = queued_writes(session)
+    if queue is None:
+        session.connection().exec_driver_sql(f"{head} {one}{tail}", rows)
+        return
+    per = max(1, min(ROWS_PER_STATEMENT, _variable_limit(session) // width))
+    label = f"{head} {one}{tail}"
+    for start in range(0, len(rows), per):
+        chunk = rows[start : start + per]
+        statement = f"{head} {', '.join([one] * len(chunk))}{tail}"
+        queue.submit(label, statement, list(chain.from_iterable(chunk)))
+
+
+def _variable_limit(session: Session) -> int:
+    """The most ``?`` one statement may hold on this SQLite connection."""
+    driver = session.connection().connection.dbapi_connection
+    return driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
 
 
 def _names(session: Session, columns: list[str]) -> str:

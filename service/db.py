@@ -8,17 +8,22 @@ text there and instants as naive UTC, and both come back as ``Decimal`` and awar
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
 from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import orjson
 from sqlalchemy import DateTime, Engine, MetaData, Numeric, String, create_engine, event
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -156,17 +161,99 @@ def _writer_gate(database: str) -> _WriterGate:
         return _GATES.setdefault(key, _WriterGate())
 
 
+class _WriteQueue:
+    """Statements run in order on a thread of their own against one connection.
+
+    pysqlite lets go of the GIL only inside SQLite's own work on a statement, so what runs here
+    overlaps the owner's Python work only when each statement is much SQLite work for little
+    binding: multi-row ``INSERT ... VALUES`` (``service.bulk``), not an executemany, which takes
+    the GIL back for every row. After a statement fails, the rest are skipped and the failure
+    stays until the transaction is rolled back.
+    """
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writes")
+        self._futures: list[Future] = []
+        self._failed: Exception | None = None
+
+    def submit(self, label: str, statement: str, parameters: list) -> None:
+        self._futures.append(self._thread.submit(self._run, label, statement, parameters))
+
+    def _run(self, label: str, statement: str, parameters: list) -> None:
+        if self._failed is not None:
+            return
+        try:
+            # A cursor made directly: the connection's own ``cursor()`` waits for this queue.
+            cursor = sqlite3.Cursor(self._connection)
+            try:
+                cursor.execute(statement, parameters)
+            finally:
+                cursor.close()
+        except Exception as error:  # any failure is the owner's to raise
+            error.add_note(f"in a write queued in the background: {label}")
+            self._failed = error
+
+    def settle(self) -> None:
+        """Wait for every queued statement; raise the failure of one, if any."""
+        futures, self._futures = self._futures, []
+        for future in futures:
+            future.result()
+        if self._failed is not None:
+            raise self._failed
+
+    def abandon(self) -> None:
+        """Drop what has not started, wait for what has, forget any failure (a rollback)."""
+        futures, self._futures = self._futures, []
+        for future in futures:
+            future.cancel()
+        futures_wait(futures)
+        self._failed = None
+
+    def close(self) -> None:
+        self.abandon()
+        self._thread.shutdown(wait=True)
+
+
 class _GatedConnection(sqlite3.Connection):
-    """A pysqlite connection that gives the writer gate back once its transaction is over."""
+    """A pysqlite connection that gives the writer gate back once its transaction is over, and
+    that may run a batch's inserts on a thread of its own (``background_writes``): any other
+    use of the connection waits for them first, so its statements run in the order issued."""
 
     _gate: _WriterGate | None = None
+    _writes: _WriteQueue | None = None
 
     def _release_gate(self) -> None:
         gate, self._gate = self._gate, None
         if gate is not None:
             gate.release()
 
+    def _settle(self) -> None:
+        if self._writes is not None:
+            self._writes.settle()
+
+    def _abandon(self) -> None:
+        if self._writes is not None:
+            self._writes.abandon()
+
+    def cursor(self, *args, **kwargs):
+        self._settle()
+        return super().cursor(*args, **kwargs)
+
+    def execute(self, *args, **kwargs):
+        self._settle()
+        return super().execute(*args, **kwargs)
+
+    def executemany(self, *args, **kwargs):
+        self._settle()
+        return super().executemany(*args, **kwargs)
+
+    def executescript(self, *args, **kwargs):
+        self._settle()
+        return super().executescript(*args, **kwargs)
+
     def commit(self) -> None:
+        self._settle()  # a failed write raises here, before anything is committed
         try:
             super().commit()
         finally:
@@ -174,15 +261,30 @@ class _GatedConnection(sqlite3.Connection):
 
     def rollback(self) -> None:
         try:
+            self._abandon()
             super().rollback()
         finally:
             self._release_gate()
 
     def close(self) -> None:
         try:
+            writes, self._writes = self._writes, None
+            if writes is not None:
+                writes.close()
             super().close()
         finally:
             self._release_gate()
+
+
+def json_text(value) -> str:
+    """A JSON column's value as stored: orjson's text, or ``json.dumps``'s for what orjson
+    refuses (integers beyond 64 bits, lone surrogates), so anything the standard library could
+    store is stored. Both read back equal through ``json.loads``; orjson takes a fraction of the
+    time on the thousands of rows a statement import writes (docs/adr/0021)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(value)
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -191,12 +293,16 @@ def make_engine(url: str, **kwargs) -> Engine:
     Bound values never reach an exception message or the echo log (``hide_parameters``):
     SQLAlchemy otherwise appends every statement's parameters (a customer's name, a note, a
     token) to the ``str()`` of each database error, and whatever logs that error logs them too.
+    JSON columns are written by ``json_text``.
     """
     kwargs.setdefault("hide_parameters", True)
+    kwargs.setdefault("json_serializer", json_text)
     if url.startswith("sqlite"):
-        connect_args = kwargs.setdefault(
-            "connect_args", {"timeout": SQLITE_BUSY_SECONDS, "check_same_thread": False}
-        )
+        connect_args = kwargs.setdefault("connect_args", {})
+        connect_args.setdefault("timeout", SQLITE_BUSY_SECONDS)
+        # The pool hands a connection to one thread at a time; ``background_writes`` uses it
+        # from its writer thread while the owner waits.
+        connect_args.setdefault("check_same_thread", False)
         connect_args.setdefault("factory", _GatedConnection)
         # How long a writer waits for the lock, at the gate and then in SQLite's busy handler.
         busy_seconds = float(connect_args.get("timeout", SQLITE_BUSY_SECONDS))
@@ -309,3 +415,52 @@ def roomy_page_cache(session: Session, mebibytes: int = BULK_PAGE_CACHE_MIB) -> 
         yield
     finally:
         driver.execute(f"PRAGMA cache_size={int(before)}")
+
+
+@contextmanager
+def background_writes(session: Session) -> Iterator[None]:
+    """On SQLite, the block's bulk inserts (``service.bulk``) run on a thread of their own while
+    the block goes on with its Python work; elsewhere, nothing changes.
+
+    Every other use of the connection (a query, a flush, the commit) first waits for the
+    inserts queued before it, so the transaction sees its own writes exactly as if they had run
+    in place. A failed insert is raised by the next use, or when the block ends, as SQLAlchemy's
+    error; the transaction can then only be rolled back (docs/adr/0021). PostgreSQL: the server
+    already works beside the client.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    driver = session.connection().connection.dbapi_connection
+    if not isinstance(driver, _GatedConnection) or driver._writes is not None:
+        yield  # another factory, or a block of this kind running already
+        return
+    driver._writes = _WriteQueue(driver)
+    try:
+        yield
+        settle_writes(session)
+    finally:
+        writes, driver._writes = driver._writes, None
+        if writes is not None:
+            writes.close()
+
+
+def settle_writes(session: Session) -> None:
+    """Wait for the writes ``background_writes`` queued so far; a failed one is raised as
+    SQLAlchemy's error (an ``IntegrityError`` for a constraint)."""
+    queue = queued_writes(session)
+    if queue is None:
+        return
+    try:
+        queue.settle()
+    except sqlite3.Error as error:
+        raise DBAPIError.instance(
+            "background write", None, error, sqlite3.Error, hide_parameters=True
+        ) from error
+
+
+def queued_writes(session: Session) -> _WriteQueue | None:
+    """The queue of ``background_writes`` on this session's connection, if one is running."""
+    if session.get_bind().dialect.name != "sqlite":
+        return None
+    return getattr(session.connection().connection.dbapi_connection, "_writes", None)

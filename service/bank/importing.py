@@ -44,7 +44,7 @@ from service.bank.statement import (
 from service.bulk import insert_with_ids
 from service.cash_application.bulk_work import Clock, collector_paused, driver_errors_wrapped
 from service.cash_application.credit import BankCredit
-from service.db import roomy_page_cache
+from service.db import background_writes, roomy_page_cache, settle_writes
 from service.models import BankTransaction
 
 log = logging.getLogger(__name__)
@@ -187,7 +187,11 @@ def _import(sessions, data, name, now, on_credits, on_reversal) -> ImportReport:
     parse_seconds = parse_clock.lap()
     for attempt in range(1, _ATTEMPTS + 1):
         try:
-            with sessions.begin() as session, roomy_page_cache(session):
+            with (
+                sessions.begin() as session,
+                roomy_page_cache(session),
+                background_writes(session),
+            ):
                 report = store_statement(
                     session,
                     parsed,
@@ -295,6 +299,9 @@ def store_statement(
                 credits.append(_credit(row_id, values))
         else:
             report.debits += 1
+    # The hooks hear only of transactions stored: a clash with another import's rows is
+    # raised here, before anyone is told.
+    settle_writes(session)
     report.seconds["store"] = clock.lap()
     if credits:
         said = on_credits(session, credits)

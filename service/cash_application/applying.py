@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from service import outbox, payment_matching
 from service.assessments import queue as assessment_queue
 from service.assessments import reassess
-from service.bulk import bulk_insert, insert_with_ids, key_chunks, key_in
+from service.bulk import bulk_insert, insert_with_ids, key_chunks, key_in, sqlite_insert_rows
 from service.cash_application import matching
 from service.cash_application import references as refs
 from service.cash_application.bulk_work import Clock, collector_paused, driver_errors_wrapped
@@ -275,13 +275,19 @@ def _received_at(day: date) -> datetime:
     return datetime.combine(day, time(12), UTC)
 
 
-def _learn(session: Session, plans: Sequence[tuple[Any, Candidate]]) -> None:
-    """Remember each applied credit's payer IBAN and name for the customers it paid."""
+def _learn(
+    session: Session,
+    plans: Sequence[tuple[Any, Candidate]],
+    texts: matching.TextReadings | None = None,
+) -> None:
+    """Remember each applied credit's payer IBAN and name for the customers it paid (compared
+    through ``texts``, the batch's readings, where given)."""
+    texts = texts or matching.TextReadings()
     seen: dict[tuple[str, str, int], int] = {}
     for app, candidate in plans:
         for kind, value in (
-            ("iban", matching.normal_iban(app.payer_iban)),
-            ("name", matching.normal_name(app.payer_name)),
+            ("iban", texts.iban(app.payer_iban)),
+            ("name", texts.name(app.payer_name)),
         ):
             if value:
                 for cid in candidate.customers:
@@ -297,11 +303,12 @@ def _learn(session: Session, plans: Sequence[tuple[Any, Candidate]]) -> None:
         # SQLite: the same upsert as one executemany of plain tuples, the instant formatted
         # once (SQLAlchemy's per-row parameter handling cost more than the upserts).
         stamp = table.c.last_seen_at.type.dialect_impl(dialect).bind_processor(dialect)(now)
-        session.connection().exec_driver_sql(
-            "INSERT INTO known_payers (kind, value, customer_id, seen, last_seen_at)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, value, customer_id) DO UPDATE"
-            " SET seen = seen + excluded.seen, last_seen_at = excluded.last_seen_at",
+        sqlite_insert_rows(
+            session,
+            "INSERT INTO known_payers (kind, value, customer_id, seen, last_seen_at) VALUES",
             [(*row, stamp) for row in rows],
+            " ON CONFLICT (kind, value, customer_id) DO UPDATE"
+            " SET seen = seen + excluded.seen, last_seen_at = excluded.last_seen_at",
         )
         return
     # PostgreSQL: one statement over four arrays, whatever the number of payers (an executemany
@@ -405,11 +412,13 @@ def _write(
     numbers: dict[int, str] | None = None,
     *,
     book_current: bool = False,
+    texts: matching.TextReadings | None = None,
 ) -> tuple[set[int], set[int]]:
     """One provisional payment per customer of each applied candidate; returns (customers,
     receivables) moved. ``plans`` pair an application (stored, with its ``id``, ``currency``,
     ``booking_date``, ``payer_iban`` and ``payer_name``) with the candidate applied; ``numbers``
-    are customer numbers known already. ``book_current``: the candidates were matched against
+    are customer numbers known already, ``texts`` the batch's readings of payers' names and
+    IBANs. ``book_current``: the candidates were matched against
     a book read in this very transaction on SQLite, whose write lock it has held since its first
     statement, so nothing can have been paid since and the open amounts need no second read.
 
@@ -488,7 +497,7 @@ def _write(
             for app_id, cid, index in links
         ],
     )
-    _learn(session, plans)
+    _learn(session, plans, texts)
     return set(customers), touched
 
 
@@ -751,7 +760,9 @@ def _apply_credits(session, credits, threshold, as_of, policy, book) -> ApplyRep
             report.count(row["transaction_id"], outcome)
     _queue_reviews(session, reviews, now)
     customers, receivables = (
-        _write(session, plans, numbers, book_current=book_current) if plans else (set(), set())
+        _write(session, plans, numbers, book_current=book_current, texts=book.texts)
+        if plans
+        else (set(), set())
     )
     report.customers |= customers
     report.seconds["write"] = clock.lap()

@@ -177,7 +177,6 @@ class TextReadings:
 
     def __init__(self) -> None:
         self._keys: dict[str, tuple[str | None, str | None, str | None]] = {}
-        self._words: dict[str, list[str]] = {}
         self._names: dict[str | None, str | None] = {}
         self._number_words: dict[str, list[str]] = {}
         self._structured: dict[str, list[str]] = {}
@@ -195,16 +194,10 @@ class TextReadings:
         """``references.keys(text)``."""
         return _remembered(self._keys, text, refs.keys)
 
-    def words(self, text: str) -> list[str]:
-        """``references.words(text)``."""
-        return _remembered(self._words, text, refs.words)
-
     def number_words(self, remittance: str) -> list[str]:
         """The words of a remittance that may be invoice numbers: its text with the RF and QR
         references taken out (those are read as structured references)."""
-        return _remembered(
-            self._number_words, remittance, lambda text: self.words(_RF_OR_QRR.sub(" ", text))
-        )
+        return _remembered(self._number_words, remittance, _number_words)
 
     def structured(self, remittance: str) -> list[str]:
         """``references.structured_in_text(remittance)``."""
@@ -212,12 +205,19 @@ class TextReadings:
 
 
 def _remembered(readings: dict, key, read: Callable):
-    """``readings[key]``, read and kept the first time it is asked for."""
-    try:
-        return readings[key]
-    except KeyError:
+    """``readings[key]``, read and kept the first time it is asked for (most keys are asked
+    for the first time: a miss costs no exception)."""
+    found = readings.get(key, _UNREAD)
+    if found is _UNREAD:
         found = readings[key] = read(key)
-        return found
+    return found
+
+
+_UNREAD = object()
+
+
+def _number_words(remittance: str) -> list[str]:
+    return refs.words(_RF_OR_QRR.sub(" ", remittance))
 
 
 @dataclass
@@ -500,7 +500,10 @@ class _Wanted:
 
     def named(self, text: str) -> list[int]:
         _full, digits, concat = self.texts.keys(text)
-        self.keys.update(k for k in (digits, concat) if k is not None)
+        if digits is not None:
+            self.keys.add(digits)
+        if concat is not None:
+            self.keys.add(concat)
         return []
 
 

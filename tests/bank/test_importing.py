@@ -273,3 +273,28 @@ def test_two_imports_of_one_file_at_once_store_it_once(factory):
         "BANKREF-0004/E2E-B-1",
         "BANKREF-0004/E2E-B-2",
     ]
+
+
+def test_an_import_that_read_before_another_stored_retries_and_finds_duplicates(
+    factory, monkeypatch
+):
+    """What a race does, made certain: the first attempt does not see the rows another import
+    stored, so its insert (queued on SQLite's background writer) clashes with theirs; the
+    clash rolls that attempt back whole and the retry counts them as duplicates."""
+    from service.bank import importing
+
+    run(factory, DAY2_053)
+    real = importing._stored_keys
+    reads: list[int] = []
+
+    def stale_once(session, keys):
+        reads.append(1)
+        return set() if len(reads) == 1 else real(session, keys)
+
+    monkeypatch.setattr(importing, "_stored_keys", stale_once)
+    hooks = Hooks()
+    report = run(factory, DAY2_053, hooks)
+
+    assert len(reads) == 2
+    assert report.duplicates == 4 and hooks.credits == []
+    assert len(rows(factory)) == 4
