@@ -20,7 +20,7 @@ Salesforce as ``Bank_Credit_Review__c``; credits with no candidate at all are ``
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -182,7 +182,7 @@ def load_book(
     owners: set[int] = set()
     numbers = select(Receivable.id, Receivable.customer_id, Receivable.number).where(*open_invoices)
     last_parts = {key.rpartition(".")[2] for key in wanted}
-    for rid, cid, number in _plain_rows(session, numbers):
+    for rid, cid, number in _streamed_rows(session, numbers):
         if _may_be_named(number, last_parts, wanted):
             _full, digits, concat = refs.keys(number)
             if digits in wanted or concat in wanted:
@@ -233,6 +233,17 @@ def _plain_rows(session: Session, statement) -> list[tuple]:
         result.close()
 
 
+def _streamed_rows(session: Session, statement, size: int = 20_000) -> Iterator[tuple]:
+    """``_plain_rows``, fetched ``size`` at a time: a scan of every open invoice is read once
+    and mostly dropped, and a list of all its rows would be the import's largest object."""
+    result = session.connection().execute(statement)
+    try:
+        while rows := result.cursor.fetchmany(size):
+            yield from rows
+    finally:
+        result.close()
+
+
 def _open_items(session: Session, where, flying: dict[int, Decimal]) -> list[OpenItem]:
     """Open items as matching sees them: the open amount less what is in flight."""
     statement = select(
@@ -253,13 +264,20 @@ def _open_items(session: Session, where, flying: dict[int, Decimal]) -> list[Ope
         # and converted here, a fraction of SQLAlchemy's per-value processing.
         rows, as_decimal, as_date = _plain_rows(session, statement), Decimal, date.fromisoformat
     out = []
+    # A book's items share a few currencies and due dates, and most are still open in full:
+    # one object each for those (a book of half a million items is a large share of an
+    # import's memory and time).
+    currencies: dict[str, str] = {}
+    dates: dict[Any, date] = {}
     for rid, cid, number, cur, open_amount, due, amount, external_id in rows:
         left = as_decimal(open_amount)
+        whole = left if amount == open_amount else as_decimal(amount)
         if rid in flying:
             left -= flying[rid]
-        out.append(
-            OpenItem(rid, cid, number, cur, left, as_date(due), as_decimal(amount), external_id)
-        )
+        if (due_date := dates.get(due)) is None:
+            due_date = dates[due] = as_date(due)
+        currency = currencies.setdefault(cur, cur)
+        out.append(OpenItem(rid, cid, number, currency, left, due_date, whole, external_id))
     return out
 
 
