@@ -142,24 +142,32 @@ def insert_with_ids(session: Session, table, rows: list[dict[str, Any]]) -> list
     """
     if not rows:
         return []
+    ids = allocate_ids(session, table, len(rows))
+    for row, new_id in zip(rows, ids, strict=True):
+        row["id"] = new_id
+    bulk_insert(session, table, rows)
+    return ids
+
+
+def allocate_ids(session: Session, table, count: int) -> list[int]:
+    """``count`` new primary keys of ``table``, for rows inserted later in this transaction
+    (``insert_with_ids`` says why this is safe); no other ids of the table may be allocated
+    before those rows are in."""
+    if count <= 0:
+        return []
     if session.get_bind().dialect.name == "postgresql":
-        ids = list(
+        return list(
             session.execute(
                 text(
                     "WITH s AS MATERIALIZED"
                     " (SELECT pg_get_serial_sequence(:table, 'id')::regclass AS seq)"
                     " SELECT nextval(s.seq) FROM s, generate_series(1, :n)"
                 ),
-                {"table": table.name, "n": len(rows)},
+                {"table": table.name, "n": count},
             ).scalars()
         )
-    else:
-        top = session.execute(select(func.max(table.c.id))).scalar() or 0
-        ids = list(range(top + 1, top + 1 + len(rows)))
-    for row, new_id in zip(rows, ids, strict=True):
-        row["id"] = new_id
-    bulk_insert(session, table, rows)
-    return ids
+    top = session.execute(select(func.max(table.c.id))).scalar() or 0
+    return list(range(top + 1, top + 1 + count))
 
 
 def _sqlite_insert(session: Session, table, rows: list[dict[str, Any]]) -> None:

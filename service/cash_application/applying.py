@@ -32,7 +32,14 @@ from sqlalchemy.orm import Session
 from service import outbox, payment_matching
 from service.assessments import queue as assessment_queue
 from service.assessments import reassess
-from service.bulk import bulk_insert, insert_with_ids, key_chunks, key_in, sqlite_insert_rows
+from service.bulk import (
+    allocate_ids,
+    bulk_insert,
+    insert_with_ids,
+    key_chunks,
+    key_in,
+    sqlite_insert_rows,
+)
 from service.cash_application import matching
 from service.cash_application import references as refs
 from service.cash_application.bulk_work import Clock, collector_paused, driver_errors_wrapped
@@ -432,16 +439,42 @@ def _write(
     book_current: bool = False,
     texts: matching.TextReadings | None = None,
 ) -> tuple[set[int], set[int]]:
-    """One provisional payment per customer of each applied candidate; returns (customers,
-    receivables) moved. ``plans`` pair an application (stored, with its ``id``, ``currency``,
-    ``booking_date``, ``payer_iban`` and ``payer_name``) with the candidate applied; ``numbers``
-    are customer numbers known already, ``texts`` the batch's readings of payers' names and
-    IBANs. ``book_current``: the candidates were matched against
-    a book read in this very transaction on SQLite, whose write lock it has held since its first
-    statement, so nothing can have been paid since and the open amounts need no second read.
+    """One provisional payment per customer of each applied candidate, linked to its stored
+    application; returns (customers, receivables) moved (``_write_payments``)."""
+    customers, touched, links = _write_payments(
+        session, plans, numbers, book_current=book_current, texts=texts
+    )
+    _insert_links(session, links)
+    return customers, touched
+
+
+def _insert_links(session: Session, links: list[dict[str, int]]) -> None:
+    """The ``cash_application_payments`` rows ``_write_payments`` returned (their applications
+    must be stored first)."""
+    bulk_insert(session, CashApplicationPayment.__table__, links)
+
+
+def _write_payments(
+    session: Session,
+    plans: Sequence[tuple[Any, Candidate]],
+    numbers: dict[int, str] | None = None,
+    *,
+    book_current: bool = False,
+    texts: matching.TextReadings | None = None,
+) -> tuple[set[int], set[int], list[dict[str, int]]]:
+    """One provisional payment per customer of each applied candidate, with its allocations,
+    and the payers learned; returns (customers, receivables) moved and the rows linking each
+    application to its payments, for ``_insert_links`` once the applications are stored.
+
+    ``plans`` pair an application (its ``id``, ``currency``, ``booking_date``, ``payer_iban``
+    and ``payer_name``; it need not be stored yet) with the candidate applied; ``numbers`` are
+    customer numbers known already, ``texts`` the batch's readings of payers' names and IBANs.
+    ``book_current``: the candidates were matched against a book read in this very transaction
+    on SQLite, whose write lock it has held since its first statement, so nothing can have been
+    paid since and the open amounts need no second read.
 
     Set-based (``service.bulk``): payments with their ids allocated first, then their
-    allocations and links in one insert each, not one ORM object each (docs/adr/0021).
+    allocations in one insert, not one ORM object each (docs/adr/0021).
     """
     customers = sorted({cid for _, c in plans for cid in c.customers})
     payment_matching.lock_customers(session, customers)
@@ -507,16 +540,17 @@ def _write(
             for index, rid, amount in allocations
         ],
     )
-    bulk_insert(
-        session,
-        CashApplicationPayment.__table__,
-        [
-            {"cash_application_id": app_id, "customer_id": cid, "payment_id": ids[index]}
-            for app_id, cid, index in links
-        ],
-    )
     _learn(session, plans, texts)
-    return set(customers), touched
+    link_rows = [
+        {"cash_application_id": app_id, "customer_id": cid, "payment_id": ids[index]}
+        for app_id, cid, index in links
+    ]
+    return set(customers), touched, link_rows
+
+
+# The stored payer's columns' sizes (``CashApplication``).
+PAYER_NAME_SIZE = 255
+PAYER_IBAN_SIZE = 64
 
 
 def _text(value: str | None, size: int) -> str | None:
@@ -538,8 +572,8 @@ def _record(
         "amount": credit.amount,
         "currency": credit.currency.upper(),
         "booking_date": credit.booking_date,
-        "payer_name": _text(credit.payer_name, 255),
-        "payer_iban": _text(credit.payer_iban, 64),
+        "payer_name": _text(credit.payer_name, PAYER_NAME_SIZE),
+        "payer_iban": _text(credit.payer_iban, PAYER_IBAN_SIZE),
         "remittance": _text(credit.remittance, 100_000) or "",
         "references": [r for r in (_text(r, 255) for r in credit.references) if r],
         "status": APPLIED if match.automatic else (IN_REVIEW if best else UNMATCHED_CREDIT),
@@ -749,6 +783,28 @@ def _apply_credits(session, credits, threshold, as_of, policy, book) -> ApplyRep
                 book.learn_payer(cid, credit)
         matches.append(found)
     report.seconds["match"] = clock.lap()
+    session.flush()  # anything pending goes first: the rows below go straight to the database
+    # Ids first, then the payments (queued on SQLite's background writer, when the import runs
+    # one) while the applications' rows are described, then the applications and the links
+    # to their payments (docs/adr/0021).
+    app_ids = allocate_ids(session, CashApplication.__table__, len(matches))
+    plans: list[tuple[Any, Candidate]] = []
+    for app_id, found in zip(app_ids, matches, strict=True):
+        if found.automatic and found.best is not None:
+            credit = found.credit
+            stored = _Stored(
+                app_id,
+                credit.currency.upper(),
+                credit.booking_date,
+                _text(credit.payer_iban, PAYER_IBAN_SIZE),
+                _text(credit.payer_name, PAYER_NAME_SIZE),
+            )
+            plans.append((stored, found.best))
+    customers, receivables, links = (
+        _write_payments(session, plans, book.numbers, book_current=book_current, texts=book.texts)
+        if plans
+        else (set(), set(), [])
+    )
     kept = [_kept_candidates(m) for m in matches]
     items, numbers = _names(session, kept, book)
     now = utcnow()
@@ -756,32 +812,20 @@ def _apply_credits(session, credits, threshold, as_of, policy, book) -> ApplyRep
         _record(m.credit, m, _describe(candidates, items, numbers), now)
         for m, candidates in zip(matches, kept, strict=True)
     ]
-    session.flush()  # anything pending goes first: these rows go straight to the database
+    for row, app_id in zip(rows, app_ids, strict=True):
+        row["id"] = app_id
     with driver_errors_wrapped(session):
-        insert_with_ids(session, CashApplication.__table__, rows)
-    plans: list[tuple[Any, Candidate]] = []
+        bulk_insert(session, CashApplication.__table__, rows)
+    _insert_links(session, links)
     reviews: list[int] = []
     for row, found in zip(rows, matches, strict=True):
         if found.automatic and found.best is not None:
-            stored = _Stored(
-                row["id"],
-                row["currency"],
-                row["booking_date"],
-                row["payer_iban"],
-                row["payer_name"],
-            )
-            plans.append((stored, found.best))
             report.count(row["transaction_id"], "applied")
         else:
             reviews.append(row["id"])
             outcome = "review" if row["status"] == IN_REVIEW else "unmatched"
             report.count(row["transaction_id"], outcome)
     _queue_reviews(session, reviews, now)
-    customers, receivables = (
-        _write(session, plans, numbers, book_current=book_current, texts=book.texts)
-        if plans
-        else (set(), set())
-    )
     report.customers |= customers
     report.seconds["write"] = clock.lap()
     if report.customers:
