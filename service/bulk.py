@@ -200,9 +200,8 @@ def _sqlite_insert(session: Session, table, rows: list[dict[str, Any]]) -> None:
 
 
 # Rows per multi-row INSERT on the background writer (fewer where SQLite's limit on ``?`` says
-# so): each statement waits for the GIL up to a switch interval (5 ms) while the owner runs
-# Python, so few big statements; but a compiled statement's size grows with its rows
-# (docs/adr/0021 has the figures for 500 to 10,000).
+# so): each statement waits for the GIL up to a switch interval while the owner runs Python, so
+# few big statements; but a compiled statement's size grows with its rows (docs/adr/0021).
 ROWS_PER_STATEMENT = 4_000
 
 

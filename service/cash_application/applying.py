@@ -431,19 +431,10 @@ def _postings(
     return found
 
 
-def _write(
-    session: Session,
-    plans: Sequence[tuple[Any, Candidate]],
-    numbers: dict[int, str] | None = None,
-    *,
-    book_current: bool = False,
-    texts: matching.TextReadings | None = None,
-) -> tuple[set[int], set[int]]:
+def _write(session: Session, plans: Sequence[tuple[Any, Candidate]]) -> tuple[set[int], set[int]]:
     """One provisional payment per customer of each applied candidate, linked to its stored
     application; returns (customers, receivables) moved (``_write_payments``)."""
-    customers, touched, links = _write_payments(
-        session, plans, numbers, book_current=book_current, texts=texts
-    )
+    customers, touched, links = _write_payments(session, plans)
     _insert_links(session, links)
     return customers, touched
 
